@@ -1,0 +1,45 @@
+"""One base class per role: a ``Sensor`` declares ``measure``, the one method the engine calls.
+
+The engine runs every sensor as a simpy process that wakes each ``period_s`` seconds, hands it a
+``WorldView`` and publishes what it returns. A new sensor kind is a new module with a short subclass.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+
+from agents.world import WorldView
+
+__all__ = ["STATUSES", "Sensor", "SensorError"]
+
+#: Fault states a sensor can be put in by scenario events or attack effects.
+STATUSES = ("ok", "offline", "frozen", "degraded", "moved")
+
+
+class SensorError(ValueError):
+    """Bad sensor configuration (one line naming the sensor, field and problem)."""
+
+    exit_code = 2
+
+
+class Sensor(ABC):
+    """A sensor with an id, a sampling period and a fault status."""
+
+    kind: str = "sensor"
+
+    def __init__(self, sensor_id: str, *, period_s: float) -> None:
+        if period_s <= 0:
+            raise SensorError(f"sensor {sensor_id}: period_s must be > 0, got {period_s}")
+        self.id = sensor_id
+        self.period_s = float(period_s)
+        self.status = "ok"
+
+    def set_status(self, status: str) -> None:
+        if status not in STATUSES:
+            raise SensorError(f"sensor {self.id}: status must be one of {STATUSES}, got {status!r}")
+        self.status = status
+
+    @abstractmethod
+    def measure(self, world: WorldView) -> Iterable[tuple[str, dict]]:
+        """Return the ``(topic, payload)`` messages this sensor produces at ``world.t``."""

@@ -1,0 +1,113 @@
+"""In-process publish/subscribe by topic, stamped with simulation time, recorded in time order.
+
+The recorder streams every message to ``events.jsonl`` as it is published (memory stays flat on long runs)
+and writes to a temporary file that is renamed into place only when the run closes cleanly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Bus", "BusError", "Message", "Recorder", "dumps"]
+
+
+class BusError(ValueError):
+    """A message published out of time order, or a bad topic."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One message: simulation time ``t`` (s), a topic such as ``camera/frame`` and a JSON-able payload."""
+
+    t: float
+    topic: str
+    payload: dict
+
+
+def dumps(obj: Any) -> str:
+    """Canonical compact JSON (sorted keys, no spaces) so equal runs give byte-identical files."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False, default=_default)
+
+
+def _default(o: Any):
+    import numpy as np
+
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+class Bus:
+    """Topic-based publish/subscribe; subscribers to ``"camera/*"`` or ``"*"`` get all matching topics.
+
+    Messages must be published in non-decreasing time, so every subscriber sees them in time order.
+    """
+
+    def __init__(self) -> None:
+        self._subs: dict[str, list[Callable[[Message], None]]] = defaultdict(list)
+        self._t = float("-inf")
+        self.count = 0
+
+    def subscribe(self, pattern: str, callback: Callable[[Message], None]) -> None:
+        """Call ``callback(message)`` for every topic equal to ``pattern`` (or under ``prefix/*``, or ``*``)."""
+        self._subs[pattern].append(callback)
+
+    def publish(self, t: float, topic: str, payload: dict) -> Message:
+        if not topic or topic.startswith("/"):
+            raise BusError(f"bad topic {topic!r}")
+        if t < self._t - 1e-9:
+            raise BusError(f"message on {topic!r} at t={t} is older than the last one at t={self._t}")
+        self._t = max(self._t, t)
+        msg = Message(float(t), topic, payload)
+        self.count += 1
+        for pattern in self._patterns_for(topic):
+            for cb in self._subs.get(pattern, ()):
+                cb(msg)
+        return msg
+
+    @staticmethod
+    def _patterns_for(topic: str) -> list[str]:
+        parts = topic.split("/")
+        return [topic, "*"] + ["/".join(parts[:i]) + "/*" for i in range(len(parts) - 1, 0, -1)]
+
+
+class Recorder:
+    """Streams every bus message as one JSON line ``{"t", "topic", ...payload}`` to ``path`` atomically."""
+
+    def __init__(self, path: str | os.PathLike, bus: Bus | None = None, pattern: str = "*") -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp = self.path.with_name(f".{self.path.name}.tmp")
+        self._fh = open(self._tmp, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()/abort()
+        self.lines = 0
+        if bus is not None:
+            bus.subscribe(pattern, self.write)
+
+    def write(self, msg: Message) -> None:
+        rec = {"t": round(msg.t, 6), "topic": msg.topic}
+        rec.update(msg.payload)
+        self._fh.write(dumps(rec) + "\n")
+        self.lines += 1
+
+    def close(self) -> Path:
+        """Finish the file and move it into place."""
+        self._fh.close()
+        os.replace(self._tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        """Drop the partial file (a failed run leaves no half file)."""
+        self._fh.close()
+        self._tmp.unlink(missing_ok=True)

@@ -1,0 +1,106 @@
+"""The twin object every later model runs on: graphs, buildings, assets, cameras and the city IT/OT network.
+
+Coordinates inside the twin are metres in the city's projected CRS (UTM); ``lonlat`` fields are WGS84.
+The object is plain data (picklable), so the on-disk cache can store it whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+import numpy as np
+from pyproj import Transformer
+
+__all__ = ["ASSET_TYPES", "Asset", "Buildings", "OSMCamera", "Twin", "TwinError"]
+
+#: Asset types recognised from OSM tags (see ``twin.assets`` for the tag rules).
+ASSET_TYPES = (
+    "station", "square", "stadium", "school", "hospital", "police", "fire_station", "place_of_worship",
+    "shopping", "substation", "telecom", "water_works",
+)
+
+
+class TwinError(ValueError):
+    """Bad input for building a twin: the message is one line naming the input and what is wrong."""
+
+    exit_code = 2
+
+
+@dataclass
+class Asset:
+    """A place that matters for security or resilience."""
+
+    id: str                      # stable: "n123" / "w456" / "r789" (OSM type letter + id), or a synthetic name
+    type: str                    # one of ASSET_TYPES
+    name: str                    # OSM name, else "<type> <id>"
+    xy: tuple[float, float]      # representative point, projected metres
+    lonlat: tuple[float, float]
+    capacity: int                # people it can hold (estimate, see twin.assets)
+    area_m2: float = 0.0
+    polygon: Any = None          # shapely Polygon in projected metres (the asset's zone), or None for a point
+    node: Any = None             # nearest walk-graph node id
+    tags: dict = field(default_factory=dict)
+
+
+@dataclass
+class OSMCamera:
+    """An OSM ``man_made=surveillance`` camera with what its tags say."""
+
+    id: str                      # "cam-<osm id>"
+    xy: tuple[float, float]
+    lonlat: tuple[float, float]
+    height_m: float | None       # from tags, else None (sensors choose a default)
+    direction_deg: float | None  # compass bearing of the view (0 = north, clockwise), else None
+    tags: dict = field(default_factory=dict)
+
+
+@dataclass
+class Buildings:
+    """Building footprints with heights, indexed for line-of-sight queries."""
+
+    polygons: np.ndarray         # object array of shapely Polygons (projected metres)
+    heights_m: np.ndarray        # float array, same length
+    tree: Any                    # shapely.STRtree over ``polygons``
+    ids: np.ndarray              # OSM ids as strings
+
+
+@dataclass
+class Twin:
+    """A city twin. Every source (OSM file, pilot city, place name, synthetic) gives this same object.
+
+    ``walk``/``drive`` follow osmnx conventions (MultiDiGraph, node ``x``/``y`` in metres, edge ``length`` in m);
+    every walk edge has ``width_m``. ``network`` is the city's IT/OT network (networkx Graph) whose nodes carry
+    ``kind`` (camera, access_switch, aggregation, core, vms, soc, ntp, dns, admin) and ``ip``; camera nodes also
+    carry ``camera_id``.
+    """
+
+    city: str
+    source: str
+    crs: str
+    bbox_wgs84: tuple[float, float, float, float]
+    walk: nx.MultiDiGraph
+    drive: nx.MultiDiGraph
+    buildings: Buildings
+    assets: list[Asset]
+    dependencies: nx.DiGraph
+    cameras: list[OSMCamera]
+    network: nx.Graph
+    options: Any = None
+    build_s: float = 0.0
+    cached: bool = False
+
+    def to_lonlat(self, xy: np.ndarray) -> np.ndarray:
+        """Projected metres (N, 2) -> WGS84 lon/lat (N, 2)."""
+        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+        tr = Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
+        lon, lat = tr.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([lon, lat])
+
+    def to_xy(self, lonlat: np.ndarray) -> np.ndarray:
+        """WGS84 lon/lat (N, 2) -> projected metres (N, 2)."""
+        ll = np.asarray(lonlat, dtype=float).reshape(-1, 2)
+        tr = Transformer.from_crs("EPSG:4326", self.crs, always_xy=True)
+        x, y = tr.transform(ll[:, 0], ll[:, 1])
+        return np.column_stack([x, y])
