@@ -1,0 +1,104 @@
+"""Pinhole camera geometry: pose -> rotation, intrinsics, 3-D projection and the ground-plane homography.
+
+Frames: world is east/north/up in projected metres (x east, y north, z up, ground at z = 0). The image
+has ``u`` to the right and ``v`` down, origin at the top-left pixel corner; the principal point is the
+image centre and pixels are square. ``yaw_deg`` is the compass bearing of the optical axis (0 = north =
++y, 90 = east, clockwise); ``pitch_deg`` is the tilt of the optical axis below the horizon (down
+positive, 0 = level, 90 = straight down). No lens distortion and no roll."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Pose", "apply_homography", "default_pitch_deg"]
+
+
+def default_pitch_deg(height_m: float, ground_distance_m: float) -> float:
+    """Pitch (down positive) that puts the image centre on the ground ``ground_distance_m`` away."""
+    return math.degrees(math.atan2(float(height_m), max(float(ground_distance_m), 1e-3)))
+
+
+@dataclass(frozen=True)
+class Pose:
+    """Where a camera is and where it looks, plus its intrinsics (conventions in the module docstring)."""
+
+    x: float
+    y: float
+    height_m: float
+    yaw_deg: float
+    pitch_deg: float
+    hfov_deg: float
+    width_px: int
+    height_px: int
+
+    @property
+    def focal_px(self) -> float:
+        """Focal length in pixels from the horizontal field of view."""
+        return (self.width_px / 2.0) / math.tan(math.radians(self.hfov_deg) / 2.0)
+
+    @property
+    def K(self) -> np.ndarray:
+        f = self.focal_px
+        return np.array([[f, 0.0, self.width_px / 2.0], [0.0, f, self.height_px / 2.0], [0.0, 0.0, 1.0]])
+
+    @property
+    def R(self) -> np.ndarray:
+        """World -> camera rotation; rows are the camera's right, down and forward axes (world frame)."""
+        psi, th = math.radians(self.yaw_deg), math.radians(self.pitch_deg)
+        fwd = np.array([math.sin(psi) * math.cos(th), math.cos(psi) * math.cos(th), -math.sin(th)])
+        right = np.array([math.cos(psi), -math.sin(psi), 0.0])
+        down = np.cross(fwd, right)
+        return np.vstack([right, down, fwd])
+
+    @property
+    def centre(self) -> np.ndarray:
+        return np.array([self.x, self.y, self.height_m])
+
+    def to_camera(self, pts: np.ndarray) -> np.ndarray:
+        """World points (N, 3) -> camera coordinates (N, 3) (right, down, forward)."""
+        return (np.asarray(pts, float) - self.centre) @ self.R.T
+
+    def project(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """World points (N, 3) -> pixel ``u``, ``v`` and depth along the axis (m); depth <= 0 is behind."""
+        pc = self.to_camera(pts)
+        z = pc[:, 2]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            zs = np.where(np.abs(z) > 1e-9, z, np.nan)
+            f = self.focal_px
+            u = f * pc[:, 0] / zs + self.width_px / 2.0
+            v = f * pc[:, 1] / zs + self.height_px / 2.0
+        return u, v, z
+
+    def ground_to_image(self) -> np.ndarray:
+        """3x3 homography taking ground ``(x, y, 1)`` (metres) to pixel ``(u, v, 1)`` up to scale."""
+        R = self.R
+        # Use camera-relative ground coordinates and then shift: better conditioned than raw UTM numbers.
+        h_rel = self.K @ np.column_stack([R[:, 0], R[:, 1], R @ np.array([0.0, 0.0, -self.height_m])])
+        shift = np.array([[1.0, 0.0, -self.x], [0.0, 1.0, -self.y], [0.0, 0.0, 1.0]])
+        H = h_rel @ shift
+        return H / H[2, 2] if abs(H[2, 2]) > 1e-12 else H
+
+    def image_to_ground(self) -> np.ndarray:
+        """3x3 homography taking pixel ``(u, v, 1)`` to ground ``(x, y, 1)`` (metres) up to scale."""
+        R = self.R
+        h_rel = self.K @ np.column_stack([R[:, 0], R[:, 1], R @ np.array([0.0, 0.0, -self.height_m])])
+        unshift = np.array([[1.0, 0.0, self.x], [0.0, 1.0, self.y], [0.0, 0.0, 1.0]])
+        H = unshift @ np.linalg.inv(h_rel)
+        return H / H[2, 2] if abs(H[2, 2]) > 1e-12 else H
+
+    def horizon_v(self) -> float:
+        """Image row of the horizon (rows below it see the ground)."""
+        return self.height_px / 2.0 - self.focal_px * math.tan(math.radians(self.pitch_deg))
+
+
+def apply_homography(H: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """Apply a 3x3 homography to points (N, 2); points mapped to infinity come back as NaN."""
+    p = np.asarray(pts, float).reshape(-1, 2)
+    q = np.column_stack([p, np.ones(len(p))]) @ np.asarray(H, float).T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = np.where(np.abs(q[:, 2]) > 1e-12, q[:, 2], np.nan)
+        return q[:, :2] / w[:, None]
+
