@@ -1,0 +1,114 @@
+"""Assets: OSM places that matter for security and resilience, their capacity, and their dependency graph.
+
+Tag rules (first match wins, in ``ASSET_TYPES`` order):
+
+==================  ===============================================================================
+station             railway=station|halt, public_transport=station, amenity=bus_station
+square              place=square, highway=pedestrian (as an area)
+stadium             leisure=stadium, building=stadium
+school              amenity=school|university|college|kindergarten, building=school|university
+hospital            amenity=hospital, healthcare=hospital, building=hospital
+police              amenity=police
+fire_station        amenity=fire_station
+place_of_worship    amenity=place_of_worship
+shopping            shop=mall|department_store|supermarket, amenity=marketplace
+substation          power=substation
+telecom             telecom=exchange|data_center, building=data_center, tower:type=communication,
+                    man_made=telecommunication
+water_works         man_made=water_works|wastewater_plant|water_tower|pumping_station|reservoir_covered
+==================  ===============================================================================
+
+Capacity (people the place can hold): ``max(floor, round(area_m2 * density))`` with the per-type density
+(persons/m² of the mapped area) and floor (used alone for point POIs) in ``CAPACITY``.
+
+Dependencies (``networkx.DiGraph`` on asset ids): an edge ``provider -> dependent`` with ``kind`` in
+{"power", "water", "telecom"} means the dependent needs the provider, so a failure propagates along edge
+direction (``nx.descendants(g, failed)`` is everything it takes down). Rules: every asset that is not a
+substation draws ``power`` from its nearest substation; hospitals, fire stations, schools, stadiums and
+shopping draw ``water`` from the nearest water works; police, fire stations, hospitals and stations depend on
+the nearest ``telecom`` asset. Edges carry ``distance_m``.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+from scipy.spatial import cKDTree
+
+from twin.model import ASSET_TYPES, Asset
+
+__all__ = ["CAPACITY", "DEPENDS", "asset_type", "capacity", "dependency_graph"]
+
+_RULES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    "station": (("railway", ("station", "halt")), ("public_transport", ("station",)),
+                ("amenity", ("bus_station",))),
+    "square": (("place", ("square",)), ("highway", ("pedestrian",))),
+    "stadium": (("leisure", ("stadium",)), ("building", ("stadium",))),
+    "school": (("amenity", ("school", "university", "college", "kindergarten")),
+               ("building", ("school", "university"))),
+    "hospital": (("amenity", ("hospital",)), ("healthcare", ("hospital",)), ("building", ("hospital",))),
+    "police": (("amenity", ("police",)),),
+    "fire_station": (("amenity", ("fire_station",)),),
+    "place_of_worship": (("amenity", ("place_of_worship",)),),
+    "shopping": (("shop", ("mall", "department_store", "supermarket")), ("amenity", ("marketplace",))),
+    "substation": (("power", ("substation",)),),
+    "telecom": (("telecom", ("exchange", "data_center")), ("building", ("data_center",)),
+                ("tower:type", ("communication",)), ("man_made", ("telecommunication",))),
+    "water_works": (("man_made", ("water_works", "wastewater_plant", "water_tower", "pumping_station",
+                                  "reservoir_covered")),),
+}
+assert tuple(_RULES) == ASSET_TYPES
+
+#: type -> (persons per m² of mapped area, floor = capacity of a point POI)
+CAPACITY: dict[str, tuple[float, int]] = {
+    "station": (1.0, 500), "square": (2.0, 200), "stadium": (1.0, 2000), "school": (0.25, 300),
+    "hospital": (0.1, 300), "police": (0.05, 30), "fire_station": (0.03, 20), "place_of_worship": (0.7, 100),
+    "shopping": (0.3, 300), "substation": (0.0, 2), "telecom": (0.0, 5), "water_works": (0.0, 10),
+}
+
+#: kind -> (provider type, dependent types); ``None`` means every type except the provider's own.
+DEPENDS: dict[str, tuple[str, tuple[str, ...] | None]] = {
+    "power": ("substation", None),
+    "water": ("water_works", ("hospital", "fire_station", "school", "stadium", "shopping")),
+    "telecom": ("telecom", ("police", "fire_station", "hospital", "station")),
+}
+
+
+def asset_type(tags: dict) -> str | None:
+    """The asset type of an OSM object's tags, or None (see the module docstring's rule table)."""
+    for kind, rules in _RULES.items():
+        for key, values in rules:
+            if tags.get(key) in values:
+                return kind
+    return None
+
+
+def capacity(kind: str, area_m2: float) -> int:
+    """People an asset can hold: ``max(floor, round(area_m2 * density))`` for its type."""
+    density, floor = CAPACITY[kind]
+    return int(max(floor, round(area_m2 * density)))
+
+
+def dependency_graph(assets: list[Asset]) -> nx.DiGraph:
+    """The asset dependency graph (edges provider -> dependent, attribute ``kind``; see module docstring)."""
+    g = nx.DiGraph()
+    for a in assets:
+        g.add_node(a.id, type=a.type, name=a.name)
+    if not assets:
+        return g
+    xy = np.array([a.xy for a in assets], dtype=float)
+    types = np.array([a.type for a in assets])
+    for kind, (provider, dependents) in DEPENDS.items():
+        prov = np.flatnonzero(types == provider)
+        if prov.size == 0:
+            continue
+        if dependents is None:
+            dep = np.flatnonzero(types != provider)
+        else:
+            dep = np.flatnonzero(np.isin(types, dependents))
+        if dep.size == 0:
+            continue
+        dist, idx = cKDTree(xy[prov]).query(xy[dep])
+        for d, i, j in zip(dist, prov[idx], dep, strict=True):
+            g.add_edge(assets[i].id, assets[j].id, kind=kind, distance_m=float(d))
+    return g

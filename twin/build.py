@@ -1,0 +1,205 @@
+"""Build a twin from an OSM file or a place name: public ``from_*`` entry points funnel into ``_build``.
+
+``from_file`` hashes the file and returns the cached twin when the cache holds one for the same file, options,
+bbox and code version; otherwise ``_build`` reads the file once (``twin.osmread``), makes the walk and drive
+graphs, buildings, assets and their dependencies, cameras and the IT network, logs a one-line summary and
+the result is cached. A failed build raises ``TwinError`` and writes nothing.
+``Twin.build_s`` is the wall time of this load (the build, or the cache read when ``Twin.cached``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import shapely
+from pyproj import Transformer
+
+from twin import cache
+from twin.cities import OSM_SUFFIXES
+from twin.model import Asset, Twin, TwinError
+from twin.options import TwinOptions
+
+__all__ = ["from_file", "from_place", "utm_crs"]
+
+log = logging.getLogger(__name__)
+
+
+def utm_crs(lon: float, lat: float) -> str:
+    """The WGS84 UTM zone CRS (``EPSG:326xx`` north, ``EPSG:327xx`` south) containing lon/lat."""
+    zone = int((lon + 180.0) // 6.0) % 60 + 1
+    return f"EPSG:{32600 + zone if lat >= 0 else 32700 + zone}"
+
+
+def _label(path: Path) -> str:
+    name = path.name
+    for suffix in OSM_SUFFIXES:
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return path.stem
+
+
+def from_file(path: str | os.PathLike, *, city: str | None = None, bbox: tuple | None = None,
+              options: TwinOptions | None = None, use_cache: bool = True) -> Twin:
+    """The twin of an OSM file (``.osm``, ``.osm.bz2``, ``.osm.gz``, ``.osm.pbf``), clipped to ``bbox``.
+
+    Raises
+    ------
+    TwinError
+        Missing, empty, truncated or non-OSM file, or no walkable ways (in the bbox).
+    """
+    t0 = time.perf_counter()
+    opts = options or TwinOptions()
+    p = Path(path)
+    if not p.exists():
+        raise TwinError(f"OSM file {p}: does not exist")
+    if not p.is_file():
+        raise TwinError(f"OSM file {p}: is not a file")
+    label = city or _label(p)
+    key = cache.cache_key(cache.file_sha256(p), opts.key(), bbox, label)
+    if use_cache:
+        twin = cache.read_cache(key)
+        if twin is not None:
+            twin.cached = True
+            twin.build_s = time.perf_counter() - t0
+            log.info("twin %s: cache hit in %.2f s", label, twin.build_s)
+            return twin
+    twin = _build(p, label=label, bbox=bbox, options=opts)
+    twin.build_s = time.perf_counter() - t0
+    if use_cache:
+        cache.write_cache(key, twin)
+    return twin
+
+
+def from_place(place: str, *, bbox: tuple | None = None, options: TwinOptions | None = None,
+               use_cache: bool = True) -> Twin:
+    """The twin of a place name (needs internet): osmnx geocodes it, Overpass downloads its bbox.
+
+    The download is kept as ``<cache>/downloads/<place>.osm`` and built like any file.
+    """
+    from twin.fetch import download_bbox, geocode_bbox
+
+    box = bbox or geocode_bbox(place)
+    slug = re.sub(r"[^a-z0-9]+", "-", place.lower()).strip("-") or "place"
+    path = cache.cache_dir() / "downloads" / f"{slug}.osm"
+    if not path.is_file() or not use_cache:
+        download_bbox(box, path)
+    return from_file(path, city=place, bbox=None, options=options, use_cache=use_cache)
+
+
+def _build(path: Path, *, label: str, bbox: tuple | None, options: TwinOptions) -> Twin:
+    """Read ``path`` once and assemble every part of the twin (see the module docstring)."""
+    from scipy.spatial import cKDTree
+
+    from twin.assets import capacity, dependency_graph
+    from twin.buildings import make_buildings
+    from twin.cameras import camera_from_tags
+    from twin.graphs import build_graph
+    from twin.network import attach_cameras, core_network
+    from twin.osmread import read_osm
+
+    t0 = time.perf_counter()
+    data = read_osm(path)
+    if not data.ways:
+        raise TwinError(f"OSM file {path}: has no highway ways (nothing walkable)")
+    all_ids = np.concatenate([w[1] for w in data.ways])
+    all_ll = np.concatenate([w[2] for w in data.ways])
+    all_ids, first = np.unique(all_ids, return_index=True)
+    all_ll = all_ll[first]
+
+    def inside(ll: np.ndarray) -> np.ndarray:
+        ll = np.asarray(ll, dtype=float).reshape(-1, 2)
+        if bbox is None:
+            return np.ones(len(ll), dtype=bool)
+        return (ll[:, 0] >= bbox[0]) & (ll[:, 0] <= bbox[2]) & (ll[:, 1] >= bbox[1]) & (ll[:, 1] <= bbox[3])
+
+    node_in = inside(all_ll)
+    if not node_in.any():
+        raise TwinError(f"bbox {','.join(map(str, bbox))}: contains no part of {path.name}")
+    if bbox is not None:
+        centre = ((bbox[0] + bbox[2]) / 2.0, (bbox[1] + bbox[3]) / 2.0)
+    else:
+        centre = (float(np.median(all_ll[:, 0])), float(np.median(all_ll[:, 1])))
+    crs = utm_crs(*centre)
+    fwd = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+
+    def project(ll: np.ndarray) -> np.ndarray:
+        ll = np.asarray(ll, dtype=float).reshape(-1, 2)
+        x, y = fwd.transform(ll[:, 0], ll[:, 1])
+        return np.column_stack([x, y])
+
+    all_xy = project(all_ll)
+    xy_of = dict(zip(all_ids.tolist(), map(tuple, all_xy.tolist()), strict=True))
+    lonlat_of = dict(zip(all_ids.tolist(), map(tuple, all_ll.tolist()), strict=True))
+    keep_ids = None
+    if bbox is not None:
+        inside_ids = set(all_ids[node_in].tolist())
+
+        def keep_ids(ids: np.ndarray) -> np.ndarray:
+            return np.fromiter((i in inside_ids for i in ids.tolist()), dtype=bool, count=len(ids))
+
+    kw = {"crs": crs, "simplify": options.simplify, "largest_component": options.largest_component,
+          "keep": keep_ids}
+    walk = build_graph(data.ways, xy_of, lonlat_of, "walk", **kw)
+    if walk.number_of_edges() == 0:
+        where = f" in bbox {','.join(map(str, bbox))}" if bbox else ""
+        raise TwinError(f"OSM file {path}: has no walkable ways{where}")
+    drive = build_graph(data.ways, xy_of, lonlat_of, "drive", **kw)
+    buildings = make_buildings(data.buildings, project, options, keep=inside if bbox else None)
+
+    walk_nodes = list(walk.nodes)
+    walk_xy = np.array([(walk.nodes[n]["x"], walk.nodes[n]["y"]) for n in walk_nodes])
+    tree = cKDTree(walk_xy)
+
+    assets: list[Asset] = []
+    for aid, kind, ll, tags in data.asset_nodes:
+        if inside(ll)[0]:
+            xy = tuple(project(ll)[0])
+            assets.append(Asset(id=aid, type=kind, name=tags.get("name") or f"{kind} {aid}", xy=xy,
+                                lonlat=tuple(ll), capacity=capacity(kind, 0.0), tags=tags))
+    if data.asset_areas:
+        geoms = shapely.from_wkb([w for _, _, w, _ in data.asset_areas])
+        reps = shapely.get_coordinates(shapely.point_on_surface(geoms))
+        keep = inside(reps)
+        polys = shapely.transform(geoms, project)
+        for (aid, kind, _, tags), ll, poly, k in zip(data.asset_areas, reps, polys, keep, strict=True):
+            if not k:
+                continue
+            if isinstance(poly, shapely.MultiPolygon) and len(poly.geoms) == 1:
+                poly = poly.geoms[0]
+            rp = poly.representative_point()
+            area = float(poly.area)
+            assets.append(Asset(id=aid, type=kind, name=tags.get("name") or f"{kind} {aid}", xy=(rp.x, rp.y),
+                                lonlat=(float(ll[0]), float(ll[1])), capacity=capacity(kind, area),
+                                area_m2=area, polygon=poly, tags=tags))
+    assets.sort(key=lambda a: (a.type, a.id))
+    if assets:
+        _, idx = tree.query(np.array([a.xy for a in assets]))
+        for a, i in zip(assets, idx, strict=True):
+            a.node = walk_nodes[int(i)]
+    deps = dependency_graph(assets)
+
+    cams = []
+    for cid, ll, tags in data.cameras:
+        if inside(ll)[0]:
+            cams.append(camera_from_tags(cid, tuple(project(ll)[0]), ll, tags))
+    cams.sort(key=lambda c: c.id)
+    network = core_network(options)
+    attach_cameras(network, {c.id: c.xy for c in cams})
+
+    parts = [all_ll[node_in]] + [np.array([a.lonlat for a in assets]).reshape(-1, 2),
+                                 np.array([c.lonlat for c in cams]).reshape(-1, 2)]
+    ext = np.concatenate(parts)
+    bbox_wgs84 = tuple(bbox) if bbox else (float(ext[:, 0].min()), float(ext[:, 1].min()),
+                                           float(ext[:, 0].max()), float(ext[:, 1].max()))
+    twin = Twin(city=label, source=str(path), crs=crs, bbox_wgs84=bbox_wgs84, walk=walk, drive=drive,
+                buildings=buildings, assets=assets, dependencies=deps, cameras=cams, network=network,
+                options=options)
+    log.info("twin %s: walk %d nodes/%d edges, drive %d/%d, %d buildings, %d assets, %d cameras in %.1f s",
+             label, walk.number_of_nodes(), walk.number_of_edges(), drive.number_of_nodes(),
+             drive.number_of_edges(), len(buildings.polygons), len(assets), len(cams), time.perf_counter() - t0)
+    return twin

@@ -1,0 +1,109 @@
+"""The one OSM reader: a single pyosmium pass over ``.osm``, ``.osm.bz2``, ``.osm.gz`` or ``.osm.pbf``.
+
+It keeps only what the twin needs, as plain Python/numpy data: highway ways (node ids and lon/lat),
+building and asset areas (WKB, multipolygons assembled by pyosmium), asset and camera nodes.
+pyosmium raises ``RuntimeError`` on a broken or non-OSM file; that becomes a one-line ``TwinError``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from twin.assets import asset_type
+from twin.model import TwinError
+
+__all__ = ["OSMData", "read_osm"]
+
+#: Way tags the graphs use (everything else is dropped while reading).
+WAY_TAGS = ("highway", "name", "width", "est_width", "maxspeed", "oneway", "junction", "access", "foot",
+            "service", "area", "motor_vehicle", "motorcar", "sidewalk", "sidewalk:both", "sidewalk:left",
+            "sidewalk:right", "lanes", "ref", "bridge", "tunnel")
+_AREA_KEYS = ("building", "amenity", "leisure", "power", "shop", "man_made", "place", "highway", "railway",
+              "public_transport", "telecom", "healthcare", "landuse")
+
+
+@dataclass
+class OSMData:
+    """What one pass over an OSM file keeps (coordinates are WGS84 lon/lat)."""
+
+    ways: list[tuple[int, np.ndarray, np.ndarray, dict]] = field(default_factory=list)  # id, node ids, lonlat
+    buildings: list[tuple[str, bytes, dict]] = field(default_factory=list)              # id, WKB, tags
+    asset_areas: list[tuple[str, str, bytes, dict]] = field(default_factory=list)       # id, type, WKB, tags
+    asset_nodes: list[tuple[str, str, tuple[float, float], dict]] = field(default_factory=list)
+    cameras: list[tuple[str, tuple[float, float], dict]] = field(default_factory=list)  # "cam-<id>", lonlat
+    n_nodes: int = 0
+
+
+def _tags(obj) -> dict:
+    return {t.k: t.v for t in obj.tags}
+
+
+def read_osm(path: str | os.PathLike) -> OSMData:
+    """Read ``path`` once with pyosmium (locations and areas on).
+
+    Raises
+    ------
+    TwinError
+        The file is missing, empty, truncated or not OSM data.
+    """
+    import osmium
+
+    p = Path(path)
+    if not p.exists():
+        raise TwinError(f"OSM file {p}: does not exist")
+    if not p.is_file():
+        raise TwinError(f"OSM file {p}: is not a file")
+    if p.stat().st_size == 0:
+        raise TwinError(f"OSM file {p}: is empty")
+    data = OSMData()
+    wkb = osmium.geom.WKBFactory()
+    try:
+        fp = (osmium.FileProcessor(str(p)).with_locations()
+              .with_areas(osmium.filter.KeyFilter(*_AREA_KEYS))
+              .with_filter(osmium.filter.EmptyTagFilter()))
+        for o in fp:
+            if o.is_node():
+                data.n_nodes += 1
+                tags = _tags(o)
+                loc = (o.location.lon, o.location.lat)
+                if tags.get("man_made") == "surveillance":
+                    data.cameras.append((f"cam-{o.id}", loc, tags))
+                kind = asset_type(tags)
+                if kind:
+                    data.asset_nodes.append((f"n{o.id}", kind, loc, tags))
+            elif o.is_way():
+                if "highway" not in o.tags:
+                    continue
+                # nodes outside a clipped extract have no location: the way keeps the nodes it has
+                pts = [(n.ref, n.location.lon, n.location.lat) for n in o.nodes if n.location.valid()]
+                if len(pts) < 2:
+                    continue
+                arr = np.array(pts, dtype=float)
+                ids = arr[:, 0].astype(np.int64)
+                ll = arr[:, 1:]
+                tags = {k: o.tags[k] for k in WAY_TAGS if k in o.tags}
+                data.ways.append((o.id, ids, ll, tags))
+            elif o.is_area():
+                tags = _tags(o)
+                aid = f"{'w' if o.from_way() else 'r'}{o.orig_id()}"
+                kind = asset_type(tags)
+                building = tags.get("building", "no") != "no"
+                if not (kind or building):
+                    continue
+                try:
+                    geom = wkb.create_multipolygon(o)
+                except RuntimeError:  # an area pyosmium could not assemble (broken ring): skip it
+                    continue
+                geom = bytes.fromhex(geom) if isinstance(geom, str) else geom
+                if building:
+                    data.buildings.append((aid, geom, tags))
+                if kind:
+                    data.asset_areas.append((aid, kind, geom, tags))
+    except RuntimeError as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise TwinError(f"OSM file {p}: cannot be read as OSM data ({msg})") from None
+    return data
