@@ -1,0 +1,49 @@
+"""File helpers shared by the readers: open a text file as our input error, write a file atomically."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TextIO
+
+from analytics.base import AnalyticsInputError
+
+__all__ = ["atomic_write_lines", "open_text", "first_data_line"]
+
+
+def open_text(path: str | os.PathLike) -> TextIO:
+    """Open ``path`` for reading text, turning a missing/unreadable file into ``AnalyticsInputError``."""
+    p = Path(path)
+    if not p.is_file():
+        raise AnalyticsInputError(f"{p}: no such file")
+    try:
+        return open(p, encoding="utf-8", errors="replace", newline=None)  # noqa: SIM115 - caller closes
+    except OSError as exc:
+        raise AnalyticsInputError(f"{p}: cannot read ({exc.strerror})") from None
+
+
+def first_data_line(path: str | os.PathLike) -> tuple[int, str]:
+    """``(line number, text)`` of the first non-blank line; an empty file is an input error."""
+    with open_text(path) as fh:
+        for n, line in enumerate(fh, 1):
+            if line.strip():
+                return n, line.rstrip("\n")
+    raise AnalyticsInputError(f"{path}: line 1: file is empty")
+
+
+def atomic_write_lines(path: str | os.PathLike, lines: Iterable[str]) -> Path:
+    """Write ``lines`` (each gets a newline) to a temp file beside ``path``, then rename it into place."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            for line in lines:
+                fh.write(line + "\n")
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return p

@@ -1,0 +1,365 @@
+"""Behaviour detectors on ground tracks (``track/frame`` messages): loitering, abandoned object, running and
+sudden dispersal, zone intrusion, vehicle in a pedestrian area or at ramming speed.
+
+Each detector has a frozen parameter dataclass with documented defaults and emits one alert per episode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from analytics.base import Detector, EpisodeFilter, make_alert
+from analytics.geometry import Zones
+from analytics.tracks import TrackHistory
+
+__all__ = [
+    "AbandonedObjectDetector",
+    "AbandonedParams",
+    "LoiteringDetector",
+    "LoiteringParams",
+    "RunningDetector",
+    "RunningParams",
+    "VehicleIntrusionDetector",
+    "VehicleParams",
+    "ZoneIntrusionDetector",
+    "ZoneIntrusionParams",
+]
+
+
+def _frame(msg: dict[str, Any]) -> tuple[float, list[str], list[str], np.ndarray] | None:
+    """(t, ids, cls, xy) of a ``track/frame`` message with a ground projection, else None."""
+    xy = msg.get("xy")
+    if xy is None or not msg.get("ids"):
+        return None
+    return float(msg["t"]), list(msg["ids"]), list(msg["cls"]), np.asarray(xy, dtype=float).reshape(-1, 2)
+
+
+@dataclass(frozen=True, slots=True)
+class LoiteringParams:
+    """Loitering: a person whose track stays within ``radius_m`` of where it settled for ``dwell_s``.
+
+    Parameters
+    ----------
+    dwell_s : seconds inside the circle before an alert (default 300 s).
+    radius_m : radius of the dwell circle; leaving it restarts the clock at the new place (default 10 m).
+    forget_s : a track unseen for this long is dropped (default 10 s).
+    hold_s : alerts of one track, or within ``radius_m`` of an earlier one, within this time are one episode.
+    conf : confidence given to the alert.
+    """
+
+    dwell_s: float = 300.0
+    radius_m: float = 10.0
+    forget_s: float = 10.0
+    hold_s: float = 600.0
+    conf: float = 0.7
+
+
+class LoiteringDetector(Detector):
+    """Dwell time per person track within a circle; one alert per episode."""
+
+    topics = ("track/frame",)
+
+    def __init__(self, params: LoiteringParams = LoiteringParams()) -> None:
+        self.p = params
+        self._anchor: dict[str, list[float]] = {}  # id -> [t0, x0, y0, t_last]
+        self._episodes = EpisodeFilter(params.hold_s, params.radius_m)
+        self._last_prune = float("-inf")
+
+    def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
+        fr = _frame(msg)
+        if fr is None:
+            return []
+        t, ids, cls, xy = fr
+        out = []
+        r2 = self.p.radius_m**2
+        for i, tid in enumerate(ids):
+            if cls[i] != "person" or not np.isfinite(xy[i]).all():
+                continue
+            a = self._anchor.get(tid)
+            x, y = xy[i]
+            if a is None or (x - a[1]) ** 2 + (y - a[2]) ** 2 > r2 or t - a[3] > self.p.forget_s:
+                self._anchor[tid] = [t, x, y, t]
+                continue
+            a[3] = t
+            dwell = t - a[0]
+            if dwell >= self.p.dwell_s and self._episodes.admit(t, tid, (x, y)):
+                out.append(make_alert(t, "loitering", self.p.conf, xy=(x, y), source=[msg["camera_id"]],
+                                      evidence={"track": tid, "dwell_s": round(dwell, 1),
+                                                "radius_m": self.p.radius_m}))
+        if t - self._last_prune > self.p.forget_s:
+            self._last_prune = t
+            self._anchor = {k: v for k, v in self._anchor.items() if t - v[3] <= self.p.forget_s}
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class AbandonedParams:
+    """Abandoned object: a static object with no person near it.
+
+    Parameters
+    ----------
+    static_radius_m : the object counts as static while it stays within this distance (default 1 m).
+    unattended_s : seconds static with no person within ``person_radius_m`` before an alert (default 60 s).
+    person_radius_m : a person closer than this attends the object (default 3 m).
+    forget_s : an object track unseen for this long is dropped (default 30 s).
+    hold_s : alerts within ``static_radius_m`` * 5 and this time are one episode (default 900 s).
+    conf : confidence given to the alert.
+    """
+
+    static_radius_m: float = 1.0
+    unattended_s: float = 60.0
+    person_radius_m: float = 3.0
+    forget_s: float = 30.0
+    hold_s: float = 900.0
+    conf: float = 0.8
+
+
+class AbandonedObjectDetector(Detector):
+    """Static object tracks left without a person nearby for longer than ``unattended_s``."""
+
+    topics = ("track/frame",)
+
+    def __init__(self, params: AbandonedParams = AbandonedParams()) -> None:
+        self.p = params
+        self._obj: dict[str, list[float]] = {}  # id -> [x0, y0, t_unattended_since (nan if attended), t_last]
+        self._episodes = EpisodeFilter(params.hold_s, 5 * params.static_radius_m)
+
+    def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
+        fr = _frame(msg)
+        if fr is None:
+            return []
+        t, ids, cls, xy = fr
+        cls_a = np.asarray(cls)
+        persons = xy[(cls_a == "person") & np.isfinite(xy).all(axis=1)]
+        out = []
+        for i in np.flatnonzero(cls_a == "object"):
+            tid, (x, y) = ids[i], xy[i]
+            if not np.isfinite(xy[i]).all():
+                continue
+            near = bool(len(persons)) and bool(
+                (np.hypot(persons[:, 0] - x, persons[:, 1] - y) <= self.p.person_radius_m).any()
+            )
+            o = self._obj.get(tid)
+            if o is None or np.hypot(x - o[0], y - o[1]) > self.p.static_radius_m:
+                self._obj[tid] = [x, y, np.nan if near else t, t]
+                continue
+            o[3] = t
+            if near:
+                o[2] = np.nan
+                continue
+            if o[2] != o[2]:
+                o[2] = t
+            alone = t - o[2]
+            if alone >= self.p.unattended_s and self._episodes.admit(t, tid, (x, y)):
+                out.append(make_alert(t, "abandoned_object", self.p.conf, xy=(x, y), source=[msg["camera_id"]],
+                                      evidence={"track": tid, "unattended_s": round(alone, 1),
+                                                "person_radius_m": self.p.person_radius_m}))
+        self._obj = {k: v for k, v in self._obj.items() if t - v[3] <= self.p.forget_s}
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class RunningParams:
+    """Running and sudden dispersal of persons.
+
+    Parameters
+    ----------
+    run_speed_mps : ground speed above which a person runs (default 3.0 m/s; walking is 1.34 ± 0.26 m/s).
+    max_speed_mps : faster than this is a projection or ID error, not a person (default 12 m/s).
+    min_duration_s : the speed must hold this long (default 1.0 s).
+    window_s : speed is the displacement over this window (default 1.0 s).
+    dispersal_count : this many persons running at once in one camera is a sudden dispersal (default 4).
+    hold_s, radius_m : alerts within this time and distance are one episode (default 60 s, 30 m).
+    conf, dispersal_conf : confidence of a single runner / of a dispersal.
+    """
+
+    run_speed_mps: float = 3.0
+    max_speed_mps: float = 12.0
+    min_duration_s: float = 1.0
+    window_s: float = 1.0
+    dispersal_count: int = 4
+    hold_s: float = 60.0
+    radius_m: float = 30.0
+    conf: float = 0.5
+    dispersal_conf: float = 0.8
+
+
+class RunningDetector(Detector):
+    """Persons faster than ``run_speed_mps`` for ``min_duration_s``; several at once is a dispersal."""
+
+    topics = ("track/frame",)
+
+    def __init__(self, params: RunningParams = RunningParams()) -> None:
+        self.p = params
+        self._hist = TrackHistory(window_s=params.window_s)
+        self._since: dict[str, float] = {}
+        self._episodes = EpisodeFilter(params.hold_s, params.radius_m)
+
+    def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
+        fr = _frame(msg)
+        if fr is None:
+            return []
+        t, ids, cls, xy = fr
+        speed = np.hypot(*self._hist.update(t, ids, xy).T)
+        is_person = np.asarray(cls) == "person"
+        fast = is_person & (speed >= self.p.run_speed_mps) & (speed <= self.p.max_speed_mps)
+        running = []
+        for i, tid in enumerate(ids):
+            if not is_person[i]:
+                continue
+            if fast[i]:
+                t0 = self._since.setdefault(tid, t)
+                if t - t0 >= self.p.min_duration_s:
+                    running.append(i)
+            else:
+                self._since.pop(tid, None)
+        if len(self._since) > 4 * len(ids) + 100:
+            self._since = {k: v for k, v in self._since.items() if k in self._hist}
+        if not running:
+            return []
+        cam = msg["camera_id"]
+        if len(running) >= self.p.dispersal_count:
+            c = xy[running].mean(axis=0)
+            if self._episodes.admit(t, ("dispersal", cam), c):
+                return [make_alert(t, "running", self.p.dispersal_conf, xy=c, source=[cam],
+                                   evidence={"dispersal": True, "n_running": len(running),
+                                             "tracks": [ids[i] for i in running],
+                                             "mean_speed_mps": round(float(speed[running].mean()), 2)})]
+            return []
+        out = []
+        for i in running:
+            if self._episodes.admit(t, ids[i], xy[i]):
+                out.append(make_alert(t, "running", self.p.conf, xy=xy[i], source=[cam],
+                                      evidence={"dispersal": False, "n_running": len(running), "track": ids[i],
+                                                "speed_mps": round(float(speed[i]), 2)}))
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneIntrusionParams:
+    """Zone intrusion: a tracked person or vehicle inside a restricted polygon.
+
+    Parameters
+    ----------
+    classes : track classes that intrude (default person and vehicle).
+    min_inside_s : seconds inside before an alert, against box jitter at the edge (default 1 s).
+    hold_s : further alerts for the same polygon within this time are one episode (default 120 s).
+    conf : confidence given to the alert.
+    """
+
+    classes: tuple[str, ...] = ("person", "vehicle")
+    min_inside_s: float = 1.0
+    hold_s: float = 120.0
+    conf: float = 0.9
+
+
+class ZoneIntrusionDetector(Detector):
+    """Tracks inside any of the ``restricted`` polygons (projected metres)."""
+
+    topics = ("track/frame",)
+
+    def __init__(
+        self, restricted: Sequence[Sequence[Sequence[float]]] | None,
+        params: ZoneIntrusionParams = ZoneIntrusionParams(),
+    ) -> None:
+        self.p = params
+        self.zones = Zones({f"restricted_{i}": poly for i, poly in enumerate(restricted or [])})
+        self._entered: dict[tuple[str, int], float] = {}
+        self._episodes = EpisodeFilter(params.hold_s)
+
+    def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
+        fr = _frame(msg)
+        if fr is None or not len(self.zones):
+            return []
+        t, ids, cls, xy = fr
+        ok = np.isin(np.asarray(cls), self.p.classes)
+        inside = self.zones.contains(xy) & ok
+        out = []
+        seen = set()
+        for z, j in zip(*np.nonzero(inside), strict=True):
+            key = (ids[j], int(z))
+            seen.add(key)
+            t0 = self._entered.setdefault(key, t)
+            if t - t0 >= self.p.min_inside_s and self._episodes.admit(t, int(z)):
+                out.append(make_alert(t, "zone_intrusion", self.p.conf, xy=xy[j], source=[msg["camera_id"]],
+                                      evidence={"zone": self.zones.names[z], "track": ids[j], "cls": cls[j],
+                                                "inside_s": round(t - t0, 1)}))
+        cam_prefix = msg["camera_id"] + ":"
+        self._entered = {k: v for k, v in self._entered.items() if k in seen or not k[0].startswith(cam_prefix)}
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class VehicleParams:
+    """Vehicle in a pedestrian area, or at ramming speed near people.
+
+    Parameters
+    ----------
+    min_speed_mps : a vehicle moving faster than this inside a pedestrian zone alerts (default 1 m/s;
+        a parked or delivery vehicle standing still does not).
+    ramming_speed_mps : faster than this anywhere with a person within ``near_person_m`` alerts
+        (default 8 m/s, about 30 km/h).
+    near_person_m : distance to the nearest person for the ramming test (default 10 m).
+    max_speed_mps : faster is a tracking error (default 40 m/s).
+    window_s : speed is the displacement over this window (default 1 s).
+    hold_s, radius_m : alerts within this time and distance are one episode (default 60 s, 50 m).
+    conf, ramming_conf : confidence for the pedestrian-area / ramming alert.
+    """
+
+    min_speed_mps: float = 1.0
+    ramming_speed_mps: float = 8.0
+    near_person_m: float = 10.0
+    max_speed_mps: float = 40.0
+    window_s: float = 1.0
+    hold_s: float = 60.0
+    radius_m: float = 50.0
+    conf: float = 0.7
+    ramming_conf: float = 0.9
+
+
+class VehicleIntrusionDetector(Detector):
+    """Vehicle tracks moving inside pedestrian ``zones`` or at ramming speed near persons."""
+
+    topics = ("track/frame",)
+
+    def __init__(
+        self, pedestrian_zones: dict[str, Sequence[Sequence[float]]] | None, params: VehicleParams = VehicleParams()
+    ) -> None:
+        self.p = params
+        self.zones = Zones(pedestrian_zones)
+        self._hist = TrackHistory(window_s=params.window_s)
+        self._episodes = EpisodeFilter(params.hold_s, params.radius_m)
+
+    def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
+        fr = _frame(msg)
+        if fr is None:
+            return []
+        t, ids, cls, xy = fr
+        cls_a = np.asarray(cls)
+        veh = np.flatnonzero(cls_a == "vehicle")
+        if not len(veh):
+            return []
+        speed = np.hypot(*self._hist.update(t, [ids[i] for i in veh], xy[veh]).T)
+        persons = xy[(cls_a == "person") & np.isfinite(xy).all(axis=1)]
+        inside = self.zones.contains(xy[veh]).any(axis=0) if len(self.zones) else np.zeros(len(veh), bool)
+        out = []
+        for k, i in enumerate(veh):
+            v = speed[k]
+            if not (v == v) or v > self.p.max_speed_mps:
+                continue
+            near = float(np.hypot(*(persons - xy[i]).T).min()) if len(persons) else np.inf
+            ramming = v >= self.p.ramming_speed_mps and near <= self.p.near_person_m
+            if not (ramming or (inside[k] and v >= self.p.min_speed_mps)):
+                continue
+            if self._episodes.admit(t, ids[i], xy[i]):
+                out.append(make_alert(
+                    t, "vehicle_intrusion", self.p.ramming_conf if ramming else self.p.conf, xy=xy[i],
+                    source=[msg["camera_id"]],
+                    evidence={"track": ids[i], "speed_mps": round(float(v), 2),
+                              "reason": "ramming_speed" if ramming else "pedestrian_area",
+                              "nearest_person_m": None if near == np.inf else round(near, 1)}))
+        return out

@@ -1,0 +1,212 @@
+"""Crowd density per zone with the Fruin level of service, over-capacity, and crowd anomalies (density
+jump, counter-flow), from camera tracks (``track/frame``) and area counters (``counter/area``)."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from analytics.base import Detector, EpisodeFilter, make_alert
+from analytics.geometry import Zones
+from analytics.tracks import TrackHistory
+
+__all__ = [
+    "FRUIN_BOUNDS",
+    "FRUIN_LEVELS",
+    "CrowdAnomalyDetector",
+    "CrowdAnomalyParams",
+    "CrowdDensityDetector",
+    "DensityParams",
+    "fruin_level",
+]
+
+#: Fruin walkway level of service, upper density bound (persons/m²) of levels A..E; F is above 2.17.
+FRUIN_BOUNDS = (0.31, 0.43, 0.72, 1.08, 2.17)
+FRUIN_LEVELS = ("A", "B", "C", "D", "E", "F")
+
+
+def fruin_level(density: float | np.ndarray) -> str | np.ndarray:
+    """Fruin walkway level of service for densities in persons/m² (A <= 0.31 ... F > 2.17).
+
+    >>> fruin_level(0.2), fruin_level(1.5), fruin_level(3.0)
+    ('A', 'E', 'F')
+    """
+    idx = np.searchsorted(FRUIN_BOUNDS, np.asarray(density, dtype=float), side="left")
+    levels = np.asarray(FRUIN_LEVELS)[idx]
+    return str(levels) if levels.ndim == 0 else levels
+
+
+@dataclass(frozen=True, slots=True)
+class DensityParams:
+    """Zone density alerts.
+
+    Parameters
+    ----------
+    alert_level : Fruin level at or above which a zone alerts (default "E", over 1.08 P/m²).
+    min_duration_s : the level must hold this long (default 10 s), so one noisy frame does not alert.
+    smooth_s : camera counts are averaged over this window (default 5 s).
+    rearm_s : a zone alerts again only after this long back below the level (default 120 s).
+    conf : confidence of a density alert; over-capacity from a counter gets ``capacity_conf``.
+    """
+
+    alert_level: str = "E"
+    min_duration_s: float = 10.0
+    smooth_s: float = 5.0
+    rearm_s: float = 120.0
+    conf: float = 0.7
+    capacity_conf: float = 0.9
+
+
+class CrowdDensityDetector(Detector):
+    """People per zone from camera tracks (max over cameras, which see the same people) or area counters.
+
+    ``estimates`` keeps the latest ``(t, people, density)`` per zone; ``history`` is every estimate made,
+    as ``(t, zone, people)`` rows (for scoring the estimator).
+    """
+
+    topics = ("track/frame", "counter/area")
+
+    def __init__(
+        self, zones: dict[str, Sequence[Sequence[float]]] | None, params: DensityParams = DensityParams()
+    ) -> None:
+        self.p = params
+        self.zones = Zones(zones)
+        self._cam_counts: dict[str, dict[str, deque[tuple[float, int]]]] = {n: {} for n in self.zones.names}
+        self._above_since: dict[str, float] = {}
+        self._episodes = EpisodeFilter(params.rearm_s)
+        self._level_idx = FRUIN_LEVELS.index(params.alert_level)
+        self.estimates: dict[str, tuple[float, float, float]] = {}
+        self.history: list[tuple[float, str, float]] = []
+
+    def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
+        t = float(msg["t"])
+        if msg.get("topic") == "counter/area":
+            zone = str(msg.get("zone") or msg["sensor_id"])
+            area = float(msg["area_m2"])
+            count = float(msg["count"])
+            return self._assess(t, zone, count, count / area, source=[msg["sensor_id"]],
+                                capacity=msg.get("capacity"))
+        xy = msg.get("xy")
+        if xy is None or not len(self.zones):
+            return []
+        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+        persons = np.asarray(msg["cls"]) == "person"
+        counts = (self.zones.contains(xy) & persons).sum(axis=1)
+        cam = msg["camera_id"]
+        out = []
+        for z, name in enumerate(self.zones.names):
+            dq = self._cam_counts[name].setdefault(cam, deque())
+            if counts[z] == 0 and not dq:
+                continue  # this camera never saw anyone in this zone: it may not even look at it
+            dq.append((t, int(counts[z])))
+            while dq and t - dq[0][0] > self.p.smooth_s:
+                dq.popleft()
+            people = max(float(np.mean([c for _, c in d])) for d in self._cam_counts[name].values() if d)
+            out += self._assess(t, name, people, people / self.zones.areas[z], source=[cam])
+        return out
+
+    def _assess(self, t: float, zone: str, people: float, density: float, *, source: list[str],
+                capacity: float | None = None) -> list[dict[str, Any]]:
+        self.estimates[zone] = (t, people, density)
+        self.history.append((t, zone, people))
+        level = fruin_level(density)
+        over = capacity is not None and people > float(capacity)
+        if FRUIN_LEVELS.index(level) < self._level_idx and not over:
+            self._above_since.pop(zone, None)
+            return []
+        since = self._above_since.setdefault(zone, t)
+        if t - since < self.p.min_duration_s and not over:
+            return []
+        if not self._episodes.admit(t, zone):
+            return []
+        return [make_alert(t, "crowd_density", self.p.capacity_conf if over else self.p.conf, source=source,
+                           evidence={"zone": zone, "people": round(people, 1), "density_p_m2": round(density, 3),
+                                     "fruin_level": level, "capacity": capacity, "over_capacity": over})]
+
+
+@dataclass(frozen=True, slots=True)
+class CrowdAnomalyParams:
+    """Crowd anomalies per zone.
+
+    Parameters
+    ----------
+    jump_p_m2 : a density rise of at least this many persons/m² ... (default 0.5)
+    jump_window_s : ... within this window is a density jump (default 30 s).
+    min_moving : counter-flow needs at least this many moving persons in the zone (default 8).
+    moving_mps : a person moving faster than this has a heading (default 0.5 m/s).
+    counterflow_frac : fraction of movers heading against the zone's main direction (cos < -0.5) that is
+        counter-flow (default 0.3).
+    hold_s : further anomalies of one zone within this time are one episode (default 120 s).
+    conf : confidence given to the alert.
+    """
+
+    jump_p_m2: float = 0.5
+    jump_window_s: float = 30.0
+    min_moving: int = 8
+    moving_mps: float = 0.5
+    counterflow_frac: float = 0.3
+    hold_s: float = 120.0
+    conf: float = 0.6
+
+
+class CrowdAnomalyDetector(Detector):
+    """Density jumps (reads the density detector's estimates) and counter-flow among person tracks."""
+
+    topics = ("track/frame", "counter/area")
+
+    def __init__(
+        self, zones: dict[str, Sequence[Sequence[float]]] | None, density: CrowdDensityDetector,
+        params: CrowdAnomalyParams = CrowdAnomalyParams(),
+    ) -> None:
+        self.p = params
+        self.zones = Zones(zones)
+        self.density = density
+        self._hist = TrackHistory(window_s=1.0)
+        self._series: dict[str, deque[tuple[float, float]]] = {}
+        self._episodes = EpisodeFilter(params.hold_s)
+
+    def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
+        t = float(msg["t"])
+        out = []
+        src = [msg.get("camera_id") or msg.get("sensor_id")]
+        for zone, (te, _, dens) in self.density.estimates.items():
+            if te != t:
+                continue
+            dq = self._series.setdefault(zone, deque())
+            dq.append((t, dens))
+            while t - dq[0][0] > self.p.jump_window_s:
+                dq.popleft()
+            low = min(d for _, d in dq)
+            if dens - low >= self.p.jump_p_m2 and self._episodes.admit(t, ("jump", zone)):
+                out.append(make_alert(t, "crowd_anomaly", self.p.conf, source=src,
+                                      evidence={"zone": zone, "reason": "density_jump",
+                                                "from_p_m2": round(low, 3), "to_p_m2": round(dens, 3),
+                                                "window_s": self.p.jump_window_s}))
+        xy = msg.get("xy")
+        if msg.get("topic") != "track/frame" or xy is None or not len(self.zones):
+            return out
+        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+        vel = self._hist.update(t, msg["ids"], xy)
+        speed = np.hypot(*vel.T)
+        moving = (np.asarray(msg["cls"]) == "person") & (speed > self.p.moving_mps)
+        inside = self.zones.contains(xy) & moving
+        for z, name in enumerate(self.zones.names):
+            m = inside[z]
+            if m.sum() < self.p.min_moving:
+                continue
+            u = vel[m] / speed[m, None]
+            main = u.sum(axis=0)
+            norm = np.hypot(*main)
+            if norm == 0:
+                continue
+            against = float(((u @ (main / norm)) < -0.5).mean())
+            if against >= self.p.counterflow_frac and self._episodes.admit(t, ("counterflow", name)):
+                c = xy[m].mean(axis=0)
+                out.append(make_alert(t, "crowd_anomaly", self.p.conf, xy=c, source=src,
+                                      evidence={"zone": name, "reason": "counter_flow", "moving": int(m.sum()),
+                                                "against_frac": round(against, 2)}))
+        return out

@@ -1,0 +1,428 @@
+"""Cyber detectors on Zeek conn records (``net/conn``), syslog (``host/syslog``) and camera health:
+port scan, SSH brute force, denial of service (CUSUM on flow rate), beaconing, video stream loss.
+
+Each reads one message at a time (``update``); ``update_batch`` takes a conn.log chunk (a DataFrame from
+``analytics.zeek``) and, for the port scan, runs vectorised. Alerts name ``src`` and ``dst`` in evidence.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, deque
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analytics.base import Detector, EpisodeFilter, make_alert
+from analytics.syslog import auth_failure, parse_syslog_line
+from analytics.zeek import chunk_messages
+
+__all__ = [
+    "BeaconParams",
+    "BeaconingDetector",
+    "BruteForceDetector",
+    "BruteForceParams",
+    "ConnDetector",
+    "DosDetector",
+    "DosParams",
+    "PortScanDetector",
+    "PortScanParams",
+    "StreamLossDetector",
+    "StreamLossParams",
+]
+
+#: Zeek conn_state values of an attempt that never became a working connection.
+FAILED_STATES = frozenset({"S0", "REJ", "RSTOS0", "RSTRH", "SH", "SHR", "OTH"})
+
+
+class ConnDetector(Detector):
+    """A detector of conn records; ``update_batch`` defaults to ``update`` per row of a chunk."""
+
+    topics = ("net/conn",)
+
+    def update_batch(self, df: pd.DataFrame) -> list[dict[str, Any]]:
+        """Take a chunk of conn records (``analytics.zeek.CONN_COLUMNS``) in file order."""
+        out = []
+        for msg in chunk_messages(df):
+            out += self.update(msg)
+        return out
+
+
+def _ts(msg: dict[str, Any]) -> float:
+    ts = msg.get("ts")
+    return float(ts) if ts is not None else float(msg["t"])
+
+
+@dataclass(frozen=True, slots=True)
+class PortScanParams:
+    """Port scan: many distinct (destination, port) pairs from one source in a window, mostly failing.
+
+    Parameters
+    ----------
+    window_s : tumbling window length (default 60 s).
+    min_targets : distinct (dst, port) pairs in one window that make a scan (default 20).
+    min_fail_frac : fraction of the source's attempts in the window that failed (conn_state S0, REJ, ...),
+        which tells a scan from busy browsing (default 0.5).
+    hold_s : further alerts for the same source within this time are one episode (default 300 s).
+    conf : confidence given to the alert.
+    """
+
+    window_s: float = 60.0
+    min_targets: int = 20
+    min_fail_frac: float = 0.5
+    hold_s: float = 300.0
+    conf: float = 0.8
+
+
+class PortScanDetector(ConnDetector):
+    """Distinct targets per source per window, fed per record or vectorised per chunk."""
+
+    def __init__(self, params: PortScanParams = PortScanParams()) -> None:
+        self.p = params
+        self._targets: dict[tuple[str, int], set[tuple[str, int]]] = {}
+        self._counts: dict[tuple[str, int], list[int]] = {}  # (src, bin) -> [attempts, failed]
+        self._episodes = EpisodeFilter(params.hold_s)
+        self._bin = -(2**62)
+
+    def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
+        src, dst = msg.get("id.orig_h"), msg.get("id.resp_h")
+        if src is None or dst is None:
+            return []
+        b = int(_ts(msg) // self.p.window_s)
+        port = msg.get("id.resp_p")
+        failed = msg.get("conn_state") in FAILED_STATES
+        return self._add(b, src, [(dst, -1 if port is None else int(port))], 1, int(failed))
+
+    def update_batch(self, df: pd.DataFrame) -> list[dict[str, Any]]:
+        if df.empty:
+            return []
+        d = pd.DataFrame({
+            "src": df["id.orig_h"], "bin": (df["ts"].to_numpy() // self.p.window_s).astype(np.int64),
+            "dst": df["id.resp_h"], "port": df["id.resp_p"].fillna(-1).astype(np.int64),
+            "fail": df["conn_state"].isin(FAILED_STATES).to_numpy(dtype=np.int64),
+        }).dropna(subset=["src", "dst"])
+        g = d.groupby(["bin", "src"], sort=True).agg(n=("fail", "size"), f=("fail", "sum"))
+        uniq = d.drop_duplicates(["bin", "src", "dst", "port"])
+        targets = uniq.groupby(["bin", "src"], sort=True)[["dst", "port"]]
+        out = []
+        for (b, src), rows in targets:
+            n, f = g.loc[(b, src)]
+            out += self._add(int(b), src, list(zip(rows["dst"], rows["port"].tolist(), strict=True)),
+                             int(n), int(f))
+        return out
+
+    def _add(self, b: int, src: str, targets: list[tuple[str, int]], n: int, failed: int) -> list[dict[str, Any]]:
+        if b > self._bin:
+            self._bin = b
+            stale = [k for k in self._counts if k[1] < b - 1]
+            for k in stale:
+                del self._counts[k], self._targets[k]
+        key = (src, b)
+        tg = self._targets.setdefault(key, set())
+        tg.update(targets)
+        c = self._counts.setdefault(key, [0, 0])
+        c[0] += n
+        c[1] += failed
+        if len(tg) < self.p.min_targets or c[1] < self.p.min_fail_frac * c[0]:
+            return []
+        t = (b + 1) * self.p.window_s
+        if not self._episodes.admit(b * self.p.window_s, src):
+            return []
+        hosts = Counter(d for d, _ in tg)
+        ports = Counter(p for _, p in tg)
+        return [make_alert(t, "port_scan", self.p.conf, source=[src], evidence={
+            "src": src, "dst": [h for h, _ in hosts.most_common(5)], "distinct_targets": len(tg),
+            "distinct_hosts": len(hosts), "distinct_ports": len(ports), "attempts": c[0], "failed": c[1],
+            "window_s": self.p.window_s, "window_start": b * self.p.window_s,
+        })]
+
+
+@dataclass(frozen=True, slots=True)
+class BruteForceParams:
+    """Brute force on a login service: many failed logins (syslog) or short connections to its port.
+
+    Parameters
+    ----------
+    window_s : sliding window (default 300 s).
+    min_attempts : attempts from one source within the window that alert (default 10).
+    ports : destination tcp ports of login services (default 22).
+    short_s : a connection shorter than this to those ports counts as one attempt (default 5 s).
+    hold_s : further alerts for the same source within this time are one episode (default 900 s).
+    conf : confidence given to the alert.
+    """
+
+    window_s: float = 300.0
+    min_attempts: int = 10
+    ports: tuple[int, ...] = (22,)
+    short_s: float = 5.0
+    hold_s: float = 900.0
+    conf: float = 0.8
+
+
+class BruteForceDetector(ConnDetector):
+    """Counts attempts per source over a sliding window, from conn records and from syslog lines.
+
+    ``totals`` keeps every source's attempt count over the whole stream (for reports).
+    """
+
+    topics = ("net/conn", "host/syslog")
+
+    def __init__(self, params: BruteForceParams = BruteForceParams()) -> None:
+        self.p = params
+        self._times: dict[tuple[str, str], deque[float]] = {}
+        self._targets: dict[str, Counter[str]] = {}
+        self._users: dict[str, Counter[str]] = {}
+        self._episodes = EpisodeFilter(params.hold_s)
+        self.totals: Counter[str] = Counter()
+
+    def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
+        if msg.get("topic") == "host/syslog":
+            app, text = msg.get("app"), msg.get("msg")
+            if text is None:
+                rec = parse_syslog_line(str(msg.get("line", "")))
+                if rec is None:
+                    return []
+                app, text = rec.app, rec.msg
+            hit = auth_failure(text, app or "")
+            if hit is None:
+                return []
+            src, user, n = hit
+            return self._attempt(float(msg["t"]), src, str(msg.get("host", "?")), "syslog", n, user)
+        port, proto, dur = msg.get("id.resp_p"), msg.get("proto"), msg.get("duration")
+        if proto != "tcp" or port is None or int(port) not in self.p.ports:
+            return []
+        if dur is not None and dur == dur and float(dur) >= self.p.short_s:
+            return []
+        return self._attempt(_ts(msg), msg["id.orig_h"], msg["id.resp_h"], "conn", 1, None)
+
+    def _attempt(self, t: float, src: str, dst: str, via: str, n: int, user: str | None) -> list[dict[str, Any]]:
+        self.totals[src] += n
+        dq = self._times.setdefault((src, via), deque())
+        dq.extend([t] * n)
+        while dq and t - dq[0] > self.p.window_s:
+            dq.popleft()
+        self._targets.setdefault(src, Counter())[dst] += n
+        if user:
+            self._users.setdefault(src, Counter())[user] += n
+        if len(dq) < self.p.min_attempts or not self._episodes.admit(t, src):
+            return []
+        users = self._users.get(src, Counter())
+        return [make_alert(t, "brute_force", self.p.conf, source=[src], evidence={
+            "src": src, "dst": [d for d, _ in self._targets[src].most_common(3)], "count": len(dq),
+            "window_s": self.p.window_s, "via": via, "users": [u for u, _ in users.most_common(5)],
+        })]
+
+
+@dataclass(frozen=True, slots=True)
+class DosParams:
+    """Denial of service: one-sided CUSUM on the flow rate to each destination host.
+
+    Parameters
+    ----------
+    bin_s : flows are counted per destination in bins of this length (default 5 s).
+    alpha : EWMA weight of the baseline mean and variance per bin (default 0.05).
+    warmup_bins : bins of baseline before a host can alert (default 12).
+    k : CUSUM slack in standard deviations (default 1.0).
+    h : CUSUM alarm threshold in standard deviations (default 10.0).
+    min_rate : flows per second a host must reach to alert at all (default 5).
+    hold_s : further alerts for the same host within this time are one episode (default 300 s).
+    conf : confidence given to the alert.
+    """
+
+    bin_s: float = 5.0
+    alpha: float = 0.05
+    warmup_bins: int = 12
+    k: float = 1.0
+    h: float = 10.0
+    min_rate: float = 5.0
+    hold_s: float = 300.0
+    conf: float = 0.8
+
+
+class DosDetector(ConnDetector):
+    """CUSUM change detection of flows per bin to each destination, baseline by EWMA (frozen in alarm).
+
+    The standard deviation has a Poisson floor ``sqrt(mean) + 1`` so a quiet host's first flows do not alarm.
+    """
+
+    def __init__(self, params: DosParams = DosParams()) -> None:
+        self.p = params
+        self._bin: int | None = None
+        self._cur: Counter[str] = Counter()
+        self._srcs: dict[str, Counter[str]] = {}
+        self._state: dict[str, list[float]] = {}  # dst -> [mean, var, n_bins, cusum]
+        self._episodes = EpisodeFilter(params.hold_s)
+
+    def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
+        dst = msg.get("id.resp_h")
+        if dst is None:
+            return []
+        b = int(_ts(msg) // self.p.bin_s)
+        out = []
+        if self._bin is None:
+            self._bin = b
+        elif b > self._bin:
+            for bb in range(self._bin, min(b, self._bin + 1000)):
+                out += self._close(bb)
+            self._bin = b
+        self._cur[dst] += 1
+        self._srcs.setdefault(dst, Counter())[msg.get("id.orig_h") or "?"] += 1
+        return out
+
+    def flush(self) -> list[dict[str, Any]]:
+        return self._close(self._bin) if self._bin is not None else []
+
+    def _close(self, b: int) -> list[dict[str, Any]]:
+        p, out = self.p, []
+        counts, self._cur = self._cur, Counter()
+        for dst in set(self._state) | set(counts):
+            x = float(counts.get(dst, 0))
+            st = self._state.setdefault(dst, [x, 0.0, 0, 0.0])
+            mean, var, n, s = st
+            sd = max(math.sqrt(var), math.sqrt(mean) + 1.0)
+            if n >= p.warmup_bins:
+                s = max(0.0, s + (x - mean) / sd - p.k)
+            rate = x / p.bin_s
+            if s > p.h and rate >= p.min_rate and self._episodes.admit(b * p.bin_s, dst):
+                srcs = self._srcs.get(dst, Counter())
+                out.append(make_alert((b + 1) * p.bin_s, "dos", p.conf, source=[dst], evidence={
+                    "dst": dst, "src": [a for a, _ in srcs.most_common(5)], "distinct_src": len(srcs),
+                    "rate_per_s": round(rate, 2), "baseline_per_s": round(mean / p.bin_s, 3),
+                    "cusum": round(s, 2), "window_s": p.bin_s,
+                }))
+            if s == 0.0:  # learn the baseline only while not in alarm
+                d = x - mean
+                mean += p.alpha * d
+                var = (1 - p.alpha) * (var + p.alpha * d * d)
+                self._srcs.pop(dst, None) if x == 0 else None
+            st[:] = [mean, var, n + 1, s]
+        if len(self._state) > 10_000:  # forget hosts that have gone quiet
+            self._state = {k: v for k, v in self._state.items() if v[0] > 1e-3 or v[3] > 0}
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class BeaconParams:
+    """Beaconing: connections from one source to one destination port at regular intervals.
+
+    Parameters
+    ----------
+    min_events : connections needed before judging regularity (default 8).
+    max_events : the last this many start times are kept per pair (default 30).
+    max_cv : coefficient of variation of the intervals below which they are regular (default 0.1;
+        Poisson traffic has CV near 1).
+    min_period_s : shorter median intervals are bursts, not beacons (default 2 s).
+    hold_s : further alerts for the same pair within this time are one episode (default 3600 s).
+    conf : confidence given to the alert.
+    """
+
+    min_events: int = 8
+    max_events: int = 30
+    max_cv: float = 0.1
+    min_period_s: float = 2.0
+    hold_s: float = 3600.0
+    conf: float = 0.7
+
+
+class BeaconingDetector(ConnDetector):
+    """Regular inter-arrival times per (src, dst, port)."""
+
+    def __init__(self, params: BeaconParams = BeaconParams()) -> None:
+        self.p = params
+        self._starts: dict[tuple[str, str, int], deque[float]] = {}
+        self._episodes = EpisodeFilter(params.hold_s)
+
+    def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
+        src, dst, port = msg.get("id.orig_h"), msg.get("id.resp_h"), msg.get("id.resp_p")
+        if src is None or dst is None:
+            return []
+        key = (src, dst, -1 if port is None else int(port))
+        dq = self._starts.get(key)
+        if dq is None:
+            dq = self._starts[key] = deque(maxlen=self.p.max_events)
+        dq.append(_ts(msg))
+        if len(dq) < self.p.min_events:
+            return []
+        iv = np.diff(np.sort(np.fromiter(dq, float)))
+        mean = iv.mean()
+        if mean < self.p.min_period_s:
+            return []
+        cv = float(iv.std() / mean)
+        if cv > self.p.max_cv or not self._episodes.admit(float(msg["t"]), key):
+            return []
+        return [make_alert(float(msg["t"]), "beaconing", self.p.conf, source=[src], evidence={
+            "src": src, "dst": dst, "port": key[2], "period_s": round(float(np.median(iv)), 3),
+            "cv": round(cv, 4), "count": len(dq), "window_s": round(float(dq[-1] - dq[0]), 1),
+        })]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamLossParams:
+    """Video stream loss: an RTSP flow pair that stops, or a camera whose health reports it down.
+
+    Parameters
+    ----------
+    ports : RTSP server ports (default 554, 8554); a record with service "rtsp" counts too.
+    timeout_s : a stream with no new record for longer than this (and 3x its usual gap) is lost (default 30 s).
+    statuses : camera health statuses that mean the stream is lost (default offline, frozen).
+    conf : confidence given to the alert.
+    """
+
+    ports: tuple[int, ...] = (554, 8554)
+    timeout_s: float = 30.0
+    statuses: tuple[str, ...] = ("offline", "frozen")
+    conf: float = 0.8
+
+
+class StreamLossDetector(ConnDetector):
+    """Watches RTSP flow pairs for silence and camera health messages for an outage; one alert per outage."""
+
+    topics = ("net/conn", "camera/health")
+
+    def __init__(self, params: StreamLossParams = StreamLossParams()) -> None:
+        self.p = params
+        self._streams: dict[tuple[str, str], list[float]] = {}  # (src, dst) -> [last, gap, lost]
+        self._down: set[str] = set()
+        self._next_check = float("-inf")
+
+    def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
+        t = float(msg["t"])
+        out = self._check(t)
+        if msg.get("topic") == "camera/health":
+            cam, status = str(msg["camera_id"]), msg.get("status")
+            if status in self.p.statuses and cam not in self._down:
+                self._down.add(cam)
+                out.append(make_alert(t, "stream_loss", self.p.conf, source=[cam],
+                                      evidence={"camera_id": cam, "status": status, "via": "health"}))
+            elif status not in self.p.statuses:
+                self._down.discard(cam)
+            return out
+        port, service = msg.get("id.resp_p"), msg.get("service") or ""
+        if (port is None or int(port) not in self.p.ports) and "rtsp" not in service:
+            return out
+        key = (msg["id.orig_h"], msg["id.resp_h"])
+        dur = msg.get("duration")
+        end = _ts(msg) + (float(dur) if dur is not None and dur == dur else 0.0)
+        st = self._streams.get(key)
+        if st is None:
+            self._streams[key] = [max(end, t), 0.0, 0.0]
+        else:
+            gap = max(end, t) - st[0]
+            st[:] = [max(end, t), max(st[1] * 0.8, gap) if st[1] else gap, 0.0]
+        return out
+
+    def _check(self, t: float) -> list[dict[str, Any]]:
+        if t < self._next_check:
+            return []
+        self._next_check = t + 1.0
+        out = []
+        for (src, dst), st in self._streams.items():
+            silent = t - st[0]
+            if not st[2] and silent > max(self.p.timeout_s, 3 * st[1]):
+                st[2] = 1.0
+                out.append(make_alert(t, "stream_loss", self.p.conf, source=[dst], evidence={
+                    "src": src, "dst": dst, "silent_s": round(silent, 1), "last_seen": round(st[0], 3),
+                    "via": "rtsp_flows"}))
+        return out
