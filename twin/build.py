@@ -201,5 +201,6 @@ def _build(path: Path, *, label: str, bbox: tuple | None, options: TwinOptions) 
                 options=options)
     log.info("twin %s: walk %d nodes/%d edges, drive %d/%d, %d buildings, %d assets, %d cameras in %.1f s",
              label, walk.number_of_nodes(), walk.number_of_edges(), drive.number_of_nodes(),
-             drive.number_of_edges(), len(buildings.polygons), len(assets), len(cams), time.perf_counter() - t0)
+             drive.number_of_edges(), len(buildings.polygons), len(assets), len(cams),
+             time.perf_counter() - t0)
     return twin

@@ -3,8 +3,8 @@
 Direction: ``camera:direction``, else ``direction``, else ``surveillance:direction``; degrees ("45", "45°"),
 16-point compass letters ("N", "NE", "SSW"...), a range "300-60" (its middle, going clockwise) or a list
 "90;180" (the first). Compass bearing, 0 = north, clockwise, in [0, 360).
-Height: ``height`` or ``camera:height`` (metres, see ``twin.graphs.parse_metres``), else by ``camera:mount``
-(``MOUNT_HEIGHT_M``), else None (the sensors layer chooses).
+Height: ``height``, ``camera:height`` or ``est_height`` (metres, see ``twin.graphs.parse_metres``), else by
+``camera:mount`` (``MOUNT_HEIGHT_M``), else None (the sensors layer chooses).
 """
 
 from __future__ import annotations
@@ -55,7 +55,11 @@ def camera_from_tags(cid: str, xy: tuple[float, float], lonlat: tuple[float, flo
         direction = parse_direction(tags.get(key))
         if direction is not None:
             break
-    height = parse_metres(tags.get("height")) or parse_metres(tags.get("camera:height"))
+    height = None
+    for key in ("height", "camera:height", "est_height"):
+        height = parse_metres(tags.get(key))
+        if height is not None:
+            break
     if height is None:
         height = MOUNT_HEIGHT_M.get(tags.get("camera:mount", ""))
     return OSMCamera(id=cid, xy=(float(xy[0]), float(xy[1])), lonlat=(float(lonlat[0]), float(lonlat[1])),

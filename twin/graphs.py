@@ -1,10 +1,11 @@
 """Walk and drive graphs from highway ways, in osmnx conventions.
 
-Ways are kept with osmnx's own ``walk`` and ``drive`` Overpass filters (``osmnx._overpass._get_network_filter``),
-applied here to tags with the same regular expressions. Nodes are projected to the city's UTM CRS (``x``/``y``
-in metres, ``lon``/``lat`` kept); ``length`` is the planar length in that CRS (UTM scale error < 0.1 %).
+Ways are kept with osmnx's own ``walk`` and ``drive`` Overpass filters
+(``osmnx._overpass._get_network_filter``), applied here to tags with the same regular expressions.
+Nodes are projected to the city's UTM CRS (``x``/``y`` in metres, ``lon``/``lat`` kept);
+``length`` is the planar length in that CRS (UTM scale error < 0.1 %).
 Walk edges go both ways (osmnx: walk networks are bidirectional); drive edges follow ``oneway``/``junction``.
-Then ``osmnx.simplify_graph`` (lengths and travel times summed, ``width_m`` the narrowest part) and the largest
+Then ``osmnx.simplify_graph`` (lengths summed, ``width_m`` the narrowest part) and the largest
 weakly (walk) / strongly (drive) connected component. Drive edges get ``speed_kph`` and ``travel_time`` from
 ``osmnx.add_edge_speeds`` (``maxspeed``, else the mean of the highway type, else ``DRIVE_SPEEDS_KPH``).
 
@@ -15,6 +16,7 @@ else ``WALK_WIDTH_M`` by highway type (for roads: the walkable sidewalks, not th
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import networkx as nx
 import numpy as np
@@ -41,8 +43,8 @@ DEFAULT_DRIVE_KPH = 30.0
 # osmnx 2.1 ``_get_network_filter``: key -> regex the value must NOT match ("!~"), plus "highway" must exist.
 _FILTERS = {
     "walk": {"area": "yes", "access": "private",
-             "highway": "abandoned|bus_guideway|construction|cycleway|motor|no|planned|platform|proposed|raceway"
-                        "|razed|rest_area|services",
+             "highway": "abandoned|bus_guideway|construction|cycleway|motor|no|planned|platform|proposed"
+                        "|raceway|razed|rest_area|services",
              "foot": "no", "service": "private", "sidewalk": "separate", "sidewalk:both": "separate",
              "sidewalk:left": "separate", "sidewalk:right": "separate"},
     "drive": {"area": "yes", "access": "private",
@@ -105,7 +107,7 @@ def _oneway(tags: dict) -> int:
 
 
 def build_graph(ways: list, xy_of: dict, lonlat_of: dict, network: str, *, crs: str, simplify: bool = True,
-                largest_component: bool = True, keep: np.ndarray | None = None) -> nx.MultiDiGraph:
+                largest_component: bool = True, keep: Callable | None = None) -> nx.MultiDiGraph:
     """Build the ``network`` ("walk"/"drive") MultiDiGraph from reader ways.
 
     ``xy_of``/``lonlat_of`` map a node id to its projected and WGS84 coordinates; ``keep`` (optional) maps
