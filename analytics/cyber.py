@@ -211,6 +211,7 @@ class BruteForceDetector(ConnDetector):
         users = self._users.get(src, Counter())
         return [make_alert(t, "brute_force", self.p.conf, source=[src], evidence={
             "src": src, "dst": [d for d, _ in self._targets[src].most_common(3)], "count": len(dq),
+            "total": self.totals[src],
             "window_s": self.p.window_s, "via": via, "users": [u for u, _ in users.most_common(5)],
         })]
 

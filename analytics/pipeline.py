@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
+
 from analytics.acoustic import AcousticDetector, AcousticParams
 from analytics.base import Detector
 from analytics.behaviour import (
@@ -28,6 +30,7 @@ from analytics.behaviour import (
 )
 from analytics.crowd import CrowdAnomalyDetector, CrowdAnomalyParams, CrowdDensityDetector, DensityParams
 from analytics.cyber import (
+    ConnDetector,
     BeaconingDetector,
     BeaconParams,
     BruteForceDetector,
@@ -124,6 +127,8 @@ class AnalyticsPipeline:
         self._lonlat = LonLatProjector(crs)
         self.messages = 0
         self.alerts = 0
+        #: The ``track/frame`` messages the last ``push`` produced (for writing tracker output).
+        self.last_tracks: list[dict[str, Any]] = []
 
     def push(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
         """Take one message (in time order) and return the alerts it completes."""
@@ -131,9 +136,18 @@ class AnalyticsPipeline:
         topic = msg.get("topic", "")
         out: list[dict[str, Any]] = []
         derived = self.tracks.update(msg) if topic.startswith("camera/") else []
+        self.last_tracks = derived
         for m in (msg, *derived):
             for det in self._routes.get(m.get("topic", ""), ()):
                 out += det.update(m)
+        return self._finish(out)
+
+    def push_conn_chunk(self, df: pd.DataFrame) -> list[dict[str, Any]]:
+        """Take a chunk of conn.log records (``analytics.zeek.iter_conn_chunks``): the vectorised path."""
+        self.messages += len(df)
+        out: list[dict[str, Any]] = []
+        for det in self._routes.get("net/conn", ()):
+            out += det.update_batch(df) if isinstance(det, ConnDetector) else []
         return self._finish(out)
 
     def flush(self) -> list[dict[str, Any]]:
