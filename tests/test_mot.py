@@ -1,0 +1,86 @@
+"""MOTChallenge export: det.txt/gt.txt/seqinfo.ini per camera, parseable, consistent, atomic."""
+
+from __future__ import annotations
+
+import configparser
+
+import motmetrics as mm
+import numpy as np
+from _physical_sensors import X0, Y0, people
+
+from agents.world import WorldView
+from analytics.mot import load_mot
+from sensors.bus import Bus
+from sensors.camera import Camera, CameraConfig
+from sensors.mot import MotExporter
+
+
+def run_cameras(tmp_path, n_frames=20, **kw):
+    cfg = dict(xy=(X0, Y0), height_m=6.0, yaw_deg=0.0, pitch_deg=12.0, fp_per_frame=0.0)
+    cfg.update(kw)
+    cams = [Camera("cam-a", CameraConfig(**cfg), rng=np.random.default_rng(0)),
+            Camera("cam-b", CameraConfig(**{**cfg, "yaw_deg": 180.0}), rng=np.random.default_rng(1))]
+    bus, exp = Bus(), MotExporter(tmp_path)
+    exp.subscribe(bus)
+    exp.attach(cams)
+    ids = np.array([5, 1_000_000_007, 42])
+    for k in range(n_frames):
+        t = k * 0.2
+        xy = np.array([[X0 - 3 + 0.3 * k, Y0 + 20], [X0 + 2, Y0 + 35 - 0.5 * k], [X0 + 1, Y0 - 25]])
+        tg = people(xy, ids)
+        for c in cams:
+            for topic, payload in c.measure(WorldView(t, tg)):
+                bus.publish(t, topic, payload)
+    return cams, exp
+
+
+def test_export_files_and_their_contents(tmp_path):
+    cams, exp = run_cameras(tmp_path, miss_rate=0.0, bbox_noise=0.0)
+    base = tmp_path / "sensors" / "cameras" / "cam-a"
+    assert not (base / "det" / "det.txt").exists()          # nothing in place before close
+    paths = exp.close()
+    assert len(paths) == 6 and all(p.exists() for p in paths)
+    assert not list(tmp_path.rglob(".*.tmp"))
+    det = (base / "det" / "det.txt").read_text().splitlines()
+    assert len(det) == 40 and all(len(r.split(",")) == 10 and r.split(",")[1] == "-1" for r in det)
+    gt = load_mot(base / "gt" / "gt.txt")
+    assert gt.shape == (40, 10) and set(gt[:, 1].astype(int)) == {5, 1_000_000_007}
+    assert (gt[:, 6] == 1).all() and (gt[:, 7] == 1).all() and (gt[:, 8] > 0.99).all()
+    gt_b = load_mot(tmp_path / "sensors" / "cameras" / "cam-b" / "gt" / "gt.txt")
+    assert set(gt_b[:, 1].astype(int)) == {42}             # the camera looking south sees only id 42
+    ini = configparser.ConfigParser()
+    ini.read(base / "seqinfo.ini")
+    assert dict(ini["Sequence"]) == {"name": "cam-a", "imdir": "img1", "framerate": "5", "seqlength": "20",
+                                     "imwidth": "1920", "imheight": "1080", "imext": ".jpg"}
+
+
+def test_noise_free_detections_match_ground_truth_boxes(tmp_path):
+    """A noise-free camera's detections (read by motmetrics) are the gt boxes: every one matches, IoU ~ 1."""
+    _, exp = run_cameras(tmp_path, miss_rate=0.0, bbox_noise=0.0, h50_px=-1e6)
+    exp.close()
+    base = tmp_path / "sensors" / "cameras" / "cam-a"
+    gt = mm.io.loadtxt(str(base / "gt" / "gt.txt"), fmt="mot16")
+    det = mm.io.loadtxt(str(base / "det" / "det.txt"), fmt="mot16")
+    frames = sorted(set(gt.index.get_level_values(0)))
+    assert frames == sorted(set(det.index.get_level_values(0))) == list(range(1, 21))
+    best = []
+    for frame in frames:
+        g = gt.loc[frame][["X", "Y", "Width", "Height"]].to_numpy()
+        d = det.loc[frame][["X", "Y", "Width", "Height"]].to_numpy()
+        assert len(g) == len(d) == 2
+        best += list(_iou(g, d).max(axis=1))
+    assert min(best) > 0.99
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    ax1, ay1, bx1, by1 = a[:, 0] + a[:, 2], a[:, 1] + a[:, 3], b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
+    iw = np.clip(np.minimum(ax1[:, None], bx1[None]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
+    ih = np.clip(np.minimum(ay1[:, None], by1[None]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+    inter = iw * ih
+    return inter / (a[:, None, 2] * a[:, None, 3] + b[None, :, 2] * b[None, :, 3] - inter)
+
+
+def test_abort_leaves_nothing(tmp_path):
+    _, exp = run_cameras(tmp_path, n_frames=3)
+    exp.abort()
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
