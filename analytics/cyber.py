@@ -93,7 +93,7 @@ class PortScanDetector(ConnDetector):
         b = int(_ts(msg) // self.p.window_s)
         port = msg.get("id.resp_p")
         failed = msg.get("conn_state") in FAILED_STATES
-        return self._add(b, src, [(dst, -1 if port is None else int(port))], 1, int(failed))
+        return self._add(b, src, [(dst, -1 if port is None else int(port))], 1, int(failed), float(msg["t"]))
 
     def update_batch(self, df: pd.DataFrame) -> list[dict[str, Any]]:
         if df.empty:
@@ -110,10 +110,13 @@ class PortScanDetector(ConnDetector):
         for (b, src), rows in targets:
             n, f = g.loc[(b, src)]
             out += self._add(int(b), src, list(zip(rows["dst"], rows["port"].tolist(), strict=True)),
-                             int(n), int(f))
+                             int(n), int(f), (int(b) + 1) * self.p.window_s)
         return out
 
-    def _add(self, b: int, src: str, targets: list[tuple[str, int]], n: int, failed: int) -> list[dict[str, Any]]:
+    def _add(
+        self, b: int, src: str, targets: list[tuple[str, int]], n: int, failed: int, t: float
+    ) -> list[dict[str, Any]]:
+        """Add a source's attempts in window ``b``; ``t`` is the alert time (message time, or window end)."""
         if b > self._bin:
             self._bin = b
             stale = [k for k in self._counts if k[1] < b - 1]
@@ -127,7 +130,6 @@ class PortScanDetector(ConnDetector):
         c[1] += failed
         if len(tg) < self.p.min_targets or c[1] < self.p.min_fail_frac * c[0]:
             return []
-        t = (b + 1) * self.p.window_s
         if not self._episodes.admit(b * self.p.window_s, src):
             return []
         hosts = Counter(d for d, _ in tg)
@@ -164,6 +166,9 @@ class BruteForceParams:
 class BruteForceDetector(ConnDetector):
     """Counts attempts per source over a sliding window, from conn records and from syslog lines.
 
+    Times are message times ``t`` (a record's arrival); windows of the other detectors that need the flow
+    start use Zeek's ``ts``.
+
     ``totals`` keeps every source's attempt count over the whole stream (for reports).
     """
 
@@ -195,7 +200,7 @@ class BruteForceDetector(ConnDetector):
             return []
         if dur is not None and dur == dur and float(dur) >= self.p.short_s:
             return []
-        return self._attempt(_ts(msg), msg["id.orig_h"], msg["id.resp_h"], "conn", 1, None)
+        return self._attempt(float(msg["t"]), msg["id.orig_h"], msg["id.resp_h"], "conn", 1, None)
 
     def _attempt(self, t: float, src: str, dst: str, via: str, n: int, user: str | None) -> list[dict[str, Any]]:
         self.totals[src] += n
@@ -260,7 +265,7 @@ class DosDetector(ConnDetector):
         dst = msg.get("id.resp_h")
         if dst is None:
             return []
-        b = int(_ts(msg) // self.p.bin_s)
+        b = int(float(msg["t"]) // self.p.bin_s)
         out = []
         if self._bin is None:
             self._bin = b
@@ -404,14 +409,12 @@ class StreamLossDetector(ConnDetector):
         if (port is None or int(port) not in self.p.ports) and "rtsp" not in service:
             return out
         key = (msg["id.orig_h"], msg["id.resp_h"])
-        dur = msg.get("duration")
-        end = _ts(msg) + (float(dur) if dur is not None and dur == dur else 0.0)
         st = self._streams.get(key)
         if st is None:
-            self._streams[key] = [max(end, t), 0.0, 0.0]
+            self._streams[key] = [t, 0.0, 0.0]
         else:
-            gap = max(end, t) - st[0]
-            st[:] = [max(end, t), max(st[1] * 0.8, gap) if st[1] else gap, 0.0]
+            gap = t - st[0]
+            st[:] = [t, max(st[1] * 0.8, gap) if st[1] else gap, 0.0]
         return out
 
     def _check(self, t: float) -> list[dict[str, Any]]:

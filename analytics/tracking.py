@@ -19,7 +19,7 @@ import numpy as np
 
 from analytics.geometry import apply_homography, foot_points
 
-__all__ = ["CLASSES", "CameraTracker", "TrackerParams", "TrackStage"]
+__all__ = ["CLASSES", "CameraTracker", "TrackerParams", "TrackStage", "track_mot"]
 
 #: Detection classes a camera reports; the index is the class id given to the tracker.
 CLASSES = ("person", "vehicle", "object")
@@ -174,3 +174,22 @@ def _class_index(name: str) -> int:
         return CLASSES.index(name)
     except ValueError:
         return CLASSES.index("object")
+
+
+def track_mot(
+    path: str, *, fps: float = 5.0, params: TrackerParams = TrackerParams(), stats: Any = None
+) -> np.ndarray:
+    """Track a MOTChallenge det.txt with ByteTrack; return the tracker output as MOTChallenge rows (N, 10).
+
+    A negative detection confidence (results files use -1) is read as 1.
+    """
+    from analytics.mot import iter_mot_frames
+
+    tracker = CameraTracker("mot", fps=fps, params=params)
+    out = []
+    for frame, rows in iter_mot_frames(path, stats):
+        conf = np.where(rows[:, 6] >= 0, rows[:, 6], 1.0)
+        ids, xywh, _, _ = tracker.update(rows[:, 2:6], conf, np.zeros(len(rows), int), t=(frame - 1) / fps)
+        for i, box in zip(ids, xywh, strict=True):
+            out.append([frame, int(i), *box, 1.0, -1.0, -1.0, -1.0])
+    return np.array(out, dtype=float).reshape(-1, 10)
