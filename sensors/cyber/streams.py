@@ -1,0 +1,69 @@
+"""The cameras' RTSP streams to ``vms``: one long session per camera, cut and re-opened by attacks."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sensors.cyber.flows import FlowTable, make_uids
+from sensors.cyber.topology import NetIndex
+from sensors.cyber.traffic import TrafficParams, long_sessions, unanswered
+
+__all__ = ["camera_streams"]
+
+
+def camera_streams(net: NetIndex, rng: np.random.Generator, params: TrafficParams, bitrate_Bps: np.ndarray,
+                   breaks: list, run_end: float) -> FlowTable:
+    """Stream sessions (Zeek long-connection rows) plus the server's unanswered reconnects while cut.
+
+    ``breaks`` holds ``(cam_idx, t_break, state, t_resume, attack)``: the session of each listed camera ends
+    at ``t_break`` with ``state`` and the next one starts at ``t_resume``.
+    """
+    n = len(net.cameras)
+    T = float(run_end)
+    first = rng.uniform(0.0, params.startup_s, n)
+    cuts: dict[int, list] = {}
+    for cams, tb, st, tr, _ in breaks:
+        for c, b, r in zip(np.asarray(cams).tolist(), np.asarray(tb).tolist(), np.asarray(tr).tolist(),
+                           strict=True):
+            cuts.setdefault(c, []).append((b, st, r))
+    plain = np.array([c for c in range(n) if c not in cuts], dtype=np.int64)
+    cam = [plain]
+    s0 = [first[plain]]
+    s1 = [np.full(len(plain), T)]
+    st = [np.full(len(plain), "S1", dtype=object)]
+    retry_c, retry_t0, retry_t1 = [], [], []
+    for c in sorted(cuts):                      # only cameras an attack touches: a handful of small lists
+        s = first[c]
+        for b, state, r in sorted(cuts[c]):
+            if b > s:
+                cam.append([c])
+                s0.append([s])
+                s1.append([b])
+                st.append(np.array([state], dtype=object))
+                retry_c.append(c)
+                retry_t0.append(b)
+                retry_t1.append(r)
+            s = max(s, r)
+        if s < T:
+            cam.append([c])
+            s0.append([s])
+            s1.append([T])
+            st.append(np.array(["S1"], dtype=object))
+    cam = np.concatenate(cam).astype(np.int64)
+    s0, s1, st = np.concatenate(s0), np.concatenate(s1), np.concatenate(st)
+    vms = net.ip["vms"]
+    sessions = long_sessions(rng, orig_h=vms, resp_h=net.cam_ip[cam], resp_p=554, service="rtsp", start=s0,
+                             end=s1, state=st, rate_Bps=bitrate_Bps[cam], run_end=T)
+    # reconnect attempts every reconnect_s while the stream is down
+    rc = np.asarray(retry_c, dtype=np.int64)
+    t0, t1 = np.asarray(retry_t0, float), np.minimum(np.asarray(retry_t1, float), T)
+    cnt = np.maximum(np.ceil((t1 - t0) / params.reconnect_s).astype(np.int64) - 1, 0)
+    idx = np.repeat(np.arange(len(rc)), cnt)
+    kk = np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt) + 1
+    t = t0[idx] + kk * params.reconnect_s
+    m = len(t)
+    retries = FlowTable.make(m, start=t, dur=0.0, orig_h=vms, orig_p=rng.integers(32768, 61000, m),
+                             resp_h=net.cam_ip[rc[idx]], resp_p=554, proto="tcp", state="S0", history="S",
+                             uid=make_uids(rng, m))
+    unanswered(retries, np.ones(m, bool))
+    return FlowTable.concat([sessions, retries])
