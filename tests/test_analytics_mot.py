@@ -1,0 +1,76 @@
+"""MOTChallenge reading, motmetrics scoring (reproducing the package's expected values) and ByteTrack."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+
+from analytics.base import AnalyticsInputError, ReadStats
+from analytics.mot import iter_mot_frames, load_mot, write_mot
+from analytics.motscore import MOT_METRICS, iou_distance, mot_metrics
+from analytics.tracking import CameraTracker, track_mot
+from twin.datapath import data_dir
+
+MOT = data_dir() / "datasets" / "mot"
+
+
+def _expected() -> dict[str, dict[str, float]]:
+    with open(MOT / "expected_metrics.csv", newline="") as fh:
+        return {r["sequence"]: {k: float(v) for k, v in r.items() if k != "sequence"} for r in csv.DictReader(fh)}
+
+
+@pytest.mark.parametrize("seq", ["TUD-Campus", "TUD-Stadtmitte"])
+def test_scoring_reproduces_expected_metrics(seq: str) -> None:
+    """Scoring the shipped CEM results against gt gives motmetrics' own expected values (atol 1e-3)."""
+    got = mot_metrics(load_mot(MOT / seq / "gt.txt"), load_mot(MOT / seq / "test.txt"))
+    exp = _expected()[seq]
+    for k in MOT_METRICS:
+        assert got[k] == pytest.approx(exp[k], abs=1e-3), k
+    if seq == "TUD-Campus":
+        assert got["mota"] == pytest.approx(0.526462, abs=1e-6) and got["num_switches"] == 7
+
+
+@pytest.mark.parametrize("seq,mota_min,idf1_min", [("TUD-Campus", 0.50, 0.50), ("TUD-Stadtmitte", 0.50, 0.55)])
+def test_bytetrack_on_result_boxes(seq: str, mota_min: float, idf1_min: float, tmp_path) -> None:
+    """Re-tracking the result boxes (ids dropped) with ByteTrack and scoring with motmetrics runs end to end."""
+    hyp = track_mot(str(MOT / seq / "test.txt"), fps=25.0)
+    assert hyp.shape[1] == 10 and len(hyp) > 150
+    m = mot_metrics(load_mot(MOT / seq / "gt.txt"), hyp)
+    assert m["mota"] >= mota_min and m["idf1"] >= idf1_min
+    assert m["num_switches"] <= 10
+    write_mot(tmp_path / "res.txt", hyp)
+    assert np.allclose(load_mot(tmp_path / "res.txt")[:, :6], hyp[:, :6], atol=0.01)
+
+
+def test_iou_distance_matches_definition() -> None:
+    d = iou_distance(np.array([[0, 0, 10, 10]]), np.array([[5, 0, 10, 10], [0, 0, 10, 10], [2, 0, 10, 10]]))
+    assert np.isnan(d[0, 0])  # IoU 1/3 < 0.5
+    assert d[0, 1] == 0.0 and d[0, 2] == pytest.approx(1 - 80 / 120)
+
+
+def test_tracker_keeps_identity_of_crossing_free_targets() -> None:
+    """Two boxes moving steadily keep two ids over 20 frames; a third appearing gets a new one."""
+    tr = CameraTracker("c", fps=5)
+    seen = set()
+    for f in range(20):
+        b = np.array([[10 + 3 * f, 50, 40, 100], [400 - 3 * f, 60, 40, 100]] + ([[200, 300, 40, 100]] if f >= 10 else []))
+        ids, xywh, _, ground = tr.update(b, np.full(len(b), 0.9), np.zeros(len(b), int), t=f / 5)
+        seen.update(ids.tolist())
+        assert ground is None
+    assert len(seen) == 3 and len(ids) == 3
+
+
+def test_reader_counts_malformed_and_rejects_non_mot(tmp_path) -> None:
+    p = tmp_path / "det.txt"
+    p.write_text("1,-1,1,2,3,4,0.9\n1,-1,oops\n2,-1,1,2,3,4,0.8,-1,-1,-1\n1,-1,5,5,5,5,0.5\n")
+    st = ReadStats(str(p))
+    frames = list(iter_mot_frames(p, st))
+    assert [f for f, _ in frames] == [1, 2] and st.malformed == 2 and st.first_bad == [2, 4]
+    bad = tmp_path / "x.txt"
+    bad.write_text("hello world\n")
+    with pytest.raises(AnalyticsInputError, match="line 1"):
+        list(iter_mot_frames(bad))
+    with pytest.raises(AnalyticsInputError, match="no such file"):
+        load_mot(tmp_path / "missing.txt")
