@@ -56,9 +56,15 @@ class CityModel(mesa.Model):
         self._next_id += 1
         return self._next_id - 1
 
-    def record(self, kind: str, tid: int, xy, t: float, **extra) -> dict:
-        """Add one ground-truth record ``{t, kind, id, xy, ...}`` (lonlat is added by the engine)."""
-        rec = {"t": float(t), "kind": kind, "id": int(tid), "xy": [float(xy[0]), float(xy[1])], **extra}
+    def record(self, kind: str, tid: int | str, xy, t: float, **extra) -> dict:
+        """Add one ground-truth record ``{t, kind, id, xy, ...}`` (lonlat is added by the engine).
+
+        ``id`` is a target id (int) or, for records about no target (a sensor fault, an order), a label;
+        ``xy`` may be None when the thing has no place.
+        """
+        pos = None if xy is None else [float(xy[0]), float(xy[1])]
+        label = tid if isinstance(tid, str) else int(tid)
+        rec = {"t": float(t), "kind": kind, "id": label, "xy": pos, **extra}
         self.truth.append(rec)
         return rec
 

@@ -106,14 +106,14 @@ class GraphIndex:
         """A node from which ``target`` is about ``dist_m`` away along the graph (picked with ``rng``).
 
         Takes the nodes whose path distance to ``target`` lies within 25 % of ``dist_m``; if there are none,
-        the farthest node within 1.5 x ``dist_m``; a single-node graph gives ``target`` itself.
+        the node whose distance is closest to ``dist_m`` (a single-node graph gives ``target`` itself).
         """
-        dist = nx.single_source_dijkstra_path_length(self._rev, target, cutoff=1.5 * dist_m, weight=weight)
-        cand = sorted((n for n, d in dist.items() if 0.75 * dist_m <= d <= 1.25 * dist_m), key=str)
+        dist = nx.single_source_dijkstra_path_length(self._rev, target, cutoff=1.25 * dist_m, weight=weight)
+        cand = sorted((n for n, d in dist.items() if 0.75 * dist_m <= d), key=str)
         if cand:
             return cand[int(rng.integers(len(cand)))]
-        far = max(dist.items(), key=lambda kv: (kv[1], str(kv[0])))
-        return far[0]
+        dist = nx.single_source_dijkstra_path_length(self._rev, target, weight=weight)
+        return min(dist.items(), key=lambda kv: (abs(kv[1] - dist_m), -kv[1], str(kv[0])))[0]
 
     def _best_edge(self, u, v, weight: str) -> dict:
         data = self.g.get_edge_data(u, v)

@@ -155,7 +155,17 @@ def _physical(**params) -> Map:
 
 def _cyber(**params) -> Map:
     return Map(keys={"target": Str(doc="network node: vms, soc, an access switch or a camera id"),
-                     **_ATTACK_COMMON, "duration_s": Num(default=300.0, gt=0), **params})
+                     **_ATTACK_COMMON, "duration_s": Num(default=300.0, gt=0),
+                     "src": Str(optional=True, doc="attacker: a network node or an IP; default external"),
+                     **params})
+
+
+def _port_ok(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 65535
+
+
+_PORT = Free(optional=True, test=_port_ok, what="a port number 1..65535")
+_RATE = Num(optional=True, gt=0, doc="attempts/packets per second")
 
 
 #: Attack kinds and their parameters (with defaults). Physical kinds need ``at``; cyber kinds a ``target``.
@@ -192,10 +202,13 @@ ATTACKS: dict[str, Map] = {
         injure_radius_m=Num(default=3.0, ge=0, doc="people within this radius of a shot are injured")),
     "crowd_surge": _physical(
         radius_m=Num(default=30.0, gt=0, doc="radius of the panic trigger")),
-    "cyber_scan": _cyber(),
-    "cyber_bruteforce": _cyber(),
-    "cyber_dos": _cyber(),
-    "cyber_beacon": _cyber(),
+    "cyber_scan": _cyber(rate_per_s=_RATE, ports=Free(
+        optional=True, test=lambda v: isinstance(v, list) and len(v) > 0 and all(map(_port_ok, v)),
+        what="a non-empty list of port numbers 1..65535")),
+    "cyber_bruteforce": _cyber(rate_per_s=_RATE, users=ListOf(optional=True, item=Str(), min_len=1)),
+    "cyber_dos": _cyber(rate_per_s=_RATE, mbps=Num(optional=True, gt=0), port=_PORT),
+    "cyber_beacon": _cyber(interval_s=Num(optional=True, gt=0), jitter_s=Num(optional=True, ge=0),
+                           port=_PORT),
     "stream_hijack": _cyber(),
 }
 CYBER_KINDS = tuple(k for k in ATTACKS if k.startswith("cyber_") or k == "stream_hijack")
@@ -238,6 +251,15 @@ _CITY = OneOf(what="a city name, an OSM file path, a place, or {synthetic: {...}
         what="a mapping with kind (corridor|bottleneck)")})),
 ))
 
+def _starts_in_run(d: dict, rep: Report) -> None:
+    T = d.get("duration_s")
+    if not _is_num(T) or not isinstance(d.get("attacks"), list):
+        return
+    for i, a in enumerate(d["attacks"]):
+        if isinstance(a, dict) and _is_num(a.get("start_s")) and a["start_s"] >= T:
+            rep.error(f"attacks[{i}].start_s", f"{a['start_s']:g} is not before the end of the run ({T:g} s)")
+
+
 #: Every key of a scenario file, with its type, bounds and default.
 SCHEMA = Map(keys={
     "name": Str(optional=True, doc="run name; default the file name without .yaml"),
@@ -256,7 +278,7 @@ SCHEMA = Map(keys={
     "criteria": ListOf(default=[], item=_CRITERION),
 }, rules=(lambda d, path, rep: rep.error("dt_s", f"must be smaller than duration_s ({d['duration_s']})")
           if _is_num(d.get("dt_s")) and _is_num(d.get("duration_s")) and 0 < d["duration_s"] <= d["dt_s"]
-          else None,))
+          else None, lambda d, path, rep: _starts_in_run(d, rep)))
 
 
 @dataclass
