@@ -54,7 +54,8 @@ def test_attack_parameters_get_their_own_defaults_and_ids():
     ("crowd:\n  gatherings:\n    - {at: start, people: 3, arrive_s: [9, 2]}\n",
      "s.yaml:4: crowd.gatherings[0].arrive_s: must satisfy 0 <= start <= end"),
     ("attacks:\n  - {kind: teleport, at: start}\n", "s.yaml:3: attacks[0].kind: must be one of: loiterer"),
-    ("attacks:\n  - kind: loiterer\n    at: start\n    dwell_s: 0\n", "s.yaml:5: attacks[0].dwell_s: must be > 0"),
+    ("attacks:\n  - kind: loiterer\n    at: start\n    dwell_s: 0\n",
+     "s.yaml:5: attacks[0].dwell_s: must be > 0"),
     ("attacks:\n  - {kind: bag_leaver, at: start, start_s: 900}\n",
      "s.yaml:3: attacks[0].start_s: 900 is not before the end of the run (600 s)"),
     ("attacks:\n  - {kind: zone_intruder, at: start, zone: [[24.9, 60.1], [24.9, 60.2]]}\n",
@@ -62,7 +63,8 @@ def test_attack_parameters_get_their_own_defaults_and_ids():
     ("sensors:\n  cameras:\n    list:\n      - {id: c1}\n", "s.yaml:5: sensors.cameras.list[0]: needs at"),
     ("sensors:\n  acoustic: many\n", "s.yaml:3: sensors.acoustic: must be a number of microphones or a list"),
     ("events:\n  - {at_s: 5, sensor: c1, status: broken}\n", "s.yaml:3: events[0].status: must be one of ok"),
-    ("response:\n  dispatch:\n    - {unit: navy, to: end}\n", "s.yaml:4: response.dispatch[0].unit: must be one"),
+    ("response:\n  dispatch:\n    - {unit: navy, to: end}\n",
+     "s.yaml:4: response.dispatch[0].unit: must be one"),
     ("criteria:\n  - {within_s: 30}\n", "s.yaml:3: criteria[0]: needs exactly one of detect"),
     ("seed: 1\nseed: 2\n", "s.yaml:3: seed: duplicate key"),
 ])
@@ -102,8 +104,8 @@ def test_unsafe_yaml_tags_are_refused():
 def test_cli_prints_every_problem_and_exits_2(tmp_path):
     f = tmp_path / "bad.yaml"
     f.write_text(CORRIDOR + "seed: -1\nduration_s: zero\n")
-    r = subprocess.run([sys.executable, str(REPO / "run_sim.py"), "run", str(f), "--out", str(tmp_path / "o")],
-                       capture_output=True, text=True, cwd=REPO)
+    cmd = [sys.executable, str(REPO / "run_sim.py"), "run", str(f), "--out", str(tmp_path / "o")]
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert lines == [f"error: {f}:2: seed: must be >= 0, got -1",
@@ -123,7 +125,8 @@ _scalars = st.fixed_dictionaries({
 }, optional={
     "crowd": st.fixed_dictionaries({"population": st.integers(0, 10**6)}),
     "attacks": st.lists(st.fixed_dictionaries({
-        "kind": st.sampled_from(["loiterer", "bag_leaver", "crowd_surge"]), "at": st.sampled_from(["start", "end"]),
+        "kind": st.sampled_from(["loiterer", "bag_leaver", "crowd_surge"]),
+        "at": st.sampled_from(["start", "end"]),
         "start_s": st.floats(0, 9)}), max_size=3),
 })
 
