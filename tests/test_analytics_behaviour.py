@@ -1,0 +1,106 @@
+"""Each behaviour detector fires on a constructed ground track and stays quiet on its control."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analytics.behaviour import (
+    AbandonedObjectDetector,
+    LoiteringDetector,
+    RunningDetector,
+    VehicleIntrusionDetector,
+    ZoneIntrusionDetector,
+)
+
+DT = 0.2  # 5 fps
+
+
+def frames(tracks: dict[str, tuple[str, np.ndarray]], n: int, cam: str = "cam1"):
+    """``tracks`` maps id -> (cls, (n, 2) positions); NaN rows mean the track is absent in that frame."""
+    for k in range(n):
+        ids = [i for i, (_, p) in tracks.items() if np.isfinite(p[k]).all()]
+        yield {"t": k * DT, "topic": "track/frame", "camera_id": cam, "ids": [f"{cam}:{i}" for i in ids],
+               "cls": [tracks[i][0] for i in ids], "xy": np.array([tracks[i][1][k] for i in ids]).reshape(-1, 2)}
+
+
+def run(det, msgs):
+    return [a for m in msgs for a in det.update(m)]
+
+
+def line(start, velocity, n, noise=0.0, seed=0):
+    rng = np.random.default_rng(seed)
+    return np.asarray(start, float) + np.outer(np.arange(n) * DT, velocity) + rng.normal(0, noise, (n, 2))
+
+
+def test_loitering_stander_vs_walker() -> None:
+    n = int(400 / DT)
+    rng = np.random.default_rng(1)
+    stander = np.array([50.0, 50.0]) + np.cumsum(rng.normal(0, 0.05, (n, 2)), axis=0).clip(-4, 4)
+    walker = line([0, 0], [1.3, 0.0], n)
+    alerts = run(LoiteringDetector(), frames({"a": ("person", stander), "b": ("person", walker)}, n))
+    assert len(alerts) == 1
+    a = alerts[0]
+    assert a["kind"] == "loitering" and a["evidence"]["track"] == "cam1:a" and a["t"] == 300.0
+    assert np.hypot(a["xy"][0] - 50, a["xy"][1] - 50) < 5 and a["source"] == ["cam1"]
+
+
+def test_abandoned_bag_vs_attended_bag() -> None:
+    n = int(150 / DT)
+    bag = np.tile([10.0, 10.0], (n, 1))
+    owner = np.full((n, 2), np.nan)
+    owner[: int(20 / DT)] = [10.5, 10.0]  # owner stands by the bag for 20 s, then leaves
+    owner[int(20 / DT):int(30 / DT)] = line([10.5, 10.0], [1.3, 0], int(10 / DT))
+    bag2 = np.tile([40.0, 10.0], (n, 1))
+    minder = np.tile([41.0, 10.5], (n, 1))  # the second bag is attended all along
+    tracks = {"bag": ("object", bag), "owner": ("person", owner), "bag2": ("object", bag2), "m": ("person", minder)}
+    alerts = run(AbandonedObjectDetector(), frames(tracks, n))
+    assert [(a["kind"], a["evidence"]["track"]) for a in alerts] == [("abandoned_object", "cam1:bag")]
+    # owner is beyond 3 m from 21.8 s on (at 1.3 m/s from 20 s) -> unattended 60 s later
+    assert 81.0 <= alerts[0]["t"] <= 82.5
+
+
+def test_running_single_and_dispersal_vs_walkers() -> None:
+    n = int(20 / DT)
+    walkers = {f"w{i}": ("person", line([0, 3 * i], [1.4, 0], n, noise=0.05, seed=i)) for i in range(6)}
+    assert run(RunningDetector(), frames(walkers, n)) == []
+    runner = {"r": ("person", line([0, 40], [5.0, 0], n, noise=0.05))}
+    alerts = run(RunningDetector(), frames({**walkers, **runner}, n))
+    assert len(alerts) == 1 and alerts[0]["evidence"]["track"] == "cam1:r"
+    assert 4.5 < alerts[0]["evidence"]["speed_mps"] < 5.5 and not alerts[0]["evidence"]["dispersal"]
+    # dispersal: six people standing, then all running outwards at once
+    k0 = int(5 / DT)
+    crowd = {}
+    for i in range(6):
+        ang = 2 * np.pi * i / 6
+        p = np.tile([100.0, 100.0], (n, 1))
+        p[k0:] = line([100, 100], [4 * np.cos(ang), 4 * np.sin(ang)], n - k0)
+        crowd[f"c{i}"] = ("person", p)
+    alerts = run(RunningDetector(), frames(crowd, n))
+    assert len(alerts) == 1 and alerts[0]["evidence"]["dispersal"] and alerts[0]["evidence"]["n_running"] == 6
+    assert 5 + 1.0 <= alerts[0]["t"] <= 5 + 2.0
+
+
+def test_zone_intrusion_inside_vs_outside() -> None:
+    n = int(30 / DT)
+    zone = [[20, -5], [30, -5], [30, 5], [20, 5]]
+    intruder = line([0, 0], [1.0, 0], n)  # enters x=20 at 20 s
+    bystander = line([0, 10], [1.0, 0], n)  # walks past, 5 m north of the zone
+    alerts = run(ZoneIntrusionDetector([zone]), frames({"i": ("person", intruder), "b": ("person", bystander)}, n))
+    assert len(alerts) == 1 and alerts[0]["evidence"]["track"] == "cam1:i"
+    assert alerts[0]["evidence"]["zone"] == "restricted_0" and 21.0 <= alerts[0]["t"] <= 21.4
+    assert run(ZoneIntrusionDetector(None), frames({"i": ("person", intruder)}, n)) == []
+
+
+def test_vehicle_in_plaza_and_ramming_vs_road_traffic() -> None:
+    n = int(20 / DT)
+    plaza = {"plaza": [[0, 0], [50, 0], [50, 50], [0, 50]]}
+    people = {f"p{i}": ("person", np.tile([60.0 + 5 * i, 25.0], (n, 1))) for i in range(3)}
+    car_on_road = line([-100, -20], [12.0, 0], n)  # 12 m/s on a road 20 m south, 45 m from people
+    assert run(VehicleIntrusionDetector(plaza), frames({**people, "car": ("vehicle", car_on_road)}, n)) == []
+    van = line([5, 5], [2.0, 2.0], n)  # drives slowly across the plaza
+    alerts = run(VehicleIntrusionDetector(plaza), frames({"van": ("vehicle", van)}, n))
+    assert len(alerts) == 1 and alerts[0]["evidence"]["reason"] == "pedestrian_area"
+    rammer = line([0, 25], [10.0, 0], n)  # 10 m/s along y=25 toward the people at x=60..70
+    alerts = run(VehicleIntrusionDetector(None), frames({**people, "r": ("vehicle", rammer)}, n))
+    assert len(alerts) == 1 and alerts[0]["evidence"]["reason"] == "ramming_speed"
+    assert alerts[0]["evidence"]["nearest_person_m"] <= 10 and alerts[0]["conf"] == 0.9
