@@ -4,12 +4,13 @@
 ``net/conn`` and ``host/syslog``; ``ConnLogWriter`` and ``SyslogWriter`` export them.
 """
 
-from sensors.cyber.campaigns import ATTACK_KINDS, PHASES, technique
+from sensors.cyber.campaigns import ATTACK_KINDS, DEFAULT_PORTS, PHASES, technique
 from sensors.cyber.errors import CyberError
 from sensors.cyber.range import CyberRange, build_cyber
 from sensors.cyber.syslog import SyslogWriter, format_syslog
 from sensors.cyber.traffic import TrafficParams
 from sensors.cyber.zeek import CONN_FIELDS, CONN_TYPES, ConnLogWriter, format_conn
 
-__all__ = ["ATTACK_KINDS", "CONN_FIELDS", "CONN_TYPES", "PHASES", "ConnLogWriter", "CyberError", "CyberRange",
-           "SyslogWriter", "TrafficParams", "build_cyber", "format_conn", "format_syslog", "technique"]
+__all__ = ["ATTACK_KINDS", "CONN_FIELDS", "CONN_TYPES", "DEFAULT_PORTS", "PHASES", "ConnLogWriter",
+           "CyberError", "CyberRange", "SyslogWriter", "TrafficParams", "build_cyber", "format_conn",
+           "format_syslog", "technique"]

@@ -1,0 +1,179 @@
+"""Attack campaigns leave the traces analysts look for, reach the cameras, and are tagged with ATT&CK ids."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import networkx as nx
+import numpy as np
+import pytest
+from cyber_net import EPOCH0, run, small_network
+
+from sensors.cyber import DEFAULT_PORTS, CyberError, build_cyber
+
+VMS = "10.10.0.10"
+
+
+def _ts(r):
+    return r["ts"] - EPOCH0
+
+
+def test_dos_on_vms_floods_it_and_blinds_every_camera_during_the_window_only():
+    g = small_network(30)
+    cr = run(g, [{"kind": "cyber_dos", "target": "vms", "start_s": 300, "duration_s": 200}], duration_s=900.0)
+    recs = cr.all_records()
+    to_vms = np.array([_ts(r) for r in recs if r["id.resp_h"] == VMS])
+    base = ((to_vms < 300).sum() + (to_vms >= 500).sum()) / 700.0 * 60.0      # flows/min outside the attack
+    during = ((to_vms >= 300) & (to_vms < 500)).sum() / 200.0 * 60.0
+    ratio = during / base
+    # measured: ~6000 flows/min during the flood vs ~2.7/min baseline (ratio ~2260)
+    assert base > 0 and ratio > 100, f"DoS/baseline flows per minute {ratio:.0f} ({during:.0f}/{base:.1f})"
+    flood = [r for r in recs if r["id.resp_h"] == VMS and 300 <= _ts(r) < 500 and r["conn_state"] == "S0"]
+    assert len({r["id.orig_h"] for r in flood}) > 1000                       # spoofed sources
+    cams = [n for n, d in g.nodes(data=True) if d["kind"] == "camera"]
+    assert set(cr.camera_status(250.0).values()) == {"ok"}
+    assert cr.camera_status(301.0) == dict.fromkeys(cams, "offline")
+    assert set(cr.camera_status(499.0).values()) == {"offline"}
+    assert set(cr.camera_status(515.0).values()) == {"ok"}                    # reconnected (retry every 10 s)
+    # the server's streams break (RSTO) and its retries go unanswered until the flood ends
+    rtsp = [r for r in recs if r["id.resp_p"] == 554 and r["id.orig_h"] == VMS]
+    broken = [r for r in rtsp if r["conn_state"] == "RSTO"]
+    assert len(broken) == 30 and all(300 < _ts(r) + r["duration"] < 304 for r in broken)
+    retries = [r for r in rtsp if r["conn_state"] == "S0"]
+    assert retries and all(300 <= _ts(r) < 510 for r in retries)
+    # management polls to cameras during the outage are unanswered, normal before
+    polls = [r for r in recs if r["id.orig_h"] == VMS and r["id.resp_p"] == 443]
+    assert {r["conn_state"] for r in polls if 310 <= _ts(r) < 490} == {"S0"}
+    assert {r["conn_state"] for r in polls if _ts(r) < 290} == {"SF"}
+
+
+def test_dos_on_an_access_switch_takes_down_only_its_cameras():
+    g = small_network(30)
+    behind = sorted(n for n in g.neighbors("sw-0002") if g.nodes[n]["kind"] == "camera")
+    dos = {"kind": "cyber_dos", "target": "sw-0002", "start_s": 100, "duration_s": 100}
+    cr = run(g, [dos], duration_s=400.0)
+    st = cr.camera_status(150.0)
+    assert sorted(c for c, s in st.items() if s == "offline") == behind
+    assert Counter(st.values())["ok"] == 30 - len(behind)
+    ips = {g.nodes[c]["ip"] for c in behind}
+    flood = [r for r in cr.all_records() if r["proto"] == "udp" and r["conn_state"] == "S0"
+             and 100 <= _ts(r) < 200]
+    assert flood and {r["id.resp_h"] for r in flood} <= ips
+    mbps = sum(r["orig_bytes"] for r in flood) * 8 / 1e6 / 100.0
+    assert 1200 < mbps < 1800                                   # 1.5 x the 1 Gb/s uplink by default
+    weak = run(g, [{"kind": "cyber_dos", "target": "sw-0002", "start_s": 100, "duration_s": 100, "mbps": 10}],
+               duration_s=400.0)
+    assert set(weak.camera_status(150.0).values()) == {"ok"}    # 10 Mb/s does not fill a 1 Gb/s uplink
+
+
+def test_scan_touches_many_ports_and_hosts_from_one_source():
+    g = small_network(30)
+    hosts = ["sw-0001"] + [n for n in g.neighbors("sw-0001") if g.nodes[n]["kind"] == "camera"]
+    scan = {"kind": "cyber_scan", "target": "sw-0001", "start_s": 60, "duration_s": 300, "src": "admin"}
+    cr = run(g, [scan], duration_s=600.0)
+    src = g.nodes["admin"]["ip"]
+    scan = [r for r in cr.all_records() if r["id.orig_h"] == src and r["proto"] in ("tcp", "icmp")
+            and r.get("service") is None]
+    tcp = [r for r in scan if r["proto"] == "tcp"]
+    assert {r["id.resp_p"] for r in tcp} == set(DEFAULT_PORTS)
+    assert {r["id.resp_h"] for r in tcp} == {g.nodes[h]["ip"] for h in hosts}
+    assert len({(r["id.resp_h"], r["id.resp_p"]) for r in tcp}) == len(hosts) * len(DEFAULT_PORTS)
+    st = Counter(r["conn_state"] for r in tcp)
+    assert st["REJ"] > 10 * st["RSTO"] > 0          # most ports closed; 80/443/554 open on cameras
+    assert {r["history"] for r in tcp if r["conn_state"] == "RSTO"} == {"ShR"}
+    assert len({r["id.resp_h"] for r in scan if r["proto"] == "icmp"}) == len(hosts)
+
+
+def test_bruteforce_fills_syslog_with_sshd_failures_from_one_source():
+    bf = {"kind": "cyber_bruteforce", "target": "vms", "start_s": 100, "duration_s": 200,
+          "src": "203.0.113.9", "rate_per_s": 2}
+    cr = run(small_network(6), [bf], duration_s=600.0)
+    lines = [p for p in cr.all_syslog() if "Failed password" in p["line"]]
+    srcs = Counter(p["line"].split(" from ")[1].split(" ")[0] for p in lines)
+    assert list(srcs) == ["203.0.113.9"] and srcs["203.0.113.9"] >= 400    # 2 conn/s x 200 s x 1-3 guesses
+    assert {p["host"] for p in lines} == {"vms"}
+    ssh = [r for r in cr.all_records() if r["id.orig_h"] == "203.0.113.9"]
+    assert len(ssh) >= 390
+    assert {(r["id.resp_h"], r["id.resp_p"], r["service"]) for r in ssh} == {(VMS, 22, "ssh")}
+
+
+def test_beacon_intervals_are_regular():
+    cr = run(small_network(6), [{"kind": "cyber_beacon", "target": "cam-002", "src": "198.51.100.7",
+                                 "start_s": 0, "duration_s": 1800, "interval_s": 45, "jitter_s": 1.5}],
+             duration_s=1800.0)
+    t = np.sort([_ts(r) for r in cr.all_records() if r["id.resp_h"] == "198.51.100.7"])
+    gaps = np.diff(t)
+    assert len(t) == 40
+    assert abs(np.median(gaps) - 45.0) < 1.0 and gaps.min() > 45 - 3.01 and gaps.max() < 45 + 3.01
+    assert gaps.std() / gaps.mean() < 0.05
+
+
+def test_stream_hijack_freezes_the_target_camera_only_during_the_window():
+    g = small_network(10)
+    cr = run(g, [{"kind": "stream_hijack", "target": "cam-004", "start_s": 200, "duration_s": 120}],
+             duration_s=600.0)
+    assert cr.camera_status(199.0)["cam-004"] == "ok"
+    assert cr.camera_status(200.0)["cam-004"] == "frozen"
+    assert cr.camera_status(319.0)["cam-004"] == "frozen"
+    assert cr.camera_status(320.0)["cam-004"] == "ok"
+    assert Counter(cr.camera_status(250.0).values()) == {"ok": 9, "frozen": 1}
+    ip = g.nodes["cam-004"]["ip"]
+    rtsp = [r for r in cr.all_records() if r["id.resp_h"] == ip and r["id.resp_p"] == 554]
+    assert [r["conn_state"] for r in rtsp if r["id.orig_h"] == VMS and r["conn_state"] != "S1"] == ["RSTR"]
+    thief = [r for r in rtsp if r["id.orig_h"] != VMS]
+    assert len(thief) == 1 and thief[0]["conn_state"] == "SF" and 119 < thief[0]["duration"] < 120.5
+
+
+def test_truth_events_carry_the_attack_technique_ids():
+    attacks = [{"kind": "bag_leaver", "at": "square", "start_s": 5},
+               {"kind": "cyber_scan", "target": "vms", "start_s": 10, "duration_s": 30},
+               {"kind": "cyber_bruteforce", "target": "vms", "start_s": 50, "duration_s": 30},
+               {"kind": "cyber_dos", "target": "soc", "start_s": 100, "duration_s": 20},
+               {"kind": "cyber_beacon", "target": "cam-001", "start_s": 0, "duration_s": 300, "id": "c2"},
+               {"kind": "stream_hijack", "target": "sw-0001", "start_s": 150, "duration_s": 30}]
+    cr = run(small_network(10), attacks, duration_s=300.0)
+    truth = cr.truth_events()
+    phases = [e for e in truth if e["kind"] == "attack_phase"]
+    got = {(e["attack"], e["phase"], e["technique"]) for e in phases}
+    assert got == {("cyber_scan", "host_discovery", "T1595"), ("cyber_scan", "service_discovery", "T1046"),
+                   ("cyber_bruteforce", "brute_force", "T1110"), ("cyber_dos", "network_dos", "T1498"),
+                   ("cyber_beacon", "c2_beacon", "T1071"), ("stream_hijack", "hijack_control", "T0813"),
+                   ("stream_hijack", "denial_of_view", "T0815")}
+    assert {e["id"] for e in phases} == {"cyber_scan-1", "cyber_bruteforce-2", "cyber_dos-3", "c2",
+                                         "stream_hijack-5"}
+    assert all(e["src"] and e["dst"] for e in phases)
+    assert [e["t"] for e in truth] == sorted(e["t"] for e in truth)
+    flows = [e for e in truth if e["kind"] == "attack_flow"]
+    uids = {r["uid"] for r in cr.all_records()}
+    assert flows and all(e["uid"] in uids and e["technique"].startswith("T") for e in flows)
+    assert {e["technique"] for e in flows} == {t for _, _, t in got} - {"T0813"}
+    frozen = [e for e in truth if e["kind"] == "camera_status" and e["status"] == "frozen"]
+    assert frozen and all(e["id"] == "stream_hijack-5" and "xy" in e for e in frozen)
+
+
+def test_bad_attack_entries_raise_one_line_errors_naming_index_and_key():
+    g = small_network(5)
+    rng = np.random.default_rng(0)
+    cases = [({"kind": "cyber_dos", "target": "vmz", "start_s": 1}, r"attacks\[1\]\.target: .*'vmz'.*vms"),
+             ({"kind": "cyber_dos", "target": "vms"}, r"attacks\[1\]\.start_s: required"),
+             ({"kind": "cyber_dos", "target": "vms", "start_s": 1, "rate": 3}, r"\[1\]\.rate: unknown"),
+             ({"kind": "cyber_dos", "target": "vms", "start_s": 1, "duration_s": 0}, r"duration_s: must"),
+             ({"kind": "cyber_scan", "target": "vms", "start_s": 1, "ports": [80, "x"]}, r"\.ports:"),
+             ({"kind": "cyber_scan", "target": "vms", "start_s": 1, "src": "nowhere"}, r"\.src: 'nowhere'"),
+             ({"kind": "stream_hijack", "target": "soc", "start_s": 1}, r"\.target: 'soc' \(soc\)"),
+             ({"kind": "cyber_beacon", "target": "cam-001", "start_s": 9999}, r"start_s: .*run end"),
+             ({"kind": "cyber_dos", "target": "vms", "start_s": 1, "mbps": True}, r"mbps: must be a number")]
+    for bad, pattern in cases:
+        with pytest.raises(CyberError, match=pattern) as exc:
+            build_cyber(g, [{"kind": "loiterer"}, bad], rng=rng, epoch0=EPOCH0, duration_s=600.0)
+        assert exc.value.exit_code == 2 and "\n" not in str(exc.value)
+        assert isinstance(exc.value, ValueError)
+    with pytest.raises(CyberError, match="no 'vms'"):
+        build_cyber(nx.Graph(), [], rng=rng, epoch0=EPOCH0, duration_s=60.0)
+    # an IP of the network is a valid target, and a node name that differs only in case gets a hint
+    cr = build_cyber(g, [{"kind": "cyber_dos", "target": VMS, "start_s": 1, "duration_s": 5}], rng=rng,
+                     epoch0=EPOCH0, duration_s=60.0)
+    assert [e["dst"] for e in cr.truth_events() if e["kind"] == "attack_phase"] == ["vms"]
+    with pytest.raises(CyberError, match=r"closest: .*cam-001"):
+        build_cyber(g, [{"kind": "stream_hijack", "target": "CAM-001", "start_s": 1}], rng=rng, epoch0=EPOCH0,
+                    duration_s=60.0)
