@@ -105,8 +105,7 @@ def _run_mot(args: argparse.Namespace, pipe: AnalyticsPipeline, stats: list[Read
     cal = next((c for c in cals if str(c.get("camera_id", cam)) == cam), cals[0] if cals else None)
     fps = args.fps or float((cal or {}).get("fps") or 5.0)
     out: list[dict[str, Any]] = []
-    if cal is not None:
-        out += pipe.push({"t": 0.0, "topic": "camera/calibration", **cal, "camera_id": cam, "fps": fps})
+    out += pipe.push({"t": 0.0, "topic": "camera/calibration", **(cal or {}), "camera_id": cam, "fps": fps})
     st = ReadStats(args.mot)
     stats.append(st)
     rows_out: list[list[float]] = []
