@@ -25,7 +25,7 @@ __all__ = ["download_bbox", "elements_to_osm_xml", "fetch_city", "geocode_bbox"]
 log = logging.getLogger(__name__)
 
 
-def _overpass(query: str) -> dict:
+def _overpass_json(query: str) -> dict:
     """One Overpass request through osmnx (its settings, pause, retries and cache)."""
     import osmnx as ox
     from osmnx import _overpass
@@ -91,7 +91,7 @@ def download_bbox(bbox, path: str | os.PathLike) -> Path:
     w, s, e, n = parse_bbox(bbox)
     query = f"{_overpass._make_overpass_settings()};(nwr({s},{w},{n},{e}););(._;>;);out body;"
     try:
-        answer = _overpass(query)
+        answer = _overpass_json(query)
     except Exception as exc:  # no network, HTTP error, bad answer
         raise TwinError(f"bbox {w},{s},{e},{n}: Overpass download failed ({type(exc).__name__}: "
                         f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
