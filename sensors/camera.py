@@ -22,8 +22,10 @@ Conditions (per camera ``conditions`` or ``set_conditions``) and the ``degraded`
 parameters::
 
     condition   h50_px  miss_rate  bbox_noise  fp_per_frame  max_range_m
+    dusk        x1.2    x1.3       x1.2        x1.3          x0.8
     night       x1.6    x2         x1.5        x2            x0.6
     rain        x1.3    x1.5       x1.3        x1.5          x0.8
+    snow        x1.4    x1.5       x1.3        x1.5          x0.6
     fog         x1.5    x1.5       x1.2        x1.2          x0.4
     degraded    x2      x3         x2          x2            x1
 
@@ -58,13 +60,16 @@ __all__ = ["CONDITIONS", "MOT_CLASS", "Camera", "CameraConfig", "CameraTruth", "
 
 #: Multipliers on (h50_px, miss_rate, bbox_noise, fp_per_frame, max_range_m) per condition / degraded status.
 CONDITIONS = {
+    "dusk": (1.2, 1.3, 1.2, 1.3, 0.8),
     "night": (1.6, 2.0, 1.5, 2.0, 0.6),
     "rain": (1.3, 1.5, 1.3, 1.5, 0.8),
+    "snow": (1.4, 1.5, 1.3, 1.5, 0.6),
     "fog": (1.5, 1.5, 1.2, 1.2, 0.4),
     "degraded": (2.0, 3.0, 2.0, 2.0, 1.0),
 }
 #: MOTChallenge (MOT17) class of each target class: pedestrian 1, car 3; left objects get 13 (not in MOT17).
 MOT_CLASS = np.array([1, 3, 13])
+_COND_NAMES = "dusk, night, rain, snow or fog"
 _CLUTTER_CLS_P = np.array([0.80, 0.15, 0.05])
 
 
@@ -126,7 +131,7 @@ class CameraConfig:
                 raise SensorError(f"camera {cid}: {name} {getattr(self, name)!r} {what}")
         for c in self.conditions:
             if c not in CONDITIONS or c == "degraded":
-                raise SensorError(f"camera {cid}: condition {c!r} unknown; use night, rain or fog")
+                raise SensorError(f"camera {cid}: condition {c!r} unknown; use {_COND_NAMES}")
 
 
 class CameraTruth(NamedTuple):
@@ -176,10 +181,10 @@ class Camera(Sensor):
         return (self.nominal.x, self.nominal.y)
 
     def set_conditions(self, *names: str) -> None:
-        """Weather/light now (``night``, ``rain``, ``fog``); replaces the previous set."""
+        """Weather/light now (names in ``CONDITIONS`` but ``degraded``); replaces the previous set."""
         for c in names:
             if c not in CONDITIONS or c == "degraded":
-                raise SensorError(f"camera {self.id}: condition {c!r} unknown; use night, rain or fog")
+                raise SensorError(f"camera {self.id}: condition {c!r} unknown; use {_COND_NAMES}")
         self._conditions = tuple(names)
 
     def params(self) -> dict[str, float]:

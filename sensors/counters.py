@@ -81,9 +81,10 @@ class LineCounter(Sensor):
         mv = p1 - p0
         o0 = _cross(mv[:, 0], mv[:, 1], self.a[0] - p0[:, 0], self.a[1] - p0[:, 1])
         o1 = _cross(mv[:, 0], mv[:, 1], self.b[0] - p0[:, 0], self.b[1] - p0[:, 1])
-        cross = (s0 * s1 < 0) & (o0 * o1 <= 0)
-        n_in = int(np.count_nonzero(cross & (s0 < 0)))
-        n_out = int(np.count_nonzero(cross & (s0 > 0)))
+        left0, left1 = s0 >= 0, s1 >= 0          # a point exactly on the line counts as left
+        cross = (left0 != left1) & (o0 * o1 <= 0)
+        n_in = int(np.count_nonzero(cross & ~left0))
+        n_out = int(np.count_nonzero(cross & left0))
         return n_in, n_out
 
     def _counted(self, n: int, miss: float, double: float) -> int:
