@@ -155,7 +155,8 @@ def test_bad_attack_entries_raise_one_line_errors_naming_index_and_key():
     g = small_network(5)
     rng = np.random.default_rng(0)
     cases = [({"kind": "cyber_dos", "target": "vmz", "start_s": 1}, r"attacks\[1\]\.target: .*'vmz'.*vms"),
-             ({"kind": "cyber_dos", "target": "vms"}, r"attacks\[1\]\.start_s: required"),
+             ({"kind": "cyber_dos", "start_s": 3}, r"attacks\[1\]\.target: required"),
+             ({"kind": "cyber_dos", "target": "vms", "start_s": -1}, r"attacks\[1\]\.start_s: must be >= 0"),
              ({"kind": "cyber_dos", "target": "vms", "start_s": 1, "rate": 3}, r"\[1\]\.rate: unknown"),
              ({"kind": "cyber_dos", "target": "vms", "start_s": 1, "duration_s": 0}, r"duration_s: must"),
              ({"kind": "cyber_scan", "target": "vms", "start_s": 1, "ports": [80, "x"]}, r"\.ports:"),

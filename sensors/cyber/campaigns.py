@@ -1,6 +1,6 @@
 """Cyber attack campaigns from the scenario's ``attacks:`` list: validation, effects, flows, syslog and truth.
 
-Each entry is ``{kind, target, start_s, duration_s=300, src?, id?, ...}``; ``target`` is a network node
+Each entry is ``{kind, target, start_s=0, duration_s=300, src?, id?, ...}``; ``target`` is a network node
 id (``vms``, ``soc``, a switch, a camera id) or one of the network's IPs; ``src`` is the attacker (a node
 id or an IP; default: a deterministic external address). Per kind (MITRE ATT&CK technique per phase):
 
@@ -125,6 +125,7 @@ def parse_attacks(attacks: list[dict], net: NetIndex, rng: np.random.Generator,
         kind = a.get("kind")
         if kind not in PHASES:
             continue
+        a = {k: v for k, v in a.items() if v is not None}      # YAML ``key: null`` = not given
         bad = sorted(set(a) - _COMMON - _EXTRA[kind])
         if bad:
             raise CyberError(f"{where}.{bad[0]}: unknown key for {kind}; allowed: "
@@ -132,7 +133,7 @@ def parse_attacks(attacks: list[dict], net: NetIndex, rng: np.random.Generator,
         if "target" not in a:
             raise CyberError(f"{where}.target: required (a network node: vms, soc, a switch or a camera id)")
         target = net.resolve(a["target"], f"{where}.target")
-        start = _num(a, "start_s", where)
+        start = _num(a, "start_s", where, 0.0)
         dur = _num(a, "duration_s", where, 300.0, strict=True)
         if start >= run_end:
             raise CyberError(f"{where}.start_s: {start:g} is not before the run end ({run_end:g} s)")
