@@ -99,10 +99,10 @@ def test_map_writes_a_png(tmp_path, capsys):
     assert [p.name for p in out_png.parent.iterdir()] == ["town.png"]      # no temp file left behind
 
 
-def _elements() -> list[dict]:
+def _elements(lat0: float = 60.17, lon0: float = 24.94) -> list[dict]:
     """The toy town as Overpass JSON elements (what osmnx's request helper returns)."""
     els = []
-    for el in ET.fromstring(toytown_xml()):
+    for el in ET.fromstring(toytown_xml(lat0, lon0)):
         tags = {t.get("k"): t.get("v") for t in el.findall("tag")}
         e = {"type": el.tag, "id": int(el.get("id")), "tags": tags}
         if el.tag == "node":
@@ -121,7 +121,7 @@ def test_fetch_writes_the_extract_atomically(tmp_path, capsys, monkeypatch):
 
     queries = []
     monkeypatch.setenv("TWIN_DATA", str(tmp_path))
-    answer = {"elements": _elements()}
+    answer = {"elements": _elements(43.255, -2.95)}      # the town moved into Bilbao's default bbox
     monkeypatch.setattr(twin.fetch, "_overpass_json", lambda q: queries.append(q) or answer)
     rc, out, _ = _run(["twin", "fetch", "bilbao"], capsys)
     target = tmp_path / "osm" / "bilbao.osm"
@@ -129,7 +129,8 @@ def test_fetch_writes_the_extract_atomically(tmp_path, capsys, monkeypatch):
     assert "nwr(43.25,-2.955,43.276,-2.915)" in queries[0] and queries[0].startswith("[out:json]")
     assert [p.name for p in target.parent.iterdir()] == ["bilbao.osm"]
     t = load_twin("bilbao")
-    assert t.city == "bilbao" and len(t.assets) == 12 and len(t.cameras) == 5
+    assert t.city == "bilbao" and t.crs == "EPSG:32630" and t.bbox_wgs84 == (-2.955, 43.25, -2.915, 43.276)
+    assert len(t.assets) == 12 and len(t.cameras) == 5 and t.walk.number_of_nodes() == 8
     assert len(t.buildings.polygons) == 5
     # a failed download writes nothing and exits 2
     def fail(q):

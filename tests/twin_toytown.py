@@ -61,28 +61,28 @@ CAMERAS = {"cam-200": (45.0, 4.0), "cam-201": (90.0, 5.0), "cam-202": (0.0, None
            "cam-204": (202.5, 2.5)}
 
 
-def _ll(rc: tuple[float, float]) -> tuple[float, float]:
-    return LAT0 + rc[0] * DLAT, LON0 + rc[1] * DLON
+def _ll(rc: tuple[float, float], origin: tuple[float, float] = (LAT0, LON0)) -> tuple[float, float]:
+    return origin[0] + rc[0] * DLAT, origin[1] + rc[1] * DLON
 
 
 def _tags(tags: dict) -> str:
     return "".join(f'<tag k="{k}" v="{v}"/>' for k, v in tags.items())
 
 
-def toytown_xml() -> str:
-    """The town as OSM XML text."""
+def toytown_xml(lat0: float = LAT0, lon0: float = LON0) -> str:
+    """The town as OSM XML text, its south-west street corner (node 1) at ``lat0, lon0``."""
     nodes, ways = [], []
     for nid, rc in _GRID.items():
-        nodes.append((nid, *_ll(rc), {}))
+        nodes.append((nid, *_ll(rc, (lat0, lon0)), {}))
     for pid, rc, tags in POINTS:
-        nodes.append((pid, *_ll(rc), tags))
+        nodes.append((pid, *_ll(rc, (lat0, lon0)), tags))
     for wid, ids, tags in WAYS:
         ways.append((wid, ids, tags))
     next_id = 1000
     for wid, (r, c), size, tags in AREAS:
         ring = []
         for dr, dc in ((0, 0), (0, size), (size, size), (size, 0)):
-            nodes.append((next_id, *_ll((r + dr, c + dc)), {}))
+            nodes.append((next_id, *_ll((r + dr, c + dc), (lat0, lon0)), {}))
             ring.append(next_id)
             next_id += 1
         ways.append((wid, ring + ring[:1], tags))

@@ -1,7 +1,8 @@
 """The single entry point: ``load_twin(city)`` for every source, through the on-disk cache.
 
 ``city`` is one of
-- a known city name (``twin.cities.CITIES``: helsinki, kouvola, bilbao, trikala, pilsen),
+- a known city name (``twin.cities.CITIES``: helsinki, kouvola, bilbao, trikala, pilsen); a pilot city's
+  extract (which may be a whole region) is clipped to the city's default bbox unless ``bbox`` is given,
 - a path to an OSM file (``.osm``, ``.osm.bz2``, ``.osm.gz``, ``.osm.pbf``),
 - a mapping ``{"synthetic": {...}}`` (see ``twin.synthetic``), never cached (it builds in milliseconds),
 - a place name for osmnx geocoding, needs internet: ``"place:Name"`` or any text with a comma
@@ -63,6 +64,7 @@ def load_twin(city, *, bbox=None, options: TwinOptions | None = None, use_cache:
     low = name.lower()
     if low in CITIES:
         kind, target = "file", city_file(low)
+        box = box or CITIES[low].bbox   # a pilot city's extract is clipped to its default bbox
     elif low.startswith("place:") or ("," in name and not _looks_like_path(name)):
         kind, target = "place", name.split(":", 1)[1].strip() if low.startswith("place:") else name
     elif _looks_like_path(name) or Path(name).exists():
