@@ -1,0 +1,182 @@
+"""Crowd reactions and routing weights: hazards, surges, evacuation orders, injuries, closures, congestion."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import shapely
+
+from agents._crowd_base import DWELLING, EVACUATED, INDOOR, INJURED, WALKING, CrowdError
+from agents.fundamental import speed_factor
+
+__all__: list[str] = []
+
+
+class _ReactMixin:
+    """Crowd methods that change where people go; the arrays and the router live in ``agents.crowd.Crowd``."""
+
+    # ------------------------------------------------------------------ routing weights
+    def _reweight(self) -> None:
+        w = self.net.length * self._congestion
+        for hx, hy, hr, _ in self._hazards:
+            inside = np.hypot(self._mid[:, 0] - hx, self._mid[:, 1] - hy) <= hr
+            w = np.where(inside, w * self.p.hazard_penalty, w)
+        w = np.where(self._closed, np.inf, w)
+        self.router.set_weights(w)
+
+    def _congestion_check(self, counts: np.ndarray) -> None:
+        """Every ``reroute_period_s``: weight crowded streets by 1/v(rho), but only when that changes routing.
+
+        Street density is the people on a whole street (both directions) over its area, counted only on
+        streets with at least ``reroute_min_people``: two friends on a 2 m edge do not recompute every tree.
+        """
+        p = self.p
+        people = np.bincount(self._cell_street, weights=counts[: self._n_cells], minlength=self._E)
+        area = self.net.length * self.net.width
+        rev = np.where(self.net.rev >= 0, self.net.rev, np.arange(self._E))
+        people = np.maximum(people, people[rev])
+        rho = people / area
+        dense = (rho >= p.reroute_min_density) & (people >= p.reroute_min_people)
+        new = np.ones(self._E)
+        if dense.any():
+            f = speed_factor(rho[dense], gamma=p.gamma, rho_max=p.rho_max, floor=p.min_speed_factor)
+            new[dense] = 1.0 / f
+        if np.allclose(new, self._congestion, rtol=0.25):
+            return
+        self._congestion = new
+        self._reweight()
+
+    def close_edges(self, edges: Iterable) -> None:
+        """Close streets (``(u, v)`` or ``(u, v, key)``, both ways) to routing: people reroute or hold."""
+        self._closed[self.net.edges_between(edges)] = True
+        self._reweight()
+
+    def reopen_edges(self, edges: Iterable) -> None:
+        """Undo ``close_edges`` for these streets."""
+        self._closed[self.net.edges_between(edges)] = False
+        self._reweight()
+
+    # ------------------------------------------------------------------ reactions
+    def _near(self, xy, radius_m: float, states: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        rows = np.flatnonzero(np.isin(self._state[: self.n], states))
+        pos = self._xy(rows)
+        indoor = self._state[rows] == INDOOR
+        if indoor.any():
+            nd = self._node[rows[indoor]]
+            pos[indoor] = np.column_stack([self.net.x[nd], self.net.y[nd]])
+        m = np.hypot(pos[:, 0] - xy[0], pos[:, 1] - xy[1]) <= radius_m
+        return rows[m], pos[m]
+
+    def _flee_from(self, rows: np.ndarray, pos: np.ndarray, xy, radius_m: float, boost: float) -> None:
+        if rows.size == 0:
+            return
+        reach = radius_m + self.p.flee_margin_m
+        ang = np.arange(8) * (np.pi / 4)
+        targets = self._snap(np.column_stack([xy[0] + reach * np.cos(ang), xy[1] + reach * np.sin(ang)]))
+        bearing = np.arctan2(pos[:, 1] - xy[1], pos[:, 0] - xy[0])
+        sector = np.round(bearing / (np.pi / 4)).astype(int) % 8
+        goal = targets[sector]
+        # walkers heading toward the hazard turn round
+        e = self._edge[rows]
+        walking = (self._state[rows] == WALKING) & (e < self._E)
+        net = self.net
+        if walking.any():
+            w = rows[walking]
+            ew = e[walking]
+            dv = np.hypot(net.x[net.ev[ew]] - xy[0], net.y[net.ev[ew]] - xy[1])
+            du = np.hypot(net.x[net.eu[ew]] - xy[0], net.y[net.eu[ew]] - xy[1])
+            turn = (dv < du) & (net.rev[ew] >= 0)
+            tw, te = w[turn], ew[turn]
+            self._off[tw] = np.clip(net.length[te] - self._off[tw], 0.0, net.length[net.rev[te]] * 0.999)
+            self._set_edge(tw, net.rev[te])
+            self._lat[tw] = -self._lat[tw]
+        still = rows[self._state[rows] != WALKING]
+        self._t_next[still] = np.inf
+        for g in np.unique(goal):
+            sel = rows[goal == g]
+            self._goal[sel] = g
+            self._slot[sel] = self.router.slot([g])
+        self._flee[rows] = True
+        self._evac[rows] = False
+        self._start_walking_keep_edge(rows, boost)
+        self._announce.append(still[~self._seen[still]])
+        self._seen[still] = True
+
+    def _start_walking_keep_edge(self, rows: np.ndarray, boost: float) -> None:
+        not_walking = rows[self._state[rows] != WALKING]
+        self._state[not_walking] = WALKING
+        self._set_edge(not_walking, self._WAIT)
+        self._off[not_walking] = 0.0
+        self._vcap[rows] = self._v0[rows] * boost
+
+    def hazard(self, xy, radius_m: float, *, t: float, duration_s: float) -> None:
+        """A hazard (fire, blast, attacker) at ``xy``: people within ``radius_m`` flee away from it, faster,
+        and routing avoids its streets for ``duration_s``."""
+        if radius_m <= 0 or duration_s <= 0:
+            raise CrowdError(f"hazard: radius_m and duration_s must be positive, got {radius_m}, "
+                             f"{duration_s}")
+        xy = (float(xy[0]), float(xy[1]))
+        self._hazards.append((xy[0], xy[1], float(radius_m), t + duration_s))
+        self._reweight()
+        rows, pos = self._near(xy, radius_m, (WALKING, DWELLING, INDOOR))
+        self._flee_from(rows, pos, xy, radius_m, self.p.flee_boost)
+
+    def surge(self, xy, radius_m: float, *, t: float) -> None:
+        """A panic at ``xy``: people within ``radius_m`` run away (``panic_boost``); no street closes."""
+        if radius_m <= 0:
+            raise CrowdError(f"surge: radius_m must be positive, got {radius_m}")
+        xy = (float(xy[0]), float(xy[1]))
+        rows, pos = self._near(xy, radius_m, (WALKING, DWELLING))
+        self._flee_from(rows, pos, xy, radius_m, self.p.panic_boost)
+
+    def evacuate(self, zone, safe_nodes: Iterable, *, t: float) -> int:
+        """Everybody inside ``zone`` (shapely polygon, m), indoors too, walks to the nearest ``safe_nodes``.
+
+        Returns how many were ordered out; each emits ``evacuated`` on reaching a safe node.
+        """
+        safe = [self._node_idx(s, "evacuate.safe_nodes") for s in safe_nodes]
+        if not safe:
+            raise CrowdError("evacuate.safe_nodes: empty")
+        slot = self.router.slot(safe)
+        rows = np.flatnonzero(np.isin(self._state[: self.n], (WALKING, DWELLING, INDOOR)))
+        pos = self._xy(rows)
+        indoor = self._state[rows] == INDOOR
+        nd = self._node[rows[indoor]]
+        pos[indoor] = np.column_stack([self.net.x[nd], self.net.y[nd]])
+        m = shapely.contains_xy(zone, pos[:, 0], pos[:, 1])
+        rows = rows[m]
+        if rows.size == 0:
+            return 0
+        e = self._edge[rows]
+        on = (self._state[rows] == WALKING) & (e < self._E)
+        frm = np.where(on, self._evx[np.minimum(e, self._E)], self._node[rows])
+        dest = self.router.nearest_dest(slot, frm)
+        ok = dest >= 0
+        rows, dest = rows[ok], dest[ok]
+        self._goal[rows] = dest
+        self._slot[rows] = slot
+        self._evac[rows] = True
+        self._flee[rows] = False
+        still = rows[self._state[rows] != WALKING]
+        self._t_next[still] = np.inf
+        self._announce.append(still[~self._seen[still]])
+        self._seen[still] = True
+        self._start_walking_keep_edge(rows, 1.0)
+        return int(rows.size)
+
+    def injure_near(self, xy, radius_m: float, *, t: float) -> list[dict]:
+        """People in the world within ``radius_m`` of ``xy`` fall injured where they are; returns events."""
+        xy = (float(xy[0]), float(xy[1]))
+        rows, pos = self._near(xy, radius_m, (WALKING, DWELLING, EVACUATED))
+        if rows.size == 0:
+            return []
+        self._px[rows], self._py[rows] = pos[:, 0], pos[:, 1]
+        self._state[rows] = INJURED
+        self._set_edge(rows, self._HOLD)
+        self._vcap[rows] = 0.0
+        self._speed[rows] = 0.0
+        self._t_next[rows] = np.inf
+        self._flee[rows] = False
+        self._evac[rows] = False
+        return self._events(t, "injured", rows, pos)

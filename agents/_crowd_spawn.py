@@ -1,0 +1,285 @@
+"""Adding people to the crowd: background population (POI itineraries), flows, walkers and gatherings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import shapely
+
+from agents._crowd_base import (
+    DWELLING,
+    FLOW,
+    GATHERING,
+    INDOOR,
+    PENDING,
+    POPULATION,
+    WALKING,
+    CrowdError,
+    _window,
+)
+from agents.routing import RoutingError
+
+__all__: list[str] = []
+
+
+class _SpawnMixin:
+    """Crowd methods that create rows; the arrays and the router live in ``agents.crowd.Crowd``."""
+
+    # ------------------------------------------------------------------ places
+    def _node_idx(self, node, what: str) -> int:
+        try:
+            i = self.net.node_index(node)
+        except RoutingError:
+            raise CrowdError(f"{what}: unknown walk node {node!r}") from None
+        return i
+
+    def _snap(self, xy: np.ndarray) -> np.ndarray:
+        """Nearest core (routable) node index for each point."""
+        _, k = self._core_tree.query(np.asarray(xy, float).reshape(-1, 2))
+        return self._core_nodes[k]
+
+    def _ensure_pois(self) -> None:
+        if self._pois is not None:
+            return
+        p, rng, net = self.p, self.rng, self.net
+        indoor_types = {"station", "stadium", "school", "hospital", "police", "fire_station",
+                        "place_of_worship", "shopping"}
+        nodes, indoor = [], []
+        for a in sorted(getattr(self.twin, "assets", None) or [], key=lambda a: str(a.id)):
+            if a.node is not None and a.node in net.index and net.core[net.index[a.node]]:
+                nodes.append(net.index[a.node])
+                indoor.append(a.type in indoor_types)
+        b = getattr(self.twin, "buildings", None)
+        polys = getattr(b, "polygons", None)
+        n_build = max(0, p.max_pois - len(nodes) - p.random_pois)
+        if polys is not None and len(polys) and n_build:
+            pick = np.sort(rng.choice(len(polys), size=min(n_build, len(polys)), replace=False))
+            c = shapely.centroid(np.asarray(polys, dtype=object)[pick])
+            bn = self._snap(np.column_stack([shapely.get_x(c), shapely.get_y(c)]))
+            nodes += bn.tolist()
+            indoor += [True] * len(bn)
+        short = max(0, n_build - (len(polys) if polys is not None else 0))  # too few buildings: random nodes
+        k = min(p.random_pois + short, len(self._core_nodes))
+        rn = rng.choice(self._core_nodes, size=k, replace=False)
+        nodes += rn.tolist()
+        indoor += [False] * len(rn)
+        nodes = np.asarray(nodes, np.int64)
+        _, first = np.unique(nodes, return_index=True)
+        keep = np.sort(first)[: p.max_pois]
+        self._pois = nodes[keep]
+        self._poi_indoor = np.asarray(indoor, bool)[keep]
+        if len(self._pois) < 2:
+            raise CrowdError("population: the walk graph needs at least two routable nodes")
+        self._poi_slot = np.array([self.router.slot([n]) for n in self._pois], np.int64)
+        self._indoor_node = np.zeros(net.n_nodes, bool)
+        self._indoor_node[self._pois[self._poi_indoor]] = True
+
+    def _pick_poi(self, from_nodes: np.ndarray) -> np.ndarray:
+        """Gravity-model choice of a POI index for trips starting at ``from_nodes`` (never the same node)."""
+        out = np.empty(len(from_nodes), np.int64)
+        px, py = self.net.x[self._pois], self.net.y[self._pois]
+        for a in range(0, len(from_nodes), 4096):
+            f = from_nodes[a:a + 4096]
+            d = np.hypot(self.net.x[f, None] - px[None], self.net.y[f, None] - py[None])
+            w = np.exp(-d / self.p.trip_scale_m) + 1e-12
+            w[f[:, None] == self._pois[None]] = 0.0
+            c = np.cumsum(w, axis=1)
+            u = self.rng.random(len(f)) * c[:, -1]
+            out[a:a + 4096] = np.minimum((c < u[:, None]).sum(axis=1), len(self._pois) - 1)
+        return out
+
+    def _check_reach(self, slot: int, nodes: np.ndarray, goal: int, what: str) -> None:
+        ne = self.router.next_edges(np.full(len(nodes), slot), nodes)
+        bad = (ne < 0) & (nodes != goal)
+        if bad.any():
+            raise CrowdError(f"{what}: no walking path from {self.net.nodes[nodes[bad][0]]!r} "
+                             f"to {self.net.nodes[goal]!r}")
+
+    # ------------------------------------------------------------------ adding people
+    def add_population(self, n: int, *, t0: float = 0.0) -> np.ndarray:
+        """Background pedestrians with itineraries between POIs, in and out of buildings; returns their ids.
+
+        A share ``walking_share`` starts mid-trip on random streets (weighted by length), the rest in a POI
+        whose dwell ends at a random time within ``dwell_indoor_s``; afterwards each picks its next POI.
+        """
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
+            raise CrowdError(f"population: must be a non-negative integer, got {n!r}")
+        if n == 0:
+            return np.zeros(0, np.int64)
+        self._ensure_pois()
+        rng, p, net = self.rng, self.p, self.net
+        rows = self._new_rows(int(n))
+        self._group[rows] = POPULATION
+        walking = rng.random(n) < p.walking_share
+        w_rows, i_rows = rows[walking], rows[~walking]
+        if len(w_rows):
+            ce = self._core_edges
+            e = ce[np.minimum(np.searchsorted(np.cumsum(net.length[ce]) / net.length[ce].sum(),
+                                              rng.random(len(w_rows))), len(ce) - 1)]
+            self._set_edge(w_rows, e)
+            self._off[w_rows] = rng.random(len(w_rows)) * net.length[e]
+            self._node[w_rows] = net.eu[e]
+            j = self._pick_poi(net.ev[e].astype(np.int64))
+            self._goal[w_rows] = self._pois[j]
+            self._slot[w_rows] = self._poi_slot[j]
+            self._state[w_rows] = WALKING
+            self._vcap[w_rows] = self._v0[w_rows]
+            self._seen[w_rows] = True
+            self._announce.append(w_rows)
+        if len(i_rows):
+            j = rng.integers(0, len(self._pois), len(i_rows))
+            nd = self._pois[j]
+            self._node[i_rows] = nd
+            ind = self._poi_indoor[j]
+            self._state[i_rows] = np.where(ind, INDOOR, DWELLING)
+            lo, hi = p.dwell_indoor_s
+            self._t_next[i_rows] = t0 + rng.uniform(0, hi, len(i_rows))
+            self._place_at_nodes(i_rows, nd, 3.0)
+            self._seen[i_rows] = ~ind
+            self._announce.append(i_rows[~ind])
+        return rows.astype(np.int64)
+
+    def add_flow(self, from_node, to_node, people: int, depart_s=(0.0, 0.0)) -> np.ndarray:
+        """``people`` walk ``from_node`` -> ``to_node``, departing uniformly within ``depart_s``; returns ids.
+
+        They leave the world on arrival (an ``arrived`` event at ``to_node``).
+        """
+        a = self._node_idx(from_node, "flow.from")
+        b = self._node_idx(to_node, "flow.to")
+        if a == b:
+            raise CrowdError(f"flow: from and to are the same node {from_node!r}")
+        if isinstance(people, bool) or not isinstance(people, int | np.integer) or people < 0:
+            raise CrowdError(f"flow.people: must be a non-negative integer, got {people!r}")
+        t0, t1 = _window("flow.depart_s", depart_s)
+        slot = self.router.slot([b])
+        self._check_reach(slot, np.array([a]), b, "flow")
+        rows = self._new_rows(int(people))
+        self._group[rows] = FLOW
+        self._state[rows] = PENDING
+        self._node[rows] = a
+        self._goal[rows] = b
+        self._aux[rows] = b
+        self._slot[rows] = slot
+        self._t_next[rows] = np.sort(self.rng.uniform(t0, t1, len(rows)))
+        return rows.astype(np.int64)
+
+    def add_walkers(self, u, v, offsets_m: Iterable[float], to_node, *, key=0) -> np.ndarray:
+        """Place people walking on edge ``(u, v, key)`` at ``offsets_m`` from ``u``, heading to ``to_node``.
+
+        For controlled experiments and injects (they count as a flow: they leave the world on arrival).
+        """
+        iv, g = self._node_idx(v, "walkers.v"), self._node_idx(to_node, "walkers.to")
+        iu = self._node_idx(u, "walkers.u")
+        try:
+            e = self.net.keys.index((u, v, key))
+        except ValueError:
+            raise CrowdError(f"walkers: no walk edge ({u!r}, {v!r}, {key!r})") from None
+        off = np.asarray(list(offsets_m), float)
+        if off.size and (off.min() < 0 or off.max() > self.net.length[e]):
+            raise CrowdError(f"walkers.offsets_m: must lie in [0, {self.net.length[e]:.1f}] m")
+        slot = self.router.slot([g])
+        if iv != g:
+            self._check_reach(slot, np.array([iv]), g, "walkers")
+        rows = self._new_rows(len(off))
+        self._group[rows] = FLOW
+        self._set_edge(rows, e)
+        self._off[rows] = off
+        self._node[rows] = iu
+        self._goal[rows] = g
+        self._aux[rows] = g
+        self._slot[rows] = slot
+        self._state[rows] = WALKING
+        self._vcap[rows] = self._v0[rows]
+        self._seen[rows] = True
+        self._announce.append(rows)
+        return rows.astype(np.int64)
+
+    def add_gathering(self, at_node, people: int, arrive_s=(0.0, 0.0), leave_s=None) -> np.ndarray:
+        """``people`` come from homes ``gathering_origin_m`` away, arrive at ``at_node`` within ``arrive_s``,
+        stand spread over the asset's area (its polygon, else a disc at ``gathering_density``), and go home
+        within ``leave_s`` (``None``: they stay). Returns their ids.
+        """
+        g = self._node_idx(at_node, "gathering.at")
+        if isinstance(people, bool) or not isinstance(people, int | np.integer) or people < 0:
+            raise CrowdError(f"gathering.people: must be a non-negative integer, got {people!r}")
+        a0, a1 = _window("gathering.arrive_s", arrive_s)
+        if leave_s is not None:
+            l0, l1 = _window("gathering.leave_s", leave_s)
+            if l0 < a0:
+                raise CrowdError(f"gathering.leave_s: must start after arrive_s starts, got {leave_s!r}")
+        if not self.net.core[g]:
+            raise CrowdError(f"gathering.at: node {at_node!r} is not on the connected walk network")
+        slot = self.router.slot([g])
+        dist = self.router.distances(g)
+        cand = self._core_nodes[np.isfinite(dist[self._core_nodes]) & (self._core_nodes != g)]
+        if len(cand) == 0:
+            raise CrowdError(f"gathering.at: no other walk node can reach {at_node!r}")
+        cand = cand[np.argsort(dist[cand], kind="stable")]
+        dc = dist[cand]
+        rows = self._new_rows(int(people))
+        k = len(rows)
+        arrive = self.rng.uniform(a0, a1, k)
+        # homes gathering_origin_m away, but near enough to walk there by the arrival time
+        lo, hi = self.p.gathering_origin_m
+        upper = np.minimum(hi, np.maximum(0.9 * self._v0[rows] * arrive, dc[0]))
+        lower = np.minimum(lo, upper / 2)
+        k_lo = np.searchsorted(dc, lower, side="left")
+        k_hi = np.maximum(np.searchsorted(dc, upper, side="right"), k_lo + 1)
+        k_lo = np.minimum(k_lo, len(dc) - 1)
+        k_hi = np.minimum(k_hi, len(dc))
+        home = cand[k_lo + (self.rng.random(k) * (k_hi - k_lo)).astype(np.int64)]
+        depart = np.maximum(arrive - dist[home] / self._v0[rows], 0.0)
+        self._group[rows] = GATHERING
+        self._state[rows] = PENDING
+        self._node[rows] = home
+        self._goal[rows] = g
+        self._aux[rows] = home
+        self._slot[rows] = slot
+        self._t_next[rows] = depart
+        self._t_aux[rows] = np.inf if leave_s is None else self.rng.uniform(l0, l1, k)
+        self._gid[rows] = len(self._gatherings)
+        self._gatherings.append(self._gathering_area(g, people))
+        return rows.astype(np.int64)
+
+    def _gathering_area(self, g: int, people: int) -> dict:
+        node_id = self.net.nodes[g]
+        for a in getattr(self.twin, "assets", None) or []:
+            if a.node == node_id and a.polygon is not None and getattr(a.polygon, "area", 0) > 1.0:
+                return {"polygon": a.polygon}
+        area = max(people / self.p.gathering_density, 20.0)
+        return {"center": (self.net.x[g], self.net.y[g]), "radius": float(np.sqrt(area / np.pi))}
+
+    def _place_at_nodes(self, rows: np.ndarray, nodes: np.ndarray, r: float) -> None:
+        ang = self.rng.uniform(0, 2 * np.pi, len(rows))
+        rad = r * np.sqrt(self.rng.random(len(rows)))
+        self._px[rows] = self.net.x[nodes] + rad * np.cos(ang)
+        self._py[rows] = self.net.y[nodes] + rad * np.sin(ang)
+
+    def _place_in_gathering(self, rows: np.ndarray) -> None:
+        for gid in np.unique(self._gid[rows]):
+            r = rows[self._gid[rows] == gid]
+            area = self._gatherings[gid]
+            if "polygon" in area:
+                poly = area["polygon"]
+                x0, y0, x1, y1 = poly.bounds
+                xs, ys = np.empty(0), np.empty(0)
+                for _ in range(50):
+                    need = len(r) - len(xs)
+                    if need <= 0:
+                        break
+                    cx = self.rng.uniform(x0, x1, 2 * need + 8)
+                    cy = self.rng.uniform(y0, y1, 2 * need + 8)
+                    ok = shapely.contains_xy(poly, cx, cy)
+                    xs, ys = np.concatenate([xs, cx[ok]]), np.concatenate([ys, cy[ok]])
+                if len(xs) < len(r):  # sliver polygon: stand on its representative point
+                    pt = poly.representative_point()
+                    xs = np.concatenate([xs, np.full(len(r) - len(xs), pt.x)])
+                    ys = np.concatenate([ys, np.full(len(r) - len(ys), pt.y)])
+                self._px[r], self._py[r] = xs[: len(r)], ys[: len(r)]
+            else:
+                (cx, cy), rad = area["center"], area["radius"]
+                ang = self.rng.uniform(0, 2 * np.pi, len(r))
+                d = rad * np.sqrt(self.rng.random(len(r)))
+                self._px[r] = cx + d * np.cos(ang)
+                self._py[r] = cy + d * np.sin(ang)
