@@ -53,3 +53,12 @@ def test_bad_specs_name_the_field(spec, field):
     with pytest.raises(TwinError, match=field) as exc:
         synthetic_twin(spec)
     assert "\n" not in str(exc.value) and exc.value.exit_code == 2
+
+
+def test_all_problems_reported_on_one_line():
+    with pytest.raises(TwinError) as exc:
+        synthetic_twin({"kind": "bottleneck", "room_m": [10, 0], "corridor_m": -1, "doors": 2})
+    msg = str(exc.value)
+    assert msg == ("synthetic twin (bottleneck): unknown field 'doors'; room_m must be [width, depth] with "
+                   "numbers > 0, got [10, 0]; missing field 'door_width_m'; corridor_m must be a number > 0, "
+                   "got -1")

@@ -37,34 +37,35 @@ ORIGIN_XY = (385000.0, 6672000.0)
 KINDS = {"corridor": ("length_m", "width_m"), "bottleneck": ("room_m", "door_width_m", "corridor_m")}
 
 
-def _positive(spec: Mapping, key: str, value) -> float:
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0
-    if not ok:
-        raise TwinError(f"synthetic twin ({spec.get('kind')}): {key} must be a number > 0, got {value!r}")
-    return float(value)
+def _positive(value) -> bool:
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    return number and math.isfinite(value) and value > 0
 
 
 def _validate(spec) -> tuple[str, dict]:
+    """Check the spec: every problem is collected, then reported once on one line (osmnx ``_validate``)."""
     if not isinstance(spec, Mapping):
         raise TwinError(f"synthetic twin: spec must be a mapping, got {type(spec).__name__}")
     kind = spec.get("kind")
     if kind not in KINDS:
         raise TwinError(f"synthetic twin: kind must be one of {sorted(KINDS)}, got {kind!r}")
-    extra = sorted(set(spec) - set(KINDS[kind]) - {"kind"})
-    if extra:
-        raise TwinError(f"synthetic twin ({kind}): unknown field {extra[0]!r}; expected {list(KINDS[kind])}")
+    errors = [f"unknown field {k!r}" for k in sorted(set(spec) - set(KINDS[kind]) - {"kind"})]
     vals = {}
     for key in KINDS[kind]:
+        v = spec.get(key)
         if key not in spec:
-            raise TwinError(f"synthetic twin ({kind}): missing field {key!r}")
-        if key == "room_m":
-            v = spec[key]
-            if not isinstance(v, list | tuple) or len(v) != 2:
-                raise TwinError(f"synthetic twin ({kind}): room_m must be [width, depth], got {v!r}")
-            vals[key] = (_positive(spec, "room_m[0] (width)", v[0]),
-                         _positive(spec, "room_m[1] (depth)", v[1]))
+            errors.append(f"missing field {key!r}")
+        elif key == "room_m":
+            if not isinstance(v, list | tuple) or len(v) != 2 or not all(_positive(x) for x in v):
+                errors.append(f"room_m must be [width, depth] with numbers > 0, got {v!r}")
+            else:
+                vals[key] = (float(v[0]), float(v[1]))
+        elif not _positive(v):
+            errors.append(f"{key} must be a number > 0, got {v!r}")
         else:
-            vals[key] = _positive(spec, key, spec[key])
+            vals[key] = float(v)
+    if errors:
+        raise TwinError(f"synthetic twin ({kind}): {'; '.join(errors)}")
     return kind, vals
 
 
