@@ -53,6 +53,7 @@ import numpy as np
 from agents.world import CLASS_NAMES, WorldView
 from sensors.base import Sensor, SensorError
 from sensors.camera_geometry import Pose, apply_homography, default_pitch_deg
+from sensors.camera_index import cells_near, grid_for
 from sensors.camera_occlusion import blocked
 
 __all__ = ["CONDITIONS", "MOT_CLASS", "Camera", "CameraConfig", "CameraTruth", "detection_probability",
@@ -163,6 +164,11 @@ class Camera(Sensor):
         self._calibrated = False
         self._reported = "ok"
         self._conditions: tuple[str, ...] = tuple(config.conditions)
+        self._cells_key: float | None = None
+        self._cells_val = np.zeros(0, np.int64)
+        self._occ: dict[int, bool] = {}
+        self._occ_cell = 0.5
+        self._moved: Pose | None = None
         w, h = config.resolution
         self.nominal = Pose(float(config.xy[0]), float(config.xy[1]), float(config.height_m),
                             float(config.yaw_deg) % 360.0, config.pitch(), float(config.hfov_deg),
@@ -173,7 +179,10 @@ class Camera(Sensor):
     def pose(self) -> Pose:
         """The real pose now (differs from the published calibration when the camera was moved)."""
         if self.status == "moved":
-            return replace(self.nominal, yaw_deg=(self.nominal.yaw_deg + self.config.tamper_yaw_deg) % 360.0)
+            if self._moved is None:
+                self._moved = replace(self.nominal,
+                                      yaw_deg=(self.nominal.yaw_deg + self.config.tamper_yaw_deg) % 360.0)
+            return self._moved
         return self.nominal
 
     @property
@@ -238,9 +247,10 @@ class Camera(Sensor):
         pose = self.pose
         tg = world.targets
         W, H = pose.width_px, pose.height_px
-        rel = tg.xy - np.array([pose.x, pose.y]) if len(tg) else np.zeros((0, 2))
+        cand = grid_for(tg).indices(self._cells(pose))
+        rel = tg.xy[cand] - np.array([pose.x, pose.y])
         d2 = np.einsum("ij,ij->i", rel, rel)
-        near = np.flatnonzero((d2 <= prm["max_range_m"] ** 2) & (d2 >= self.config.min_range_m ** 2))
+        near = cand[(d2 <= prm["max_range_m"] ** 2) & (d2 >= self.config.min_range_m ** 2)]
         xy = tg.xy[near]
         hgt = tg.height_m[near]
         n = len(near)
@@ -259,8 +269,7 @@ class Camera(Sensor):
             frac = np.where(front & (area > 0), (cx1 - cx0) * (cy1 - cy0) / np.where(area > 0, area, 1), 0.0)
         frac = np.nan_to_num(frac)
         inimg = np.flatnonzero(frac > 0)
-        hidden = blocked(self.buildings, (pose.x, pose.y), pose.height_m, xy[inimg], 0.5 * hgt[inimg],
-                         clearance_m=self.config.mount_clearance_m)
+        hidden = self._hidden(xy[inimg], 0.5 * hgt[inimg])
         vis = frac[inimg] * ~hidden
         truth = CameraTruth(
             ids=tg.ids[near][inimg].astype(np.int64),
@@ -286,6 +295,44 @@ class Camera(Sensor):
         cls = np.concatenate([cls, cb[2]])
         dets = _to_dets(boxes, conf, cls, W, H)
         return dets, truth
+
+    def _cells(self, pose: Pose) -> np.ndarray:
+        """Grid cells under the view wedge at the configured range (cached per yaw)."""
+        key = pose.yaw_deg
+        if self._cells_key != key:
+            self._cells_key = key
+            self._cells_val = cells_near(pose.x, pose.y, self.config.max_range_m, yaw_deg=pose.yaw_deg,
+                                         half_fov_deg=pose.max_bearing_offset_deg())
+        return self._cells_val
+
+    def _hidden(self, xy: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """Building occlusion of targets at ``xy`` (mid-height ``z``), memoised per 0.5 m cell and 0.25 m z.
+
+        The sight line is evaluated once per cell (at the cell centre); cameras and buildings do not move, so
+        the answer is reused by every later target in that cell (a static viewshed built as people walk by).
+        """
+        if self.buildings is None or len(xy) == 0:
+            return np.zeros(len(xy), bool)
+        c = self._occ_cell
+        ix = np.floor((xy[:, 0] - self.nominal.x) / c).astype(np.int64) + (1 << 20)
+        iy = np.floor((xy[:, 1] - self.nominal.y) / c).astype(np.int64) + (1 << 20)
+        iz = np.clip(np.round(z * 4), 0, 63).astype(np.int64)
+        keys = (ix << 27) | (iy << 6) | iz
+        cache = self._occ
+        got = [cache.get(k) for k in keys.tolist()]
+        miss = [i for i, g in enumerate(got) if g is None]
+        if miss:
+            m = np.array(miss)
+            centre = np.column_stack([(ix[m] - (1 << 20) + 0.5) * c + self.nominal.x,
+                                      (iy[m] - (1 << 20) + 0.5) * c + self.nominal.y])
+            res = blocked(self.buildings, (self.nominal.x, self.nominal.y), self.nominal.height_m, centre,
+                          iz[m] / 4.0, clearance_m=self.config.mount_clearance_m)
+            if len(cache) > 400_000:
+                cache.clear()
+            for i, k, r in zip(miss, keys[m].tolist(), res.tolist(), strict=True):
+                cache[k] = r
+                got[i] = r
+        return np.array(got, bool)
 
     def _clutter(self, pose: Pose, prm: dict, rng: np.random.Generator):
         """Poisson clutter: person-sized boxes at random ground points in the field of view."""
@@ -316,9 +363,10 @@ def _to_dets(boxes: np.ndarray, conf: np.ndarray, cls: np.ndarray, W: int, H: in
     y1 = np.clip(boxes[:, 1] + boxes[:, 3], 0, H)
     keep = (x1 - x0 >= 1) & (y1 - y0 >= 1) & np.isfinite(x0 + y0 + x1 + y1)
     order = np.flatnonzero(keep)[np.lexsort((y0[keep], x0[keep]))]
-    return [{"bbox": [round(float(x0[i]), 2), round(float(y0[i]), 2), round(float(x1[i] - x0[i]), 2),
-                      round(float(y1[i] - y0[i]), 2)], "cls": CLASS_NAMES[int(cls[i])],
-             "conf": round(float(conf[i]), 3)} for i in order]
+    bb = np.round(np.column_stack([x0, y0, x1 - x0, y1 - y0])[order], 2).tolist()
+    cf = np.round(conf[order], 3).tolist()
+    names = [CLASS_NAMES[c] for c in cls[order].tolist()]
+    return [{"bbox": b, "cls": n, "conf": c} for b, n, c in zip(bb, names, cf, strict=True)]
 
 
 def foot_points(dets: list[dict]) -> np.ndarray:

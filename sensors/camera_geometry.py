@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -34,17 +35,17 @@ class Pose:
     width_px: int
     height_px: int
 
-    @property
+    @cached_property
     def focal_px(self) -> float:
         """Focal length in pixels from the horizontal field of view."""
         return (self.width_px / 2.0) / math.tan(math.radians(self.hfov_deg) / 2.0)
 
-    @property
+    @cached_property
     def K(self) -> np.ndarray:
         f = self.focal_px
         return np.array([[f, 0.0, self.width_px / 2.0], [0.0, f, self.height_px / 2.0], [0.0, 0.0, 1.0]])
 
-    @property
+    @cached_property
     def R(self) -> np.ndarray:
         """World -> camera rotation; rows are the camera's right, down and forward axes (world frame)."""
         psi, th = math.radians(self.yaw_deg), math.radians(self.pitch_deg)
@@ -53,7 +54,7 @@ class Pose:
         down = np.cross(fwd, right)
         return np.vstack([right, down, fwd])
 
-    @property
+    @cached_property
     def centre(self) -> np.ndarray:
         return np.array([self.x, self.y, self.height_m])
 
@@ -88,6 +89,21 @@ class Pose:
         unshift = np.array([[1.0, 0.0, self.x], [0.0, 1.0, self.y], [0.0, 0.0, 1.0]])
         H = unshift @ np.linalg.inv(h_rel)
         return H / H[2, 2] if abs(H[2, 2]) > 1e-12 else H
+
+    def max_bearing_offset_deg(self) -> float:
+        """Largest horizontal angle between the view bearing and a ground ray through the image (180 if the
+        image sees the ground behind the camera's foot)."""
+        w, h, f = self.width_px, self.height_px, self.focal_px
+        corners = np.array([[0, 0], [w, 0], [0, h], [w, h], [w / 2, h]], float)
+        a = (corners[:, 0] - w / 2) / f
+        b = (corners[:, 1] - h / 2) / f
+        rays = self.R[2] + a[:, None] * self.R[0] + b[:, None] * self.R[1]
+        fwd_h = np.array([math.sin(math.radians(self.yaw_deg)), math.cos(math.radians(self.yaw_deg))])
+        along = rays[:, :2] @ fwd_h
+        if (along <= 1e-9).any():
+            return 180.0
+        side = np.abs(rays[:, 0] * fwd_h[1] - rays[:, 1] * fwd_h[0])
+        return float(np.degrees(np.arctan2(side, along)).max())
 
     def horizon_v(self) -> float:
         """Image row of the horizon (rows below it see the ground)."""

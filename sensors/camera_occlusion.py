@@ -46,15 +46,21 @@ def blocked(buildings, src_xy: np.ndarray, src_z: np.ndarray | float, dst_xy: np
     si, bi = buildings.tree.query(segs, predicate="intersects")
     if len(si) == 0:
         return out
-    chord = shapely.intersection(segs[si], buildings.polygons[bi])
     line = live[si]
-    d_near = shapely.distance(shapely.points(src[line]), chord)
-    d_far = length[line] - shapely.distance(shapely.points(dst[line]), chord)
-    frac_n = d_near / length[line]
-    frac_f = d_far / length[line]
-    z_near = zs[line] + (zd[line] - zs[line]) * frac_n
-    z_far = zs[line] + (zd[line] - zs[line]) * frac_f
-    z_low = np.fmin(z_near, z_far)
-    hit = np.asarray(buildings.heights_m, float)[bi] > z_low   # NaN (empty chord) compares False
+    hb = np.asarray(buildings.heights_m, float)[bi]
+    # the line's height along the kept part of the segment lies between its values at the two ends
+    za = zs[line] + (zd[line] - zs[line]) * (clearance_m / length[line])
+    zb = zs[line] + (zd[line] - zs[line]) * (1.0 - end_clearance_m / length[line])
+    z_min, z_max = np.minimum(za, zb), np.maximum(za, zb)
+    hit = hb > z_max                                   # above the whole line: blocks, no geometry needed
+    maybe = np.flatnonzero(~hit & (hb > z_min))        # only these need the exact chord
+    if len(maybe):
+        chord = shapely.intersection(segs[si[maybe]], buildings.polygons[bi[maybe]])
+        lm = line[maybe]
+        d_near = shapely.distance(shapely.points(src[lm]), chord)
+        d_far = length[lm] - shapely.distance(shapely.points(dst[lm]), chord)
+        z_near = zs[lm] + (zd[lm] - zs[lm]) * d_near / length[lm]
+        z_far = zs[lm] + (zd[lm] - zs[lm]) * d_far / length[lm]
+        hit[maybe] = hb[maybe] > np.fmin(z_near, z_far)   # NaN (empty chord) compares False
     out[line[hit]] = True
     return out
