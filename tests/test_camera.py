@@ -199,3 +199,21 @@ def test_same_seed_same_frames():
 def test_bad_config_raises_sensor_error(field, value):
     with pytest.raises(SensorError, match=field if field != "conditions" else "condition"):
         cam(**{field: value})
+
+
+@settings(max_examples=40, deadline=None)
+@given(yaw=st.floats(0, 360), pitch=st.floats(0, 89), hfov=st.floats(5, 150), seed=st.integers(0, 1000))
+def test_grid_shortcut_never_drops_a_target_in_view(yaw, pitch, hfov, seed):
+    """The per-tick grid + view-wedge cells give exactly the targets a brute-force projection sees."""
+    rng = np.random.default_rng(seed)
+    xy = np.column_stack([X0 + rng.uniform(-200, 200, 3000), Y0 + rng.uniform(-200, 200, 3000)])
+    c = cam(yaw_deg=yaw, pitch_deg=pitch, hfov_deg=hfov, max_range_m=150.0, **CLEAN)
+    frames(c, people(xy), 1)
+    pose = c.pose
+    d = np.hypot(xy[:, 0] - X0, xy[:, 1] - Y0)
+    uf, vf, zf = pose.project(np.column_stack([xy, np.zeros(len(xy))]))
+    uh, vh, zh = pose.project(np.column_stack([xy, np.full(len(xy), 1.7)]))
+    w = pose.focal_px * 0.5 / np.where(zf > 0.1, zf, 1)
+    ok = (zf > 0.1) & (zh > 0.1) & (d <= 150) & (d >= 1)
+    ok &= (uf + w / 2 > 0) & (uf - w / 2 < 1920) & (vf > 0) & (vh < 1080) & (vf > vh)   # upright boxes
+    assert set(c.last_truth.ids.tolist()) == set(np.flatnonzero(ok).tolist())
