@@ -13,6 +13,7 @@ import difflib
 from typing import Any, NamedTuple
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from twin.model import Twin, TwinError
 
@@ -26,16 +27,27 @@ class Place(NamedTuple):
     xy: tuple[float, float]
 
 
-def _nearest_node(twin: Twin, xy) -> Any:
-    nodes = list(twin.walk.nodes)
-    arr = np.array([(twin.walk.nodes[n]["x"], twin.walk.nodes[n]["y"]) for n in nodes])
-    return nodes[int(np.argmin(np.hypot(arr[:, 0] - xy[0], arr[:, 1] - xy[1])))]
+def _signature(twin: Twin) -> tuple:
+    return (id(twin.walk), twin.walk.number_of_nodes(), twin.walk.number_of_edges(), len(twin.assets),
+            len(twin.cameras))
 
 
 def place_index(twin: Twin) -> dict[str, Place]:
-    """Every name ``resolve_place`` knows, lower-cased, mapped to its place (precedence as documented)."""
+    """Every name ``resolve_place`` knows, lower-cased, mapped to its place (precedence as documented).
+
+    The index is memoised on the twin (private attribute) until its walk graph, assets or cameras change size.
+    """
+    memo = twin.__dict__.get("_place_index")
+    if memo is not None and memo[0] == _signature(twin):
+        return memo[1]
     idx: dict[str, Place] = {}
     w = twin.walk
+    all_nodes = list(w.nodes)
+    tree = cKDTree(np.array([(w.nodes[n]["x"], w.nodes[n]["y"]) for n in all_nodes]).reshape(-1, 2))
+
+    def _nearest_node(_twin: Twin, xy) -> Any:
+        return all_nodes[int(tree.query(np.asarray(xy, dtype=float))[1])]
+
     streets: dict[str, set] = {}
     for u, v, d in w.edges(data=True):
         names = d.get("name")
@@ -59,6 +71,7 @@ def place_index(twin: Twin) -> dict[str, Place]:
     for n, d in w.nodes(data=True):
         if isinstance(n, str):
             idx[n.lower()] = Place(n, (float(d["x"]), float(d["y"])))
+    twin.__dict__["_place_index"] = (_signature(twin), idx)
     return idx
 
 
