@@ -140,8 +140,12 @@ def build_cyber(twin_or_network, attacks: list[dict] | None, *, rng: np.random.G
     base, logs = baseline(net, rng, p, T, epoch0)
     for t0, t1, down, _ in eff.outages:
         c = base.cols
-        win = (c["start"] >= t0) & (c["start"] < t1)
-        unanswered(base, win & (np.isin(c["resp_h"], down) | np.isin(c["orig_h"], down)))
+        win = np.nonzero((c["start"] >= t0) & (c["start"] < t1))[0]
+        d = np.asarray(down, dtype=str)            # unicode arrays: np.isin sorts instead of comparing pairs
+        hit = np.isin(c["resp_h"][win].astype(str), d) | np.isin(c["orig_h"][win].astype(str), d)
+        mask = np.zeros(len(base), bool)
+        mask[win[hit]] = True
+        unanswered(base, mask)
     streams = camera_streams(net, rng, p, bitrate, eff.breaks, T)
     atk, atk_logs, truth = attack_traffic(parsed, net, rng, bitrate, T, epoch0)
     logs.extend(atk_logs)
