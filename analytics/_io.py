@@ -6,11 +6,11 @@ import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from analytics.base import AnalyticsInputError
 
-__all__ = ["atomic_write_lines", "open_text", "first_data_line"]
+__all__ = ["atomic_write_lines", "first_data_line", "open_binary", "open_text"]
 
 
 def open_text(path: str | os.PathLike) -> TextIO:
@@ -20,6 +20,17 @@ def open_text(path: str | os.PathLike) -> TextIO:
         raise AnalyticsInputError(f"{p}: no such file")
     try:
         return open(p, encoding="utf-8", errors="replace", newline=None)  # noqa: SIM115 - caller closes
+    except OSError as exc:
+        raise AnalyticsInputError(f"{p}: cannot read ({exc.strerror})") from None
+
+
+def open_binary(path: str | os.PathLike) -> BinaryIO:
+    """Open ``path`` for reading bytes, turning a missing/unreadable file into ``AnalyticsInputError``."""
+    p = Path(path)
+    if not p.is_file():
+        raise AnalyticsInputError(f"{p}: no such file")
+    try:
+        return open(p, "rb")  # noqa: SIM115 - caller closes
     except OSError as exc:
         raise AnalyticsInputError(f"{p}: cannot read ({exc.strerror})") from None
 

@@ -96,21 +96,38 @@ class PortScanDetector(ConnDetector):
         return self._add(b, src, [(dst, -1 if port is None else int(port))], 1, int(failed), float(msg["t"]))
 
     def update_batch(self, df: pd.DataFrame) -> list[dict[str, Any]]:
-        if df.empty:
+        """Vectorised: distinct targets, attempts and failures per (window, source) with numpy; only windows
+        that may still grow (the chunk's first and last) or that cross the thresholds go through ``_add``."""
+        src_s, dst_s = df["id.orig_h"].to_numpy(), df["id.resp_h"].to_numpy()
+        ok = pd.notna(src_s) & pd.notna(dst_s)
+        if not ok.any():
             return []
-        d = pd.DataFrame({
-            "src": df["id.orig_h"], "bin": (df["ts"].to_numpy() // self.p.window_s).astype(np.int64),
-            "dst": df["id.resp_h"], "port": df["id.resp_p"].fillna(-1).astype(np.int64),
-            "fail": df["conn_state"].isin(FAILED_STATES).to_numpy(dtype=np.int64),
-        }).dropna(subset=["src", "dst"])
-        g = d.groupby(["bin", "src"], sort=True).agg(n=("fail", "size"), f=("fail", "sum"))
-        uniq = d.drop_duplicates(["bin", "src", "dst", "port"])
-        targets = uniq.groupby(["bin", "src"], sort=True)[["dst", "port"]]
+        src_code, src_names = pd.factorize(src_s[ok])
+        dst_code, dst_names = pd.factorize(dst_s[ok])
+        b = (df["ts"].to_numpy()[ok] // self.p.window_s).astype(np.int64)
+        port = np.nan_to_num(df["id.resp_p"].to_numpy()[ok], nan=-1).astype(np.int64)
+        fail = df["conn_state"].isin(FAILED_STATES).to_numpy()[ok]
+        b0, nsrc = b.min(), len(src_names)
+        group = (b - b0) * nsrc + src_code
+        target = dst_code.astype(np.int64) * 65537 + port + 1
+        order = np.lexsort((target, group))
+        g_sorted, t_sorted = group[order], target[order]
+        first = np.ones(len(order), bool)
+        first[1:] = (g_sorted[1:] != g_sorted[:-1]) | (t_sorted[1:] != t_sorted[:-1])
+        groups, start = np.unique(g_sorted, return_index=True)
+        distinct = np.add.reduceat(first.astype(np.int64), start)
+        attempts = np.add.reduceat(np.ones(len(order), np.int64), start)
+        failed = np.add.reduceat(fail[order].astype(np.int64), start)
+        gb = groups // nsrc + b0
+        edge = (gb <= b.min()) | (gb >= b.max())
+        hot = edge | ((distinct >= self.p.min_targets) & (failed >= self.p.min_fail_frac * attempts))
+        ends = np.append(start[1:], len(order))
         out = []
-        for (b, src), rows in targets:
-            n, f = g.loc[(b, src)]
-            out += self._add(int(b), src, list(zip(rows["dst"], rows["port"].tolist(), strict=True)),
-                             int(n), int(f), (int(b) + 1) * self.p.window_s)
+        for k in np.flatnonzero(hot)[np.argsort(gb[np.flatnonzero(hot)], kind="stable")]:
+            sel = order[start[k]:ends[k]][first[start[k]:ends[k]]]
+            targets = list(zip(dst_names[dst_code[sel]].tolist(), port[sel].tolist(), strict=True))
+            out += self._add(int(gb[k]), str(src_names[groups[k] % nsrc]), targets, int(attempts[k]),
+                             int(failed[k]), (int(gb[k]) + 1) * self.p.window_s)
         return out
 
     def _add(

@@ -108,7 +108,7 @@ def test_stream_loss_on_silent_rtsp_and_health() -> None:
 def test_real_zeek_files_parse_whole(path: str, rows: int) -> None:
     """Every data row of the TSV and JSON captures is read; other Zeek logs read too (conn fields absent)."""
     st = ReadStats(path)
-    n = sum(len(df) for df in iter_conn_chunks(ZEEK / path, st, chunk_lines=100))
+    n = sum(len(df) for df in iter_conn_chunks(ZEEK / path, st, chunk_bytes=4096))
     assert n == rows == st.records and st.malformed == 0
 
 

@@ -1,0 +1,95 @@
+"""Scoring a run folder: detections per attack, time to detect, localisation, false alarms, MOT, density."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from analytics.base import AnalyticsInputError
+from scenarios.evaluation import score_run, write_metrics
+
+
+def _jsonl(path, recs):
+    path.write_text("".join(json.dumps(r) + "\n" for r in recs))
+
+
+def alert(t, kind, xy=None, **ev):
+    return {"t": t, "kind": kind, "conf": 0.8, "lonlat": None, "xy": xy, "source": ["s"], "evidence": ev}
+
+
+@pytest.fixture()
+def run_dir(tmp_path):
+    _jsonl(tmp_path / "ground_truth.jsonl", [
+        {"t": 0.0, "kind": "person_spawn", "id": "p1", "xy": [0, 0], "lonlat": None},
+        {"t": 600.0, "kind": "attack_phase", "attack": "bag_leaver", "phase": "approach", "id": "a1",
+         "xy": [100.0, 50.0], "lonlat": None},
+        {"t": 640.0, "kind": "attack_phase", "attack": "bag_leaver", "phase": "leave_bag", "id": "a1",
+         "xy": [110.0, 50.0], "lonlat": None},
+        {"t": 550.0, "kind": "attack_phase", "attack": "cyber_dos", "phase": "flood", "id": "a2", "xy": None,
+         "lonlat": None, "technique": "T1498", "src": "10.9.9.9", "dst": "10.0.0.5"},
+        {"t": 850.0, "kind": "attack_phase", "attack": "cyber_dos", "phase": "stop", "id": "a2", "xy": None,
+         "lonlat": None, "technique": "T1498", "src": "10.9.9.9", "dst": "10.0.0.5"},
+        {"t": 1000.0, "kind": "attack_phase", "attack": "loiterer", "phase": "loiter", "id": "a3",
+         "xy": [500.0, 500.0], "lonlat": None},
+    ])
+    _jsonl(tmp_path / "alerts.jsonl", [
+        alert(565.0, "dos", src=["10.9.9.9"], dst="10.0.0.5"),
+        alert(570.0, "dos", src=["10.1.1.1"], dst="10.0.0.77"),        # other host: false alarm
+        alert(705.0, "abandoned_object", xy=[113.0, 54.0]),            # 5 m from the bag, 105 s after start
+        alert(706.0, "abandoned_object", xy=[900.0, 900.0]),           # far away: false alarm
+        alert(1100.0, "running", xy=[500.0, 500.0]),                   # wrong kind for a loiterer: false alarm
+    ])
+    (tmp_path / "scenario.yaml").write_text("name: t\nduration_s: 1800\n")
+    cam = tmp_path / "sensors" / "cameras" / "cam1"
+    (cam / "gt").mkdir(parents=True)
+    (cam / "det").mkdir(parents=True)
+    gt, det = [], []
+    for f in range(1, 21):
+        gt += [f"{f},1,{10 + 5 * f},50,40,100,1,-1,-1,-1", f"{f},2,{400 - 5 * f},80,40,100,1,-1,-1,-1"]
+        det += [f"{f},-1,{10 + 5 * f},50,40,100,0.9,-1,-1,-1"]
+        if f != 10:  # one missed detection of target 2
+            det += [f"{f},-1,{400 - 5 * f},80,40,100,0.9,-1,-1,-1"]
+    (cam / "gt" / "gt.txt").write_text("\n".join(gt) + "\n")
+    (cam / "det" / "det.txt").write_text("\n".join(det) + "\n")
+    (tmp_path / "crowd_density.csv").write_text("t,zone,people\n10,square,100\n20,square,120\n30,gate,5\n")
+    _jsonl(tmp_path / "events.jsonl", [
+        {"t": 9.0, "topic": "counter/area", "sensor_id": "c1", "count": 90, "area_m2": 100, "capacity": 500,
+         "zone": "square"},
+        {"t": 19.0, "topic": "counter/area", "sensor_id": "c1", "count": 126, "area_m2": 100, "capacity": 500,
+         "zone": "square"},
+    ])
+    return tmp_path
+
+
+def test_score_run(run_dir) -> None:
+    m = score_run(run_dir)
+    by = {a["attack"]: a for a in m["attacks"]}
+    assert by["bag_leaver"]["detected"] and by["bag_leaver"]["time_to_detect_s"] == 105.0
+    assert by["bag_leaver"]["localisation_error_m"] == 5.0  # to the nearest-in-time position (110, 50)
+    assert by["cyber_dos"]["detected"] and by["cyber_dos"]["time_to_detect_s"] == 15.0
+    assert by["cyber_dos"]["localisation_error_m"] is None and by["cyber_dos"]["technique"] == ["T1498"]
+    assert not by["loiterer"]["detected"]
+    assert m["false_alarms"] == 3 and m["false_alarms_per_hour"] == 6.0 and m["duration_s"] == 1800
+    assert m["false_alarms_by_kind"] == {"abandoned_object": 1, "dos": 1, "running": 1}
+    assert m["per_kind"]["bag_leaver"] == {"n": 1, "detected": 1, "mean_time_to_detect_s": 105.0,
+                                           "mean_localisation_error_m": 5.0}
+    cam = m["tracking"]["cam1"]
+    # 40 gt boxes; the first frame has no ids yet (2 consecutive frames), 1 missed detection
+    assert cam["num_misses"] == 3 and cam["num_switches"] == 0 and cam["num_false_positives"] == 0
+    assert cam["mota"] == pytest.approx(37 / 40)
+    d = m["density"]
+    assert d["n_truth"] == 3 and d["n_compared"] == 2 and d["mae_people"] == 8.0 and d["bias_people"] == -2.0
+
+
+def test_write_metrics_keeps_other_keys(run_dir) -> None:
+    (run_dir / "metrics.json").write_text(json.dumps({"exposed": 12}))
+    path = write_metrics(run_dir)
+    data = json.loads(path.read_text())
+    assert data["exposed"] == 12 and data["detection"]["false_alarms"] == 3
+    assert not list(run_dir.glob(".metrics.json.*"))
+
+
+def test_missing_ground_truth_is_input_error(tmp_path) -> None:
+    with pytest.raises(AnalyticsInputError, match="ground_truth.jsonl: no such file"):
+        score_run(tmp_path)
