@@ -24,6 +24,7 @@ def test_fifty_cameras_in_one_cell_fill_switches_of_24():
     assert net.nodes["sw-0001"]["xy"] == pytest.approx((10.0 + 11.5, 20.0))   # mean of its cameras
     assert net.edges["sw-0001", "c00"]["bandwidth_mbps"] == 100
     assert net.edges["agg-001", "sw-0001"]["bandwidth_mbps"] == 1000
+    assert net.nodes["agg-001"]["xy"] == pytest.approx((34.0, 20.0))   # mean of c00, c24, c48 (switch starts)
 
 
 def test_cells_split_switches_and_aggregations():

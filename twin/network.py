@@ -4,7 +4,8 @@ Topology: camera -> access switch -> aggregation switch -> core -> ``vms`` (vide
 -> ``soc`` (security operations centre); ``ntp``, ``dns`` and the ``admin`` workstation hang off the core.
 
 Nodes carry ``kind`` (camera, access_switch, aggregation, core, vms, soc, ntp, dns, admin) and ``ip``;
-cameras and switches carry ``xy`` (projected metres); camera nodes are named by and carry ``camera_id``.
+cameras carry ``xy`` (projected metres), access switches the mean ``xy`` of their cameras, aggregation
+switches the mean of their switches' first positions; camera nodes are named by and carry ``camera_id``.
 Edges carry ``bandwidth_mbps``: camera link 100, access uplink 1000, aggregation uplink 10000,
 core-vms 10000, vms-soc 1000, core-ntp/dns/admin 1000.
 
@@ -69,7 +70,8 @@ def _new_agg(g: nx.Graph, cell: tuple[int, int]) -> str:
     if k > 254:
         raise TwinError(f"network: more than 254 aggregation switches needed (cell {cell})")
     name = f"agg-{k:03d}"
-    g.add_node(name, kind="aggregation", ip=f"10.10.1.{k}", cell=cell, n_switches=0)
+    g.add_node(name, kind="aggregation", ip=f"10.10.1.{k}", cell=cell, n_switches=0, xy=None,
+               xy_sum=(0.0, 0.0))
     g.add_edge("core", name, bandwidth_mbps=_AGG_MBPS)
     g.graph.setdefault("open_agg", {})[cell] = name
     return name
@@ -85,9 +87,12 @@ def _new_switch(g: nx.Graph, cell: tuple[int, int], xy: tuple[float, float]) -> 
     agg = g.graph.setdefault("open_agg", {}).get(acell)
     if agg is None or g.nodes[agg]["n_switches"] >= g.graph["max_switches_per_agg"]:
         agg = _new_agg(g, acell)
-    g.nodes[agg]["n_switches"] += 1
+    ad = g.nodes[agg]
+    ad["n_switches"] += 1
+    ad["xy_sum"] = (ad["xy_sum"][0] + xy[0], ad["xy_sum"][1] + xy[1])
+    ad["xy"] = (ad["xy_sum"][0] / ad["n_switches"], ad["xy_sum"][1] / ad["n_switches"])
     g.add_node(name, kind="access_switch", ip=f"10.{o2}.{o3}.1", cell=cell, xy=tuple(xy), n_cameras=0,
-               index=s, _sum=(0.0, 0.0))
+               index=s, xy_sum=(0.0, 0.0))
     g.add_edge(agg, name, bandwidth_mbps=_ACCESS_MBPS)
     g.graph.setdefault("open_switch", {})[cell] = name
     return name
@@ -124,9 +129,9 @@ def attach_cameras(network: nx.Graph, cams: Mapping[str, tuple[float, float]]) -
             sw = _new_switch(network, cell, xy)
         sd = network.nodes[sw]
         sd["n_cameras"] += 1
-        sx, sy = sd["_sum"]
-        sd["_sum"] = (sx + xy[0], sy + xy[1])
-        sd["xy"] = (sd["_sum"][0] / sd["n_cameras"], sd["_sum"][1] / sd["n_cameras"])
+        sx, sy = sd["xy_sum"]
+        sd["xy_sum"] = (sx + xy[0], sy + xy[1])
+        sd["xy"] = (sd["xy_sum"][0] / sd["n_cameras"], sd["xy_sum"][1] / sd["n_cameras"])
         o2, o3 = _switch_ip(sd["index"])
         network.add_node(cid, kind="camera", camera_id=cid, ip=f"10.{o2}.{o3}.{10 + sd['n_cameras']}", xy=xy)
         network.add_edge(sw, cid, bandwidth_mbps=_CAM_MBPS)
