@@ -141,7 +141,11 @@ def test_truth_events_carry_the_attack_technique_ids():
                    ("stream_hijack", "denial_of_view", "T0815")}
     assert {e["id"] for e in phases} == {"cyber_scan-1", "cyber_bruteforce-2", "cyber_dos-3", "c2",
                                          "stream_hijack-5"}
-    assert all(e["src"] and e["dst"] for e in phases)
+    assert all(e["src"] and e["dst"] and e["t_end"] >= e["t"] for e in phases)
+    assert {e["src"] for e in phases if e["attack"] == "cyber_dos"} == {"spoofed"}
+    assert [e["dst"] for e in phases if e["attack"] == "cyber_bruteforce"] == [VMS]
+    hij = [e for e in phases if e["attack"] == "stream_hijack"]
+    assert all(e["target"] == "sw-0001" and len(e["cameras"]) >= 1 for e in hij)
     assert [e["t"] for e in truth] == sorted(e["t"] for e in truth)
     flows = [e for e in truth if e["kind"] == "attack_flow"]
     uids = {r["uid"] for r in cr.all_records()}
@@ -174,7 +178,8 @@ def test_bad_attack_entries_raise_one_line_errors_naming_index_and_key():
     # an IP of the network is a valid target, and a node name that differs only in case gets a hint
     cr = build_cyber(g, [{"kind": "cyber_dos", "target": VMS, "start_s": 1, "duration_s": 5}], rng=rng,
                      epoch0=EPOCH0, duration_s=60.0)
-    assert [e["dst"] for e in cr.truth_events() if e["kind"] == "attack_phase"] == ["vms"]
+    phases = [e for e in cr.truth_events() if e["kind"] == "attack_phase"]
+    assert [(e["target"], e["dst"]) for e in phases] == [("vms", VMS)]
     with pytest.raises(CyberError, match=r"closest: .*cam-001"):
         build_cyber(g, [{"kind": "stream_hijack", "target": "CAM-001", "start_s": 1}], rng=rng, epoch0=EPOCH0,
                     duration_s=60.0)

@@ -224,10 +224,15 @@ def plan_effects(attacks: list[Attack], net: NetIndex, rng: np.random.Generator,
     return eff
 
 
-def _phase_truth(a: Attack, net: NetIndex, phase: str, t0: float, t1: float) -> dict:
+def _phase_truth(a: Attack, net: NetIndex, phase: str, t0: float, t1: float, cameras: list[str]) -> dict:
+    """``src``/``dst`` are addresses as a network feed shows them (a DoS without ``src`` is "spoofed");
+    ``target`` is the node id, ``cameras`` the camera ids the attack takes offline, degrades or freezes."""
+    spoofed = a.kind == "cyber_dos" and not a.src_given
     rec = {"t": round(t0, 6), "kind": "attack_phase", "attack": a.kind, "phase": phase, "id": a.id,
-           "technique": technique(a.kind, phase), "src": a.src_ip, "dst": str(a.target),
-           "dst_ip": net.ip[a.target], "t_end": round(t1, 6)}
+           "technique": technique(a.kind, phase), "src": "spoofed" if spoofed else a.src_ip,
+           "dst": net.ip[a.target], "target": str(a.target), "t_end": round(t1, 6)}
+    if cameras:
+        rec["cameras"] = cameras
     xy = net.xy(a.target)
     if xy is not None:
         rec["xy"] = [xy[0], xy[1]]
@@ -235,9 +240,13 @@ def _phase_truth(a: Attack, net: NetIndex, phase: str, t0: float, t1: float) -> 
 
 
 def attack_traffic(attacks: list[Attack], net: NetIndex, rng: np.random.Generator, bitrate_Bps: np.ndarray,
-                   run_end: float, epoch0: float) -> tuple[FlowTable, LogLines, list[dict]]:
+                   run_end: float, epoch0: float,
+                   effects: Effects | None = None) -> tuple[FlowTable, LogLines, list[dict]]:
     """Every attack's flows (tagged with attack index and phase), syslog lines and ``attack_phase`` truth."""
     parts, logs, truth = [], LogLines.empty(), []
+    hit: dict[int, list[str]] = {}
+    for cams, _, _, _, k in (effects.windows if effects else []):
+        hit.setdefault(k, []).extend(net.camera_ids[i] for i in np.asarray(cams).tolist())
     for k, a in enumerate(attacks):
         if a.kind == "cyber_scan":
             ft, tr = _scan(a, k, net, rng)
@@ -251,7 +260,7 @@ def attack_traffic(attacks: list[Attack], net: NetIndex, rng: np.random.Generato
         else:
             ft, tr = _hijack(a, k, net, rng, bitrate_Bps, run_end)
         parts.append(ft)
-        truth += [_phase_truth(a, net, ph, t0, t1) for ph, t0, t1 in tr]
+        truth += [_phase_truth(a, net, ph, t0, t1, sorted(set(hit.get(k, [])))) for ph, t0, t1 in tr]
     return FlowTable.concat(parts), logs, truth
 
 
