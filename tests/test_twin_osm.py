@@ -110,3 +110,14 @@ def test_bbox_clips_the_town(tmp_path):
     assert t.bbox_wgs84 == (24.9395, 60.1695, 24.9425, 60.1715)
     assert {c.id for c in t.cameras} == {"cam-200", "cam-202"}
     assert {a.id for a in t.assets} == {"n102", "n105", "n106", "n108", "w25"}   # square: centre on the edge
+
+
+def test_a_way_with_a_node_missing_from_the_file_is_cut_there(tmp_path):
+    path = tmp_path / "clipped.osm"
+    nodes = "".join(f'<node id="{i}" lat="{60.1 + 0.0005 * i}" lon="24.9"/>' for i in (1, 2, 4, 5))
+    nds = "".join(f'<nd ref="{i}"/>' for i in (1, 2, 3, 4, 5))      # node 3 is outside the extract
+    path.write_text(f'<osm version="0.6">{nodes}<way id="9">{nds}<tag k="highway" v="footway"/></way></osm>')
+    t = load_twin(path, options=TwinOptions(largest_component=False), use_cache=False)
+    assert sorted(t.walk.nodes) == [1, 2, 4, 5] and not t.walk.has_edge(2, 4)
+    assert t.walk.number_of_edges() == 4
+    assert t.walk.get_edge_data(1, 2)[0]["length"] == pytest.approx(55.6, rel=0.01)

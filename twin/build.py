@@ -108,8 +108,9 @@ def _build(path: Path, *, label: str, bbox: tuple | None, options: TwinOptions) 
         raise TwinError(f"OSM file {path}: has no highway ways (nothing walkable)")
     all_ids = np.concatenate([w[1] for w in data.ways])
     all_ll = np.concatenate([w[2] for w in data.ways])
-    all_ids, first = np.unique(all_ids, return_index=True)
-    all_ll = all_ll[first]
+    ok = np.isfinite(all_ll).all(axis=1)           # nodes missing from the file are left out (ways cut there)
+    all_ids, first = np.unique(all_ids[ok], return_index=True)
+    all_ll = all_ll[ok][first]
 
     def inside(ll: np.ndarray) -> np.ndarray:
         ll = np.asarray(ll, dtype=float).reshape(-1, 2)

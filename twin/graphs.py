@@ -133,7 +133,9 @@ def build_graph(ways: list, xy_of: dict, lonlat_of: dict, network: str, *, crs: 
         base["oneway"] = direction != 0
         for i in range(len(ids) - 1):
             u, v = int(ids[i]), int(ids[i + 1])
-            if u == v or (mask is not None and not (mask[i] and mask[i + 1])):
+            if u == v or u not in xy_of or v not in xy_of:     # a node missing from the file cuts the way
+                continue
+            if mask is not None and not (mask[i] and mask[i + 1]):
                 continue
             (x0, y0), (x1, y1) = xy_of[u], xy_of[v]
             length = float(np.hypot(x1 - x0, y1 - y0))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from math import nan
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,7 @@ _AREA_KEYS = ("building", "amenity", "leisure", "power", "shop", "man_made", "pl
 class OSMData:
     """What one pass over an OSM file keeps (coordinates are WGS84 lon/lat)."""
 
-    ways: list[tuple[int, np.ndarray, np.ndarray, dict]] = field(default_factory=list)  # id, node ids, lonlat
+    ways: list[tuple[int, np.ndarray, np.ndarray, dict]] = field(default_factory=list)  # id, nodes, lonlat
     buildings: list[tuple[str, bytes, dict]] = field(default_factory=list)              # id, WKB, tags
     asset_areas: list[tuple[str, str, bytes, dict]] = field(default_factory=list)       # id, type, WKB, tags
     asset_nodes: list[tuple[str, str, tuple[float, float], dict]] = field(default_factory=list)
@@ -78,11 +79,12 @@ def read_osm(path: str | os.PathLike) -> OSMData:
             elif o.is_way():
                 if "highway" not in o.tags:
                     continue
-                # nodes outside a clipped extract have no location: the way keeps the nodes it has
-                pts = [(n.ref, n.location.lon, n.location.lat) for n in o.nodes if n.location.valid()]
-                if len(pts) < 2:
+                # nodes missing from a clipped extract have no location: NaN, the graph cuts the way there
+                pts = [(n.ref, n.location.lon, n.location.lat) if n.location.valid() else (n.ref, nan, nan)
+                       for n in o.nodes]
+                arr = np.array(pts, dtype=float).reshape(-1, 3)
+                if np.isfinite(arr[:, 1]).sum() < 2:
                     continue
-                arr = np.array(pts, dtype=float)
                 ids = arr[:, 0].astype(np.int64)
                 ll = arr[:, 1:]
                 tags = {k: o.tags[k] for k in WAY_TAGS if k in o.tags}
