@@ -7,8 +7,10 @@ import re
 
 import pytest
 from cyber_net import EPOCH0, run, small_network
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from sensors.cyber import CONN_FIELDS, ConnLogWriter, CyberError, format_conn
+from sensors.cyber import CONN_FIELDS, CONN_TYPES, ConnLogWriter, CyberError, format_conn
 
 #: Fields of a real Zeek 2.x conn.log (zat exploit-kit sample); newer Zeek adds local_resp after local_orig.
 ZEEK2_FIELDS = ("ts uid id.orig_h id.orig_p id.resp_h id.resp_p proto service duration orig_bytes resp_bytes "
@@ -27,7 +29,7 @@ def _check(value: str, typ: str) -> bool:
     if value == "-":
         return True
     if typ == "time":
-        return re.fullmatch(r"\d{9,10}\.\d{6}", value) is not None
+        return re.fullmatch(r"\d+\.\d{6}", value) is not None
     if typ == "interval":
         return re.fullmatch(r"\d+\.\d{6}", value) is not None
     if typ in ("count", "port"):
@@ -102,6 +104,7 @@ def test_conn_log_parses_as_zeek_tsv_with_typed_columns(conn_log):
     assert {"SF", "S0", "S1", "REJ", "RSTO", "RSTR", "OTH"} <= {r["conn_state"] for r in rows}
     assert {r["service"] for r in rows} >= {"rtsp", "dns", "ntp", "ssl", "ssh", "-"}
     assert all(re.fullmatch(r"C[0-9A-Za-z]{17}", r["uid"]) for r in rows)
+    assert all(EPOCH0 <= float(r["ts"]) < EPOCH0 + 600.0 for r in rows)
     # a single-packet SYN (S0 from the flood) has no duration/bytes, as Zeek leaves them unset
     syn = [r for r in rows if r["conn_state"] == "S0" and r["history"] == "S" and r["orig_pkts"] == "1"]
     assert syn and all(r["duration"] == r["orig_bytes"] == r["resp_bytes"] == "-" for r in syn)
@@ -159,3 +162,42 @@ def test_same_seed_gives_byte_identical_conn_log(tmp_path):
         texts.append(w.close(EPOCH0 + 300.0).read_bytes())
     assert texts[0] == texts[1]
     assert texts[0] != texts[2]
+
+
+def _unescape(v: str) -> str:
+    raw = bytearray()
+    i = 0
+    while i < len(v):
+        if v.startswith("\\x", i):
+            raw.append(int(v[i + 2:i + 4], 16))
+            i += 4
+        else:
+            raw += v[i].encode("utf-8")
+            i += 1
+    return raw.decode("utf-8")
+
+
+@settings(max_examples=150, deadline=None)
+@given(ts=st.floats(0, 4e9, allow_nan=False), uid=st.text(min_size=1, max_size=20),
+       service=st.one_of(st.none(), st.text(min_size=1, max_size=12)),
+       orig_p=st.integers(0, 65535), nbytes=st.one_of(st.none(), st.integers(0, 2**62)),
+       flag=st.booleans(),
+       parents=st.lists(st.text(alphabet="ab,-\t(", min_size=1, max_size=5), max_size=3))
+def test_conn_line_round_trips_through_an_independent_reader(ts, uid, service, orig_p, nbytes, flag, parents):
+    rec = {"ts": ts, "uid": uid, "id.orig_h": "10.1.2.3", "id.orig_p": orig_p, "id.resp_h": "2001:db8::1",
+           "id.resp_p": 443, "proto": "tcp", "service": service, "orig_bytes": nbytes, "local_orig": flag,
+           "tunnel_parents": parents}
+    vals = format_conn(rec).split("\t")
+    assert len(vals) == len(CONN_FIELDS) and "\n" not in "".join(vals)
+    for f, t, v in zip(CONN_FIELDS, CONN_TYPES, vals, strict=True):
+        assert _check(v, t) or t == "string" and v == "(empty)", (f, v)
+    got = dict(zip(CONN_FIELDS, vals, strict=True))
+    assert abs(float(got["ts"]) - ts) <= 5e-7 * max(1.0, ts / 1e9)
+    assert _unescape(got["uid"]) == uid
+    assert (got["service"] == "-") if service is None else _unescape(got["service"]) == service
+    assert got["orig_bytes"] == ("-" if nbytes is None else str(nbytes))
+    assert got["local_orig"] == ("T" if flag else "F") and got["duration"] == "-"
+    if parents:
+        assert [_unescape(p) for p in got["tunnel_parents"].split(",")] == parents
+    else:
+        assert got["tunnel_parents"] == "(empty)"

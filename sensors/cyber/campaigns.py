@@ -315,8 +315,9 @@ def _bruteforce(a: Attack, k: int, net: NetIndex, rng: np.random.Generator, epoc
     host, ip = str(a.target), a.src_ip
     logs = LogLines.empty()
 
-    def log(tt: float, pid: int, msg: str, facility: str = "auth") -> None:
-        logs.add(tt, host, format_syslog(epoch0 + tt, host, "sshd", pid, msg, facility=facility))
+    def log(tt: float, pid: int, msg: str, facility: str = "auth", severity: str = "info") -> None:
+        logs.add(tt, host, format_syslog(epoch0 + tt, host, "sshd", pid, msg, facility=facility,
+                                         severity=severity))
 
     for i in range(n):
         t0, u, pid, pt, nt = float(t[i]), str(user[i]), int(pids[i]), int(port[i]), int(tries[i])
@@ -327,9 +328,10 @@ def _bruteforce(a: Attack, k: int, net: NetIndex, rng: np.random.Generator, epoc
             tj = t0 + 0.4 + 2.0 * j
             if valid:
                 log(tj, pid, "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh "
-                    f"ruser= rhost={ip}  user={u}", facility="authpriv")
+                    f"ruser= rhost={ip}  user={u}", facility="authpriv", severity="notice")
             else:
-                log(tj, pid, "pam_unix(sshd:auth): check pass; user unknown", facility="authpriv")
+                log(tj, pid, "pam_unix(sshd:auth): check pass; user unknown", facility="authpriv",
+                    severity="notice")
             who = u if valid else f"invalid user {u}"
             log(tj + 1.8, pid, f"Failed password for {who} from {ip} port {pt} ssh2")
         who = f"authenticating user {u}" if valid else f"invalid user {u}"

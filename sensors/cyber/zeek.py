@@ -43,6 +43,8 @@ def conn_header(open_epoch: float) -> str:
 
 
 def _escape(s: str) -> str:
+    if s in ("-", "(empty)"):                    # a value equal to a marker gets its first byte escaped
+        return f"\\x{ord(s[0]):02x}" + s[1:]
     if s.isprintable() and "\t" not in s and "\\" not in s and s.isascii():
         return s
     return "".join(c if (c.isprintable() and c.isascii() and c not in "\t\\") else
@@ -60,7 +62,7 @@ def _value(v, typ: str) -> str:
         return str(int(v))
     if typ.startswith("set["):
         items = list(v)
-        return ",".join(_escape(str(i)) for i in items) if items else "(empty)"
+        return ",".join(_escape(str(i)).replace(",", "\\x2c") for i in items) if items else "(empty)"
     s = str(v)
     return _escape(s) if s else "(empty)"
 
