@@ -121,3 +121,18 @@ def test_a_way_with_a_node_missing_from_the_file_is_cut_there(tmp_path):
     assert sorted(t.walk.nodes) == [1, 2, 4, 5] and not t.walk.has_edge(2, 4)
     assert t.walk.number_of_edges() == 4
     assert t.walk.get_edge_data(1, 2)[0]["length"] == pytest.approx(55.6, rel=0.01)
+
+
+def test_a_building_cut_by_the_extract_edge_keeps_its_present_part(tmp_path):
+    path = tmp_path / "edge.osm"
+    corners = {1: (60.1, 24.9), 2: (60.1, 24.9004), 3: (60.1002, 24.9004), 4: (60.1002, 24.9)}
+    nodes = "".join(f'<node id="{i}" lat="{la}" lon="{lo}"/>' for i, (la, lo) in corners.items())
+    road = '<way id="7"><nd ref="1"/><nd ref="4"/><tag k="highway" v="footway"/></way>'
+    house = ('<way id="8">' + "".join(f'<nd ref="{i}"/>' for i in (1, 2, 3, 9, 4, 1))   # node 9 is missing
+             + '<tag k="building" v="yes"/><tag k="height" v="6"/><tag k="amenity" v="school"/></way>')
+    path.write_text(f'<osm version="0.6">{nodes}{road}{house}</osm>')
+    t = load_twin(path, use_cache=False)
+    assert list(t.buildings.ids) == ["w8"] and list(t.buildings.heights_m) == [6.0]
+    assert t.buildings.polygons[0].area == pytest.approx(22.2 * 22.2, rel=0.02)   # the four present corners
+    (school,) = t.assets
+    assert school.type == "school" and school.tags["twin:clipped"] == "yes" and school.area_m2 > 400

@@ -1,7 +1,8 @@
 """The one OSM reader: a single pyosmium pass over ``.osm``, ``.osm.bz2``, ``.osm.gz`` or ``.osm.pbf``.
 
 It keeps only what the twin needs, as plain Python/numpy data: highway ways (node ids and lon/lat),
-building and asset areas (WKB, multipolygons assembled by pyosmium), asset and camera nodes.
+building and asset areas (WKB, multipolygons assembled by pyosmium; closed ways cut by the extract's edge
+are kept as the polygon of their remaining nodes), asset and camera nodes.
 pyosmium raises ``RuntimeError`` on a broken or non-OSM file; that becomes a one-line ``TwinError``.
 """
 
@@ -13,6 +14,7 @@ from math import nan
 from pathlib import Path
 
 import numpy as np
+import shapely
 
 from twin.assets import asset_type
 from twin.model import TwinError
@@ -62,6 +64,7 @@ def read_osm(path: str | os.PathLike) -> OSMData:
         raise TwinError(f"OSM file {p}: is empty")
     data = OSMData()
     wkb = osmium.geom.WKBFactory()
+    closed: dict[int, tuple[list, dict]] = {}   # closed building/asset ways: the fallback for failed areas
     try:
         fp = (osmium.FileProcessor(str(p)).with_locations()
               .with_areas(osmium.filter.KeyFilter(*_AREA_KEYS))
@@ -77,11 +80,17 @@ def read_osm(path: str | os.PathLike) -> OSMData:
                 if kind:
                     data.asset_nodes.append((f"n{o.id}", kind, loc, tags))
             elif o.is_way():
+                nodes = o.nodes
+                if len(nodes) >= 4 and nodes[0].ref == nodes[-1].ref:
+                    tags = _tags(o)
+                    if tags.get("building", "no") != "no" or asset_type(tags):
+                        ring = [(n.location.lon, n.location.lat) for n in nodes if n.location.valid()]
+                        closed[o.id] = (ring, tags)
                 if "highway" not in o.tags:
                     continue
                 # nodes missing from a clipped extract have no location: NaN, the graph cuts the way there
                 pts = [(n.ref, n.location.lon, n.location.lat) if n.location.valid() else (n.ref, nan, nan)
-                       for n in o.nodes]
+                       for n in nodes]
                 arr = np.array(pts, dtype=float).reshape(-1, 3)
                 if np.isfinite(arr[:, 1]).sum() < 2:
                     continue
@@ -108,4 +117,26 @@ def read_osm(path: str | os.PathLike) -> OSMData:
     except RuntimeError as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise TwinError(f"OSM file {p}: cannot be read as OSM data ({msg})") from None
+    _clipped_areas(data, closed)
     return data
+
+
+def _clipped_areas(data: OSMData, closed: dict[int, tuple[list, dict]]) -> None:
+    """Closed ways pyosmium could not assemble (cut by the extract's edge, or self-intersecting) become
+    polygons of their present nodes, repaired with ``shapely.make_valid`` and tagged ``twin:clipped``."""
+    done = {aid for aid, *_ in data.buildings} | {aid for aid, *_ in data.asset_areas}
+    for wid, (ring, tags) in closed.items():
+        aid = f"w{wid}"
+        if aid in done or len(ring) < 3:
+            continue
+        fixed = shapely.make_valid(shapely.Polygon(ring))
+        parts = [g for g in shapely.get_parts(fixed) if isinstance(g, shapely.Polygon) and g.area > 0]
+        if not parts:
+            continue
+        geom = shapely.to_wkb(shapely.MultiPolygon(parts))
+        tags = {**tags, "twin:clipped": "yes"}
+        if tags.get("building", "no") != "no":
+            data.buildings.append((aid, geom, tags))
+        kind = asset_type(tags)
+        if kind:
+            data.asset_areas.append((aid, kind, geom, tags))
