@@ -253,14 +253,11 @@ class Crowd(_SpawnMixin, _ReactMixin):
             xy = self._xy(rows)
         xy = np.round(xy, 2).tolist()
         t = round(float(t), 3)
-        cols = {k: v.tolist() if isinstance(v, np.ndarray) else v if isinstance(v, list) else [v] * len(rows)
-                for k, v in extra.items()}
-        out = []
-        for i, r in enumerate(rows.tolist()):
-            ev = {"t": t, "kind": kind, "id": r, "xy": xy[i]}
-            for k, v in cols.items():
-                ev[k] = v[i]
-            out.append(ev)
+        out = [{"t": t, "kind": kind, "id": r, "xy": p} for r, p in zip(rows.tolist(), xy, strict=True)]
+        for key, v in extra.items():
+            vals = v.tolist() if isinstance(v, np.ndarray) else v if isinstance(v, list) else [v] * len(out)
+            for ev, x in zip(out, vals, strict=True):
+                ev[key] = x
         return out
 
     def _node_ids(self, idx: np.ndarray) -> list:
@@ -286,13 +283,15 @@ class Crowd(_SpawnMixin, _ReactMixin):
             events += self._due(due, tt)
         # densities and speeds
         off = self._off[:n]
-        cell = (self._ca[:n] + off * self._cb[:n]).astype(np.int64)
+        cell = (self._ca[:n] + off * self._cb[:n]).astype(np.intp)
         counts = np.bincount(cell, minlength=self._n_cells + 1)
-        rho = counts[cell] * self._inv_area[cell]
         p = self.p
-        f = np.maximum(-np.expm1(-p.gamma * (1.0 / rho - 1.0 / p.rho_max)), p.min_speed_factor)
-        spd = self._vcap[:n] * f
-        self._speed[:n] = spd
+        if self._n_cells < n:   # the diagram once per cell, then one gather
+            f = self._factor(counts * self._inv_area)[cell]
+        else:                   # a big graph with few people: per person
+            f = self._factor(counts[cell] * self._inv_area[cell])
+        spd = self._speed[:n]
+        np.multiply(self._vcap[:n], f, out=spd)
         off += spd * dt
         if tt >= self._next_reroute:
             self._next_reroute = tt + p.reroute_period_s
@@ -301,6 +300,16 @@ class Crowd(_SpawnMixin, _ReactMixin):
         if cand.size:
             events += self._transition(cand, tt, counts)
         return events
+
+    def _factor(self, rho: np.ndarray) -> np.ndarray:
+        """Weidmann's v(rho)/v0, floored at ``min_speed_factor`` (rho > 0 wherever somebody stands)."""
+        p = self.p
+        x = 1.0 / np.maximum(rho, 1e-9)
+        x -= 1.0 / p.rho_max
+        x *= -p.gamma
+        np.expm1(x, out=x)
+        np.negative(x, out=x)
+        return np.maximum(x, p.min_speed_factor, out=x)
 
     def _transition(self, c: np.ndarray, tt: float, counts: np.ndarray) -> list[dict]:
         """People at the end of their edge (or waiting at a node) move on, arrive, or queue.
@@ -327,7 +336,8 @@ class Crowd(_SpawnMixin, _ReactMixin):
         if ok.any():
             k = np.flatnonzero(ok)
             nk = ne[k]
-            ue = np.unique(nk)
+            srt = np.sort(nk)
+            ue = srt[np.concatenate(([True], srt[1:] != srt[:-1]))]
             entry = self._ca_e[ue].astype(np.int64)
             rho = counts[entry] * self._inv_area[entry]
             rate = np.minimum(self._rate[ue], self._supply(rho) * self.net.width[ue])

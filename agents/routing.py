@@ -195,9 +195,10 @@ class Router:
     def _fresh(self, slots: np.ndarray) -> None:
         if slots.size == 0:
             return
-        us = np.unique(slots)
-        for s in us[self._ver[us] != self.version]:
-            self._compute(int(s))
+        stale = slots[self._ver[slots] != self.version]
+        if stale.size:
+            for s in np.unique(stale):
+                self._compute(int(s))
 
     def next_edges(self, slots: np.ndarray, nodes: np.ndarray) -> np.ndarray:
         """Edge to take from each node toward its slot's destinations (-1 at a destination or cut off)."""
