@@ -54,7 +54,7 @@ def _bad_inputs(tmp_path):
         (["twin", "info", "helsinki", "--bbox", "a,b,c,d"], "must be four numbers"),
         (["twin", "info", "helsinki", "--bbox", "25.0,60.1,24.9,60.2"], "min must be less than max"),
         (["twin", "info", "helsinki", "--bbox", "24.9,60.1,25.0,95"], "out of range"),
-        (["twin", "info", "helsinki", "--bbox", "10,10,11,11"], "contains no part"),
+        (["twin", "info", "helsinki", "--bbox", "10,10,11,11"], "contains no highway"),
         (["twin", "info", '{"synthetic": {"kind": "corridor", "length_m": -4, "width_m": 2}}'], "length_m"),
         (["twin", "map", "kouvola", "--out", str(tmp_path / "map.jpg")], "must end in .png"),
         (["twin", "fetch", "atlantis"], "city 'atlantis': unknown"),

@@ -103,7 +103,9 @@ def _build(path: Path, *, label: str, bbox: tuple | None, options: TwinOptions) 
     from twin.osmread import read_osm
 
     t0 = time.perf_counter()
-    data = read_osm(path)
+    data = read_osm(path, bbox)
+    if not data.ways and bbox is not None:
+        raise TwinError(f"bbox {','.join(map(str, bbox))}: contains no highway of {path.name}")
     if not data.ways:
         raise TwinError(f"OSM file {path}: has no highway ways (nothing walkable)")
     all_ids = np.concatenate([w[1] for w in data.ways])
@@ -120,7 +122,7 @@ def _build(path: Path, *, label: str, bbox: tuple | None, options: TwinOptions) 
 
     node_in = inside(all_ll)
     if not node_in.any():
-        raise TwinError(f"bbox {','.join(map(str, bbox))}: contains no part of {path.name}")
+        raise TwinError(f"bbox {','.join(map(str, bbox))}: contains no highway of {path.name}")
     if bbox is not None:
         centre = ((bbox[0] + bbox[2]) / 2.0, (bbox[1] + bbox[3]) / 2.0)
     else:

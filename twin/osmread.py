@@ -45,8 +45,12 @@ def _tags(obj) -> dict:
     return {t.k: t.v for t in obj.tags}
 
 
-def read_osm(path: str | os.PathLike) -> OSMData:
+def read_osm(path: str | os.PathLike, bbox: tuple[float, float, float, float] | None = None) -> OSMData:
     """Read ``path`` once with pyosmium (locations and areas on).
+
+    With ``bbox`` (minlon, minlat, maxlon, maxlat), highway ways with no node inside it and asset/camera nodes
+    outside it are dropped while reading, so a regional extract does not fill memory (the builder clips
+    exactly).
 
     Raises
     ------
@@ -74,6 +78,8 @@ def read_osm(path: str | os.PathLike) -> OSMData:
                 data.n_nodes += 1
                 tags = _tags(o)
                 loc = (o.location.lon, o.location.lat)
+                if bbox is not None and not (bbox[0] <= loc[0] <= bbox[2] and bbox[1] <= loc[1] <= bbox[3]):
+                    continue
                 if tags.get("man_made") == "surveillance":
                     data.cameras.append((f"cam-{o.id}", loc, tags))
                 kind = asset_type(tags)
@@ -93,6 +99,9 @@ def read_osm(path: str | os.PathLike) -> OSMData:
                        for n in nodes]
                 arr = np.array(pts, dtype=float).reshape(-1, 3)
                 if np.isfinite(arr[:, 1]).sum() < 2:
+                    continue
+                if bbox is not None and not ((arr[:, 1] >= bbox[0]) & (arr[:, 1] <= bbox[2])
+                                             & (arr[:, 2] >= bbox[1]) & (arr[:, 2] <= bbox[3])).any():
                     continue
                 ids = arr[:, 0].astype(np.int64)
                 ll = arr[:, 1:]
