@@ -24,9 +24,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("analyze", help="run detection analytics on real-format files, print alerts")
     p.add_argument("--mot", metavar="DET_TXT", help="MOTChallenge detections (det.txt) of one camera")
     p.add_argument("--calib", metavar="JSON", help="camera/calibration record, or a list of them")
-    p.add_argument("--camera-id", default=None, help="camera id of --mot (default: the calibration's, else 'cam')")
-    p.add_argument("--fps", type=float, default=None, help="frame rate of --mot (default: calibration's, else 5)")
-    p.add_argument("--tracks-out", metavar="FILE", help="write the tracker output of --mot in MOTChallenge format")
+    p.add_argument(
+        "--camera-id", default=None, help="camera id of --mot (default: the calibration's, else 'cam')"
+    )
+    p.add_argument(
+        "--fps", type=float, default=None, help="frame rate of --mot (default: calibration's, else 5)"
+    )
+    p.add_argument(
+        "--tracks-out", metavar="FILE", help="write the tracker output of --mot in MOTChallenge format"
+    )
     p.add_argument("--gt", metavar="GT_TXT", help="score the --mot tracks against this gt.txt (stderr)")
     p.add_argument("--zeek", metavar="CONN_LOG", help="Zeek conn.log (TSV or JSON lines)")
     p.add_argument("--syslog", metavar="LOG", help="syslog file (BSD auth.log style or RFC 5424)")
@@ -53,7 +59,9 @@ def _calibrations(path: str) -> list[dict[str, Any]]:
     recs = data if isinstance(data, list) else [data]
     for i, r in enumerate(recs):
         h = r.get("image_to_ground") if isinstance(r, dict) else None
-        if not (isinstance(h, list) and len(h) == 3 and all(isinstance(row, list) and len(row) == 3 for row in h)):
+        if not (
+            isinstance(h, list) and len(h) == 3 and all(isinstance(row, list) and len(row) == 3 for row in h)
+        ):
             raise AnalyticsInputError(f"{path}: line 1: record {i} has no 3x3 'image_to_ground'")
     return recs
 
@@ -99,7 +107,9 @@ def analyze(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_mot(args: argparse.Namespace, pipe: AnalyticsPipeline, stats: list[ReadStats]) -> list[dict[str, Any]]:
+def _run_mot(
+    args: argparse.Namespace, pipe: AnalyticsPipeline, stats: list[ReadStats]
+) -> list[dict[str, Any]]:
     cals = _calibrations(args.calib) if args.calib else []
     cam = args.camera_id or (str(cals[0]["camera_id"]) if cals and "camera_id" in cals[0] else "cam")
     cal = next((c for c in cals if str(c.get("camera_id", cam)) == cam), cals[0] if cals else None)
@@ -110,10 +120,19 @@ def _run_mot(args: argparse.Namespace, pipe: AnalyticsPipeline, stats: list[Read
     stats.append(st)
     rows_out: list[list[float]] = []
     for frame, rows in iter_mot_frames(args.mot, st):
-        dets = [{"bbox": r[2:6].tolist(), "cls": "person", "conf": float(r[6]) if r[6] >= 0 else 1.0}
-                for r in rows]
-        out += pipe.push({"t": (frame - 1) / fps, "topic": "camera/frame", "camera_id": cam, "frame": frame,
-                          "detections": dets})
+        dets = [
+            {"bbox": r[2:6].tolist(), "cls": "person", "conf": float(r[6]) if r[6] >= 0 else 1.0}
+            for r in rows
+        ]
+        out += pipe.push(
+            {
+                "t": (frame - 1) / fps,
+                "topic": "camera/frame",
+                "camera_id": cam,
+                "frame": frame,
+                "detections": dets,
+            }
+        )
         for tr in pipe.last_tracks:
             for tid, box in zip(tr["ids"], tr["bbox"], strict=True):
                 rows_out.append([frame, int(tid.rsplit(":", 1)[1]), *box, 1, -1, -1, -1])
@@ -123,6 +142,9 @@ def _run_mot(args: argparse.Namespace, pipe: AnalyticsPipeline, stats: list[Read
         from analytics.motscore import mot_metrics
 
         m = mot_metrics(load_mot(args.gt), rows_out)
-        print(f"{args.mot}: MOTA {m['mota']:.3f} IDF1 {m['idf1']:.3f} ID switches {int(m['num_switches'])} "
-              f"vs {args.gt}", file=sys.stderr)
+        print(
+            f"{args.mot}: MOTA {m['mota']:.3f} IDF1 {m['idf1']:.3f} ID switches {int(m['num_switches'])} "
+            f"vs {args.gt}",
+            file=sys.stderr,
+        )
     return out

@@ -96,7 +96,7 @@ class AcousticParams:
         about 500 m of sound travel: wider than the microphone spacing).
     min_conf : detections below this classifier confidence are ignored (default 0.3).
     sigma_t : timing uncertainty of one arrival, for the covariance (default 2 ms).
-    max_sigma_m : a fix less certain than this falls back to the loudest microphone's position (default 200 m).
+    max_sigma_m : a fix less certain than this falls back to the loudest microphone (default 200 m).
     speed_of_sound : metres per second (default 343).
     """
 
@@ -152,8 +152,12 @@ class AcousticDetector(Detector):
         xy = np.asarray(loud["xy"], dtype=float)
         t = min(m["_ta"] for m in mics)
         if len(mics) >= 3:
-            fix = localise_tdoa(np.array([m["xy"] for m in mics], float), np.array([m["_ta"] for m in mics]),
-                                c=self.p.speed_of_sound, sigma_t=self.p.sigma_t)
+            fix = localise_tdoa(
+                np.array([m["xy"] for m in mics], float),
+                np.array([m["_ta"] for m in mics]),
+                c=self.p.speed_of_sound,
+                sigma_t=self.p.sigma_t,
+            )
             if np.isfinite(fix.sigma_m) and fix.sigma_m <= self.p.max_sigma_m:
                 xy, t = fix.xy, fix.t0
                 evidence.update(method="tdoa", sigma_m=round(fix.sigma_m, 2), rms_m=round(fix.rms_m, 2))

@@ -25,8 +25,20 @@ __all__ = [
 
 #: Every alert kind a detector in this package emits.
 ALERT_KINDS = (
-    "loitering", "abandoned_object", "running", "zone_intrusion", "vehicle_intrusion", "crowd_density",
-    "crowd_anomaly", "gunshot", "explosion", "port_scan", "brute_force", "dos", "beaconing", "stream_loss",
+    "loitering",
+    "abandoned_object",
+    "running",
+    "zone_intrusion",
+    "vehicle_intrusion",
+    "crowd_density",
+    "crowd_anomaly",
+    "gunshot",
+    "explosion",
+    "port_scan",
+    "brute_force",
+    "dos",
+    "beaconing",
+    "stream_loss",
 )
 
 
@@ -57,7 +69,9 @@ class ReadStats:
         """One line for stderr, e.g. ``conn.log: 1000 lines, 998 records, 2 malformed (lines 5, 9)``."""
         text = f"{self.path}: {self.lines} lines, {self.records} records, {self.malformed} malformed"
         if self.first_bad:
-            text += " (lines " + ", ".join(map(str, self.first_bad)) + ("…" if self.malformed > 5 else "") + ")"
+            text += (
+                " (lines " + ", ".join(map(str, self.first_bad)) + ("…" if self.malformed > 5 else "") + ")"
+            )
         return text
 
 
@@ -125,7 +139,11 @@ class EpisodeFilter:
         if self.radius_m is not None and xy is not None:
             r2 = self.radius_m**2
             for k, (tl, pl) in self._last.items():
-                if pl is not None and t - tl <= self.hold_s and (pl[0] - xy[0]) ** 2 + (pl[1] - xy[1]) ** 2 <= r2:
+                if (
+                    pl is not None
+                    and t - tl <= self.hold_s
+                    and (pl[0] - xy[0]) ** 2 + (pl[1] - xy[1]) ** 2 <= r2
+                ):
                     hit = k
                     break
         elif key in self._last and t - self._last[key][0] <= self.hold_s:

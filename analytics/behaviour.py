@@ -87,9 +87,16 @@ class LoiteringDetector(Detector):
             a[3] = t
             dwell = t - a[0]
             if dwell >= self.p.dwell_s and self._episodes.admit(t, tid, (x, y)):
-                out.append(make_alert(t, "loitering", self.p.conf, xy=(x, y), source=[msg["camera_id"]],
-                                      evidence={"track": tid, "dwell_s": round(dwell, 1),
-                                                "radius_m": self.p.radius_m}))
+                out.append(
+                    make_alert(
+                        t,
+                        "loitering",
+                        self.p.conf,
+                        xy=(x, y),
+                        source=[msg["camera_id"]],
+                        evidence={"track": tid, "dwell_s": round(dwell, 1), "radius_m": self.p.radius_m},
+                    )
+                )
         if t - self._last_prune > self.p.forget_s:
             self._last_prune = t
             self._anchor = {k: v for k, v in self._anchor.items() if t - v[3] <= self.p.forget_s}
@@ -155,9 +162,20 @@ class AbandonedObjectDetector(Detector):
                 o[2] = t
             alone = t - o[2]
             if alone >= self.p.unattended_s and self._episodes.admit(t, tid, (x, y)):
-                out.append(make_alert(t, "abandoned_object", self.p.conf, xy=(x, y), source=[msg["camera_id"]],
-                                      evidence={"track": tid, "unattended_s": round(alone, 1),
-                                                "person_radius_m": self.p.person_radius_m}))
+                out.append(
+                    make_alert(
+                        t,
+                        "abandoned_object",
+                        self.p.conf,
+                        xy=(x, y),
+                        source=[msg["camera_id"]],
+                        evidence={
+                            "track": tid,
+                            "unattended_s": round(alone, 1),
+                            "person_radius_m": self.p.person_radius_m,
+                        },
+                    )
+                )
         self._obj = {k: v for k, v in self._obj.items() if t - v[3] <= self.p.forget_s}
         return out
 
@@ -225,17 +243,40 @@ class RunningDetector(Detector):
         if len(running) >= self.p.dispersal_count:
             c = xy[running].mean(axis=0)
             if self._episodes.admit(t, ("dispersal", cam), c):
-                return [make_alert(t, "running", self.p.dispersal_conf, xy=c, source=[cam],
-                                   evidence={"dispersal": True, "n_running": len(running),
-                                             "tracks": [ids[i] for i in running],
-                                             "mean_speed_mps": round(float(speed[running].mean()), 2)})]
+                return [
+                    make_alert(
+                        t,
+                        "running",
+                        self.p.dispersal_conf,
+                        xy=c,
+                        source=[cam],
+                        evidence={
+                            "dispersal": True,
+                            "n_running": len(running),
+                            "tracks": [ids[i] for i in running],
+                            "mean_speed_mps": round(float(speed[running].mean()), 2),
+                        },
+                    )
+                ]
             return []
         out = []
         for i in running:
             if self._episodes.admit(t, ids[i], xy[i]):
-                out.append(make_alert(t, "running", self.p.conf, xy=xy[i], source=[cam],
-                                      evidence={"dispersal": False, "n_running": len(running), "track": ids[i],
-                                                "speed_mps": round(float(speed[i]), 2)}))
+                out.append(
+                    make_alert(
+                        t,
+                        "running",
+                        self.p.conf,
+                        xy=xy[i],
+                        source=[cam],
+                        evidence={
+                            "dispersal": False,
+                            "n_running": len(running),
+                            "track": ids[i],
+                            "speed_mps": round(float(speed[i]), 2),
+                        },
+                    )
+                )
         return out
 
 
@@ -263,7 +304,8 @@ class ZoneIntrusionDetector(Detector):
     topics = ("track/frame",)
 
     def __init__(
-        self, restricted: Sequence[Sequence[Sequence[float]]] | None,
+        self,
+        restricted: Sequence[Sequence[Sequence[float]]] | None,
         params: ZoneIntrusionParams = ZoneIntrusionParams(),
     ) -> None:
         self.p = params
@@ -285,11 +327,25 @@ class ZoneIntrusionDetector(Detector):
             seen.add(key)
             t0 = self._entered.setdefault(key, t)
             if t - t0 >= self.p.min_inside_s and self._episodes.admit(t, int(z)):
-                out.append(make_alert(t, "zone_intrusion", self.p.conf, xy=xy[j], source=[msg["camera_id"]],
-                                      evidence={"zone": self.zones.names[z], "track": ids[j], "cls": cls[j],
-                                                "inside_s": round(t - t0, 1)}))
+                out.append(
+                    make_alert(
+                        t,
+                        "zone_intrusion",
+                        self.p.conf,
+                        xy=xy[j],
+                        source=[msg["camera_id"]],
+                        evidence={
+                            "zone": self.zones.names[z],
+                            "track": ids[j],
+                            "cls": cls[j],
+                            "inside_s": round(t - t0, 1),
+                        },
+                    )
+                )
         cam_prefix = msg["camera_id"] + ":"
-        self._entered = {k: v for k, v in self._entered.items() if k in seen or not k[0].startswith(cam_prefix)}
+        self._entered = {
+            k: v for k, v in self._entered.items() if k in seen or not k[0].startswith(cam_prefix)
+        }
         return out
 
 
@@ -327,7 +383,9 @@ class VehicleIntrusionDetector(Detector):
     topics = ("track/frame",)
 
     def __init__(
-        self, pedestrian_zones: dict[str, Sequence[Sequence[float]]] | None, params: VehicleParams = VehicleParams()
+        self,
+        pedestrian_zones: dict[str, Sequence[Sequence[float]]] | None,
+        params: VehicleParams = VehicleParams(),
     ) -> None:
         self.p = params
         self.zones = Zones(pedestrian_zones)
@@ -356,10 +414,19 @@ class VehicleIntrusionDetector(Detector):
             if not (ramming or (inside[k] and v >= self.p.min_speed_mps)):
                 continue
             if self._episodes.admit(t, ids[i], xy[i]):
-                out.append(make_alert(
-                    t, "vehicle_intrusion", self.p.ramming_conf if ramming else self.p.conf, xy=xy[i],
-                    source=[msg["camera_id"]],
-                    evidence={"track": ids[i], "speed_mps": round(float(v), 2),
-                              "reason": "ramming_speed" if ramming else "pedestrian_area",
-                              "nearest_person_m": None if near == np.inf else round(near, 1)}))
+                out.append(
+                    make_alert(
+                        t,
+                        "vehicle_intrusion",
+                        self.p.ramming_conf if ramming else self.p.conf,
+                        xy=xy[i],
+                        source=[msg["camera_id"]],
+                        evidence={
+                            "track": ids[i],
+                            "speed_mps": round(float(v), 2),
+                            "reason": "ramming_speed" if ramming else "pedestrian_area",
+                            "nearest_person_m": None if near == np.inf else round(near, 1),
+                        },
+                    )
+                )
         return out

@@ -88,8 +88,9 @@ class CrowdDensityDetector(Detector):
             zone = str(msg.get("zone") or msg["sensor_id"])
             area = float(msg["area_m2"])
             count = float(msg["count"])
-            return self._assess(t, zone, count, count / area, source=[msg["sensor_id"]],
-                                capacity=msg.get("capacity"))
+            return self._assess(
+                t, zone, count, count / area, source=[msg["sensor_id"]], capacity=msg.get("capacity")
+            )
         xy = msg.get("xy")
         if xy is None or not len(self.zones):
             return []
@@ -109,8 +110,16 @@ class CrowdDensityDetector(Detector):
             out += self._assess(t, name, people, people / self.zones.areas[z], source=[cam])
         return out
 
-    def _assess(self, t: float, zone: str, people: float, density: float, *, source: list[str],
-                capacity: float | None = None) -> list[dict[str, Any]]:
+    def _assess(
+        self,
+        t: float,
+        zone: str,
+        people: float,
+        density: float,
+        *,
+        source: list[str],
+        capacity: float | None = None,
+    ) -> list[dict[str, Any]]:
         self.estimates[zone] = (t, people, density)
         self.history.append((t, zone, people))
         level = fruin_level(density)
@@ -123,9 +132,22 @@ class CrowdDensityDetector(Detector):
             return []
         if not self._episodes.admit(t, zone):
             return []
-        return [make_alert(t, "crowd_density", self.p.capacity_conf if over else self.p.conf, source=source,
-                           evidence={"zone": zone, "people": round(people, 1), "density_p_m2": round(density, 3),
-                                     "fruin_level": level, "capacity": capacity, "over_capacity": over})]
+        return [
+            make_alert(
+                t,
+                "crowd_density",
+                self.p.capacity_conf if over else self.p.conf,
+                source=source,
+                evidence={
+                    "zone": zone,
+                    "people": round(people, 1),
+                    "density_p_m2": round(density, 3),
+                    "fruin_level": level,
+                    "capacity": capacity,
+                    "over_capacity": over,
+                },
+            )
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +181,9 @@ class CrowdAnomalyDetector(Detector):
     topics = ("track/frame", "counter/area")
 
     def __init__(
-        self, zones: dict[str, Sequence[Sequence[float]]] | None, density: CrowdDensityDetector,
+        self,
+        zones: dict[str, Sequence[Sequence[float]]] | None,
+        density: CrowdDensityDetector,
         params: CrowdAnomalyParams = CrowdAnomalyParams(),
     ) -> None:
         self.p = params
@@ -182,10 +206,21 @@ class CrowdAnomalyDetector(Detector):
                 dq.popleft()
             low = min(d for _, d in dq)
             if dens - low >= self.p.jump_p_m2 and self._episodes.admit(t, ("jump", zone)):
-                out.append(make_alert(t, "crowd_anomaly", self.p.conf, source=src,
-                                      evidence={"zone": zone, "reason": "density_jump",
-                                                "from_p_m2": round(low, 3), "to_p_m2": round(dens, 3),
-                                                "window_s": self.p.jump_window_s}))
+                out.append(
+                    make_alert(
+                        t,
+                        "crowd_anomaly",
+                        self.p.conf,
+                        source=src,
+                        evidence={
+                            "zone": zone,
+                            "reason": "density_jump",
+                            "from_p_m2": round(low, 3),
+                            "to_p_m2": round(dens, 3),
+                            "window_s": self.p.jump_window_s,
+                        },
+                    )
+                )
         xy = msg.get("xy")
         if msg.get("topic") != "track/frame" or xy is None or not len(self.zones):
             return out
@@ -206,7 +241,19 @@ class CrowdAnomalyDetector(Detector):
             against = float(((u @ (main / norm)) < -0.5).mean())
             if against >= self.p.counterflow_frac and self._episodes.admit(t, ("counterflow", name)):
                 c = xy[m].mean(axis=0)
-                out.append(make_alert(t, "crowd_anomaly", self.p.conf, xy=c, source=src,
-                                      evidence={"zone": name, "reason": "counter_flow", "moving": int(m.sum()),
-                                                "against_frac": round(against, 2)}))
+                out.append(
+                    make_alert(
+                        t,
+                        "crowd_anomaly",
+                        self.p.conf,
+                        xy=c,
+                        source=src,
+                        evidence={
+                            "zone": name,
+                            "reason": "counter_flow",
+                            "moving": int(m.sum()),
+                            "against_frac": round(against, 2),
+                        },
+                    )
+                )
         return out

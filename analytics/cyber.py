@@ -124,10 +124,16 @@ class PortScanDetector(ConnDetector):
         ends = np.append(start[1:], len(order))
         out = []
         for k in np.flatnonzero(hot)[np.argsort(gb[np.flatnonzero(hot)], kind="stable")]:
-            sel = order[start[k]:ends[k]][first[start[k]:ends[k]]]
+            sel = order[start[k] : ends[k]][first[start[k] : ends[k]]]
             targets = list(zip(dst_names[dst_code[sel]].tolist(), port[sel].tolist(), strict=True))
-            out += self._add(int(gb[k]), str(src_names[groups[k] % nsrc]), targets, int(attempts[k]),
-                             int(failed[k]), (int(gb[k]) + 1) * self.p.window_s)
+            out += self._add(
+                int(gb[k]),
+                str(src_names[groups[k] % nsrc]),
+                targets,
+                int(attempts[k]),
+                int(failed[k]),
+                (int(gb[k]) + 1) * self.p.window_s,
+            )
         return out
 
     def _add(
@@ -151,11 +157,25 @@ class PortScanDetector(ConnDetector):
             return []
         hosts = Counter(d for d, _ in tg)
         ports = Counter(p for _, p in tg)
-        return [make_alert(t, "port_scan", self.p.conf, source=[src], evidence={
-            "src": src, "dst": [h for h, _ in hosts.most_common(5)], "distinct_targets": len(tg),
-            "distinct_hosts": len(hosts), "distinct_ports": len(ports), "attempts": c[0], "failed": c[1],
-            "window_s": self.p.window_s, "window_start": b * self.p.window_s,
-        })]
+        return [
+            make_alert(
+                t,
+                "port_scan",
+                self.p.conf,
+                source=[src],
+                evidence={
+                    "src": src,
+                    "dst": [h for h, _ in hosts.most_common(5)],
+                    "distinct_targets": len(tg),
+                    "distinct_hosts": len(hosts),
+                    "distinct_ports": len(ports),
+                    "attempts": c[0],
+                    "failed": c[1],
+                    "window_s": self.p.window_s,
+                    "window_start": b * self.p.window_s,
+                },
+            )
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +239,9 @@ class BruteForceDetector(ConnDetector):
             return []
         return self._attempt(float(msg["t"]), msg["id.orig_h"], msg["id.resp_h"], "conn", 1, None)
 
-    def _attempt(self, t: float, src: str, dst: str, via: str, n: int, user: str | None) -> list[dict[str, Any]]:
+    def _attempt(
+        self, t: float, src: str, dst: str, via: str, n: int, user: str | None
+    ) -> list[dict[str, Any]]:
         self.totals[src] += n
         dq = self._times.setdefault((src, via), deque())
         dq.extend([t] * n)
@@ -231,11 +253,23 @@ class BruteForceDetector(ConnDetector):
         if len(dq) < self.p.min_attempts or not self._episodes.admit(t, src):
             return []
         users = self._users.get(src, Counter())
-        return [make_alert(t, "brute_force", self.p.conf, source=[src], evidence={
-            "src": src, "dst": [d for d, _ in self._targets[src].most_common(3)], "count": len(dq),
-            "total": self.totals[src],
-            "window_s": self.p.window_s, "via": via, "users": [u for u, _ in users.most_common(5)],
-        })]
+        return [
+            make_alert(
+                t,
+                "brute_force",
+                self.p.conf,
+                source=[src],
+                evidence={
+                    "src": src,
+                    "dst": [d for d, _ in self._targets[src].most_common(3)],
+                    "count": len(dq),
+                    "total": self.totals[src],
+                    "window_s": self.p.window_s,
+                    "via": via,
+                    "users": [u for u, _ in users.most_common(5)],
+                },
+            )
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,11 +344,23 @@ class DosDetector(ConnDetector):
             rate = x / p.bin_s
             if s > p.h and rate >= p.min_rate and self._episodes.admit(b * p.bin_s, dst):
                 srcs = self._srcs.get(dst, Counter())
-                out.append(make_alert((b + 1) * p.bin_s, "dos", p.conf, source=[dst], evidence={
-                    "dst": dst, "src": [a for a, _ in srcs.most_common(5)], "distinct_src": len(srcs),
-                    "rate_per_s": round(rate, 2), "baseline_per_s": round(mean / p.bin_s, 3),
-                    "cusum": round(s, 2), "window_s": p.bin_s,
-                }))
+                out.append(
+                    make_alert(
+                        (b + 1) * p.bin_s,
+                        "dos",
+                        p.conf,
+                        source=[dst],
+                        evidence={
+                            "dst": dst,
+                            "src": [a for a, _ in srcs.most_common(5)],
+                            "distinct_src": len(srcs),
+                            "rate_per_s": round(rate, 2),
+                            "baseline_per_s": round(mean / p.bin_s, 3),
+                            "cusum": round(s, 2),
+                            "window_s": p.bin_s,
+                        },
+                    )
+                )
             if s == 0.0:  # learn the baseline only while not in alarm
                 d = x - mean
                 mean += p.alpha * d
@@ -375,10 +421,23 @@ class BeaconingDetector(ConnDetector):
         cv = float(iv.std() / mean)
         if cv > self.p.max_cv or not self._episodes.admit(float(msg["t"]), key):
             return []
-        return [make_alert(float(msg["t"]), "beaconing", self.p.conf, source=[src], evidence={
-            "src": src, "dst": dst, "port": key[2], "period_s": round(float(np.median(iv)), 3),
-            "cv": round(cv, 4), "count": len(dq), "window_s": round(float(dq[-1] - dq[0]), 1),
-        })]
+        return [
+            make_alert(
+                float(msg["t"]),
+                "beaconing",
+                self.p.conf,
+                source=[src],
+                evidence={
+                    "src": src,
+                    "dst": dst,
+                    "port": key[2],
+                    "period_s": round(float(np.median(iv)), 3),
+                    "cv": round(cv, 4),
+                    "count": len(dq),
+                    "window_s": round(float(dq[-1] - dq[0]), 1),
+                },
+            )
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -388,7 +447,7 @@ class StreamLossParams:
     Parameters
     ----------
     ports : RTSP server ports (default 554, 8554); a record with service "rtsp" counts too.
-    timeout_s : a stream with no new record for longer than this (and 3x its usual gap) is lost (default 30 s).
+    timeout_s : a stream with no record for longer than this and 3x its usual gap is lost (default 30 s).
     statuses : camera health statuses that mean the stream is lost (default offline, frozen).
     conf : confidence given to the alert.
     """
@@ -417,8 +476,15 @@ class StreamLossDetector(ConnDetector):
             cam, status = str(msg["camera_id"]), msg.get("status")
             if status in self.p.statuses and cam not in self._down:
                 self._down.add(cam)
-                out.append(make_alert(t, "stream_loss", self.p.conf, source=[cam],
-                                      evidence={"camera_id": cam, "status": status, "via": "health"}))
+                out.append(
+                    make_alert(
+                        t,
+                        "stream_loss",
+                        self.p.conf,
+                        source=[cam],
+                        evidence={"camera_id": cam, "status": status, "via": "health"},
+                    )
+                )
             elif status not in self.p.statuses:
                 self._down.discard(cam)
             return out
@@ -443,7 +509,19 @@ class StreamLossDetector(ConnDetector):
             silent = t - st[0]
             if not st[2] and silent > max(self.p.timeout_s, 3 * st[1]):
                 st[2] = 1.0
-                out.append(make_alert(t, "stream_loss", self.p.conf, source=[dst], evidence={
-                    "src": src, "dst": dst, "silent_s": round(silent, 1), "last_seen": round(st[0], 3),
-                    "via": "rtsp_flows"}))
+                out.append(
+                    make_alert(
+                        t,
+                        "stream_loss",
+                        self.p.conf,
+                        source=[dst],
+                        evidence={
+                            "src": src,
+                            "dst": dst,
+                            "silent_s": round(silent, 1),
+                            "last_seen": round(st[0], 3),
+                            "via": "rtsp_flows",
+                        },
+                    )
+                )
         return out

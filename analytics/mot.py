@@ -30,7 +30,9 @@ def _parse(line: str) -> list[float] | None:
     return vals if vals[4] > 0 and vals[5] > 0 else None
 
 
-def iter_mot_frames(path: str | os.PathLike, stats: ReadStats | None = None) -> Iterator[tuple[int, np.ndarray]]:
+def iter_mot_frames(
+    path: str | os.PathLike, stats: ReadStats | None = None
+) -> Iterator[tuple[int, np.ndarray]]:
     """Yield ``(frame, rows)`` with ``rows`` an (N, 10) float array, streaming the file frame by frame.
 
     Raises
@@ -72,8 +74,11 @@ def load_mot(path: str | os.PathLike, stats: ReadStats | None = None) -> np.ndar
 
 def write_mot(path: str | os.PathLike, rows: Iterable[Iterable[float]]) -> None:
     """Write MOTChallenge rows (frame, id, x, y, w, h, conf, x, y, z) atomically."""
+
     def fmt(r: Iterable[float]) -> str:
         r = list(r)
-        return ",".join([str(int(r[0])), str(int(r[1]))] + [f"{v:.2f}" for v in r[2:6]] + [f"{v:g}" for v in r[6:10]])
+        return ",".join(
+            [str(int(r[0])), str(int(r[1]))] + [f"{v:.2f}" for v in r[2:6]] + [f"{v:g}" for v in r[6:10]]
+        )
 
     atomic_write_lines(path, (fmt(r) for r in rows))

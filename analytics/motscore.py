@@ -11,10 +11,23 @@ import numpy as np
 
 __all__ = ["MOT_METRICS", "iou_distance", "mot_metrics"]
 
-#: The metric names reported (motmetrics' ``motchallenge_metrics`` without the transfer/ascend/migrate counts).
+#: Metrics reported: motmetrics' ``motchallenge_metrics`` less the transfer/ascend/migrate counts.
 MOT_METRICS = (
-    "idf1", "idp", "idr", "recall", "precision", "num_unique_objects", "mostly_tracked", "partially_tracked",
-    "mostly_lost", "num_false_positives", "num_misses", "num_switches", "num_fragmentations", "mota", "motp",
+    "idf1",
+    "idp",
+    "idr",
+    "recall",
+    "precision",
+    "num_unique_objects",
+    "mostly_tracked",
+    "partially_tracked",
+    "mostly_lost",
+    "num_false_positives",
+    "num_misses",
+    "num_switches",
+    "num_fragmentations",
+    "mota",
+    "motp",
 )
 
 
@@ -43,7 +56,9 @@ def mot_metrics(gt: np.ndarray, hyp: np.ndarray, *, iou_threshold: float = 0.5) 
     """
     import motmetrics as mm
 
-    gt, hyp = (np.atleast_2d(np.asarray(a, dtype=float)) if np.size(a) else np.empty((0, 6)) for a in (gt, hyp))
+    gt, hyp = (
+        np.atleast_2d(np.asarray(a, dtype=float)) if np.size(a) else np.empty((0, 6)) for a in (gt, hyp)
+    )
     acc = mm.MOTAccumulator(auto_id=False)
     frames = np.union1d(gt[:, 0], hyp[:, 0]).astype(int)
     g_order, h_order = np.argsort(gt[:, 0], kind="stable"), np.argsort(hyp[:, 0], kind="stable")
@@ -51,10 +66,13 @@ def mot_metrics(gt: np.ndarray, hyp: np.ndarray, *, iou_threshold: float = 0.5) 
     g_start = np.searchsorted(gt[:, 0], frames, "left"), np.searchsorted(gt[:, 0], frames, "right")
     h_start = np.searchsorted(hyp[:, 0], frames, "left"), np.searchsorted(hyp[:, 0], frames, "right")
     for i, f in enumerate(frames):
-        g = gt[g_start[0][i]:g_start[1][i]]
-        h = hyp[h_start[0][i]:h_start[1][i]]
-        dists = iou_distance(g[:, 2:6], h[:, 2:6], max_dist=1.0 - iou_threshold) if len(g) and len(h) else \
-            np.empty((len(g), len(h)))
+        g = gt[g_start[0][i] : g_start[1][i]]
+        h = hyp[h_start[0][i] : h_start[1][i]]
+        dists = (
+            iou_distance(g[:, 2:6], h[:, 2:6], max_dist=1.0 - iou_threshold)
+            if len(g) and len(h)
+            else np.empty((len(g), len(h)))
+        )
         acc.update(g[:, 1].astype(int).tolist(), h[:, 1].astype(int).tolist(), dists, frameid=int(f))
     mh = mm.metrics.create()
     summary = mh.compute(acc, metrics=list(MOT_METRICS), name="seq")

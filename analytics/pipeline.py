@@ -30,11 +30,11 @@ from analytics.behaviour import (
 )
 from analytics.crowd import CrowdAnomalyDetector, CrowdAnomalyParams, CrowdDensityDetector, DensityParams
 from analytics.cyber import (
-    ConnDetector,
     BeaconingDetector,
     BeaconParams,
     BruteForceDetector,
     BruteForceParams,
+    ConnDetector,
     DosDetector,
     DosParams,
     PortScanDetector,

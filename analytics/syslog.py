@@ -16,19 +16,21 @@ from analytics.base import AnalyticsInputError, ReadStats
 __all__ = ["SyslogRecord", "auth_failure", "iter_syslog", "parse_syslog_line"]
 
 _MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
-_BSD = re.compile(r"^(?:<\d{1,3}>)?([A-Z][a-z]{2})\s+(\d{1,2}) (\d\d):(\d\d):(\d\d) (\S+) ([^:\[]+?)(?:\[(\d+)\])?: ?(.*)$")
-_RFC5424 = re.compile(
-    r"^<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) (-|(?:\[(?:[^\]\\]|\\.)*\])+) ?(.*)$"
+_BSD = re.compile(
+    r"^(?:<\d{1,3}>)?([A-Z][a-z]{2})\s+(\d{1,2}) (\d\d):(\d\d):(\d\d) (\S+) ([^:\[]+?)(?:\[(\d+)\])?: ?(.*)$"
 )
-_FAILED = re.compile(r"Failed (?:password|none|publickey|keyboard-interactive/pam) for (?:invalid user )?(\S*) "
-                     r"from (\S+)")
+_RFC5424 = re.compile(r"^<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) (-|(?:\[(?:[^\]\\]|\\.)*\])+) ?(.*)$")
+_FAILED = re.compile(
+    r"Failed (?:password|none|publickey|keyboard-interactive/pam) for (?:invalid user )?(\S*) "
+    r"from (\S+)"
+)
 _PAM = re.compile(r"authentication failure;.*\brhost=(\S+)(?:\s+user=(\S+))?")
 _REPEATED = re.compile(r"message repeated (\d+) times: \[ ?(.*?)\]?$")
 
 
 @dataclass(frozen=True, slots=True)
 class SyslogRecord:
-    """One parsed syslog line: epoch seconds (None if the line has no usable time), host, app, pid, message."""
+    """One parsed syslog line: epoch seconds (None if no usable time), host, app, pid, message."""
 
     t: float | None
     host: str
@@ -62,8 +64,15 @@ def parse_syslog_line(line: str, *, year: int | None = None) -> SyslogRecord | N
     if not m or m.group(1) not in _MONTHS:
         return None
     try:
-        t = datetime(year or datetime.now(UTC).year, _MONTHS[m.group(1)], int(m.group(2)), int(m.group(3)),
-                     int(m.group(4)), int(m.group(5)), tzinfo=UTC).timestamp()
+        t = datetime(
+            year or datetime.now(UTC).year,
+            _MONTHS[m.group(1)],
+            int(m.group(2)),
+            int(m.group(3)),
+            int(m.group(4)),
+            int(m.group(5)),
+            tzinfo=UTC,
+        ).timestamp()
     except ValueError:
         return None
     return SyslogRecord(t, m.group(6), m.group(7).strip(), m.group(8), m.group(9))
@@ -106,7 +115,9 @@ def iter_syslog(
     stats = stats if stats is not None else ReadStats(str(path))
     n0, first = first_data_line(path)
     if parse_syslog_line(first, year=year) is None:
-        raise AnalyticsInputError(f"{path}: line {n0}: not a syslog line (BSD 'Mon DD HH:MM:SS host' or RFC 5424)")
+        raise AnalyticsInputError(
+            f"{path}: line {n0}: not a syslog line (BSD 'Mon DD HH:MM:SS host' or RFC 5424)"
+        )
     yr = year or datetime.now(UTC).year
     last_month = 0
     with open_text(path) as fh:
@@ -124,5 +135,12 @@ def iter_syslog(
                 stats.bad(n)
                 continue
             stats.records += 1
-            yield {"t": rec.t, "topic": "host/syslog", "host": rec.host, "line": line.rstrip("\r\n"),
-                   "app": rec.app, "pid": rec.pid, "msg": rec.msg}
+            yield {
+                "t": rec.t,
+                "topic": "host/syslog",
+                "host": rec.host,
+                "line": line.rstrip("\r\n"),
+                "app": rec.app,
+                "pid": rec.pid,
+                "msg": rec.msg,
+            }

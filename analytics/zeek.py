@@ -24,16 +24,25 @@ __all__ = ["CONN_COLUMNS", "chunk_messages", "iter_conn_chunks", "iter_conn_mess
 
 #: The conn.log fields the detectors use, with the dtype each chunk gives them.
 CONN_COLUMNS: dict[str, str] = {
-    "ts": "float64", "uid": "object", "id.orig_h": "object", "id.orig_p": "float64", "id.resp_h": "object",
-    "id.resp_p": "float64", "proto": "object", "service": "object", "duration": "float64",
-    "orig_bytes": "float64", "resp_bytes": "float64", "conn_state": "object",
+    "ts": "float64",
+    "uid": "object",
+    "id.orig_h": "object",
+    "id.orig_p": "float64",
+    "id.resp_h": "object",
+    "id.resp_p": "float64",
+    "proto": "object",
+    "service": "object",
+    "duration": "float64",
+    "orig_bytes": "float64",
+    "resp_bytes": "float64",
+    "conn_state": "object",
 }
 
 
 def iter_conn_chunks(
     path: str | os.PathLike, stats: ReadStats | None = None, *, chunk_bytes: int = 16 << 20
 ) -> Iterator[pd.DataFrame]:
-    """Yield DataFrames of about ``chunk_bytes`` of the file each, with the ``CONN_COLUMNS`` (absent ones NaN).
+    """Yield DataFrames of about ``chunk_bytes`` of file each, with ``CONN_COLUMNS`` (absent ones NaN).
 
     Raises
     ------
@@ -111,8 +120,11 @@ def _tsv_body(
     path: str | os.PathLike, body: bytes, base: int, hdr: dict[str, Any], stats: ReadStats
 ) -> Iterator[pd.DataFrame]:
     fields, n = hdr["fields"], body.count(b"\n")
-    if fields is not None and (body.find(b"#") < 0 or b"\n#" not in body) and \
-            body.count(b"\t") == n * (len(fields) - 1):
+    if (
+        fields is not None
+        and (body.find(b"#") < 0 or b"\n#" not in body)
+        and body.count(b"\t") == n * (len(fields) - 1)
+    ):
         try:
             df = _read_tsv(body, fields, hdr["na"], typed=True)
         except ValueError:
@@ -145,8 +157,16 @@ def _tsv_body(
 def _read_tsv(data: bytes, fields: list[str], na: list[str], *, typed: bool) -> pd.DataFrame:
     use = [c for c in CONN_COLUMNS if c in fields]
     return pd.read_csv(
-        io.BytesIO(data), sep="\t", header=None, names=fields, usecols=use, na_values=na, keep_default_na=False,
-        dtype={c: CONN_COLUMNS[c] for c in use} if typed else str, engine="c", encoding_errors="replace",
+        io.BytesIO(data),
+        sep="\t",
+        header=None,
+        names=fields,
+        usecols=use,
+        na_values=na,
+        keep_default_na=False,
+        dtype={c: CONN_COLUMNS[c] for c in use} if typed else str,
+        engine="c",
+        encoding_errors="replace",
     )
 
 
@@ -184,10 +204,14 @@ def _typed(df: pd.DataFrame, stats: ReadStats, linenos) -> pd.DataFrame:
     out = {}
     for col, dtype in CONN_COLUMNS.items():
         if col not in df:
-            out[col] = np.full(len(df), np.nan) if dtype == "float64" else np.full(len(df), np.nan, dtype=object)
+            out[col] = (
+                np.full(len(df), np.nan) if dtype == "float64" else np.full(len(df), np.nan, dtype=object)
+            )
         elif dtype == "float64":
             c = df[col]
-            out[col] = c.to_numpy() if c.dtype == np.float64 else pd.to_numeric(c, errors="coerce").to_numpy(float)
+            out[col] = (
+                c.to_numpy() if c.dtype == np.float64 else pd.to_numeric(c, errors="coerce").to_numpy(float)
+            )
         else:
             out[col] = df[col].to_numpy(dtype=object)
     frame = pd.DataFrame(out)

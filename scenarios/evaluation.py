@@ -65,9 +65,18 @@ def _attacks(run: Path) -> list[dict[str, Any]]:
     for rec in iter_jsonl(run / "ground_truth.jsonl"):
         if rec.get("kind") != "attack_phase":
             continue
-        a = by_id.setdefault(str(rec.get("id")), {"id": str(rec.get("id")), "attack": rec.get("attack"),
-                                                  "start": math.inf, "end": -math.inf, "track": [],
-                                                  "addrs": set(), "technique": set()})
+        a = by_id.setdefault(
+            str(rec.get("id")),
+            {
+                "id": str(rec.get("id")),
+                "attack": rec.get("attack"),
+                "start": math.inf,
+                "end": -math.inf,
+                "track": [],
+                "addrs": set(),
+                "technique": set(),
+            },
+        )
         t = float(rec["t"])
         a["start"], a["end"] = min(a["start"], t), max(a["end"], t)
         if rec.get("xy") is not None:
@@ -131,8 +140,19 @@ def _tracking(run: Path, fps: float) -> dict[str, dict[str, float]]:
             continue
         hyp = track_mot(str(det), fps=fps) if det.stat().st_size else np.empty((0, 10))
         m = mot_metrics(load_mot(gt), hyp)
-        out[cam.name] = {k: round(m[k], 4) for k in ("mota", "idf1", "num_switches", "motp", "recall",
-                                                     "precision", "num_false_positives", "num_misses")}
+        out[cam.name] = {
+            k: round(m[k], 4)
+            for k in (
+                "mota",
+                "idf1",
+                "num_switches",
+                "motp",
+                "recall",
+                "precision",
+                "num_false_positives",
+                "num_misses",
+            )
+        }
     return out
 
 
@@ -169,7 +189,9 @@ def _density(run: Path) -> dict[str, Any] | None:
     if not len(allerr):
         return {"source": source, "n_truth": n_truth, "n_compared": 0}
     return {
-        "source": source, "n_truth": n_truth, "n_compared": int(len(allerr)),
+        "source": source,
+        "n_truth": n_truth,
+        "n_compared": int(len(allerr)),
         "mae_people": round(float(np.abs(allerr).mean()), 3),
         "rmse_people": round(float(np.sqrt((allerr**2).mean())), 3),
         "bias_people": round(float(allerr.mean()), 3),
@@ -187,8 +209,11 @@ def score_run(run_dir: str | os.PathLike, *, fps: float = 5.0) -> dict[str, Any]
     """
     run = Path(run_dir)
     attacks = _attacks(run)
-    alerts = list(iter_jsonl(run / "alerts.jsonl")) if (run / "alerts.jsonl").is_file() and \
-        (run / "alerts.jsonl").stat().st_size else []
+    alerts = (
+        list(iter_jsonl(run / "alerts.jsonl"))
+        if (run / "alerts.jsonl").is_file() and (run / "alerts.jsonl").stat().st_size
+        else []
+    )
     used = [False] * len(alerts)
     rows = []
     for a in attacks:
@@ -196,9 +221,17 @@ def score_run(run_dir: str | os.PathLike, *, fps: float = 5.0) -> dict[str, Any]
         for i in hits:
             used[i] = True
         first = min(hits, key=lambda i: float(alerts[i]["t"])) if hits else None
-        row = {"id": a["id"], "attack": a["attack"], "start_t": a["start"], "end_t": a["end"],
-               "detected": first is not None, "time_to_detect_s": None, "localisation_error_m": None,
-               "alert_kinds": sorted({alerts[i]["kind"] for i in hits}), "technique": sorted(a["technique"])}
+        row = {
+            "id": a["id"],
+            "attack": a["attack"],
+            "start_t": a["start"],
+            "end_t": a["end"],
+            "detected": first is not None,
+            "time_to_detect_s": None,
+            "localisation_error_m": None,
+            "alert_kinds": sorted({alerts[i]["kind"] for i in hits}),
+            "technique": sorted(a["technique"]),
+        }
         if first is not None:
             al = alerts[first]
             row["time_to_detect_s"] = round(max(0.0, float(al["t"]) - a["start"]), 3)
@@ -211,9 +244,12 @@ def score_run(run_dir: str | os.PathLike, *, fps: float = 5.0) -> dict[str, Any]
         rs = [r for r in rows if r["attack"] == kind]
         ttd = [r["time_to_detect_s"] for r in rs if r["time_to_detect_s"] is not None]
         loc = [r["localisation_error_m"] for r in rs if r["localisation_error_m"] is not None]
-        per_kind[kind] = {"n": len(rs), "detected": sum(r["detected"] for r in rs),
-                          "mean_time_to_detect_s": round(float(np.mean(ttd)), 3) if ttd else None,
-                          "mean_localisation_error_m": round(float(np.mean(loc)), 2) if loc else None}
+        per_kind[kind] = {
+            "n": len(rs),
+            "detected": sum(r["detected"] for r in rs),
+            "mean_time_to_detect_s": round(float(np.mean(ttd)), 3) if ttd else None,
+            "mean_localisation_error_m": round(float(np.mean(loc)), 2) if loc else None,
+        }
     times = [float(al["t"]) for al in alerts] + [t for a in attacks for t in (a["start"], a["end"])]
     duration = _duration_s(run, times)
     false = [al for al, u in zip(alerts, used, strict=True) if not u]
@@ -222,13 +258,19 @@ def score_run(run_dir: str | os.PathLike, *, fps: float = 5.0) -> dict[str, Any]
         "per_kind": per_kind,
         "alerts": len(alerts),
         "false_alarms": len(false),
-        "false_alarms_by_kind": {k: sum(al["kind"] == k for al in false) for k in sorted({a["kind"] for a in false})},
+        "false_alarms_by_kind": {
+            k: sum(al["kind"] == k for al in false) for k in sorted({a["kind"] for a in false})
+        },
         "duration_s": duration,
         "false_alarms_per_hour": round(len(false) / (duration / 3600.0), 3) if duration > 0 else None,
         "tracking": _tracking(run, fps),
         "density": _density(run),
-        "rules": {"detects": {k: sorted(v) for k, v in DETECTS.items()}, "window_s": WINDOW_S,
-                  "early_s": EARLY_S, "radius_m": RADIUS_M},
+        "rules": {
+            "detects": {k: sorted(v) for k, v in DETECTS.items()},
+            "window_s": WINDOW_S,
+            "early_s": EARLY_S,
+            "radius_m": RADIUS_M,
+        },
     }
 
 

@@ -37,14 +37,28 @@ def test_tdoa_needs_three_mics() -> None:
 
 def _msgs(cls, src, conf=0.9, t0=100.0):
     ta = arrivals(np.asarray(src, float), t0=t0)
-    return [{"t": float(t), "topic": "acoustic/detection", "sensor_id": f"mic{i}", "t_arrival": float(t),
-             "cls": cls, "conf": conf, "level_db": 120 - float(t - t0) * 20, "xy": MICS[i].tolist()}
-            for i, t in sorted(enumerate(ta), key=lambda p: p[1])]
+    return [
+        {
+            "t": float(t),
+            "topic": "acoustic/detection",
+            "sensor_id": f"mic{i}",
+            "t_arrival": float(t),
+            "cls": cls,
+            "conf": conf,
+            "level_db": 120 - float(t - t0) * 20,
+            "xy": MICS[i].tolist(),
+        }
+        for i, t in sorted(enumerate(ta), key=lambda p: p[1])
+    ]
 
 
 def test_detector_locates_gunshot_and_rejects_fireworks() -> None:
     det = AcousticDetector()
-    msgs = _msgs("gunshot", [250, 100]) + _msgs("fireworks", [50, 50], t0=200.0) + _msgs("explosion", [10, 280], t0=300)
+    msgs = (
+        _msgs("gunshot", [250, 100])
+        + _msgs("fireworks", [50, 50], t0=200.0)
+        + _msgs("explosion", [10, 280], t0=300)
+    )
     alerts = [a for m in msgs for a in det.update(m)] + det.flush()
     assert [a["kind"] for a in alerts] == ["gunshot", "explosion"] and det.suppressed == 1
     g = alerts[0]

@@ -19,8 +19,14 @@ def frames(tracks: dict[str, tuple[str, np.ndarray]], n: int, cam: str = "cam1")
     """``tracks`` maps id -> (cls, (n, 2) positions); NaN rows mean the track is absent in that frame."""
     for k in range(n):
         ids = [i for i, (_, p) in tracks.items() if np.isfinite(p[k]).all()]
-        yield {"t": k * DT, "topic": "track/frame", "camera_id": cam, "ids": [f"{cam}:{i}" for i in ids],
-               "cls": [tracks[i][0] for i in ids], "xy": np.array([tracks[i][1][k] for i in ids]).reshape(-1, 2)}
+        yield {
+            "t": k * DT,
+            "topic": "track/frame",
+            "camera_id": cam,
+            "ids": [f"{cam}:{i}" for i in ids],
+            "cls": [tracks[i][0] for i in ids],
+            "xy": np.array([tracks[i][1][k] for i in ids]).reshape(-1, 2),
+        }
 
 
 def run(det, msgs):
@@ -49,10 +55,15 @@ def test_abandoned_bag_vs_attended_bag() -> None:
     bag = np.tile([10.0, 10.0], (n, 1))
     owner = np.full((n, 2), np.nan)
     owner[: int(20 / DT)] = [10.5, 10.0]  # owner stands by the bag for 20 s, then leaves
-    owner[int(20 / DT):int(30 / DT)] = line([10.5, 10.0], [1.3, 0], int(10 / DT))
+    owner[int(20 / DT) : int(30 / DT)] = line([10.5, 10.0], [1.3, 0], int(10 / DT))
     bag2 = np.tile([40.0, 10.0], (n, 1))
     minder = np.tile([41.0, 10.5], (n, 1))  # the second bag is attended all along
-    tracks = {"bag": ("object", bag), "owner": ("person", owner), "bag2": ("object", bag2), "m": ("person", minder)}
+    tracks = {
+        "bag": ("object", bag),
+        "owner": ("person", owner),
+        "bag2": ("object", bag2),
+        "m": ("person", minder),
+    }
     alerts = run(AbandonedObjectDetector(), frames(tracks, n))
     assert [(a["kind"], a["evidence"]["track"]) for a in alerts] == [("abandoned_object", "cam1:bag")]
     # owner is beyond 3 m from 21.8 s on (at 1.3 m/s from 20 s) -> unattended 60 s later
@@ -85,7 +96,9 @@ def test_zone_intrusion_inside_vs_outside() -> None:
     zone = [[20, -5], [30, -5], [30, 5], [20, 5]]
     intruder = line([0, 0], [1.0, 0], n)  # enters x=20 at 20 s
     bystander = line([0, 10], [1.0, 0], n)  # walks past, 5 m north of the zone
-    alerts = run(ZoneIntrusionDetector([zone]), frames({"i": ("person", intruder), "b": ("person", bystander)}, n))
+    alerts = run(
+        ZoneIntrusionDetector([zone]), frames({"i": ("person", intruder), "b": ("person", bystander)}, n)
+    )
     assert len(alerts) == 1 and alerts[0]["evidence"]["track"] == "cam1:i"
     assert alerts[0]["evidence"]["zone"] == "restricted_0" and 21.0 <= alerts[0]["t"] <= 21.4
     assert run(ZoneIntrusionDetector(None), frames({"i": ("person", intruder)}, n)) == []

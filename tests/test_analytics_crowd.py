@@ -19,7 +19,14 @@ def crowd_frame(t: float, n: int, rng, cam: str = "c1", vel=None) -> dict:
     """n people at random places (fresh ids each frame, so no motion), or the given positions ``vel``."""
     xy = rng.uniform(0.5, 9.5, (n, 2)) if vel is None else vel
     ids = [f"{cam}:{t}:{i}" for i in range(n)] if vel is None else [f"{cam}:{i}" for i in range(len(xy))]
-    return {"t": t, "topic": "track/frame", "camera_id": cam, "ids": ids, "cls": ["person"] * len(xy), "xy": xy}
+    return {
+        "t": t,
+        "topic": "track/frame",
+        "camera_id": cam,
+        "ids": ids,
+        "cls": ["person"] * len(xy),
+        "xy": xy,
+    }
 
 
 def test_density_alert_when_level_e_holds() -> None:
@@ -41,12 +48,23 @@ def test_density_alert_when_level_e_holds() -> None:
 
 def test_counter_over_capacity() -> None:
     det = CrowdDensityDetector(None)
-    msg = {"t": 60.0, "topic": "counter/area", "sensor_id": "ctr1", "zone": "gate", "area_m2": 400.0,
-           "capacity": 300, "count": 250}
+    msg = {
+        "t": 60.0,
+        "topic": "counter/area",
+        "sensor_id": "ctr1",
+        "zone": "gate",
+        "area_m2": 400.0,
+        "capacity": 300,
+        "count": 250,
+    }
     assert det.update(msg) == []
     alerts = det.update({**msg, "t": 120.0, "count": 320})
     assert len(alerts) == 1 and alerts[0]["evidence"]["over_capacity"] and alerts[0]["conf"] == 0.9
-    assert alerts[0]["evidence"]["density_p_m2"] == pytest.approx(0.8) and det.history[-1] == (120.0, "gate", 320)
+    assert alerts[0]["evidence"]["density_p_m2"] == pytest.approx(0.8) and det.history[-1] == (
+        120.0,
+        "gate",
+        320,
+    )
 
 
 def test_density_jump_and_counter_flow() -> None:
@@ -74,4 +92,8 @@ def test_density_jump_and_counter_flow() -> None:
     assert alerts[0]["evidence"]["against_frac"] == pytest.approx(6 / 18, abs=0.01)
     same = np.zeros_like(vel) + [1.2, 0.0]
     quiet = CrowdAnomalyDetector(ZONE, CrowdDensityDetector(ZONE))
-    assert [a for k in range(30) for a in quiet.update(crowd_frame(k * 0.2, 0, rng, vel=start * [0, 1] + 1 + same * k * 0.2))] == []
+    assert [
+        a
+        for k in range(30)
+        for a in quiet.update(crowd_frame(k * 0.2, 0, rng, vel=start * [0, 1] + 1 + same * k * 0.2))
+    ] == []

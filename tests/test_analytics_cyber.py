@@ -1,5 +1,5 @@
-"""Cyber detectors: synthetic exact cases (CUSUM step, beacon vs Poisson, scan, brute force, stream loss) and
-real Zeek captures (TSV and JSON) parsed whole, firing on the exploit-kit capture and quiet on the benign one."""
+"""Cyber detectors: synthetic exact cases (CUSUM step, beacon vs Poisson, scan, brute force, stream loss)
+and real Zeek captures (TSV and JSON) parsed whole: firing on the exploit-kit capture, quiet on the benign."""
 
 from __future__ import annotations
 
@@ -21,11 +21,32 @@ from twin.datapath import data_dir
 ZEEK = data_dir() / "datasets" / "zeek"
 
 
-def conn(t: float, src: str, dst: str, port: int, *, state: str = "SF", dur: float = 1.0, proto: str = "tcp",
-         service: str | None = None) -> dict:
-    return {"t": t, "topic": "net/conn", "ts": t, "id.orig_h": src, "id.orig_p": 40000, "id.resp_h": dst,
-            "id.resp_p": port, "proto": proto, "service": service, "duration": dur, "orig_bytes": 100,
-            "resp_bytes": 100, "conn_state": state}
+def conn(
+    t: float,
+    src: str,
+    dst: str,
+    port: int,
+    *,
+    state: str = "SF",
+    dur: float = 1.0,
+    proto: str = "tcp",
+    service: str | None = None,
+) -> dict:
+    return {
+        "t": t,
+        "topic": "net/conn",
+        "ts": t,
+        "id.orig_h": src,
+        "id.orig_p": 40000,
+        "id.resp_h": dst,
+        "id.resp_p": port,
+        "proto": proto,
+        "service": service,
+        "duration": dur,
+        "orig_bytes": 100,
+        "resp_bytes": 100,
+        "conn_state": state,
+    }
 
 
 def test_dos_cusum_fires_on_rate_step_and_not_before() -> None:
@@ -33,8 +54,14 @@ def test_dos_cusum_fires_on_rate_step_and_not_before() -> None:
     rng = np.random.default_rng(3)
     det = DosDetector()
     t0_step = 600.0
-    times = np.sort(np.concatenate([rng.uniform(0, t0_step, rng.poisson(2 * t0_step)),
-                                    rng.uniform(t0_step, 900, rng.poisson(40 * 300))]))
+    times = np.sort(
+        np.concatenate(
+            [
+                rng.uniform(0, t0_step, rng.poisson(2 * t0_step)),
+                rng.uniform(t0_step, 900, rng.poisson(40 * 300)),
+            ]
+        )
+    )
     alerts = []
     for i, t in enumerate(times):
         alerts += det.update(conn(float(t), f"10.0.{i % 200}.{i % 7}", "10.1.0.5", 554))
@@ -85,7 +112,12 @@ def test_brute_force_on_short_ssh_connections() -> None:
         alerts += det.update(conn(10.0 * i + 1, "10.0.0.3", "10.1.0.2", 22, dur=600.0))  # admin session
     assert len(alerts) == 1
     ev = alerts[0]["evidence"]
-    assert ev["src"] == "198.51.100.4" and ev["dst"] == ["10.1.0.2"] and ev["count"] == 10 and ev["via"] == "conn"
+    assert (
+        ev["src"] == "198.51.100.4"
+        and ev["dst"] == ["10.1.0.2"]
+        and ev["count"] == 10
+        and ev["via"] == "conn"
+    )
     assert det.totals["198.51.100.4"] == 30 and "10.0.0.3" not in det.totals
 
 
@@ -103,8 +135,14 @@ def test_stream_loss_on_silent_rtsp_and_health() -> None:
     assert [a["source"] for a in alerts] == [["cam7"]]
 
 
-@pytest.mark.parametrize("path,rows", [("zat-exploitkit-2013/conn.log", 360), ("zat-json-2019/conn.log", 50),
-                                       ("zat-exploitkit-2013/dns.log", 54)])
+@pytest.mark.parametrize(
+    "path,rows",
+    [
+        ("zat-exploitkit-2013/conn.log", 360),
+        ("zat-json-2019/conn.log", 50),
+        ("zat-exploitkit-2013/dns.log", 54),
+    ],
+)
 def test_real_zeek_files_parse_whole(path: str, rows: int) -> None:
     """Every data row of the TSV and JSON captures is read; other Zeek logs read too (conn fields absent)."""
     st = ReadStats(path)
@@ -115,6 +153,7 @@ def test_real_zeek_files_parse_whole(path: str, rows: int) -> None:
 def test_detectors_on_real_captures() -> None:
     """Exploit-kit capture: the infected host's post-infection sweep (udp/16464, S0) is a scan, nothing else
     fires; the benign Kerberos/DNS capture raises nothing."""
+
     def run(path):
         pipe = AnalyticsPipeline()
         out = [a for df in iter_conn_chunks(ZEEK / path) for a in pipe.push_conn_chunk(df)]

@@ -42,7 +42,9 @@ def test_homography_round_trip(dx: float, dy: float, h: float, pitch: float) -> 
 
 
 def test_point_at_horizon_is_nan_and_zones_and_lonlat() -> None:
-    assert np.isnan(apply_homography(np.array([[1, 0, 0], [0, 1, 0], [0, 0, 0.0]]), np.array([[1.0, 1.0]]))).all()
+    assert np.isnan(
+        apply_homography(np.array([[1, 0, 0], [0, 1, 0], [0, 0, 0.0]]), np.array([[1.0, 1.0]]))
+    ).all()
     z = Zones({"a": [[0, 0], [2, 0], [2, 2], [0, 2]]})
     assert z.contains(np.array([[1, 1], [3, 3], [np.nan, 1]])).tolist() == [[True, False, False]]
     assert z.areas.tolist() == [4.0]

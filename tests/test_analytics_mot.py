@@ -18,7 +18,9 @@ MOT = data_dir() / "datasets" / "mot"
 
 def _expected() -> dict[str, dict[str, float]]:
     with open(MOT / "expected_metrics.csv", newline="") as fh:
-        return {r["sequence"]: {k: float(v) for k, v in r.items() if k != "sequence"} for r in csv.DictReader(fh)}
+        return {
+            r["sequence"]: {k: float(v) for k, v in r.items() if k != "sequence"} for r in csv.DictReader(fh)
+        }
 
 
 @pytest.mark.parametrize("seq", ["TUD-Campus", "TUD-Stadtmitte"])
@@ -32,9 +34,11 @@ def test_scoring_reproduces_expected_metrics(seq: str) -> None:
         assert got["mota"] == pytest.approx(0.526462, abs=1e-6) and got["num_switches"] == 7
 
 
-@pytest.mark.parametrize("seq,mota_min,idf1_min", [("TUD-Campus", 0.50, 0.50), ("TUD-Stadtmitte", 0.50, 0.55)])
+@pytest.mark.parametrize(
+    "seq,mota_min,idf1_min", [("TUD-Campus", 0.50, 0.50), ("TUD-Stadtmitte", 0.50, 0.55)]
+)
 def test_bytetrack_on_result_boxes(seq: str, mota_min: float, idf1_min: float, tmp_path) -> None:
-    """Re-tracking the result boxes (ids dropped) with ByteTrack and scoring with motmetrics runs end to end."""
+    """Re-tracking the result boxes (ids dropped) with ByteTrack, then scoring with motmetrics, runs."""
     hyp = track_mot(str(MOT / seq / "test.txt"), fps=25.0)
     assert hyp.shape[1] == 10 and len(hyp) > 150
     m = mot_metrics(load_mot(MOT / seq / "gt.txt"), hyp)
@@ -55,7 +59,10 @@ def test_tracker_keeps_identity_of_crossing_free_targets() -> None:
     tr = CameraTracker("c", fps=5)
     seen = set()
     for f in range(20):
-        b = np.array([[10 + 3 * f, 50, 40, 100], [400 - 3 * f, 60, 40, 100]] + ([[200, 300, 40, 100]] if f >= 10 else []))
+        b = np.array(
+            [[10 + 3 * f, 50, 40, 100], [400 - 3 * f, 60, 40, 100]]
+            + ([[200, 300, 40, 100]] if f >= 10 else [])
+        )
         ids, xywh, _, ground = tr.update(b, np.full(len(b), 0.9), np.zeros(len(b), int), t=f / 5)
         seen.update(ids.tolist())
         assert ground is None

@@ -1,4 +1,4 @@
-"""Ground-plane speed and loitering estimators on real ETH/UCY pedestrian trajectories (metres, 0.4 s steps)."""
+"""Ground-plane speed and loitering estimators on real ETH/UCY trajectories (metres, 0.4 s steps)."""
 
 from __future__ import annotations
 
@@ -27,8 +27,14 @@ EXPECTED = {
 def _frames(t: np.ndarray, ids: np.ndarray, xy: np.ndarray):
     order = np.argsort(t, kind="stable")
     for chunk in np.split(order, np.flatnonzero(np.diff(t[order])) + 1):
-        yield {"t": float(t[chunk[0]]), "topic": "track/frame", "camera_id": "ped",
-               "ids": [str(i) for i in ids[chunk]], "cls": ["person"] * len(chunk), "xy": xy[chunk]}
+        yield {
+            "t": float(t[chunk[0]]),
+            "topic": "track/frame",
+            "camera_id": "ped",
+            "ids": [str(i) for i in ids[chunk]],
+            "cls": ["person"] * len(chunk),
+            "xy": xy[chunk],
+        }
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -39,7 +45,11 @@ def test_speeds_and_loitering_on_eth_ucy(name: str) -> None:
     speeds = step_speeds(t, ids, xy, max_gap_s=0.5)
     median, loiter_short, running = EXPECTED[name]
     assert np.median(speeds) == pytest.approx(median, abs=0.006)
-    default, short, run = LoiteringDetector(), LoiteringDetector(LoiteringParams(dwell_s=60, radius_m=3)), RunningDetector()
+    default, short, run = (
+        LoiteringDetector(),
+        LoiteringDetector(LoiteringParams(dwell_s=60, radius_m=3)),
+        RunningDetector(),
+    )
     counts = [0, 0, 0]
     for msg in _frames(t, ids, xy):
         counts[0] += len(default.update(msg))

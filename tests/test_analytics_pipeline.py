@@ -6,17 +6,28 @@ import json
 
 import numpy as np
 import pytest
+from test_analytics_geometry import camera_homography
 
 import run_sim
 from analytics.geometry import apply_homography
 from analytics.pipeline import AnalyticsPipeline, run_pipeline
-from test_analytics_geometry import camera_homography
 from twin.datapath import data_dir
 
 G2I = camera_homography(height=8.0, pitch_deg=35.0, x0=0.0, y0=0.0)
-CALIB = {"t": 0.0, "topic": "camera/calibration", "camera_id": "cam9", "image_to_ground": np.linalg.inv(G2I).tolist(),
-         "ground_to_image": G2I.tolist(), "resolution": [1280, 720], "fps": 5, "xy": [0, 0], "height_m": 8.0,
-         "yaw_deg": 0, "pitch_deg": 35, "hfov_deg": 77}
+CALIB = {
+    "t": 0.0,
+    "topic": "camera/calibration",
+    "camera_id": "cam9",
+    "image_to_ground": np.linalg.inv(G2I).tolist(),
+    "ground_to_image": G2I.tolist(),
+    "resolution": [1280, 720],
+    "fps": 5,
+    "xy": [0, 0],
+    "height_m": 8.0,
+    "yaw_deg": 0,
+    "pitch_deg": 35,
+    "hfov_deg": 77,
+}
 RESTRICTED = [[[-3, 20], [3, 20], [3, 26], [-3, 26]]]
 
 
@@ -29,8 +40,14 @@ def camera_messages(n_frames: int = 150):
         feet = apply_homography(G2I, ground)
         scale = 800 / np.hypot(*ground.T) * 0.9  # about f / distance pixels per metre
         w, h = 0.5 * scale, 1.7 * scale
-        dets = [{"bbox": [float(feet[i, 0] - w[i] / 2), float(feet[i, 1] - h[i]), float(w[i]), float(h[i])],
-                 "cls": "person", "conf": 0.9} for i in range(2)]
+        dets = [
+            {
+                "bbox": [float(feet[i, 0] - w[i] / 2), float(feet[i, 1] - h[i]), float(w[i]), float(h[i])],
+                "cls": "person",
+                "conf": 0.9,
+            }
+            for i in range(2)
+        ]
         yield {"t": t, "topic": "camera/frame", "camera_id": "cam9", "frame": k + 1, "detections": dets}
 
 
@@ -52,8 +69,9 @@ def test_cli_events_replay_out_file_and_exit_codes(tmp_path, capsys) -> None:
     ev.write_text("\n".join(lines) + "\n")
     (tmp_path / "restricted.json").write_text(json.dumps(RESTRICTED))
     out = tmp_path / "alerts.jsonl"
-    rc = run_sim.main(["analyze", "--events", str(ev), "--restricted", str(tmp_path / "restricted.json"),
-                       "--out", str(out)])
+    rc = run_sim.main(
+        ["analyze", "--events", str(ev), "--restricted", str(tmp_path / "restricted.json"), "--out", str(out)]
+    )
     cap = capsys.readouterr()
     assert rc == 0
     assert [json.loads(x)["kind"] for x in cap.out.splitlines()] == ["zone_intrusion"]
@@ -73,8 +91,19 @@ def test_cli_events_replay_out_file_and_exit_codes(tmp_path, capsys) -> None:
 
 def test_cli_mot_tracks_and_score(tmp_path, capsys) -> None:
     mot = data_dir() / "datasets" / "mot" / "TUD-Campus"
-    rc = run_sim.main(["analyze", "--mot", str(mot / "test.txt"), "--fps", "25", "--gt", str(mot / "gt.txt"),
-                       "--tracks-out", str(tmp_path / "tracks.txt")])
+    rc = run_sim.main(
+        [
+            "analyze",
+            "--mot",
+            str(mot / "test.txt"),
+            "--fps",
+            "25",
+            "--gt",
+            str(mot / "gt.txt"),
+            "--tracks-out",
+            str(tmp_path / "tracks.txt"),
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 0 and "MOTA 0.532 IDF1 0.545 ID switches 4" in err
     assert len((tmp_path / "tracks.txt").read_text().splitlines()) > 150
@@ -84,10 +113,30 @@ def test_injected_detectors_only() -> None:
     from analytics.cyber import PortScanDetector
 
     pipe = AnalyticsPipeline(detectors=[PortScanDetector()])
-    msgs = [{"t": float(i), "topic": "net/conn", "ts": float(i), "id.orig_h": "10.0.0.1", "id.resp_h": "10.0.0.2",
-             "id.resp_p": 1000 + i, "conn_state": "REJ"} for i in range(25)]
-    msgs.append({"t": 30.0, "topic": "acoustic/detection", "sensor_id": "m", "t_arrival": 30.0, "cls": "gunshot",
-                 "conf": 1.0, "level_db": 130, "xy": [0, 0]})
+    msgs = [
+        {
+            "t": float(i),
+            "topic": "net/conn",
+            "ts": float(i),
+            "id.orig_h": "10.0.0.1",
+            "id.resp_h": "10.0.0.2",
+            "id.resp_p": 1000 + i,
+            "conn_state": "REJ",
+        }
+        for i in range(25)
+    ]
+    msgs.append(
+        {
+            "t": 30.0,
+            "topic": "acoustic/detection",
+            "sensor_id": "m",
+            "t_arrival": 30.0,
+            "cls": "gunshot",
+            "conf": 1.0,
+            "level_db": 130,
+            "xy": [0, 0],
+        }
+    )
     assert [a["kind"] for a in run_pipeline(msgs, pipe)] == ["port_scan"]
     with pytest.raises(ValueError, match="unknown alert kind"):
         from analytics.base import make_alert

@@ -20,26 +20,73 @@ def alert(t, kind, xy=None, **ev):
 
 @pytest.fixture()
 def run_dir(tmp_path):
-    _jsonl(tmp_path / "ground_truth.jsonl", [
-        {"t": 0.0, "kind": "person_spawn", "id": "p1", "xy": [0, 0], "lonlat": None},
-        {"t": 600.0, "kind": "attack_phase", "attack": "bag_leaver", "phase": "approach", "id": "a1",
-         "xy": [100.0, 50.0], "lonlat": None},
-        {"t": 640.0, "kind": "attack_phase", "attack": "bag_leaver", "phase": "leave_bag", "id": "a1",
-         "xy": [110.0, 50.0], "lonlat": None},
-        {"t": 550.0, "kind": "attack_phase", "attack": "cyber_dos", "phase": "flood", "id": "a2", "xy": None,
-         "lonlat": None, "technique": "T1498", "src": "10.9.9.9", "dst": "10.0.0.5"},
-        {"t": 850.0, "kind": "attack_phase", "attack": "cyber_dos", "phase": "stop", "id": "a2", "xy": None,
-         "lonlat": None, "technique": "T1498", "src": "10.9.9.9", "dst": "10.0.0.5"},
-        {"t": 1000.0, "kind": "attack_phase", "attack": "loiterer", "phase": "loiter", "id": "a3",
-         "xy": [500.0, 500.0], "lonlat": None},
-    ])
-    _jsonl(tmp_path / "alerts.jsonl", [
-        alert(565.0, "dos", src=["10.9.9.9"], dst="10.0.0.5"),
-        alert(570.0, "dos", src=["10.1.1.1"], dst="10.0.0.77"),        # other host: false alarm
-        alert(705.0, "abandoned_object", xy=[113.0, 54.0]),            # 5 m from the bag, 105 s after start
-        alert(706.0, "abandoned_object", xy=[900.0, 900.0]),           # far away: false alarm
-        alert(1100.0, "running", xy=[500.0, 500.0]),                   # wrong kind for a loiterer: false alarm
-    ])
+    _jsonl(
+        tmp_path / "ground_truth.jsonl",
+        [
+            {"t": 0.0, "kind": "person_spawn", "id": "p1", "xy": [0, 0], "lonlat": None},
+            {
+                "t": 600.0,
+                "kind": "attack_phase",
+                "attack": "bag_leaver",
+                "phase": "approach",
+                "id": "a1",
+                "xy": [100.0, 50.0],
+                "lonlat": None,
+            },
+            {
+                "t": 640.0,
+                "kind": "attack_phase",
+                "attack": "bag_leaver",
+                "phase": "leave_bag",
+                "id": "a1",
+                "xy": [110.0, 50.0],
+                "lonlat": None,
+            },
+            {
+                "t": 550.0,
+                "kind": "attack_phase",
+                "attack": "cyber_dos",
+                "phase": "flood",
+                "id": "a2",
+                "xy": None,
+                "lonlat": None,
+                "technique": "T1498",
+                "src": "10.9.9.9",
+                "dst": "10.0.0.5",
+            },
+            {
+                "t": 850.0,
+                "kind": "attack_phase",
+                "attack": "cyber_dos",
+                "phase": "stop",
+                "id": "a2",
+                "xy": None,
+                "lonlat": None,
+                "technique": "T1498",
+                "src": "10.9.9.9",
+                "dst": "10.0.0.5",
+            },
+            {
+                "t": 1000.0,
+                "kind": "attack_phase",
+                "attack": "loiterer",
+                "phase": "loiter",
+                "id": "a3",
+                "xy": [500.0, 500.0],
+                "lonlat": None,
+            },
+        ],
+    )
+    _jsonl(
+        tmp_path / "alerts.jsonl",
+        [
+            alert(565.0, "dos", src=["10.9.9.9"], dst="10.0.0.5"),
+            alert(570.0, "dos", src=["10.1.1.1"], dst="10.0.0.77"),  # other host: false alarm
+            alert(705.0, "abandoned_object", xy=[113.0, 54.0]),  # 5 m from the bag, 105 s after start
+            alert(706.0, "abandoned_object", xy=[900.0, 900.0]),  # far away: false alarm
+            alert(1100.0, "running", xy=[500.0, 500.0]),  # wrong kind for a loiterer: false alarm
+        ],
+    )
     (tmp_path / "scenario.yaml").write_text("name: t\nduration_s: 1800\n")
     cam = tmp_path / "sensors" / "cameras" / "cam1"
     (cam / "gt").mkdir(parents=True)
@@ -53,12 +100,29 @@ def run_dir(tmp_path):
     (cam / "gt" / "gt.txt").write_text("\n".join(gt) + "\n")
     (cam / "det" / "det.txt").write_text("\n".join(det) + "\n")
     (tmp_path / "crowd_density.csv").write_text("t,zone,people\n10,square,100\n20,square,120\n30,gate,5\n")
-    _jsonl(tmp_path / "events.jsonl", [
-        {"t": 9.0, "topic": "counter/area", "sensor_id": "c1", "count": 90, "area_m2": 100, "capacity": 500,
-         "zone": "square"},
-        {"t": 19.0, "topic": "counter/area", "sensor_id": "c1", "count": 126, "area_m2": 100, "capacity": 500,
-         "zone": "square"},
-    ])
+    _jsonl(
+        tmp_path / "events.jsonl",
+        [
+            {
+                "t": 9.0,
+                "topic": "counter/area",
+                "sensor_id": "c1",
+                "count": 90,
+                "area_m2": 100,
+                "capacity": 500,
+                "zone": "square",
+            },
+            {
+                "t": 19.0,
+                "topic": "counter/area",
+                "sensor_id": "c1",
+                "count": 126,
+                "area_m2": 100,
+                "capacity": 500,
+                "zone": "square",
+            },
+        ],
+    )
     return tmp_path
 
 
@@ -72,8 +136,12 @@ def test_score_run(run_dir) -> None:
     assert not by["loiterer"]["detected"]
     assert m["false_alarms"] == 3 and m["false_alarms_per_hour"] == 6.0 and m["duration_s"] == 1800
     assert m["false_alarms_by_kind"] == {"abandoned_object": 1, "dos": 1, "running": 1}
-    assert m["per_kind"]["bag_leaver"] == {"n": 1, "detected": 1, "mean_time_to_detect_s": 105.0,
-                                           "mean_localisation_error_m": 5.0}
+    assert m["per_kind"]["bag_leaver"] == {
+        "n": 1,
+        "detected": 1,
+        "mean_time_to_detect_s": 105.0,
+        "mean_localisation_error_m": 5.0,
+    }
     cam = m["tracking"]["cam1"]
     # 40 gt boxes; the first frame has no ids yet (2 consecutive frames), 1 missed detection
     assert cam["num_misses"] == 3 and cam["num_switches"] == 0 and cam["num_false_positives"] == 0
