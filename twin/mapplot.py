@@ -148,6 +148,7 @@ def plot_twin(twin: Twin, out: str | os.PathLike, *, dpi: int = 150) -> Path:
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=dpi, format="png", bbox_inches="tight")
+        os.chmod(tmp, 0o644)            # mkstemp makes 0600; a map is for everyone to read
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
