@@ -42,6 +42,9 @@ def test_dos_on_vms_floods_it_and_blinds_every_camera_during_the_window_only():
     retries = [r for r in rtsp if r["conn_state"] == "S0"]
     assert retries and all(300 <= _ts(r) < 510 for r in retries)
     # management polls to cameras during the outage are unanswered, normal before
+    lost = [p["line"] for p in cr.all_syslog() if "stream lost" in p["line"]]
+    back = [p["line"] for p in cr.all_syslog() if "stream restored" in p["line"]]
+    assert len(lost) == len(back) == 30 and all(" vms vmsd " in ln for ln in lost + back)
     polls = [r for r in recs if r["id.orig_h"] == VMS and r["id.resp_p"] == 443]
     assert {r["conn_state"] for r in polls if 310 <= _ts(r) < 490} == {"S0"}
     assert {r["conn_state"] for r in polls if _ts(r) < 290} == {"SF"}
@@ -90,8 +93,10 @@ def test_bruteforce_fills_syslog_with_sshd_failures_from_one_source():
     cr = run(small_network(6), [bf], duration_s=600.0)
     lines = [p for p in cr.all_syslog() if "Failed password" in p["line"]]
     srcs = Counter(p["line"].split(" from ")[1].split(" ")[0] for p in lines)
-    assert list(srcs) == ["203.0.113.9"] and srcs["203.0.113.9"] >= 400    # 2 conn/s x 200 s x 1-3 guesses
-    assert {p["host"] for p in lines} == {"vms"}
+    (top, n), *others = srcs.most_common()
+    assert top == "203.0.113.9" and n >= 400               # 2 conn/s x 200 s x 1-3 guesses
+    assert all(c <= 2 for _, c in others)                   # an admin's occasional typo, nothing more
+    assert {p["host"] for p in lines if "203.0.113.9" in p["line"]} == {"vms"}
     ssh = [r for r in cr.all_records() if r["id.orig_h"] == "203.0.113.9"]
     assert len(ssh) >= 390
     assert {(r["id.resp_h"], r["id.resp_p"], r["service"]) for r in ssh} == {(VMS, 22, "ssh")}

@@ -18,7 +18,8 @@ RFC5424 = re.compile(
 
 
 def test_every_line_of_a_run_is_rfc5424(tmp_path):
-    attacks = [{"kind": "cyber_bruteforce", "target": "vms", "start_s": 60, "duration_s": 120}]
+    attacks = [{"kind": "cyber_bruteforce", "target": "vms", "start_s": 60, "duration_s": 120},
+               {"kind": "stream_hijack", "target": "cam-001", "start_s": 300, "duration_s": 60}]
     cr = run(small_network(8), attacks, duration_s=600.0)
     w = SyslogWriter(tmp_path / "syslog.log")
     for p in cr.all_syslog():
@@ -32,14 +33,15 @@ def test_every_line_of_a_run_is_rfc5424(tmp_path):
         m = RFC5424.match(line)
         assert m, line
         pri = int(m["pri"])
-        assert pri <= 191 and pri // 8 in (4, 10)          # auth / authpriv
+        assert pri <= 191 and pri // 8 in (4, 10, 16)      # auth / authpriv / local0 (recorder)
         ts = datetime.strptime(m["ts"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()
         assert EPOCH0 <= ts < EPOCH0 + 600.0
         assert last is None or ts >= last - 1e-6          # written in time order
         last = ts
-        assert m["app"] == "sshd" and m["proc"].isdigit() and m["sd"] == "-"
+        assert m["app"] in ("sshd", "vmsd") and m["proc"].isdigit() and m["sd"] == "-"
     assert any("Failed password for root from" in ln and ln.endswith("ssh2") for ln in lines)
     assert any("Invalid user" in ln for ln in lines)
+    assert sum("vmsd" in ln and "cam-001" in ln for ln in lines) == 2      # stream lost, stream restored
 
 
 def test_format_syslog_header_fields_and_sanitising():

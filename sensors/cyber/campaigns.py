@@ -240,8 +240,8 @@ def _phase_truth(a: Attack, net: NetIndex, phase: str, t0: float, t1: float, cam
 
 
 def attack_traffic(attacks: list[Attack], net: NetIndex, rng: np.random.Generator, bitrate_Bps: np.ndarray,
-                   run_end: float, epoch0: float,
-                   effects: Effects | None = None) -> tuple[FlowTable, LogLines, list[dict]]:
+                   run_end: float, epoch0: float, effects: Effects | None = None,
+                   params: TrafficParams | None = None) -> tuple[FlowTable, LogLines, list[dict]]:
     """Every attack's flows (tagged with attack index and phase), syslog lines and ``attack_phase`` truth."""
     parts, logs, truth = [], LogLines.empty(), []
     hit: dict[int, list[str]] = {}
@@ -258,7 +258,7 @@ def attack_traffic(attacks: list[Attack], net: NetIndex, rng: np.random.Generato
         elif a.kind == "cyber_beacon":
             ft, tr = _beacon(a, k, net, rng)
         else:
-            ft, tr = _hijack(a, k, net, rng, bitrate_Bps, run_end)
+            ft, tr = _hijack(a, k, net, rng, bitrate_Bps, run_end, (params or TrafficParams()).long_conn_s)
         parts.append(ft)
         truth += [_phase_truth(a, net, ph, t0, t1, sorted(set(hit.get(k, [])))) for ph, t0, t1 in tr]
     return FlowTable.concat(parts), logs, truth
@@ -384,13 +384,13 @@ def _beacon(a: Attack, k: int, net: NetIndex, rng: np.random.Generator):
 
 
 def _hijack(a: Attack, k: int, net: NetIndex, rng: np.random.Generator, bitrate_Bps: np.ndarray,
-            run_end: float):
+            run_end: float, thresholds: tuple[float, ...]):
     cams = net.cameras_behind(a.target)
     n = len(cams)
     start = a.start + rng.uniform(0.0, 0.3, n)
     ft = long_sessions(rng, orig_h=a.src_ip, resp_h=net.cam_ip[cams], resp_p=554, service="rtsp",
                        start=start, end=np.full(n, a.end), state="SF", rate_Bps=bitrate_Bps[cams],
-                       run_end=run_end, attack=k, phase="denial_of_view")
+                       run_end=run_end, attack=k, phase="denial_of_view", thresholds=thresholds)
     return ft, [("hijack_control", a.start, a.start), ("denial_of_view", a.start, a.end)]
 
 

@@ -146,8 +146,9 @@ def build_cyber(twin_or_network, attacks: list[dict] | None, *, rng: np.random.G
         mask = np.zeros(len(base), bool)
         mask[win[hit]] = True
         unanswered(base, mask)
-    streams = camera_streams(net, rng, p, bitrate, eff.breaks, T)
-    atk, atk_logs, truth = attack_traffic(parsed, net, rng, bitrate, T, epoch0, eff)
+    streams, rec_logs = camera_streams(net, rng, p, bitrate, eff.breaks, T, epoch0)
+    atk, atk_logs, truth = attack_traffic(parsed, net, rng, bitrate, T, epoch0, eff, p)
+    logs.extend(rec_logs)
     logs.extend(atk_logs)
     keep = np.asarray(logs.t) < T
     logs = LogLines([x for x, k in zip(logs.t, keep, strict=True) if k],

@@ -5,15 +5,17 @@ from __future__ import annotations
 import numpy as np
 
 from sensors.cyber.flows import FlowTable, make_uids
+from sensors.cyber.syslog import format_syslog
 from sensors.cyber.topology import NetIndex
-from sensors.cyber.traffic import TrafficParams, long_sessions, unanswered
+from sensors.cyber.traffic import LogLines, TrafficParams, long_sessions, unanswered
 
 __all__ = ["camera_streams"]
 
 
 def camera_streams(net: NetIndex, rng: np.random.Generator, params: TrafficParams, bitrate_Bps: np.ndarray,
-                   breaks: list, run_end: float) -> FlowTable:
-    """Stream sessions (Zeek long-connection rows) plus the server's unanswered reconnects while cut.
+                   breaks: list, run_end: float, epoch0: float) -> tuple[FlowTable, LogLines]:
+    """Stream sessions (Zeek long-connection rows) plus the server's unanswered reconnects while cut, and the
+    recorder's ``stream lost``/``stream restored`` lines in the ``vms`` syslog.
 
     ``breaks`` holds ``(cam_idx, t_break, state, t_resume, attack)``: the session of each listed camera ends
     at ``t_break`` with ``state`` and the next one starts at ``t_resume``.
@@ -53,7 +55,8 @@ def camera_streams(net: NetIndex, rng: np.random.Generator, params: TrafficParam
     s0, s1, st = np.concatenate(s0), np.concatenate(s1), np.concatenate(st)
     vms = net.ip["vms"]
     sessions = long_sessions(rng, orig_h=vms, resp_h=net.cam_ip[cam], resp_p=554, service="rtsp", start=s0,
-                             end=s1, state=st, rate_Bps=bitrate_Bps[cam], run_end=T)
+                             end=s1, state=st, rate_Bps=bitrate_Bps[cam], run_end=T,
+                             thresholds=params.long_conn_s)
     # reconnect attempts every reconnect_s while the stream is down
     rc = np.asarray(retry_c, dtype=np.int64)
     t0, t1 = np.asarray(retry_t0, float), np.minimum(np.asarray(retry_t1, float), T)
@@ -66,4 +69,24 @@ def camera_streams(net: NetIndex, rng: np.random.Generator, params: TrafficParam
                              resp_h=net.cam_ip[rc[idx]], resp_p=554, proto="tcp", state="S0", history="S",
                              uid=make_uids(rng, m))
     unanswered(retries, np.ones(m, bool))
-    return FlowTable.concat([sessions, retries])
+    return FlowTable.concat([sessions, retries]), _recorder_log(net, rng, breaks, T, epoch0)
+
+
+def _recorder_log(net: NetIndex, rng: np.random.Generator, breaks: list, T: float, epoch0: float) -> LogLines:
+    """What the video management software logs when a camera's stream drops and when it comes back."""
+    logs = LogLines.empty()
+    pid = int(rng.integers(900, 4000))
+    why = {"RSTO": "no data for 5 s, connection aborted", "RSTR": "connection reset by peer"}
+    for cams, tb, state, tr, _ in breaks:
+        for c, b, r in zip(np.asarray(cams).tolist(), np.asarray(tb).tolist(), np.asarray(tr).tolist(),
+                           strict=True):
+            cid, ip = net.camera_ids[c], net.cam_ip[c]
+            if b < T:
+                logs.add(b, "vms", format_syslog(epoch0 + b, "vms", "vmsd", pid,
+                         f"recorder: camera {cid} ({ip}:554) stream lost: {why.get(state, state)}",
+                         facility="local0", severity="warning"))
+            if r < T:
+                logs.add(r, "vms", format_syslog(epoch0 + r, "vms", "vmsd", pid,
+                         f"recorder: camera {cid} ({ip}:554) stream restored after {r - b:.1f} s",
+                         facility="local0", severity="notice"))
+    return logs

@@ -13,7 +13,8 @@ What flows (all addresses from the twin's network):
 - DNS (udp/53) from ``vms``, ``soc`` and ``admin`` to ``dns`` (Poisson), a share forwarded upstream.
 - HTTPS management (tcp/443, ``ssl``): ``vms`` polls each camera's device API every ``https_poll_s``; ``soc``
   pulls ``vms``'s event API every ``soc_api_s``; the admin opens the ``vms`` web client now and then.
-- SSH (tcp/22): the admin workstation logs in to the servers with a key; sshd logs the session to syslog.
+- SSH (tcp/22): the admin workstation logs in to the servers with a key (now and then by password after
+  one mistyped try); sshd logs the session to syslog.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ class TrafficParams:
     dns_forward_share: float = 0.3
     admin_ssh_per_h: float = 4.0
     admin_ssh_median_s: float = 240.0
+    admin_typo_share: float = 0.1                    # admin logins by password after one mistyped try
+    long_conn_s: tuple[float, ...] = LONG_CONN_S     # Zeek LongConnection::default_durations
 
 
 @dataclass
@@ -134,7 +137,7 @@ def tcp_short(rng: np.random.Generator, t: np.ndarray, orig_h, resp_h, resp_p: i
 
 def long_sessions(rng: np.random.Generator, *, orig_h, resp_h, resp_p: int, service: str, start: np.ndarray,
                   end: np.ndarray, state, rate_Bps: np.ndarray, run_end: float, attack=-1,
-                  phase="") -> FlowTable:
+                  phase="", thresholds: tuple[float, ...] = LONG_CONN_S) -> FlowTable:
     """Long TCP streams (responder sends ``rate_Bps``) as Zeek logs them: long-conn interim rows + end row.
 
     ``state`` is the final conn_state of a stream that ends before ``run_end`` (``SF``, ``RSTO``, ``RSTR``);
@@ -152,9 +155,10 @@ def long_sessions(rng: np.random.Generator, *, orig_h, resp_h, resp_p: int, serv
     uids = make_uids(rng, n)
     oport = ephemeral_ports(rng, n)
     span = float(np.max(end - start)) if n else 0.0
-    thr = list(LONG_CONN_S)
+    thr = sorted(float(x) for x in thresholds)
+    step = thr[-1] - thr[-2] if len(thr) > 1 else thr[-1]
     while thr[-1] < span:
-        thr.append(thr[-1] + LONG_CONN_S[-1])
+        thr.append(thr[-1] + step)
     thr = np.asarray(thr)
     s_i, t_i = np.nonzero(start[:, None] + thr[None, :] < end[:, None])
     row = np.concatenate([s_i, np.arange(n)])
@@ -281,7 +285,7 @@ def _admin_ssh(net: NetIndex, rng: np.random.Generator, p: TrafficParams, T: flo
     _, t = poisson(rng, 1, p.admin_ssh_per_h / 3600.0, 0.0, T)
     n = len(t)
     dst = np.array(hosts, dtype=object)[rng.integers(0, len(hosts), n)]
-    dur = p.admin_ssh_median_s * np.exp(rng.normal(0.0, 1.0, n))
+    dur = np.maximum(8.0, p.admin_ssh_median_s * np.exp(rng.normal(0.0, 1.0, n)))
     ob = (2500 + 40.0 * dur * rng.uniform(0.5, 2.0, n)).astype(np.int64)
     rb = (3500 + 300.0 * dur * rng.uniform(0.5, 2.0, n)).astype(np.int64)
     port = ephemeral_ports(rng, n)
@@ -289,6 +293,7 @@ def _admin_ssh(net: NetIndex, rng: np.random.Generator, p: TrafficParams, T: flo
                    ob, rb, dur, orig_p=port)
     ft.cols["history"][:] = "ShAdDaFf"
     pids = rng.integers(1200, 30000, n)
+    typo = rng.random(n) < p.admin_typo_share
     fps = rng.integers(0, 62, (n, 43))
     alphabet = np.array(list("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"))
     logs = LogLines.empty()
@@ -296,9 +301,19 @@ def _admin_ssh(net: NetIndex, rng: np.random.Generator, p: TrafficParams, T: flo
     for i in range(n):
         h, pid, pt, t0, t1 = str(dst[i]), int(pids[i]), int(port[i]), float(t[i]), float(t[i] + dur[i])
         fp = "".join(alphabet[fps[i]])
-        logs.add(t0 + 0.21, h, format_syslog(epoch0 + t0 + 0.21, h, "sshd", pid,
-                 f"Accepted publickey for admin from {aip} port {pt} ssh2: ED25519 SHA256:{fp}"))
-        logs.add(t0 + 0.22, h, format_syslog(epoch0 + t0 + 0.22, h, "sshd", pid,
+        if typo[i]:
+            logs.add(t0 + 0.3, h, format_syslog(epoch0 + t0 + 0.3, h, "sshd", pid,
+                     "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= "
+                     f"rhost={aip}  user=admin", facility="authpriv", severity="notice"))
+            logs.add(t0 + 2.1, h, format_syslog(epoch0 + t0 + 2.1, h, "sshd", pid,
+                     f"Failed password for admin from {aip} port {pt} ssh2"))
+            logs.add(t0 + 5.3, h, format_syslog(epoch0 + t0 + 5.3, h, "sshd", pid,
+                     f"Accepted password for admin from {aip} port {pt} ssh2"))
+        else:
+            logs.add(t0 + 0.21, h, format_syslog(epoch0 + t0 + 0.21, h, "sshd", pid,
+                     f"Accepted publickey for admin from {aip} port {pt} ssh2: ED25519 SHA256:{fp}"))
+        ts = t0 + (5.31 if typo[i] else 0.22)
+        logs.add(ts, h, format_syslog(epoch0 + ts, h, "sshd", pid,
                  "pam_unix(sshd:session): session opened for user admin(uid=1000) by (uid=0)",
                  facility="authpriv"))
         if t1 < T:
