@@ -308,7 +308,7 @@ class DosDetector(ConnDetector):
         self.p = params
         self._bin: int | None = None
         self._cur: Counter[str] = Counter()
-        self._srcs: dict[str, Counter[str]] = {}
+        self._srcs: dict[str, Counter[str]] = {}  # sources per destination in the open bin
         self._state: dict[str, list[float]] = {}  # dst -> [mean, var, n_bins, cusum]
         self._episodes = EpisodeFilter(params.hold_s)
 
@@ -334,6 +334,7 @@ class DosDetector(ConnDetector):
     def _close(self, b: int) -> list[dict[str, Any]]:
         p, out = self.p, []
         counts, self._cur = self._cur, Counter()
+        bin_srcs, self._srcs = self._srcs, {}
         for dst in set(self._state) | set(counts):
             x = float(counts.get(dst, 0))
             st = self._state.setdefault(dst, [x, 0.0, 0, 0.0])
@@ -343,7 +344,7 @@ class DosDetector(ConnDetector):
                 s = max(0.0, s + (x - mean) / sd - p.k)
             rate = x / p.bin_s
             if s > p.h and rate >= p.min_rate and self._episodes.admit(b * p.bin_s, dst):
-                srcs = self._srcs.get(dst, Counter())
+                srcs = bin_srcs.get(dst, Counter())
                 out.append(
                     make_alert(
                         (b + 1) * p.bin_s,
@@ -365,7 +366,6 @@ class DosDetector(ConnDetector):
                 d = x - mean
                 mean += p.alpha * d
                 var = (1 - p.alpha) * (var + p.alpha * d * d)
-                self._srcs.pop(dst, None) if x == 0 else None
             st[:] = [mean, var, n + 1, s]
         if len(self._state) > 10_000:  # forget hosts that have gone quiet
             self._state = {k: v for k, v in self._state.items() if v[0] > 1e-3 or v[3] > 0}
