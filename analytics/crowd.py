@@ -3,6 +3,8 @@ jump, counter-flow), from camera tracks (``track/frame``) and area counters (``c
 
 from __future__ import annotations
 
+import math
+import os
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -10,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from analytics._io import atomic_write_lines
 from analytics.base import Detector, EpisodeFilter, make_alert
 from analytics.geometry import Zones
 from analytics.tracks import TrackHistory
@@ -22,6 +25,7 @@ __all__ = [
     "CrowdDensityDetector",
     "DensityParams",
     "fruin_level",
+    "write_density_csv",
 ]
 
 #: Fruin walkway level of service, upper density bound (persons/m²) of levels A..E; F is above 2.17.
@@ -40,6 +44,11 @@ def fruin_level(density: float | np.ndarray) -> str | np.ndarray:
     return str(levels) if levels.ndim == 0 else levels
 
 
+def write_density_csv(path: str | os.PathLike, history: Sequence[tuple[float, str, float]]) -> None:
+    """Write density estimates as ``t,zone,people`` CSV (the run's ``density_estimates.csv``), atomically."""
+    atomic_write_lines(path, ["t,zone,people", *(f"{t:g},{z},{p:.2f}" for t, z, p in history)])
+
+
 @dataclass(frozen=True, slots=True)
 class DensityParams:
     """Zone density alerts.
@@ -50,6 +59,8 @@ class DensityParams:
     min_duration_s : the level must hold this long (default 10 s), so one noisy frame does not alert.
     smooth_s : camera counts are averaged over this window (default 5 s).
     rearm_s : a zone alerts again only after this long back below the level (default 120 s).
+    history_s : one estimate per zone per this many seconds is kept in ``history`` (default 10 s, the
+        sampling of the simulator's ``crowd_density.csv``).
     conf : confidence of a density alert; over-capacity from a counter gets ``capacity_conf``.
     """
 
@@ -57,6 +68,7 @@ class DensityParams:
     min_duration_s: float = 10.0
     smooth_s: float = 5.0
     rearm_s: float = 120.0
+    history_s: float = 10.0
     conf: float = 0.7
     capacity_conf: float = 0.9
 
@@ -64,8 +76,8 @@ class DensityParams:
 class CrowdDensityDetector(Detector):
     """People per zone from camera tracks (max over cameras, which see the same people) or area counters.
 
-    ``estimates`` keeps the latest ``(t, people, density)`` per zone; ``history`` is every estimate made,
-    as ``(t, zone, people)`` rows (for scoring the estimator).
+    ``estimates`` keeps the latest ``(t, people, density)`` per zone; ``history`` keeps one estimate per zone
+    every ``history_s`` as ``(t, zone, people)`` rows, which ``write_density_csv`` saves for scoring.
     """
 
     topics = ("track/frame", "counter/area")
@@ -81,6 +93,7 @@ class CrowdDensityDetector(Detector):
         self._level_idx = FRUIN_LEVELS.index(params.alert_level)
         self.estimates: dict[str, tuple[float, float, float]] = {}
         self.history: list[tuple[float, str, float]] = []
+        self._recorded: dict[str, float] = {}
 
     def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
         t = float(msg["t"])
@@ -121,7 +134,9 @@ class CrowdDensityDetector(Detector):
         capacity: float | None = None,
     ) -> list[dict[str, Any]]:
         self.estimates[zone] = (t, people, density)
-        self.history.append((t, zone, people))
+        if t - self._recorded.get(zone, -math.inf) >= self.p.history_s:
+            self._recorded[zone] = t
+            self.history.append((t, zone, people))
         level = fruin_level(density)
         over = capacity is not None and people > float(capacity)
         if FRUIN_LEVELS.index(level) < self._level_idx and not over:

@@ -1,8 +1,9 @@
 """Zeek ``conn.log`` readers for both encodings Zeek writes: TSV with a ``#fields`` header, and JSON lines.
 
-The reader streams in chunks of lines and parses each chunk with pandas' C parser (the vectorised path the
-cyber detectors' ``update_batch`` takes); ``iter_conn_messages`` turns the same chunks into per-record bus
-messages ``{"t": ts, "topic": "net/conn", **record}``.
+The reader streams the file in blocks of whole lines and parses each block with pandas' C parser into a
+DataFrame (the vectorised path the cyber detectors' ``update_batch`` takes); ``iter_conn_messages`` turns
+the same blocks into per-record bus messages ``{"t": ts, "topic": "net/conn", **record}``. Malformed rows
+are counted in a ``ReadStats`` with their line numbers, never fatal.
 """
 
 from __future__ import annotations

@@ -161,3 +161,29 @@ def test_write_metrics_keeps_other_keys(run_dir) -> None:
 def test_missing_ground_truth_is_input_error(tmp_path) -> None:
     with pytest.raises(AnalyticsInputError, match="ground_truth.jsonl: no such file"):
         score_run(tmp_path)
+
+
+def test_density_from_estimates_file(run_dir) -> None:
+    """An estimator's history written with ``write_density_csv`` is preferred over counter messages."""
+    from analytics.crowd import CrowdDensityDetector, write_density_csv
+
+    det = CrowdDensityDetector(None)
+    for t, count in ((5.0, 95), (8.0, 99), (15.0, 118), (28.0, 7)):
+        det.update(
+            {
+                "t": t,
+                "topic": "counter/area",
+                "sensor_id": "c",
+                "zone": "square" if t < 20 else "gate",
+                "count": count,
+                "area_m2": 100.0,
+                "capacity": 500,
+            }
+        )
+    assert det.history == [(5.0, "square", 95.0), (15.0, "square", 118.0), (28.0, "gate", 7.0)]  # 10 s apart
+    write_density_csv(run_dir / "density_estimates.csv", det.history)
+    d = score_run(run_dir)["density"]
+    assert d["source"] == "density_estimates.csv" and d["n_compared"] == 3
+    assert d["mae_by_zone"] == {"gate": 2.0, "square": 3.5} and d["bias_people"] == pytest.approx(
+        -1 / 3, abs=1e-3
+    )
