@@ -208,7 +208,7 @@ def plan_effects(attacks: list[Attack], net: NetIndex, rng: np.random.Generator,
                 eff.outages.append((a.start, a.end, np.asarray(down, dtype=object), k))
                 if len(cams):
                     tb = a.start + rng.uniform(0.5, 3.0, len(cams))
-                    tr = a.end + rng.uniform(0.0, params.reconnect_s, len(cams))
+                    tr = np.maximum(a.end + rng.uniform(0.0, params.reconnect_s, len(cams)), tb + 1.0)
                     eff.breaks.append((cams, tb, "RSTO", tr, k))
                     eff.windows.append((cams, np.full(len(cams), a.start), tr, "offline", k))
             elif status == "degraded" and len(cams):

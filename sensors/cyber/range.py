@@ -13,7 +13,15 @@ import numpy as np
 
 from agents.world import WorldView
 from sensors.base import Sensor
-from sensors.cyber.campaigns import Attack, Effects, attack_traffic, parse_attacks, plan_effects, status_code
+from sensors.cyber.campaigns import (
+    Attack,
+    Effects,
+    attack_traffic,
+    parse_attacks,
+    plan_effects,
+    status_code,
+    technique,
+)
 from sensors.cyber.errors import CyberError
 from sensors.cyber.flows import FlowTable
 from sensors.cyber.streams import camera_streams
@@ -48,7 +56,7 @@ class CyberRange(Sensor):
         self._log_host = [logs.host[i] for i in o]
         self._log_line = [logs.line[i] for i in o]
         self._flow_end = flows.cols["end"]
-        self._truth = sorted(truth, key=lambda r: r["t"])
+        self._truth = truth                      # attack_phase + camera_status; attack_flow made on demand
         self._last = -np.inf
         cams, t0, t1, code = [], [], [], []
         for c, a, b, status, _ in effects.windows:
@@ -101,7 +109,7 @@ class CyberRange(Sensor):
     def truth_events(self) -> list[dict]:
         """Ground truth in time order: ``attack_phase`` (technique, src, dst), ``attack_flow`` (per flow uid)
         and ``camera_status`` changes caused by attacks."""
-        return list(self._truth)
+        return sorted(self._truth + _flow_truth(self.flows, self.attacks), key=lambda r: r["t"])
 
     def all_records(self) -> list[dict]:
         """Every conn record of the run in report order (for exports and tests; does not move ``measure``)."""
@@ -155,13 +163,12 @@ def build_cyber(twin_or_network, attacks: list[dict] | None, *, rng: np.random.G
                     [x for x, k in zip(logs.host, keep, strict=True) if k],
                     [x for x, k in zip(logs.line, keep, strict=True) if k])
     flows = clip_to_run(FlowTable.concat([base, streams, atk]), T).sorted()
-    truth += _flow_truth(flows, parsed) + _status_truth(net, eff, parsed)
+    truth += _status_truth(net, eff, parsed, T)
     return CyberRange(net, flows, logs, truth, eff, parsed, epoch0=epoch0, duration_s=T, sensor_id=sensor_id)
 
 
 def _flow_truth(flows: FlowTable, attacks: list[Attack]) -> list[dict]:
-    from sensors.cyber.campaigns import technique
-
+    """One ``attack_flow`` record per attack conn record (``src``/``dst`` = its originator/responder)."""
     c = flows.cols
     idx = np.nonzero(c["attack"] >= 0)[0]
     idx = idx[np.argsort(c["start"][idx], kind="stable")]
@@ -177,7 +184,8 @@ def _flow_truth(flows: FlowTable, attacks: list[Attack]) -> list[dict]:
     return out
 
 
-def _status_truth(net: NetIndex, eff: Effects, attacks: list[Attack]) -> list[dict]:
+def _status_truth(net: NetIndex, eff: Effects, attacks: list[Attack], run_end: float) -> list[dict]:
+    """``camera_status`` records when an attack changes a camera's state and when it returns to ``ok``."""
     out = []
     for cams, t0, t1, status, k in eff.windows:
         t0 = np.broadcast_to(np.asarray(t0, float), (len(cams),))
@@ -189,5 +197,6 @@ def _status_truth(net: NetIndex, eff: Effects, attacks: list[Attack]) -> list[di
             if xy is not None:
                 base["xy"] = [xy[0], xy[1]]
             out.append({"t": round(a, 6), **base, "status": status})
-            out.append({"t": round(b, 6), **base, "status": "ok"})
+            if b < run_end:
+                out.append({"t": round(b, 6), **base, "status": "ok"})
     return out
