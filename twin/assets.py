@@ -31,13 +31,16 @@ the nearest ``telecom`` asset. Edges carry ``distance_m``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import networkx as nx
 import numpy as np
+import shapely
 from scipy.spatial import cKDTree
 
 from twin.model import ASSET_TYPES, Asset
 
-__all__ = ["CAPACITY", "DEPENDS", "asset_type", "capacity", "dependency_graph"]
+__all__ = ["CAPACITY", "DEPENDS", "asset_type", "capacity", "dependency_graph", "make_assets"]
 
 _RULES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "station": (("railway", ("station", "halt")), ("public_transport", ("station",)),
@@ -112,3 +115,46 @@ def dependency_graph(assets: list[Asset]) -> nx.DiGraph:
         for d, i, j in zip(dist, prov[idx], dep, strict=True):
             g.add_edge(assets[i].id, assets[j].id, kind=kind, distance_m=float(d))
     return g
+
+
+def make_assets(nodes: list, areas: list, *, project: Callable, unproject: Callable, keep: Callable,
+                walk: nx.MultiDiGraph) -> list[Asset]:
+    """Assets from reader items, sorted by (type, id), each with its nearest walk node.
+
+    ``nodes`` are ``(id, type, (lon, lat), tags)``, ``areas`` ``(id, type, WKB in lon/lat, tags)``;
+    ``project``/``unproject`` map (N, 2) lon/lat <-> projected metres; ``keep`` takes (N, 2) lon/lat and
+    returns the bool mask of what lies in the bbox. An area's position is the representative point of its
+    projected polygon.
+    """
+    assets: list[Asset] = []
+    if nodes:
+        ll = np.array([n[2] for n in nodes], dtype=float).reshape(-1, 2)
+        xy = project(ll)
+        for (aid, kind, _, tags), p, q, k in zip(nodes, ll, xy, keep(ll), strict=True):
+            if k:
+                assets.append(Asset(id=aid, type=kind, name=tags.get("name") or f"{kind} {aid}",
+                                    xy=(float(q[0]), float(q[1])), lonlat=(float(p[0]), float(p[1])),
+                                    capacity=capacity(kind, 0.0), tags=tags))
+    if areas:
+        geoms = shapely.from_wkb([a[2] for a in areas])
+        mask = keep(shapely.get_coordinates(shapely.point_on_surface(geoms)))
+        polys = shapely.transform(geoms, project)
+        for (aid, kind, _, tags), poly, k in zip(areas, polys, mask, strict=True):
+            if not k:
+                continue
+            if isinstance(poly, shapely.MultiPolygon) and len(poly.geoms) == 1:
+                poly = poly.geoms[0]
+            rp = poly.representative_point()
+            lon, lat = unproject(np.array([[rp.x, rp.y]]))[0]
+            area = float(poly.area)
+            assets.append(Asset(id=aid, type=kind, name=tags.get("name") or f"{kind} {aid}", xy=(rp.x, rp.y),
+                                lonlat=(float(lon), float(lat)), capacity=capacity(kind, area), area_m2=area,
+                                polygon=poly, tags=tags))
+    assets.sort(key=lambda a: (a.type, a.id))
+    if assets and walk.number_of_nodes():
+        wn = list(walk.nodes)
+        tree = cKDTree(np.array([(walk.nodes[n]["x"], walk.nodes[n]["y"]) for n in wn]))
+        _, idx = tree.query(np.array([a.xy for a in assets]))
+        for a, i in zip(assets, np.atleast_1d(idx), strict=True):
+            a.node = wn[int(i)]
+    return assets

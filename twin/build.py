@@ -16,12 +16,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-import shapely
 from pyproj import Transformer
 
 from twin import cache
 from twin.cities import OSM_SUFFIXES
-from twin.model import Asset, Twin, TwinError
+from twin.model import Twin, TwinError
 from twin.options import TwinOptions
 
 __all__ = ["from_file", "from_place", "utm_crs"]
@@ -93,9 +92,7 @@ def from_place(place: str, *, bbox: tuple | None = None, options: TwinOptions | 
 
 def _build(path: Path, *, label: str, bbox: tuple | None, options: TwinOptions) -> Twin:
     """Read ``path`` once and assemble every part of the twin (see the module docstring)."""
-    from scipy.spatial import cKDTree
-
-    from twin.assets import capacity, dependency_graph
+    from twin.assets import dependency_graph, make_assets
     from twin.buildings import make_buildings
     from twin.cameras import camera_from_tags
     from twin.graphs import build_graph
@@ -154,36 +151,10 @@ def _build(path: Path, *, label: str, bbox: tuple | None, options: TwinOptions) 
     drive = build_graph(data.ways, xy_of, lonlat_of, "drive", **kw)
     buildings = make_buildings(data.buildings, project, options, keep=inside if bbox else None)
 
-    walk_nodes = list(walk.nodes)
-    walk_xy = np.array([(walk.nodes[n]["x"], walk.nodes[n]["y"]) for n in walk_nodes])
-    tree = cKDTree(walk_xy)
-
-    assets: list[Asset] = []
-    for aid, kind, ll, tags in data.asset_nodes:
-        if inside(ll)[0]:
-            xy = tuple(project(ll)[0])
-            assets.append(Asset(id=aid, type=kind, name=tags.get("name") or f"{kind} {aid}", xy=xy,
-                                lonlat=tuple(ll), capacity=capacity(kind, 0.0), tags=tags))
-    if data.asset_areas:
-        geoms = shapely.from_wkb([w for _, _, w, _ in data.asset_areas])
-        reps = shapely.get_coordinates(shapely.point_on_surface(geoms))
-        keep = inside(reps)
-        polys = shapely.transform(geoms, project)
-        for (aid, kind, _, tags), ll, poly, k in zip(data.asset_areas, reps, polys, keep, strict=True):
-            if not k:
-                continue
-            if isinstance(poly, shapely.MultiPolygon) and len(poly.geoms) == 1:
-                poly = poly.geoms[0]
-            rp = poly.representative_point()
-            area = float(poly.area)
-            assets.append(Asset(id=aid, type=kind, name=tags.get("name") or f"{kind} {aid}", xy=(rp.x, rp.y),
-                                lonlat=(float(ll[0]), float(ll[1])), capacity=capacity(kind, area),
-                                area_m2=area, polygon=poly, tags=tags))
-    assets.sort(key=lambda a: (a.type, a.id))
-    if assets:
-        _, idx = tree.query(np.array([a.xy for a in assets]))
-        for a, i in zip(assets, idx, strict=True):
-            a.node = walk_nodes[int(i)]
+    inv = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    assets = make_assets(data.asset_nodes, data.asset_areas, project=project,
+                         unproject=lambda xy: np.column_stack(inv.transform(xy[:, 0], xy[:, 1])),
+                         keep=inside, walk=walk)
     deps = dependency_graph(assets)
 
     cams = []
