@@ -185,5 +185,5 @@ def test_density_from_estimates_file(run_dir) -> None:
     d = score_run(run_dir)["density"]
     assert d["source"] == "density_estimates.csv" and d["n_compared"] == 3
     assert d["mae_by_zone"] == {"gate": 2.0, "square": 3.5} and d["bias_people"] == pytest.approx(
-        -1 / 3, abs=1e-3
+        (-5 - 2 + 2) / 3, abs=1e-3
     )
