@@ -67,6 +67,11 @@ def test_dos_on_an_access_switch_takes_down_only_its_cameras():
     weak = run(g, [{"kind": "cyber_dos", "target": "sw-0002", "start_s": 100, "duration_s": 100, "mbps": 10}],
                duration_s=400.0)
     assert set(weak.camera_status(150.0).values()) == {"ok"}    # 10 Mb/s does not fill a 1 Gb/s uplink
+    # 850 Mb/s + the streams (5-8 cameras x 2-8 Mb/s) fill 80-100 % of the uplink: degraded, not offline
+    mid = run(g, [{**dos, "mbps": 850}], duration_s=400.0)
+    st = mid.camera_status(150.0)
+    assert sorted(c for c, s in st.items() if s == "degraded") == behind and "offline" not in st.values()
+    assert not [r for r in mid.all_records() if r.get("service") == "rtsp" and r["conn_state"] == "RSTO"]
 
 
 def test_scan_touches_many_ports_and_hosts_from_one_source():

@@ -66,6 +66,22 @@ def test_same_seed_same_everything_other_seed_differs():
     assert a.all_records() != c.all_records()
 
 
+def test_long_connection_thresholds_are_configurable():
+    """With LongConnection durations redefined to every 60 s, each stream is logged once a minute."""
+    from sensors.cyber import TrafficParams
+
+    p = TrafficParams(long_conn_s=(60.0, 120.0))
+    cr = build_cyber(small_network(3), [], rng=np.random.default_rng(0), epoch0=EPOCH0, duration_s=600.0,
+                     params=p)
+    rtsp = [r for r in cr.all_records() if r.get("service") == "rtsp"]
+    by_uid = defaultdict(list)
+    for r in rtsp:
+        by_uid[r["uid"]].append(r["duration"])
+    assert len(by_uid) == 3
+    for durs in by_uid.values():
+        assert durs[:9] == [60.0 * k for k in range(1, 10)] and len(durs) == 10 and 590 < durs[-1] < 600
+
+
 def test_camera_status_values_and_network_without_cameras():
     cr = run(small_network(12), ATTACKS, duration_s=300.0)
     for t in (0.0, 120.0, 210.0, 299.0):
