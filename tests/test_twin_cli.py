@@ -9,7 +9,7 @@ import pytest
 from twin_toytown import toytown_xml, write_toytown
 
 import run_sim
-from twin import load_twin
+from twin import TwinError, load_twin
 from twin.cache import cache_dir
 
 
@@ -150,3 +150,19 @@ def test_place_name_geocodes_then_downloads(monkeypatch):
     t = load_twin("place:Toyville, Finland")
     assert t.city == "Toyville, Finland" and t.walk.number_of_nodes() == 8 and not t.cached
     assert load_twin("Toyville, Finland").cached
+
+
+def test_place_whose_download_has_nothing_walkable_leaves_no_file(monkeypatch):
+    import twin.fetch
+
+    river = [{"type": "node", "id": 1, "lat": 60.1, "lon": 24.9},
+             {"type": "node", "id": 2, "lat": 60.2, "lon": 24.9},
+             {"type": "way", "id": 5, "nodes": [1, 2], "tags": {"waterway": "river"}}]
+    monkeypatch.setattr(twin.fetch, "geocode_bbox", lambda place: (24.8, 60.0, 25.0, 60.3))
+    monkeypatch.setattr(twin.fetch, "_overpass_json", lambda q: {"elements": river})
+    with pytest.raises(TwinError, match="no highway ways"):
+        load_twin("place:Riverside, Finland")
+    assert [p for p in cache_dir().rglob("*") if p.is_file()] == []
+    with pytest.raises(TwinError, match="no highway ways"):
+        load_twin("place:Riverside, Finland", use_cache=False)
+    assert [p for p in cache_dir().rglob("*") if p.is_file()] == []

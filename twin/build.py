@@ -78,16 +78,29 @@ def from_place(place: str, *, bbox: tuple | None = None, options: TwinOptions | 
                use_cache: bool = True) -> Twin:
     """The twin of a place name (needs internet): osmnx geocodes it, Overpass downloads its bbox.
 
-    The download is kept as ``<cache>/downloads/<place>.osm`` and built like any file.
+    With the cache on, the download is kept as ``<cache>/downloads/<place>.osm`` (removed again if the build
+    fails) and built like any file; with it off, it goes to a temporary folder.
     """
+    import tempfile
+
     from twin.fetch import download_bbox, geocode_bbox
 
     box = bbox or geocode_bbox(place)
     slug = re.sub(r"[^a-z0-9]+", "-", place.lower()).strip("-") or "place"
-    path = cache.cache_dir() / "downloads" / f"{slug}.osm"
-    if not path.is_file() or not use_cache:
+    if not use_cache:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = download_bbox(box, Path(tmp) / f"{slug}.osm")
+            return from_file(path, city=place, bbox=None, options=options, use_cache=False)
+    path = cache.cache_dir() / "downloads" / f"{slug}-{cache.cache_key('bbox', box)[:8]}.osm"
+    fresh = not path.is_file()
+    if fresh:
         download_bbox(box, path)
-    return from_file(path, city=place, bbox=None, options=options, use_cache=use_cache)
+    try:
+        return from_file(path, city=place, bbox=None, options=options, use_cache=True)
+    except TwinError:
+        if fresh:
+            path.unlink(missing_ok=True)
+        raise
 
 
 def _build(path: Path, *, label: str, bbox: tuple | None, options: TwinOptions) -> Twin:
