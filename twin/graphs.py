@@ -7,7 +7,8 @@ Nodes are projected to the city's UTM CRS (``x``/``y`` in metres, ``lon``/``lat`
 Walk edges go both ways (osmnx: walk networks are bidirectional); drive edges follow ``oneway``/``junction``.
 Then ``osmnx.simplify_graph`` (lengths summed, ``width_m`` the narrowest part) and the largest
 weakly (walk) / strongly (drive) connected component. Drive edges get ``speed_kph`` and ``travel_time`` from
-``osmnx.add_edge_speeds`` (``maxspeed``, else the mean of the highway type, else ``DRIVE_SPEEDS_KPH``).
+``osmnx.add_edge_speeds``: the edge's ``maxspeed``, else ``DRIVE_SPEEDS_KPH`` for its highway type, else the
+mean ``maxspeed`` of its type, else 30 km/h.
 
 ``width_m`` on walk edges: OSM ``width``, else ``est_width`` (metres; "3 m", "2,5", "10'" and "12 ft" parse),
 else ``WALK_WIDTH_M`` by highway type (for roads: the walkable sidewalks, not the carriageway), else 2.0 m.
