@@ -25,6 +25,17 @@ class _ReactMixin:
         w = np.where(self._closed, np.inf, w)
         self.router.set_weights(w)
 
+    def _hazard_reweight(self, t: float) -> None:
+        """Apply hazard changes to routing now, or once ``hazard_reweight_s`` after the last time (a moving
+        hazard, called every step, would otherwise rebuild every tree every step)."""
+        if t - self._last_hazard_reweight >= self.p.hazard_reweight_s:
+            self._last_hazard_reweight = t
+            self._reweight_due = np.inf
+            self._reweight()
+        else:
+            due = self._last_hazard_reweight + self.p.hazard_reweight_s
+            self._reweight_due = min(self._reweight_due, due)
+
     def _congestion_check(self, counts: np.ndarray) -> None:
         """Every ``reroute_period_s``: weight crowded streets by 1/v(rho), but only when that changes routing.
 
@@ -118,7 +129,7 @@ class _ReactMixin:
                              f"{duration_s}")
         xy = (float(xy[0]), float(xy[1]))
         self._hazards.append((xy[0], xy[1], float(radius_m), t + duration_s))
-        self._reweight()
+        self._hazard_reweight(t)
         rows, pos = self._near(xy, radius_m, (WALKING, DWELLING, INDOOR))
         self._flee_from(rows, pos, xy, radius_m, self.p.flee_boost)
 

@@ -100,6 +100,8 @@ class Crowd(_SpawnMixin, _ReactMixin):
         self._closed = np.zeros(E, bool)
         self._congestion = np.ones(E)
         self._hazards: list[tuple[float, float, float, float]] = []  # (x, y, r, t_end)
+        self._last_hazard_reweight = -np.inf
+        self._reweight_due = np.inf   # a hazard change waiting for hazard_reweight_s to pass
         self._next_reroute = params.reroute_period_s if params.reroute_period_s > 0 else np.inf
         core = np.flatnonzero(net.core)
         self._core_nodes = core
@@ -277,7 +279,9 @@ class Crowd(_SpawnMixin, _ReactMixin):
             events += self._events(tt, "spawned", rows, group=[_GROUP[g] for g in self._group[rows]])
         if self._hazards and any(h[3] <= tt for h in self._hazards):
             self._hazards = [h for h in self._hazards if h[3] > tt]
-            self._reweight()
+            self._hazard_reweight(tt)
+        elif self._reweight_due <= tt:
+            self._hazard_reweight(tt)
         due = np.flatnonzero(self._t_next[:n] <= tt)
         if due.size:
             events += self._due(due, tt)

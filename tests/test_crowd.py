@@ -315,3 +315,28 @@ def test_helsinki_10000_people_10_minutes(helsinki):
             e = c.edge[c.state == WALKING]
             assert np.all((e >= 0) & (e <= net.n_edges))  # a real edge, or waiting at a node (== n_edges)
     assert n_arrived > 1000
+
+
+def test_hazard_reroutes_others_around_it_and_is_rate_limited():
+    """Later walkers avoid an active hazard; a hazard moved every step reweights at most every 5 s."""
+    tw = _grid_twin()
+    c = Crowd(tw, rng=np.random.default_rng(12))
+    centre = (1100.0, 2100.0)  # node "4,4", on the straight line from "0,4" to "8,4"
+    c.hazard(centre, 30.0, t=0.0, duration_s=1000.0)
+    v0 = c.router.version
+    for k in range(8):  # a moving hazard (a vehicle) re-reported every step
+        c.hazard((centre[0] + k, centre[1]), 30.0, t=k * 0.5, duration_s=1000.0)
+        c.step(k * 0.5, 0.5)
+    assert c.router.version - v0 <= 1
+    ids = c.add_flow("0,4", "8,4", 20, depart_s=(5, 15))
+    closest = np.inf
+    t = 4.0
+    for _ in range(800):
+        c.step(t, 0.5)
+        t += 0.5
+        tg = c.targets()
+        m = np.isin(tg.ids, ids)
+        if m.any():
+            closest = min(closest, float(np.hypot(tg.xy[m, 0] - centre[0], tg.xy[m, 1] - centre[1]).min()))
+    assert np.all(c.state[ids] == ARRIVED)
+    assert closest > 20.0  # went round the block, not through the hazard
