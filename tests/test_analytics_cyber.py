@@ -121,17 +121,24 @@ def test_brute_force_on_short_ssh_connections() -> None:
     assert det.totals["198.51.100.4"] == 30 and "10.0.0.3" not in det.totals
 
 
-def test_stream_loss_on_silent_rtsp_and_health() -> None:
+def test_stream_loss_on_broken_rtsp_silence_and_health() -> None:
+    """Zeek long-connection logging (one S1 record at 10 min) is no loss; a reset stream followed by
+    unanswered reconnects is one loss; a regularly reporting stream that falls silent is one loss."""
     det = StreamLossDetector()
-    alerts = []
-    for k in range(20):  # two cameras reporting RTSP flows every 10 s; cam B stops at 100 s
-        alerts += det.update(conn(10.0 * k, "10.9.0.1", "10.2.0.11", 554, service="rtsp"))
-        if k < 10:
-            alerts += det.update(conn(10.0 * k + 1, "10.9.0.1", "10.2.0.12", 554))
-    # last B record at 91 s; silence is checked as messages arrive: 29 s at 120 s, 39 s at 130 s
-    assert [(a["evidence"]["dst"], a["t"]) for a in alerts] == [("10.2.0.12", 130.0)]
-    alerts = det.update({"t": 200.0, "topic": "camera/health", "camera_id": "cam7", "status": "frozen"})
-    alerts += det.update({"t": 201.0, "topic": "camera/health", "camera_id": "cam7", "status": "frozen"})
+    alerts = det.update(conn(600.0, "10.9.0.1", "10.2.0.11", 554, state="S1", dur=600.0, service="rtsp"))
+    alerts += det.update(conn(650.0, "10.9.0.1", "10.2.0.12", 554, state="RSTO", dur=650.0, service="rtsp"))
+    for k in range(20):  # reconnect attempts every 5 s while the camera is unreachable
+        alerts += det.update(conn(655.0 + 5 * k, "10.9.0.1", "10.2.0.12", 554, state="S0", dur=0.0))
+    for k in range(20):  # a feed reporting every 10 s; it stops after 900 s
+        alerts += det.update(conn(800.0 + 10 * k, "10.9.0.2", "10.2.0.13", 8554, dur=10.0))
+    for k in range(10):
+        alerts += det.update(conn(1000.0 + 10 * k, "10.9.0.1", "10.2.0.11", 80))  # other traffic goes on
+    got = [(a["evidence"]["dst"], a["evidence"]["via"], a["t"]) for a in alerts]
+    # last report of 10.2.0.13 at 990 s: silent 40 s > max(30 s, 3 x 10 s) at the 1030 s message
+    assert got == [("10.2.0.12", "rtsp_flows", 650.0), ("10.2.0.13", "rtsp_silence", 1030.0)]
+    assert alerts[0]["evidence"]["conn_state"] == "RSTO" and alerts[0]["source"] == ["10.2.0.12"]
+    alerts = det.update({"t": 1200.0, "topic": "camera/health", "camera_id": "cam7", "status": "frozen"})
+    alerts += det.update({"t": 1201.0, "topic": "camera/health", "camera_id": "cam7", "status": "frozen"})
     assert [a["source"] for a in alerts] == [["cam7"]]
 
 
