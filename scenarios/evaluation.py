@@ -7,7 +7,8 @@ Pure functions over a run folder (``ground_truth.jsonl``, ``alerts.jsonl``, ``se
 Rules
 -----
 - ``DETECTS`` maps each attack kind to the alert kinds that count as detecting it.
-- An attack spans from its first ``attack_phase`` record to its last. An alert detects it when its kind is
+- Attacks are the ``attack_phase`` records grouped by ``attack_id`` (else ``id``). An attack spans from its
+  first phase record to its last. An alert detects it when its kind is
   in ``DETECTS[attack]``, its time lies in ``[start - EARLY_S, end + WINDOW_S]``, and, where both carry
   the information, it is within ``RADIUS_M`` of the attack (physical) or names one of the attack's
   ``src``/``dst`` addresses (cyber).
@@ -65,10 +66,11 @@ def _attacks(run: Path) -> list[dict[str, Any]]:
     for rec in iter_jsonl(run / "ground_truth.jsonl"):
         if rec.get("kind") != "attack_phase":
             continue
+        key = str(rec.get("attack_id", rec.get("id")))
         a = by_id.setdefault(
-            str(rec.get("id")),
+            key,
             {
-                "id": str(rec.get("id")),
+                "id": key,
                 "attack": rec.get("attack"),
                 "start": math.inf,
                 "end": -math.inf,

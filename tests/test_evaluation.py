@@ -29,7 +29,8 @@ def run_dir(tmp_path):
                 "kind": "attack_phase",
                 "attack": "bag_leaver",
                 "phase": "approach",
-                "id": "a1",
+                "id": 17,  # agents record the attacker's target id here and the attack in attack_id
+                "attack_id": "a1",
                 "xy": [100.0, 50.0],
                 "lonlat": None,
             },
@@ -38,7 +39,8 @@ def run_dir(tmp_path):
                 "kind": "attack_phase",
                 "attack": "bag_leaver",
                 "phase": "leave_bag",
-                "id": "a1",
+                "id": 17,
+                "attack_id": "a1",
                 "xy": [110.0, 50.0],
                 "lonlat": None,
             },
@@ -129,6 +131,7 @@ def run_dir(tmp_path):
 def test_score_run(run_dir) -> None:
     m = score_run(run_dir)
     by = {a["attack"]: a for a in m["attacks"]}
+    assert len(m["attacks"]) == 3 and by["bag_leaver"]["id"] == "a1"  # grouped by attack_id
     assert by["bag_leaver"]["detected"] and by["bag_leaver"]["time_to_detect_s"] == 105.0
     assert by["bag_leaver"]["localisation_error_m"] == 5.0  # to the nearest-in-time position (110, 50)
     assert by["cyber_dos"]["detected"] and by["cyber_dos"]["time_to_detect_s"] == 15.0
