@@ -243,6 +243,8 @@ class BruteForceDetector(ConnDetector):
         self, t: float, src: str, dst: str, via: str, n: int, user: str | None
     ) -> list[dict[str, Any]]:
         self.totals[src] += n
+        if len(self._times) > 10_000:  # forget sources whose window has emptied
+            self._times = {k: v for k, v in self._times.items() if v and t - v[-1] <= self.p.window_s}
         dq = self._times.setdefault((src, via), deque())
         dq.extend([t] * n)
         while dq and t - dq[0] > self.p.window_s:
@@ -384,6 +386,7 @@ class BeaconParams:
         Poisson traffic has CV near 1).
     min_period_s : shorter median intervals are bursts, not beacons (default 2 s).
     hold_s : further alerts for the same pair within this time are one episode (default 3600 s).
+    forget_s : a pair with no connection for this long is forgotten, keeping memory flat (default 7200 s).
     conf : confidence given to the alert.
     """
 
@@ -392,6 +395,7 @@ class BeaconParams:
     max_cv: float = 0.1
     min_period_s: float = 2.0
     hold_s: float = 3600.0
+    forget_s: float = 7200.0
     conf: float = 0.7
 
 
@@ -402,6 +406,7 @@ class BeaconingDetector(ConnDetector):
         self.p = params
         self._starts: dict[tuple[str, str, int], deque[float]] = {}
         self._episodes = EpisodeFilter(params.hold_s)
+        self._last_prune = -math.inf
 
     def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
         src, dst, port = msg.get("id.orig_h"), msg.get("id.resp_h"), msg.get("id.resp_p")
@@ -411,7 +416,11 @@ class BeaconingDetector(ConnDetector):
         dq = self._starts.get(key)
         if dq is None:
             dq = self._starts[key] = deque(maxlen=self.p.max_events)
-        dq.append(_ts(msg))
+        ts = _ts(msg)
+        dq.append(ts)
+        if ts - self._last_prune > self.p.forget_s:
+            self._last_prune = ts
+            self._starts = {k: v for k, v in self._starts.items() if ts - v[-1] <= self.p.forget_s}
         if len(dq) < self.p.min_events:
             return []
         iv = np.diff(np.sort(np.fromiter(dq, float)))
