@@ -53,7 +53,7 @@ class CrowdParams:
     after_flee_dwell_s: float = 120.0
     hazard_penalty: float = 25.0      # routing weight multiplier of edges inside an active hazard
     hazard_reweight_s: float = 5.0    # hazard changes reach routing at most this often
-    reroute_period_s: float = 60.0    # congestion check period (0 = never reweight for congestion)
+    reroute_period_s: float = 120.0   # congestion check period (0 = never reweight for congestion)
     reroute_min_density: float = 1.0  # P/m^2 on some street before congestion changes routing
     reroute_min_people: int = 10
 
