@@ -107,7 +107,6 @@ class Crowd(_SpawnMixin, _ReactMixin):
         self._core_nodes = core
         self._core_tree = cKDTree(np.column_stack([x[core], y[core]]))
         self._core_edges = np.flatnonzero(net.core[net.eu] & net.core[net.ev])
-        self._bounds = (x.min(), y.min(), x.max(), y.max())
         self._pois: np.ndarray | None = None
         self._gatherings: list[dict] = []
         self._announce: list[np.ndarray] = []

@@ -109,6 +109,9 @@ def test_evacuation_time_grows_with_population_and_falls_with_door_width():
     assert times[(150, 2.0)] > times[(50, 2.0)]
     assert times[(50, 2.0)] < times[(50, 1.0)]
     assert times[(150, 2.0)] < times[(150, 1.0)] - 30
+    # deterministic for a seed: the same event list again; another seed gives another one
+    assert _evacuate_room(50, 1.0, seed=3)[0] == _evacuate_room(50, 1.0, seed=3)[0]
+    assert _evacuate_room(50, 1.0, seed=3)[0] != _evacuate_room(50, 1.0, seed=4)[0]
 
 
 def test_deterministic_for_a_seed():
