@@ -112,7 +112,9 @@ def _run_mot(
 ) -> list[dict[str, Any]]:
     cals = _calibrations(args.calib) if args.calib else []
     cam = args.camera_id or (str(cals[0]["camera_id"]) if cals and "camera_id" in cals[0] else "cam")
-    cal = next((c for c in cals if str(c.get("camera_id", cam)) == cam), cals[0] if cals else None)
+    cal = next((c for c in cals if str(c.get("camera_id", cam)) == cam), None)
+    if cals and cal is None:
+        raise AnalyticsInputError(f"{args.calib}: line 1: no calibration record for camera {cam!r}")
     fps = args.fps or float((cal or {}).get("fps") or 5.0)
     out: list[dict[str, Any]] = []
     out += pipe.push({"t": 0.0, "topic": "camera/calibration", **(cal or {}), "camera_id": cam, "fps": fps})

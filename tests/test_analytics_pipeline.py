@@ -86,6 +86,14 @@ def test_cli_events_replay_out_file_and_exit_codes(tmp_path, capsys) -> None:
     mot = data_dir() / "datasets" / "mot" / "TUD-Campus" / "test.txt"
     assert run_sim.main(["analyze", "--mot", str(mot), "--calib", str(tmp_path / "calib.json")]) == 2
     assert "calib.json: line 1: record 0 has no 3x3" in capsys.readouterr().err.splitlines()[-1]
+    (tmp_path / "calib2.json").write_text(
+        json.dumps([{k: v for k, v in CALIB.items() if k not in ("t", "topic")}])
+    )
+    argv = ["analyze", "--mot", str(mot), "--calib", str(tmp_path / "calib2.json")]
+    assert run_sim.main([*argv, "--camera-id", "other"]) == 2
+    assert "no calibration record for camera 'other'" in capsys.readouterr().err
+    assert run_sim.main(argv) == 0  # people walking in TUD-Campus pixels, projected through cam9: no alert
+    assert capsys.readouterr().out == ""
     assert run_sim.main(["analyze"]) == 2
 
 
