@@ -34,7 +34,7 @@ def test_importing_all_of_analytics_loads_no_simulation_module():
         "import importlib, pkgutil, sys, analytics\n"
         "for m in pkgutil.walk_packages(analytics.__path__, 'analytics.'):\n"
         "    importlib.import_module(m.name)\n"
-        f"print(sorted({{n.split('.')[0] for n in sys.modules}} & {sorted(SIM)!r}))\n"
+        f"print(sorted({{n.split('.')[0] for n in sys.modules}} & set({sorted(SIM)!r})))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
