@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-__all__ = ["blocked"]
+__all__ = ["Shadow", "blocked", "shadow"]
 
 
 def blocked(buildings, src_xy: np.ndarray, src_z: np.ndarray | float, dst_xy: np.ndarray,
@@ -64,3 +64,96 @@ def blocked(buildings, src_xy: np.ndarray, src_z: np.ndarray | float, dst_xy: np
         hit[maybe] = hb[maybe] > np.fmin(z_near, z_far)   # NaN (empty chord) compares False
     out[line[hit]] = True
     return out
+
+
+def shadow(buildings, xy: tuple[float, float], src_z: float, dst_z: float, *, range_m: float,
+           clearance_m: float = 2.0):
+    """The ground region where a target at height ``dst_z`` is hidden from a source at ``xy``, height
+    ``src_z``: a ``Shadow`` holding every building's shadow within ``range_m``, or None.
+
+    A building of height ``hb`` hides the points behind it up to ``range_m`` when ``hb >= src_z``, else up
+    to ``d (src_z - dst_z) / (src_z - hb)`` for a vertex at distance ``d`` (where the sight line dips below
+    its roof). The shadow of a building is the convex hull of its convex hull's corners and their
+    projections; buildings whose hull comes within ``clearance_m`` of the source (the one it is mounted
+    on, an L-shaped block around it) cast one shadow per wall instead, with the walls and the footprint
+    cut by the ``clearance_m`` disc. Agrees with ``blocked`` except in concave corners and courtyards
+    (which the hull hides) and along the far edge.
+    """
+    if buildings is None or len(buildings.polygons) == 0:
+        return None
+    cam = shapely.Point(xy)
+    idx = buildings.tree.query(cam.buffer(range_m))
+    if len(idx) == 0:
+        return None
+    hb = np.asarray(buildings.heights_m, float)[idx]
+    keep = hb > min(src_z, dst_z)
+    idx, hb = idx[keep], hb[keep]
+    if len(idx) == 0:
+        return None
+    polys = buildings.polygons[idx]
+    hulls = shapely.convex_hull(polys)
+    close = shapely.dwithin(hulls, cam, clearance_m)
+    parts = []
+    far_idx = np.flatnonzero(~close)
+    if len(far_idx):
+        dist = shapely.distance(hulls[far_idx], cam)
+        rings = shapely.segmentize(shapely.get_exterior_ring(hulls[far_idx]), np.maximum(_SEG_M, 0.5 * dist))
+        coords, owner = shapely.get_coordinates(rings, return_index=True)
+        proj = _project(coords, np.asarray(xy, float), hb[far_idx][owner], src_z, dst_z, range_m)
+        order = np.argsort(np.concatenate([owner, owner]), kind="stable")
+        pts = np.vstack([coords, proj])[order]
+        own = np.concatenate([owner, owner])[order]
+        parts.append(shapely.convex_hull(shapely.multipoints(pts, indices=own)))
+    near_idx = np.flatnonzero(close)
+    disc = cam.buffer(clearance_m)
+    for k in near_idx:
+        ring = shapely.get_coordinates(shapely.segmentize(shapely.get_exterior_ring(polys[k]), _SEG_M))
+        walls = shapely.get_parts(shapely.difference(shapely.linestrings(np.stack([ring[:-1], ring[1:]], 1)),
+                                                     disc))
+        walls = walls[~shapely.is_empty(walls)]
+        body = polys[k].difference(disc)
+        if not body.is_empty:
+            parts.append(np.array([body]))
+        if len(walls) == 0:
+            continue
+        a = shapely.get_coordinates(shapely.get_point(walls, 0))
+        b = shapely.get_coordinates(shapely.get_point(walls, -1))
+        h = np.full(len(a), hb[k])
+        pa = _project(a, np.asarray(xy, float), h, src_z, dst_z, range_m)
+        pb = _project(b, np.asarray(xy, float), h, src_z, dst_z, range_m)
+        quads = np.stack([a, b, pb, pa], axis=1)
+        parts.append(shapely.convex_hull(shapely.multipoints(quads.reshape(-1, 2),
+                                                             indices=np.repeat(np.arange(len(a)), 4))))
+    if not parts:
+        return None
+    return Shadow(shapely.union_all(np.concatenate(parts)))
+
+
+#: Walls are cut into pieces this long (far buildings: half their distance) before their shadows are cast,
+#: so each piece spans a small angle and the straight far edge of its shadow (1.5 x range) stays out of range.
+_SEG_M = 2.0
+
+
+class Shadow:
+    """The merged shadow of one source, prepared; ``hides(xy)`` tests many points at once."""
+
+    def __init__(self, geometry) -> None:
+        self.geometry = geometry
+        shapely.prepare(geometry)
+
+    def hides(self, xy: np.ndarray) -> np.ndarray:
+        """Boolean mask: which of the points (N, 2) lie in the shadow."""
+        xy = np.asarray(xy, float).reshape(-1, 2)
+        return shapely.contains_xy(self.geometry, xy[:, 0], xy[:, 1])
+
+
+def _project(pts: np.ndarray, src: np.ndarray, hb: np.ndarray, src_z: float, dst_z: float,
+             range_m: float) -> np.ndarray:
+    """Push each point away from ``src`` to where the shadow behind it ends (see ``shadow``)."""
+    d = pts - src
+    dist = np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-6)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        reach = np.where(hb >= src_z, np.inf, dist * (src_z - dst_z) / (src_z - hb))
+    far = np.clip(reach, dist, range_m * 1.5)
+    return src + d * (far / dist)[:, None]
+
