@@ -7,9 +7,11 @@ Each reads one message at a time (``update``); ``update_batch`` takes a conn.log
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from collections import Counter, deque
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -48,6 +50,31 @@ class ConnDetector(Detector):
         for msg in chunk_messages(df):
             out += self.update(msg)
         return out
+
+
+_PRIVATE_NETS = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "fc00::/7",
+        "fe80::/10",
+        "::1/128",
+    )
+)
+
+
+@lru_cache(maxsize=65536)
+def _private(addr: str) -> bool:
+    """True for an address in a private/local range; host names and public addresses are False."""
+    try:
+        ip = ipaddress.ip_address(addr)
+    except ValueError:
+        return False
+    return any(ip in net for net in _PRIVATE_NETS if net.version == ip.version)
 
 
 def _ts(msg: dict[str, Any]) -> float:
@@ -286,6 +313,8 @@ class DosParams:
     k : CUSUM slack in standard deviations (default 1.0).
     h : CUSUM alarm threshold in standard deviations (default 10.0).
     min_rate : flows per second a host must reach to alert at all (default 5).
+    max_port_spread : distinct destination ports / flows in the alarm bin above which the burst is a port
+        scan (the port-scan detector's business), not a flood (default 0.5).
     hold_s : further alerts for the same host within this time are one episode (default 300 s).
     conf : confidence given to the alert.
     """
@@ -296,6 +325,7 @@ class DosParams:
     k: float = 1.0
     h: float = 10.0
     min_rate: float = 5.0
+    max_port_spread: float = 0.5
     hold_s: float = 300.0
     conf: float = 0.8
 
@@ -311,6 +341,7 @@ class DosDetector(ConnDetector):
         self._bin: int | None = None
         self._cur: Counter[str] = Counter()
         self._srcs: dict[str, Counter[str]] = {}  # sources per destination in the open bin
+        self._ports: dict[str, set[int]] = {}  # destination ports per destination in the open bin
         self._state: dict[str, list[float]] = {}  # dst -> [mean, var, n_bins, cusum]
         self._episodes = EpisodeFilter(params.hold_s)
 
@@ -328,6 +359,8 @@ class DosDetector(ConnDetector):
             self._bin = b
         self._cur[dst] += 1
         self._srcs.setdefault(dst, Counter())[msg.get("id.orig_h") or "?"] += 1
+        port = msg.get("id.resp_p")
+        self._ports.setdefault(dst, set()).add(-1 if port is None else int(port))
         return out
 
     def flush(self) -> list[dict[str, Any]]:
@@ -337,6 +370,7 @@ class DosDetector(ConnDetector):
         p, out = self.p, []
         counts, self._cur = self._cur, Counter()
         bin_srcs, self._srcs = self._srcs, {}
+        bin_ports, self._ports = self._ports, {}
         for dst in set(self._state) | set(counts):
             x = float(counts.get(dst, 0))
             st = self._state.setdefault(dst, [x, 0.0, 0, 0.0])
@@ -345,7 +379,13 @@ class DosDetector(ConnDetector):
             if n >= p.warmup_bins:
                 s = max(0.0, s + (x - mean) / sd - p.k)
             rate = x / p.bin_s
-            if s > p.h and rate >= p.min_rate and self._episodes.admit(b * p.bin_s, dst):
+            spread = len(bin_ports.get(dst, ())) / x if x else 0.0
+            if (
+                s > p.h
+                and rate >= p.min_rate
+                and spread <= p.max_port_spread
+                and self._episodes.admit(b * p.bin_s, dst)
+            ):
                 srcs = bin_srcs.get(dst, Counter())
                 out.append(
                     make_alert(
@@ -360,6 +400,7 @@ class DosDetector(ConnDetector):
                             "rate_per_s": round(rate, 2),
                             "baseline_per_s": round(mean / p.bin_s, 3),
                             "cusum": round(s, 2),
+                            "ports": sorted(bin_ports.get(dst, ()))[:5],
                             "window_s": p.bin_s,
                         },
                     )
@@ -387,6 +428,8 @@ class BeaconParams:
     min_period_s : shorter median intervals are bursts, not beacons (default 2 s).
     hold_s : further alerts for the same pair within this time are one episode (default 3600 s).
     forget_s : a pair with no connection for this long is forgotten, keeping memory flat (default 7200 s).
+    external_only : only destinations outside the private ranges (RFC 1918, RFC 4193, loopback, link-local)
+        count (default True): a C2 server is outside; inside, regular polling (NTP, API pulls) is normal.
     conf : confidence given to the alert.
     """
 
@@ -396,6 +439,7 @@ class BeaconParams:
     min_period_s: float = 2.0
     hold_s: float = 3600.0
     forget_s: float = 7200.0
+    external_only: bool = True
     conf: float = 0.7
 
 
@@ -411,6 +455,8 @@ class BeaconingDetector(ConnDetector):
     def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
         src, dst, port = msg.get("id.orig_h"), msg.get("id.resp_h"), msg.get("id.resp_p")
         if src is None or dst is None:
+            return []
+        if self.p.external_only and _private(dst):
             return []
         key = (src, dst, -1 if port is None else int(port))
         dq = self._starts.get(key)
@@ -462,6 +508,8 @@ class StreamLossParams:
     30 min, 1 h ...), so silence alone is not loss there: a stream is lost when its connection ends in a
     broken state (reset, unanswered reconnects, refused). For feeds that report each stream regularly,
     silence counts too, once a stream has reported ``min_reports`` times at gaps shorter than ``timeout_s``.
+    A broken record counts only for a stream: a session that lasted ``min_session_s`` or a (server, camera)
+    pair seen streaming before, so a scanner's refused probe of port 554 is not a lost stream.
 
     Parameters
     ----------
@@ -469,6 +517,7 @@ class StreamLossParams:
     rearm_s : a stream is back after this long without a broken record, and may alert again (default 120 s).
     timeout_s : a regularly reporting stream silent for longer than this and 3x its usual gap is lost (30 s).
     min_reports : reports before a stream's silence is judged (default 3).
+    min_session_s : a broken connection that lasted this long was a stream (default 5 s).
     statuses : camera health statuses that mean the stream is lost (default offline, frozen).
     conf : confidence given to the alert.
     """
@@ -477,6 +526,7 @@ class StreamLossParams:
     rearm_s: float = 120.0
     timeout_s: float = 30.0
     min_reports: int = 3
+    min_session_s: float = 5.0
     statuses: tuple[str, ...] = ("offline", "frozen")
     conf: float = 0.8
 
@@ -506,10 +556,14 @@ class StreamLossDetector(ConnDetector):
         if (port is None or int(port) not in self.p.ports) and "rtsp" not in service:
             return out
         src, dst, state = msg["id.orig_h"], msg["id.resp_h"], msg.get("conn_state")
-        if state in BROKEN_STATES:
-            out += self._lost(t, dst, {"src": src, "dst": dst, "conn_state": state, "via": "rtsp_flows"})
-            return out
         st = self._streams.get((src, dst))
+        if state in BROKEN_STATES:
+            dur = msg.get("duration")
+            long = dur is not None and dur == dur and float(dur) >= self.p.min_session_s
+            if long or st is not None:
+                self._streams.setdefault((src, dst), [t, 0.0, 0.0])
+                out += self._lost(t, dst, {"src": src, "dst": dst, "conn_state": state, "via": "rtsp_flows"})
+            return out
         if st is None:
             self._streams[(src, dst)] = [t, 0.0, 1.0]
         else:

@@ -8,10 +8,10 @@ Rules
 -----
 - ``DETECTS`` maps each attack kind to the alert kinds that count as detecting it.
 - Attacks are the ``attack_phase`` records grouped by ``attack_id`` (else ``id``). An attack spans from its
-  first phase record to its last. An alert detects it when its kind is
-  in ``DETECTS[attack]``, its time lies in ``[start - EARLY_S, end + WINDOW_S]``, and, where both carry
-  the information, it is within ``RADIUS_M`` of the attack (physical) or names one of the attack's
-  ``src``/``dst`` addresses (cyber).
+  first phase record to the last one's ``t_end`` (if the records carry one) or ``t``.
+- An alert detects an attack when its kind is in ``DETECTS[attack]``, its time lies in
+  ``[start - EARLY_S, end + WINDOW_S]``, and, where both carry the information, it is within ``RADIUS_M``
+  of the attack (physical) or names one of the attack's ``src``/``dst`` addresses (cyber).
 - Time to detect is the first such alert's ``t`` minus the attack's start (0 if the alert came earlier);
   localisation error is that alert's distance to the attack's position nearest in time.
 - A false alarm is an alert that detects no attack by these rules. False alarms per hour divide by the
@@ -80,7 +80,7 @@ def _attacks(run: Path) -> list[dict[str, Any]]:
             },
         )
         t = float(rec["t"])
-        a["start"], a["end"] = min(a["start"], t), max(a["end"], t)
+        a["start"], a["end"] = min(a["start"], t), max(a["end"], t, float(rec.get("t_end") or t))
         if rec.get("xy") is not None:
             a["track"].append((t, float(rec["xy"][0]), float(rec["xy"][1])))
         for k in ("src", "dst"):

@@ -72,6 +72,11 @@ def test_dos_cusum_fires_on_rate_step_and_not_before() -> None:
     assert t0_step < a["t"] <= t0_step + 15
     assert a["evidence"]["baseline_per_s"] == pytest.approx(2.0, abs=0.5) and a["evidence"]["rate_per_s"] > 20
     assert len(a["evidence"]["src"]) == 5
+    # a port scan is a burst of flows too, but to many ports: not a flood
+    det = DosDetector()
+    scan = [conn(float(t), "10.0.0.9", "10.1.0.5", 22) for t in np.arange(0, 300, 2.0)]
+    scan += [conn(300 + i * 0.01, "198.51.100.7", "10.1.0.5", 1 + i, state="REJ") for i in range(400)]
+    assert [a for m in scan for a in det.update(m)] + det.flush() == []
 
 
 def test_beaconing_regular_vs_poisson() -> None:
@@ -85,6 +90,8 @@ def test_beaconing_regular_vs_poisson() -> None:
         is_beacon = t in beacon
         alerts += det.update(conn(float(t), "10.0.0.7" if is_beacon else "10.0.0.8", "203.0.113.9", 443))
     assert [a["evidence"]["src"] for a in alerts] == ["10.0.0.7"]
+    internal = BeaconingDetector()  # the same callbacks to an internal server are polling, not C2
+    assert [a for t in beacon for a in internal.update(conn(float(t), "10.0.0.7", "10.0.0.30", 443))] == []
     ev = alerts[0]["evidence"]
     assert ev["period_s"] == pytest.approx(60, abs=1) and ev["cv"] < 0.02 and ev["dst"] == "203.0.113.9"
 
@@ -133,6 +140,7 @@ def test_stream_loss_on_broken_rtsp_silence_and_health() -> None:
         alerts += det.update(conn(800.0 + 10 * k, "10.9.0.2", "10.2.0.13", 8554, dur=10.0))
     for k in range(10):
         alerts += det.update(conn(1000.0 + 10 * k, "10.9.0.1", "10.2.0.11", 80))  # other traffic goes on
+    alerts += det.update(conn(1001.0, "198.51.100.7", "10.2.0.14", 554, state="REJ", dur=0.0))  # a scan probe
     got = [(a["evidence"]["dst"], a["evidence"]["via"], a["t"]) for a in alerts]
     # last report of 10.2.0.13 at 990 s: silent 40 s > max(30 s, 3 x 10 s) at the 1030 s message
     assert got == [("10.2.0.12", "rtsp_flows", 650.0), ("10.2.0.13", "rtsp_silence", 1030.0)]

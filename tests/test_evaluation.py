@@ -49,6 +49,7 @@ def run_dir(tmp_path):
                 "kind": "attack_phase",
                 "attack": "cyber_dos",
                 "phase": "flood",
+                "t_end": 1000.0,  # the flood phase lasts beyond the later "stop" record's t
                 "id": "a2",
                 "xy": None,
                 "lonlat": None,
@@ -135,6 +136,7 @@ def test_score_run(run_dir) -> None:
     assert by["bag_leaver"]["detected"] and by["bag_leaver"]["time_to_detect_s"] == 105.0
     assert by["bag_leaver"]["localisation_error_m"] == 5.0  # to the nearest-in-time position (110, 50)
     assert by["cyber_dos"]["detected"] and by["cyber_dos"]["time_to_detect_s"] == 15.0
+    assert by["cyber_dos"]["end_t"] == 1000.0 and by["bag_leaver"]["end_t"] == 640.0
     assert by["cyber_dos"]["localisation_error_m"] is None and by["cyber_dos"]["technique"] == ["T1498"]
     assert not by["loiterer"]["detected"]
     assert m["false_alarms"] == 3 and m["false_alarms_per_hour"] == 6.0 and m["duration_s"] == 1800
