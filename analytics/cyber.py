@@ -421,7 +421,8 @@ class BeaconParams:
 
     Parameters
     ----------
-    min_events : connections needed before judging regularity (default 8).
+    min_events : connections needed before judging regularity (default 5: four intervals; a 60 s beacon
+        is judged after 4 min).
     max_events : the last this many start times are kept per pair (default 30).
     max_cv : coefficient of variation of the intervals below which they are regular (default 0.1;
         Poisson traffic has CV near 1).
@@ -433,7 +434,7 @@ class BeaconParams:
     conf : confidence given to the alert.
     """
 
-    min_events: int = 8
+    min_events: int = 5
     max_events: int = 30
     max_cv: float = 0.1
     min_period_s: float = 2.0
