@@ -112,7 +112,9 @@ class AcousticDetector(Detector):
     or fireworks (fireworks are counted in ``suppressed`` and not alerted); three or more microphones
     give a TDOA fix, fewer the position of the loudest one."""
 
-    topics = ("acoustic/detection",)
+    #: Every topic: any message's time closes a group of arrivals once ``group_s`` has passed, so an impulse
+    #: is reported without waiting for the next acoustic detection.
+    topics = ("*",)
 
     def __init__(self, params: AcousticParams = AcousticParams()) -> None:
         self.p = params
@@ -120,6 +122,9 @@ class AcousticDetector(Detector):
         self.suppressed = 0
 
     def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
+        if msg.get("topic") != "acoustic/detection":
+            due = self._group and float(msg["t"]) - self._group[0]["_ta"] > self.p.group_s
+            return self.flush() if due else []
         if float(msg.get("conf", 1.0)) < self.p.min_conf:
             return []
         ta = float(msg.get("t_arrival", msg["t"]))

@@ -109,7 +109,8 @@ class Detector(ABC):
     that hold state (an open window, a pending group of arrivals).
     """
 
-    #: Topics this detector reads (exact names); the pipeline routes only those to it.
+    #: Topics this detector reads (exact names, or ``"*"`` for every message); the pipeline routes only
+    #: those to it.
     topics: tuple[str, ...] = ()
 
     @abstractmethod

@@ -140,6 +140,8 @@ class AnalyticsPipeline:
         for m in (msg, *derived):
             for det in self._routes.get(m.get("topic", ""), ()):
                 out += det.update(m)
+            for det in self._routes.get("*", ()):
+                out += det.update(m)
         return self._finish(out)
 
     def push_conn_chunk(self, df: pd.DataFrame) -> list[dict[str, Any]]:

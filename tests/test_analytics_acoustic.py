@@ -71,3 +71,20 @@ def test_two_mics_fall_back_to_loudest() -> None:
     det = AcousticDetector()
     alerts = [a for m in _msgs("gunshot", [20, 20])[:2] for a in det.update(m)] + det.flush()
     assert alerts[0]["xy"] == [0.0, 0.0] and alerts[0]["evidence"]["method"] == "loudest_mic"
+
+
+def test_group_closes_on_time_from_other_topics() -> None:
+    """In a pipeline, any message 1.5 s after the first arrival reports the shot (no acoustic one needed)."""
+    from analytics.pipeline import AnalyticsPipeline
+
+    pipe = AnalyticsPipeline()
+    out = [a for m in _msgs("gunshot", [200, 150]) for a in pipe.push(m)]
+    assert out == []
+    last = max(m["t"] for m in _msgs("gunshot", [200, 150]))
+    assert (
+        pipe.push({"t": last + 0.5, "topic": "counter/line", "sensor_id": "x", "count_in": 1, "count_out": 0})
+        == []
+    )
+    first = min(m["t"] for m in _msgs("gunshot", [200, 150]))
+    alerts = pipe.push({"t": first + 1.6, "topic": "camera/health", "camera_id": "c", "status": "ok"})
+    assert [a["kind"] for a in alerts] == ["gunshot"] and abs(alerts[0]["xy"][0] - 200) < 0.1
