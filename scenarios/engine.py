@@ -8,11 +8,14 @@ the individuals, the sensors, the bus, the recorder and the analytics, then runs
   instant the world is advanced before anyone measures it;
 - each sensor as its own simpy process every ``period_s``, fed a ``WorldView`` of the crowd's and the
   individuals' targets and the sound impulses since its last call; its messages go on the bus;
-- camera status (cyber effects + scheduled faults, once a second), scheduled events, response orders and
-  the crowd-density truth (every 10 s) as further processes.
+- camera status (cyber effects + scheduled faults, once a second), scheduled events and response orders
+  (also at urgent priority: they take effect before sensors measure at that instant) and the crowd-density
+  truth (every 10 s) as further processes.
 
 Seeds: ``numpy.random.SeedSequence(seed).spawn(len(SEED_STREAMS))``, one generator per stream in the fixed
-order of ``SEED_STREAMS``; adding a stream appends to that tuple so earlier streams keep their numbers.
+order of ``SEED_STREAMS`` = crowd, individuals (attackers, responders, Mesa's shuffle), sensors (the physical
+sensors; placement spawns one child per sensor: cameras, then microphones, then counters), cyber. A new
+stream is appended to that tuple, so earlier streams keep their numbers.
 
 Everything is written into a hidden temporary folder beside the output folder and renamed into place only
 when the run finished, so a failed run leaves no half-written files. Files (``RUN_FILES``): ``scenario.yaml``
@@ -38,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import psutil
 import shapely
 import simpy
 from pyproj import Transformer
@@ -56,12 +60,13 @@ __all__ = ["DENSITY_PERIOD_S", "SEED_STREAMS", "RunResult", "run_scenario"]
 log = logging.getLogger(__name__)
 
 #: Order in which the master seed is split (``SeedSequence(seed).spawn``); append only.
-SEED_STREAMS = ("crowd", "individuals", "cameras", "acoustic", "counters", "cyber", "analytics")
+SEED_STREAMS = ("crowd", "individuals", "sensors", "cyber")
 #: Period of ``crowd_density.csv`` rows.
 DENSITY_PERIOD_S = 10.0
 #: Radius of the density zone around an asset with no polygon (m); synthetic node zones use 5 m.
 POINT_ZONE_M = 25.0
-#: Ground-truth records are held back this long (simulated s) to be written in time order.
+#: Ground-truth records are held back this long (simulated s) to be written in time order; times are
+#: written to the millisecond (records at the same millisecond keep the order they happened in).
 _TRUTH_HOLD_S = 5.0
 
 
@@ -172,7 +177,7 @@ class _TruthWriter:
 
     def add(self, records: list[dict]) -> None:
         for r in records:
-            heapq.heappush(self._heap, (float(r["t"]), self._seq, r))
+            heapq.heappush(self._heap, (round(float(r["t"]), 3), self._seq, r))
             self._seq += 1
 
     def flush(self, until: float) -> None:
@@ -186,7 +191,7 @@ class _TruthWriter:
         lines = []
         for r, lo, la in zip(out, lon.tolist(), lat.tolist(), strict=True):
             r = dict(r)
-            r["t"] = round(float(r["t"]), 6)
+            r["t"] = round(float(r["t"]), 3)
             if r.get("xy") is not None:
                 r["xy"] = [round(float(r["xy"][0]), 3), round(float(r["xy"][1]), 3)]
                 r["lonlat"] = [round(lo, 7), round(la, 7)]
@@ -247,7 +252,7 @@ def _merge_truth(model_file: Path, cyber: list[dict], out: Path, locate: Callabl
             r["lonlat"] = [round(lon, 7), round(lat, 7)]
         else:
             r["xy"], r["lonlat"] = None, None
-        r["t"] = round(float(r["t"]), 6)
+        r["t"] = round(float(r["t"]), 3)
         extra.append((r["t"], dumps(r)))
     extra.sort(key=lambda x: x[0])
 
@@ -415,20 +420,21 @@ class _Run:
         if build_physical is None:
             self.missing.append("sensors.placement (no cameras, microphones or counters)")
         else:
-            self.sensors += list(build_physical(twin, d["sensors"], rng=self.rng["cameras"]))
+            try:
+                self.sensors += list(build_physical(twin, d["sensors"], rng=self.rng["sensors"]))
+            except ValueError as exc:
+                self._as_scenario_error(exc)
+                raise
         Mot = _optional("sensors.mot", "MotExporter")
         self.mot = None
         if Mot is None:
             self.missing.append("sensors.mot (no MOT det.txt/gt.txt)")
-        elif any(getattr(s, "kind", "") == "camera" or hasattr(s, "truth_sink") for s in self.sensors):
-            self.mot = Mot(self.tmp / "sensors")
-            self.bus.subscribe("camera/*", self.mot)
-            for s in self.sensors:
-                if hasattr(s, "truth_sink") and hasattr(self.mot, "truth"):
-                    s.truth_sink = self.mot.truth
+        elif any(hasattr(s, "truth_sink") for s in self.sensors):
+            self.mot = Mot(self.tmp)
+            self.mot.subscribe(self.bus)
+            self.mot.attach(self.sensors)
             self.closers.append(self.mot.close)
-            if hasattr(self.mot, "abort"):
-                self.aborters.append(self.mot.abort)
+            self.aborters.append(self.mot.abort)
         build_cyber = _optional("sensors.cyber", "build_cyber")
         self.cyber = None
         if build_cyber is None:
@@ -498,14 +504,15 @@ class _Run:
                 bar.update(step)
 
     def _sensor_proc(self, env, sensor):
-        seen = 0
+        seen, k = 0, 0
         while True:
             imps = self.model.impulses
             world = WorldView(env.now, self._world(), imps[seen:])
             seen = len(imps)
             for topic, payload in sensor.measure(world):
                 self.bus.publish(env.now, topic, payload)
-            yield env.timeout(sensor.period_s)
+            k += 1
+            yield env.timeout(k * sensor.period_s - env.now)   # k-th sample exactly at k * period (no drift)
 
     def _status_proc(self, env):
         while True:
@@ -515,7 +522,7 @@ class _Run:
                 want = hit if hit not in (None, "ok") else self.scheduled.get(cid, "ok")
                 if cam.status != want:
                     cam.set_status(want)
-            yield env.timeout(1.0)
+            yield _urgent_timeout(env, 1.0)
 
     def _density_proc(self, env):
         while True:
@@ -526,7 +533,8 @@ class _Run:
             yield env.timeout(DENSITY_PERIOD_S)
 
     def _at(self, env, at_s: float, fn: Callable[[float], None]):
-        yield env.timeout(at_s)
+        """Call ``fn(t)`` at ``at_s``, before any sensor measures at that instant."""
+        yield _urgent_timeout(env, at_s)
         fn(env.now)
 
     def _schedule(self, env) -> None:
@@ -699,9 +707,11 @@ def run_scenario(scenario: str | os.PathLike | Scenario, *, seed: int | None = N
     d = sc.data
     final = Path(out) if out is not None else Path(runs_dir) / f"{d['name']}-{d['seed']}"
     final.parent.mkdir(parents=True, exist_ok=True)
+    for stale in final.parent.glob(f".{final.name}.tmp-*"):  # left by a run that was killed
+        pid = stale.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and (int(pid) == os.getpid() or not psutil.pid_exists(int(pid))):
+            shutil.rmtree(stale, ignore_errors=True)
     tmp = final.parent / f".{final.name}.tmp-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
     tmp.mkdir()
     run = _Run(sc, tmp, quiet=quiet)
     t_start = time.perf_counter()

@@ -101,15 +101,21 @@ _CROWD = Map(keys={
 })
 
 # --- sensors ------------------------------------------------------------------------------------------------
+_CAMERA_NUMS = {k: Num(optional=True, ge=0) for k in (
+    "max_range_m", "min_range_m", "min_visible", "h50_px", "h_scale_px", "miss_rate", "bbox_noise",
+    "fp_per_frame", "aim_distance_m", "tamper_yaw_deg", "mount_clearance_m")}
 _CAMERA = Map(keys={
     "id": Str(),
     "at": Place(optional=True), "lonlat": LonLat(optional=True),
-    "height_m": Num(default=6.0, gt=0, le=200),
-    "yaw_deg": Num(optional=True, ge=-360, le=360, doc="compass bearing of the view; absent = towards `at`"),
-    "pitch_deg": Num(default=20.0, ge=0, le=90, doc="downward tilt"),
-    "hfov_deg": Num(default=70.0, gt=0, le=180),
-    "resolution": Free(default=[1920, 1080], test=_pair_pos, what="[width, height] in pixels"),
-    "fps": Num(default=5.0, gt=0, le=60),
+    "height_m": Num(optional=True, gt=0, le=200, doc="default 6 m (sensors.placement)"),
+    "yaw_deg": Num(optional=True, ge=-360, le=360, doc="view bearing; absent = busiest way"),
+    "pitch_deg": Num(optional=True, ge=0, le=90, doc="downward tilt; absent = aim 20 m away"),
+    "hfov_deg": Num(optional=True, gt=0, le=180),
+    "resolution": Free(optional=True, test=_pair_pos, what="[width, height] in pixels"),
+    "fps": Num(optional=True, gt=0, le=60),
+    "conditions": ListOf(optional=True, item=Str(choices=("dusk", "night", "rain", "snow", "fog",
+                                                          "degraded"))),
+    **_CAMERA_NUMS,
 }, rules=(_one_of_at_lonlat,))
 _CAMERAS = Map(keys={
     "from_osm": Bool(default=False, doc="the OSM man_made=surveillance cameras"),
@@ -117,19 +123,45 @@ _CAMERAS = Map(keys={
     "auto": Map(optional=True, keys={
         "count": Int(ge=1),
         "cover": ListOf(default=["square", "station"], item=Str(), min_len=1, doc="asset types to cover"),
+        "spacing_m": Num(optional=True, gt=0), "reach_m": Num(optional=True, gt=0),
+        "max_candidates": Int(optional=True, ge=1), "n_yaws": Int(optional=True, ge=1),
+        "height_m": Num(optional=True, gt=0), "hfov_deg": Num(optional=True, gt=0, le=180),
+        "pitch_deg": Num(optional=True, ge=0, le=90),
     }),
     "fps": Num(default=5.0, gt=0, le=60, doc="frame rate of OSM and auto cameras"),
 })
-_MIC = Map(keys={"id": Str(), "at": Place(optional=True), "lonlat": LonLat(optional=True)},
-           rules=(_one_of_at_lonlat,))
-_COUNTER = Map(keys={
-    "id": Str(),
-    "kind": Str(choices=("line", "area")),
-    "at": Place(optional=True), "lonlat": LonLat(optional=True),
-    "zone": Polygon(optional=True, doc="area counters: lon/lat polygon; else the asset zone at `at`"),
-    "width_m": Num(default=6.0, gt=0, doc="line counters: length of the counting line"),
-    "period_s": Num(default=60.0, gt=0),
-}, rules=(_one_of_at_lonlat,))
+_MIC = Map(keys={"id": Str(), "at": Place(optional=True), "lonlat": LonLat(optional=True),
+                 "threshold_db": Num(optional=True, gt=0)}, rules=(_one_of_at_lonlat,))
+_XY_OR_PLACE = Free(optional=True, what="a place, [lon, lat] or [x, y] metres", test=lambda v: (
+    isinstance(v, str) and bool(v.strip())) or (isinstance(v, list) and len(v) == 2 and all(map(_is_num, v))))
+
+
+def _line_where(d: dict, path: str, rep: Report) -> None:
+    ways = ("at" in d or "lonlat" in d) + ("a" in d or "b" in d) + ("edge" in d)
+    if ways != 1:
+        rep.error(path, "a line counter needs exactly one of at|lonlat, a+b, edge")
+    elif ("a" in d) != ("b" in d):
+        rep.error(path, "a line counter given by its ends needs both a and b")
+
+
+def _area_where(d: dict, path: str, rep: Report) -> None:
+    if ("zone" in d) + ("at" in d or "lonlat" in d) != 1 or ("at" in d and "lonlat" in d):
+        rep.error(path, "an area counter needs exactly one of zone, at, lonlat")
+
+
+_COUNTER_COMMON = {"id": Str(), "at": Place(optional=True), "lonlat": LonLat(optional=True),
+                   "period_s": Num(default=60.0, gt=0, doc="report period"),
+                   "error": Bool(default=True, doc="apply the documented counting error")}
+_COUNTER = Tagged(variants={
+    "line": Map(keys={**_COUNTER_COMMON, "a": _XY_OR_PLACE, "b": _XY_OR_PLACE,
+                      "edge": Str(optional=True, doc="a street name: across its middle edge"),
+                      "width_m": Num(default=6.0, gt=0, doc="length of the counting line"),
+                      "sample_s": Num(optional=True, gt=0), "miss_rate": Num(optional=True, ge=0, le=1)},
+                rules=(_line_where,)),
+    "area": Map(keys={**_COUNTER_COMMON, "zone": Polygon(optional=True, doc="lon/lat polygon"),
+                      "radius_m": Num(optional=True, gt=0, doc="disc radius when `at` is no asset zone")},
+                rules=(_area_where,)),
+})
 _CONDITIONS = Map(keys={
     "light": Str(default="day", choices=("day", "dusk", "night")),
     "weather": Str(default="clear", choices=("clear", "rain", "fog", "snow")),

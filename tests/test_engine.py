@@ -1,0 +1,179 @@
+"""The engine: a run folder with every output, byte-identical for a seed, nothing left behind on failure."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from scenarios.engine import DENSITY_PERIOD_S, SEED_STREAMS, run_scenario
+from scenarios.schema import ScenarioError, parse_scenario
+
+SCENARIO = """\
+name: syn
+city: {synthetic: {kind: corridor, length_m: 60, width_m: 4}}
+duration_s: 60
+crowd:
+  flows:
+    - {from: start, to: end, people: 30, depart_s: [0, 10]}
+    - {from: end, to: start, people: 15, depart_s: [0, 10]}
+sensors:
+  cameras:
+    list: [{id: c1, at: start, yaw_deg: 90, height_m: 5, fps: 5}]
+  acoustic: [{id: m1, at: end}, {id: m2, at: start}]
+  counters: [{id: line1, kind: line, at: end, width_m: 4, period_s: 10}]
+attacks:
+  - {kind: active_assailant, at: end, start_s: 5, approach_m: 1, duration_s: 25, shot_interval_s: 3}
+  - {kind: bag_leaver, at: start, start_s: 1, approach_m: 1, place_s: 2, remove_after_s: 5}
+  - {kind: cyber_dos, target: vms, start_s: 20, duration_s: 10}
+response:
+  dispatch: [{unit: ambulance, to: end, at_s: 2}]
+events:
+  - {at_s: 35, sensor: c1, status: offline}
+"""
+
+
+def _run(tmp_path: Path, text: str = SCENARIO, *, seed: int | None = None, name: str = "run"):
+    f = tmp_path / "syn.yaml"
+    f.write_text(text)
+    return run_scenario(f, seed=seed, out=tmp_path / name, quiet=True)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    return _run(tmp_path_factory.mktemp("engine"))
+
+
+def _lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_every_output_file(run):
+    out = run.out_dir
+    for f in ("scenario.yaml", "ground_truth.jsonl", "events.jsonl", "crowd_density.csv",
+              "crowd_zones.geojson", "alerts.jsonl", "sensors/conn.log", "sensors/syslog.log", "sensors/cameras/c1/det/det.txt",
+              "sensors/cameras/c1/gt/gt.txt"):
+        assert (out / f).is_file(), f
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".")], "temporary folder left behind"
+    again = parse_scenario((out / "scenario.yaml").read_text(), filename="scenario.yaml")
+    assert again.data["attacks"][0]["shot_interval_s"] == 3 and again.data["dt_s"] == 0.5
+
+
+def test_ground_truth_records(run):
+    """Time-ordered; every record has t, kind, id, xy, lonlat; the kinds the run caused are all there."""
+    recs = _lines(run.out_dir / "ground_truth.jsonl")
+    ts = [r["t"] for r in recs]
+    assert ts == sorted(ts)
+    assert all({"t", "kind", "id", "xy", "lonlat"} <= set(r) for r in recs)
+    kinds = {r["kind"] for r in recs}
+    assert {"spawned", "arrived", "attack_phase", "shot", "injured", "object_placed", "object_removed",
+            "dispatched", "on_scene", "sensor_fault"} <= kinds
+    # physical records carry a position in the twin's CRS and WGS84 near the synthetic origin (Helsinki)
+    shot = next(r for r in recs if r["kind"] == "shot")
+    assert 385000 <= shot["xy"][0] <= 385060 and shot["xy"][1] == pytest.approx(6672000, abs=5)
+    assert shot["lonlat"] == pytest.approx([24.93, 60.169], abs=0.01)
+    # the cyber range's truth is merged in order, with its technique
+    dos = [r for r in recs if r["kind"] == "attack_phase" and r.get("attack") == "cyber_dos"]
+    assert dos and dos[0]["t"] == 20.0 and dos[0]["technique"].startswith("T")
+    obj = [r for r in recs if r["kind"] in ("object_placed", "object_removed")]
+    assert [r["kind"] for r in obj] == ["object_placed", "object_removed"]
+    assert obj[1]["t"] - obj[0]["t"] == pytest.approx(5.0, abs=1e-3)
+
+
+def test_sensors_and_faults_on_the_bus(run):
+    ev = _lines(run.out_dir / "events.jsonl")
+    sensed = [e["t"] for e in ev if e["topic"] != "analytics/alert"]
+    assert sensed == sorted(sensed)
+    # an alert line keeps the alert's own t (when what it reports happened): never after it was published
+    for i, e in enumerate(ev):
+        if e["topic"] == "analytics/alert":
+            assert e["t"] <= max(x["t"] for x in ev[: i + 1] if x["topic"] != "analytics/alert") + 1e-9
+    topics = {e["topic"] for e in ev}
+    assert {"camera/calibration", "camera/frame", "acoustic/detection", "counter/line", "net/conn"} <= topics
+    frames = [e for e in ev if e["topic"] == "camera/frame"]
+    # 5 fps from t=0; the DoS on the vms (20-30 s) takes c1 offline until its stream is back, then the
+    # scheduled fault takes it offline for good at 35 s
+    health = [(e["t"], e["status"]) for e in ev if e["topic"] == "camera/health"]
+    assert [h[1] for h in health] == ["offline", "ok", "offline"]
+    assert health[0][0] == 20.0 and 30.0 <= health[1][0] <= 33.0 and health[2][0] == 35.0
+    ts = [f["t"] for f in frames]
+    assert len([t for t in ts if t < 20.0]) == 100
+    assert not [t for t in ts if 20.0 <= t < health[1][0] or t >= 35.0]
+    assert len(ts) == 100 + round((35.0 - health[1][0]) * 5)
+    shots = sum(1 for r in _lines(run.out_dir / "ground_truth.jsonl") if r["kind"] == "shot")
+    heard = {e["t_arrival"] for e in ev if e["topic"] == "acoustic/detection"}
+    assert shots >= 3 and len(heard) >= shots     # both microphones hear every shot (60 m corridor)
+
+
+def test_alerts_are_published_and_written(run):
+    alerts = _lines(run.out_dir / "alerts.jsonl")
+    on_bus = [e for e in _lines(run.out_dir / "events.jsonl") if e["topic"] == "analytics/alert"]
+    assert len(alerts) == len(on_bus) == run.stats["alerts"]
+    assert any(a["kind"] in ("gunshot", "dos", "stream_loss") for a in alerts), {a["kind"] for a in alerts}
+
+
+def test_crowd_density_every_10_s_for_every_zone(run):
+    rows = list(csv.DictReader((run.out_dir / "crowd_density.csv").open()))
+    zones = {f["properties"]["zone"] for f in
+             json.loads((run.out_dir / "crowd_zones.geojson").read_text())["features"]}
+    assert zones == {"node:start", "node:end", "edge:end-start"}
+    times = sorted({float(r["t"]) for r in rows})
+    assert times == [k * DENSITY_PERIOD_S for k in range(7)]   # 0 .. 60 s, both ends
+    assert len(rows) == 7 * 3
+    assert max(int(r["people"]) for r in rows if r["zone"] == "edge:end-start") > 0
+
+
+def test_same_seed_same_bytes_other_seed_differs(tmp_path, run):
+    again = _run(tmp_path, name="again")
+    for f in ("ground_truth.jsonl", "events.jsonl", "crowd_density.csv", "alerts.jsonl"):
+        assert (again.out_dir / f).read_bytes() == (run.out_dir / f).read_bytes(), f
+    other = _run(tmp_path, seed=99, name="other")
+    assert other.out_dir.name == "other"
+    for f in ("ground_truth.jsonl", "events.jsonl"):
+        assert (other.out_dir / f).read_bytes() != (run.out_dir / f).read_bytes(), f
+    assert SEED_STREAMS[:2] == ("crowd", "individuals")
+
+
+def test_default_folder_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.yaml").write_text(
+        "name: tiny\ncity: {synthetic: {kind: corridor, length_m: 20, width_m: 2}}\nduration_s: 3\n"
+        "crowd: {flows: [{from: start, to: end, people: 2, depart_s: [0, 1]}]}\n")
+    res = run_scenario(tmp_path / "s.yaml", seed=4, quiet=True)
+    assert res.out_dir == Path("runs") / "tiny-4" and (tmp_path / "runs/tiny-4/ground_truth.jsonl").is_file()
+
+
+def test_unknown_places_all_reported_and_nothing_written(tmp_path):
+    bad = SCENARIO.replace("from: start, to: end", "from: start, to: nowhere").replace(
+        "{unit: ambulance, to: end", "{unit: ambulance, to: elsewhere")
+    with pytest.raises(ScenarioError) as ei:
+        _run(tmp_path, bad)
+    probs = ei.value.problems
+    assert len(probs) == 2
+    assert probs[0].startswith(f"{tmp_path / 'syn.yaml'}:6: crowd.flows[0].to: place 'nowhere'")
+    assert probs[1].startswith(f"{tmp_path / 'syn.yaml'}:18: response.dispatch[0].to: place 'elsewhere'")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["syn.yaml"]
+
+
+def test_subsystem_errors_get_the_file_line(tmp_path):
+    """A cyber target the network lacks is reported at the attack's line."""
+    bad = SCENARIO.replace("target: vms", "target: toaster")
+    with pytest.raises(ScenarioError) as ei:
+        _run(tmp_path, bad)
+    assert ei.value.problems[0].startswith(f"{tmp_path / 'syn.yaml'}:16: attacks[2].target:")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["syn.yaml"]
+
+
+def test_duration_override_and_bad_overrides(tmp_path):
+    f = tmp_path / "s.yaml"
+    f.write_text(SCENARIO)
+    res = run_scenario(f, out=tmp_path / "short", duration_s=10, quiet=True)
+    recs = _lines(res.out_dir / "ground_truth.jsonl")
+    assert max(r["t"] for r in recs) <= 10.0 and res.sim_s == 10.0
+    assert any("cyber_dos-2 starts after the end" in m for m in res.missing)
+    with pytest.raises(ScenarioError, match="--duration"):
+        run_scenario(f, duration_s=0.1, quiet=True)
+    with pytest.raises(ScenarioError, match="--seed"):
+        run_scenario(f, seed=-1, quiet=True)
