@@ -53,8 +53,8 @@ def _lines(path: Path) -> list[dict]:
 def test_every_output_file(run):
     out = run.out_dir
     for f in ("scenario.yaml", "ground_truth.jsonl", "events.jsonl", "crowd_density.csv",
-              "crowd_zones.geojson", "alerts.jsonl", "sensors/conn.log", "sensors/syslog.log", "sensors/cameras/c1/det/det.txt",
-              "sensors/cameras/c1/gt/gt.txt"):
+              "crowd_zones.geojson", "alerts.jsonl", "sensors/conn.log", "sensors/syslog.log",
+              "sensors/cameras/c1/det/det.txt", "sensors/cameras/c1/gt/gt.txt"):
         assert (out / f).is_file(), f
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")], "temporary folder left behind"
     again = parse_scenario((out / "scenario.yaml").read_text(), filename="scenario.yaml")
