@@ -257,6 +257,7 @@ class VehicleRammer(Attacker):
         road = drive.nearest(self.at_xy)
         start = drive.node_at_distance(road, s["approach_m"], self.model.rng)
         path = drive.path(start, road, weight="travel_time")
+        self.drive_path = path
         drive_track = drive.drive_track(path, t0)
         p0 = drive_track.xy[-1]
         d = self.at_xy - p0
