@@ -188,8 +188,9 @@ class RunningParams:
     ----------
     run_speed_mps : ground speed above which a person runs (default 3.0 m/s; walking is 1.34 ± 0.26 m/s).
     max_speed_mps : faster than this is a projection or ID error, not a person (default 12 m/s).
-    min_duration_s : the speed must hold this long (default 1.0 s).
-    window_s : speed is the displacement over this window (default 1.0 s).
+    min_duration_s : the speed must hold this long (default 4 s; longer than ``window_s`` so that an ID
+        switch, which makes one jump that stays in the window for ``window_s``, does not alert).
+    window_s : speed is the displacement over this window, which averages box jitter (default 2 s).
     dispersal_count : this many persons running at once in one camera is a sudden dispersal (default 4).
     hold_s, radius_m : alerts within this time and distance are one episode (default 60 s, 30 m).
     conf, dispersal_conf : confidence of a single runner / of a dispersal.
@@ -197,8 +198,8 @@ class RunningParams:
 
     run_speed_mps: float = 3.0
     max_speed_mps: float = 12.0
-    min_duration_s: float = 1.0
-    window_s: float = 1.0
+    min_duration_s: float = 4.0
+    window_s: float = 2.0
     dispersal_count: int = 4
     hold_s: float = 60.0
     radius_m: float = 30.0

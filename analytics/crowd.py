@@ -173,7 +173,8 @@ class CrowdAnomalyParams:
     ----------
     jump_p_m2 : a density rise of at least this many persons/m² ... (default 0.5)
     jump_window_s : ... within this window is a density jump (default 30 s).
-    min_moving : counter-flow needs at least this many moving persons in the zone (default 8).
+    min_moving : counter-flow needs at least this many moving persons in the zone (default 15; with fewer,
+        two-way walking is normal).
     moving_mps : a person moving faster than this has a heading (default 0.5 m/s).
     counterflow_frac : fraction of movers heading against the zone's main direction (cos < -0.5) that is
         counter-flow (default 0.3).
@@ -183,7 +184,7 @@ class CrowdAnomalyParams:
 
     jump_p_m2: float = 0.5
     jump_window_s: float = 30.0
-    min_moving: int = 8
+    min_moving: int = 15
     moving_mps: float = 0.5
     counterflow_frac: float = 0.3
     hold_s: float = 120.0
