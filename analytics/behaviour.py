@@ -105,13 +105,17 @@ class LoiteringDetector(Detector):
 
 @dataclass(frozen=True, slots=True)
 class AbandonedParams:
-    """Abandoned object: a static object with no person near it.
+    """Abandoned object: a static object its owner has left, or with no person near it.
+
+    The owner is the person nearest the object (within ``person_radius_m``) when the object first appears.
+    With an owner, only the owner attends the object, so passers-by in a crowd do not hide it; without
+    one, any person within ``person_radius_m`` does.
 
     Parameters
     ----------
     static_radius_m : the object counts as static while it stays within this distance (default 1 m).
-    unattended_s : seconds static with no person within ``person_radius_m`` before an alert (default 60 s).
-    person_radius_m : a person closer than this attends the object (default 3 m).
+    unattended_s : seconds static and unattended before an alert (default 60 s).
+    person_radius_m : a person (or the owner) closer than this attends the object (default 3 m).
     forget_s : an object track unseen for this long is dropped (default 30 s).
     hold_s : alerts within ``static_radius_m`` * 5 and this time are one episode (default 900 s).
     conf : confidence given to the alert.
@@ -125,14 +129,23 @@ class AbandonedParams:
     conf: float = 0.8
 
 
+@dataclass(slots=True)
+class _Object:
+    x: float
+    y: float
+    owner: str | None
+    alone_since: float | None
+    last: float
+
+
 class AbandonedObjectDetector(Detector):
-    """Static object tracks left without a person nearby for longer than ``unattended_s``."""
+    """Static object tracks left unattended (by their owner, else by everyone) for ``unattended_s``."""
 
     topics = ("track/frame",)
 
     def __init__(self, params: AbandonedParams = AbandonedParams()) -> None:
         self.p = params
-        self._obj: dict[str, list[float]] = {}  # id -> [x0, y0, t_unattended_since (nan if attended), t_last]
+        self._obj: dict[str, _Object] = {}
         self._episodes = EpisodeFilter(params.hold_s, 5 * params.static_radius_m)
 
     def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
@@ -141,26 +154,33 @@ class AbandonedObjectDetector(Detector):
             return []
         t, ids, cls, xy = fr
         cls_a = np.asarray(cls)
-        persons = xy[(cls_a == "person") & np.isfinite(xy).all(axis=1)]
+        is_person = (cls_a == "person") & np.isfinite(xy).all(axis=1)
+        p_ids, p_xy = [ids[i] for i in np.flatnonzero(is_person)], xy[is_person]
         out = []
         for i in np.flatnonzero(cls_a == "object"):
             tid, (x, y) = ids[i], xy[i]
             if not np.isfinite(xy[i]).all():
                 continue
-            near = bool(len(persons)) and bool(
-                (np.hypot(persons[:, 0] - x, persons[:, 1] - y) <= self.p.person_radius_m).any()
-            )
+            dist = np.hypot(p_xy[:, 0] - x, p_xy[:, 1] - y)
             o = self._obj.get(tid)
-            if o is None or np.hypot(x - o[0], y - o[1]) > self.p.static_radius_m:
-                self._obj[tid] = [x, y, np.nan if near else t, t]
+            if o is None or np.hypot(x - o.x, y - o.y) > self.p.static_radius_m:
+                k = int(dist.argmin()) if len(dist) else -1
+                owner = p_ids[k] if k >= 0 and dist[k] <= self.p.person_radius_m else None
+                self._obj[tid] = _Object(x, y, owner, None if owner else t, t)
                 continue
-            o[3] = t
-            if near:
-                o[2] = np.nan
+            o.last = t
+            near = dist <= self.p.person_radius_m
+            attended = (
+                bool(near[[j for j, pid in enumerate(p_ids) if pid == o.owner]].any())
+                if o.owner
+                else bool(near.any())
+            )
+            if attended:
+                o.alone_since = None
                 continue
-            if o[2] != o[2]:
-                o[2] = t
-            alone = t - o[2]
+            if o.alone_since is None:
+                o.alone_since = t
+            alone = t - o.alone_since
             if alone >= self.p.unattended_s and self._episodes.admit(t, tid, (x, y)):
                 out.append(
                     make_alert(
@@ -171,12 +191,14 @@ class AbandonedObjectDetector(Detector):
                         source=[msg["camera_id"]],
                         evidence={
                             "track": tid,
+                            "owner": o.owner,
                             "unattended_s": round(alone, 1),
+                            "people_near": int(near.sum()),
                             "person_radius_m": self.p.person_radius_m,
                         },
                     )
                 )
-        self._obj = {k: v for k, v in self._obj.items() if t - v[3] <= self.p.forget_s}
+        self._obj = {k: v for k, v in self._obj.items() if t - v.last <= self.p.forget_s}
         return out
 
 

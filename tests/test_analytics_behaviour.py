@@ -68,6 +68,16 @@ def test_abandoned_bag_vs_attended_bag() -> None:
     assert [(a["kind"], a["evidence"]["track"]) for a in alerts] == [("abandoned_object", "cam1:bag")]
     # owner is beyond 3 m from 21.8 s on (at 1.3 m/s from 20 s) -> unattended 60 s later
     assert 81.0 <= alerts[0]["t"] <= 82.5
+    assert alerts[0]["evidence"]["owner"] == "cam1:owner"
+    # in a crowd: strangers keep standing next to the bag after its owner walks away; it is still abandoned
+    stranger = np.tile([11.0, 11.0], (n, 1))
+    stranger[: int(25 / DT)] = np.nan  # arrives after the owner put the bag down
+    alerts = run(AbandonedObjectDetector(), frames({**tracks, "s": ("person", stranger)}, n))
+    assert [(a["evidence"]["track"], a["evidence"]["people_near"]) for a in alerts] == [("cam1:bag", 1)]
+    # a bag that appears with nobody near has no owner: then any person nearby attends it
+    ownerless = {"bag": ("object", bag), "s": ("person", stranger)}
+    alerts = run(AbandonedObjectDetector(), frames(ownerless, n))
+    assert alerts == []  # the stranger who stays by it from 25 s on is all the attendance it has
 
 
 def test_running_single_and_dispersal_vs_walkers() -> None:
