@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import defaultdict
 
 __all__ = ["register"]
 
@@ -36,8 +37,24 @@ def register(sub) -> None:
     p.add_argument("--seed", type=_seed, default=None, help="master seed (overrides the scenario's seed)")
     p.add_argument("--out", default=None, help="output folder (default runs/<name>-<seed>)")
     p.add_argument("--duration", type=_seconds, default=None, help="simulated seconds (overrides duration_s)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    p.add_argument("--quiet", action="store_true", help="no progress bar; print only the output folder")
     p.set_defaults(func=_run)
+
+
+def _listing(files: list[str]) -> list[str]:
+    """Files one a line, the per-camera MOT folders folded into one line."""
+    cams: dict[str, list[str]] = defaultdict(list)
+    out = []
+    for f in files:
+        parts = f.split("/")
+        if len(parts) > 3 and parts[:2] == ["sensors", "cameras"]:
+            cams["/".join(parts[3:])].append(parts[2])
+        else:
+            out.append(f)
+    if cams:
+        n = len({c for v in cams.values() for c in v})
+        out.append(f"sensors/cameras/<camera>/{{{','.join(sorted(cams))}}} for {n} cameras")
+    return out
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -51,14 +68,17 @@ def _run(args: argparse.Namespace) -> int:
         for line in exc.problems:
             print(f"error: {line}", file=sys.stderr)
         return exc.exit_code
-    s = res.stats
-    print(f"run {res.out_dir.name}: {res.sim_s:g} simulated s in {res.wall_s:.1f} s wall "
-          f"({res.sim_s / max(res.wall_s, 1e-9):.0f}x real time); {s.get('people', 0)} people, "
-          f"{s.get('sensors', 0)} sensors, {s.get('bus_messages', 0)} bus messages, "
-          f"{s.get('truth_lines', 0)} truth records, {s.get('alerts', 0)} alerts")
     for m in res.missing:
-        print(f"note: not available in this checkout: {m}", file=sys.stderr)
+        print(f"note: {m}", file=sys.stderr)
+    if args.quiet:
+        print(res.out_dir)
+        return 0
+    s = res.stats
+    print(f"run {res.out_dir.name}: {res.sim_s:g} simulated s in {res.wall_s:.1f} s wall; "
+          f"{s.get('people', 0)} people, {s.get('sensors', 0)} sensors ({s.get('cameras', 0)} cameras), "
+          f"{s.get('bus_messages', 0)} bus messages, {s.get('truth_lines', 0)} truth records, "
+          f"{s.get('alerts', 0)} alerts")
     print(f"files in {res.out_dir}/:")
-    for f in res.files:
+    for f in _listing(res.files):
         print(f"  {f}")
     return 0
