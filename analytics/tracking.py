@@ -32,21 +32,23 @@ class TrackerParams:
     Parameters
     ----------
     lost_track_buffer_s
-        Seconds a track survives without a matched detection (occlusion, missed detections).
+        Seconds a track survives without a matched detection (occlusion, missed detections). Default 2 s:
+        at the simulator's 2-5 fps that is 4-10 frames.
     track_activation_threshold
         Minimum detection confidence that may start a new track.
     high_conf_det_threshold
         Confidence splitting ByteTrack's first (high) and second (low) association stages.
     minimum_iou_threshold
-        IoU below which a box is never associated to a track.
+        IoU below which a box is never associated to a track (default 0.1: at 2 fps a walker's box moves
+        far between frames).
     minimum_consecutive_frames
         Frames a new track must be matched in before it gets an id.
     """
 
-    lost_track_buffer_s: float = 1.0
+    lost_track_buffer_s: float = 2.0
     track_activation_threshold: float = 0.5
     high_conf_det_threshold: float = 0.6
-    minimum_iou_threshold: float = 0.2
+    minimum_iou_threshold: float = 0.1
     minimum_consecutive_frames: int = 2
 
 

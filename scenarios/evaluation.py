@@ -133,6 +133,20 @@ def _duration_s(run: Path, times: list[float]) -> float:
     return max(times) - min(times) if len(times) > 1 else 0.0
 
 
+def _seqinfo_fps(path: Path) -> float | None:
+    """``frameRate`` of a MOTChallenge ``seqinfo.ini``, if the file is there and has one."""
+    if not path.is_file():
+        return None
+    import configparser
+
+    ini = configparser.ConfigParser()
+    try:
+        ini.read(path, encoding="utf-8")
+        return float(ini["Sequence"]["frameRate"])
+    except (configparser.Error, KeyError, ValueError):
+        return None
+
+
 def _tracking(run: Path, fps: float) -> dict[str, dict[str, float]]:
     out = {}
     cams = run / "sensors" / "cameras"
@@ -140,7 +154,8 @@ def _tracking(run: Path, fps: float) -> dict[str, dict[str, float]]:
         gt, det = cam / "gt" / "gt.txt", cam / "det" / "det.txt"
         if not (gt.is_file() and det.is_file()) or gt.stat().st_size == 0:
             continue
-        hyp = track_mot(str(det), fps=fps) if det.stat().st_size else np.empty((0, 10))
+        cam_fps = _seqinfo_fps(cam / "seqinfo.ini") or fps
+        hyp = track_mot(str(det), fps=cam_fps) if det.stat().st_size else np.empty((0, 10))
         m = mot_metrics(load_mot(gt), hyp)
         out[cam.name] = {
             k: round(m[k], 4)
@@ -203,6 +218,8 @@ def _density(run: Path) -> dict[str, Any] | None:
 
 def score_run(run_dir: str | os.PathLike, *, fps: float = 5.0) -> dict[str, Any]:
     """Score one run folder; see the module docstring for the rules.
+
+    Each camera's det.txt is tracked at the ``frameRate`` of its ``seqinfo.ini``, else at ``fps``.
 
     Raises
     ------

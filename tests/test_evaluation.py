@@ -192,3 +192,12 @@ def test_density_from_estimates_file(run_dir) -> None:
     assert d["mae_by_zone"] == {"gate": 2.0, "square": 3.5} and d["bias_people"] == pytest.approx(
         (-5 - 2 + 2) / 3, abs=1e-3
     )
+
+
+def test_seqinfo_frame_rate(tmp_path) -> None:
+    from scenarios.evaluation import _seqinfo_fps
+
+    (tmp_path / "seqinfo.ini").write_text("[Sequence]\nname=cam\nframeRate=2\nseqLength=241\n")
+    assert _seqinfo_fps(tmp_path / "seqinfo.ini") == 2.0
+    (tmp_path / "bad.ini").write_text("not an ini\n")
+    assert _seqinfo_fps(tmp_path / "bad.ini") is None and _seqinfo_fps(tmp_path / "none.ini") is None
