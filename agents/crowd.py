@@ -347,10 +347,15 @@ class Crowd(_SpawnMixin, _ReactMixin):
             self._credit[ue] = np.minimum(self._credit_max[ue],
                                           self._credit[ue] + rate * (tt - self._credit_t[ue]))
             self._credit_t[ue] = tt
-            order = np.lexsort((-over[k], nk))
+            ok_over = over[k]
+            # by edge, then longest overshoot first (who got there first); one float argsort beats lexsort
+            order = np.argsort(nk * (ok_over.max() + 1.0) - ok_over)
             ns = nk[order]
-            start = np.searchsorted(ns, ns, side="left")
-            rank = np.arange(len(ns)) - start
+            first = np.empty(len(ns), bool)
+            first[0] = True
+            np.not_equal(ns[1:], ns[:-1], out=first[1:])
+            starts = np.flatnonzero(first)
+            rank = np.arange(len(ns)) - np.repeat(starts, np.diff(np.append(starts, len(ns))))
             allow = rank < np.floor(self._credit[ns])
             adm[k[order[allow]]] = True
             np.subtract.at(self._credit, ns[allow], 1.0)
