@@ -50,18 +50,18 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import NamedTuple
 
 import numpy as np
 
-from agents.world import CLASS_NAMES, WorldView
+from agents.world import WorldView
 from sensors.base import Sensor, SensorError
 from sensors.camera_geometry import Pose, apply_homography, default_pitch_deg
-from sensors.camera_index import cells_near, grid_for
+from sensors.camera_group import MOT_CLASS, CameraGroup, CameraTruth, detection_probability
+from sensors.camera_index import cells_near
 from sensors.camera_occlusion import Shadow, shadow
 
-__all__ = ["CONDITIONS", "MOT_CLASS", "Camera", "CameraConfig", "CameraTruth", "detection_probability",
-           "foot_points", "to_ground"]
+__all__ = ["CONDITIONS", "MOT_CLASS", "Camera", "CameraConfig", "CameraGroup", "CameraTruth",
+           "detection_probability", "foot_points", "to_ground"]
 
 #: Multipliers on (h50_px, miss_rate, bbox_noise, fp_per_frame, max_range_m) per condition / degraded status.
 CONDITIONS = {
@@ -72,17 +72,7 @@ CONDITIONS = {
     "fog": (1.5, 1.5, 1.2, 1.2, 0.4),
     "degraded": (2.0, 3.0, 2.0, 2.0, 1.0),
 }
-#: MOTChallenge (MOT17) class of each target class: pedestrian 1, car 3; left objects get 13 (not in MOT17).
-MOT_CLASS = np.array([1, 3, 13])
 _COND_NAMES = "dusk, night, rain, snow or fog"
-_CLUTTER_CLS_P = np.array([0.80, 0.15, 0.05])
-
-
-def detection_probability(h_px: np.ndarray, *, h50_px: float, h_scale_px: float,
-                          miss_rate: float) -> np.ndarray:
-    """Probability of detecting a visible target ``h_px`` pixels tall (logistic, see the module doc)."""
-    z = np.clip((np.asarray(h_px, float) - h50_px) / h_scale_px, -60, 60)
-    return (1.0 - miss_rate) / (1.0 + np.exp(-z))
 
 
 @dataclass(frozen=True)
@@ -139,18 +129,6 @@ class CameraConfig:
                 raise SensorError(f"camera {cid}: condition {c!r} unknown; use {_COND_NAMES}")
 
 
-class CameraTruth(NamedTuple):
-    """True targets in one frame's view (for gt.txt): ids, boxes [x, y, w, h] px, MOT class, visibility."""
-
-    ids: np.ndarray
-    boxes: np.ndarray
-    mot_cls: np.ndarray
-    visibility: np.ndarray
-
-
-_NO_TRUTH = CameraTruth(np.zeros(0, np.int64), np.zeros((0, 4)), np.zeros(0, int), np.zeros(0))
-
-
 class Camera(Sensor):
     """A camera + detector; ``measure`` returns ``camera/frame`` (and calibration/health) messages."""
 
@@ -158,7 +136,8 @@ class Camera(Sensor):
 
     def __init__(self, camera_id: str, config: CameraConfig, *, rng: np.random.Generator,
                  buildings=None,
-                 truth_sink: Callable[[str, int, float, CameraTruth], None] | None = None) -> None:
+                 truth_sink: Callable[[str, int, float, CameraTruth], None] | None = None,
+                 group: CameraGroup | None = None) -> None:
         config.validate(camera_id)
         super().__init__(camera_id, period_s=1.0 / float(config.fps))
         self.config = config
@@ -179,6 +158,8 @@ class Camera(Sensor):
         self.nominal = Pose(float(config.xy[0]), float(config.xy[1]), float(config.height_m),
                             float(config.yaw_deg) % 360.0, config.pitch(), float(config.hfov_deg),
                             int(w), int(h))
+        self.group = group if group is not None else CameraGroup()
+        self.group.add(self)
 
     # ---------------------------------------------------------------- state
     @property
@@ -248,77 +229,9 @@ class Camera(Sensor):
         return out
 
     def observe(self, world: WorldView) -> tuple[list[dict], CameraTruth]:
-        """Detections and truth for the real pose now (no status handling)."""
-        prm = self.params()
-        pose = self.pose
-        tg = world.targets
-        near = grid_for(tg).indices(self._cells(pose))
-        if len(near):
-            rel = tg.xy[near] - (pose.x, pose.y)
-            d2 = rel[:, 0] * rel[:, 0] + rel[:, 1] * rel[:, 1]
-            near = near[(d2 <= prm["max_range_m"] ** 2) & (d2 >= self.config.min_range_m ** 2)]
-        rng = self.rng
-        if len(near):
-            truth, boxes, conf, cls = self._seen(pose, prm, tg, near, rng)
-        else:
-            truth, boxes, conf, cls = _NO_TRUTH, np.zeros((0, 4)), np.zeros(0), np.zeros(0, int)
-        if prm["fp_per_frame"] > 0:
-            cb = self._clutter(pose, prm, rng)
-            if len(cb[0]):
-                boxes = np.vstack([boxes, cb[0]])
-                conf = np.concatenate([conf, cb[1]])
-                cls = np.concatenate([cls, cb[2]])
-        dets = _to_dets(boxes, conf, cls, pose.width_px, pose.height_px) if len(boxes) else []
-        return dets, truth
-
-    def _seen(self, pose: Pose, prm: dict, tg, near: np.ndarray, rng: np.random.Generator):
-        """Project, clip, occlude and detect the targets ``near`` (indices into ``tg``)."""
-        W, H = pose.width_px, pose.height_px
-        xy = tg.xy[near]
-        hgt = tg.height_m[near]
-        R, f = pose.R, pose.focal_px
-        # camera coordinates of the foot (ground) and head points in one pass
-        foot = (xy[:, 0:1] - pose.x) * R[:, 0] + (xy[:, 1:2] - pose.y) * R[:, 1] - pose.height_m * R[:, 2]
-        head = foot + hgt[:, None] * R[:, 2]
-        zf, zh = foot[:, 2], head[:, 2]
-        front = (zf > 0.1) & (zh > 0.1)
-        zf_s = np.where(front, zf, 1.0)
-        uf = f * foot[:, 0] / zf_s + W / 2.0
-        vf = f * foot[:, 1] / zf_s + H / 2.0
-        vh = f * head[:, 1] / np.where(front, zh, 1.0) + H / 2.0
-        hpx = np.where(front, vf - vh, 0.0)
-        wpx = np.where(front, f * tg.width_m[near] / zf_s, 0.0)
-        x0, y0 = uf - wpx / 2, vh
-        cw = np.minimum(x0 + wpx, W) - np.maximum(x0, 0)
-        ch = np.minimum(y0 + hpx, H) - np.maximum(y0, 0)
-        area = wpx * hpx
-        good = front & (area > 0) & (cw > 0) & (ch > 0)
-        inimg = np.flatnonzero(good)
-        frac = np.zeros(len(near))
-        frac[inimg] = cw[inimg] * ch[inimg] / area[inimg]
-        hidden = self._hidden(xy[inimg], 0.5 * hgt[inimg])
-        fin = frac[inimg]
-        truth = CameraTruth(
-            ids=tg.ids[near[inimg]].astype(np.int64),
-            boxes=np.column_stack([x0[inimg], y0[inimg], wpx[inimg], hpx[inimg]]),
-            mot_cls=MOT_CLASS[tg.cls[near[inimg]].astype(int)], visibility=fin * ~hidden)
-        ok = inimg[(~hidden) & (fin >= self.config.min_visible)]
-        p = detection_probability(hpx[ok], h50_px=prm["h50_px"], h_scale_px=self.config.h_scale_px,
-                                  miss_rate=prm["miss_rate"])
-        hit = rng.random(len(ok)) < p
-        k = ok[hit]
-        m = len(k)
-        if m == 0:
-            return truth, np.zeros((0, 4)), np.zeros(0), np.zeros(0, int)
-        noise = prm["bbox_noise"]
-        z = rng.normal(0.0, 1.0, (5, m))
-        cu = uf[k] + z[0] * noise * hpx[k]
-        fv = vf[k] + z[1] * noise * hpx[k]
-        bw = wpx[k] * np.exp(z[2] * noise)
-        bh = hpx[k] * np.exp(z[3] * noise)
-        conf = np.clip(p[hit] + z[4] * 0.05, 0.05, 0.99)
-        cls = tg.cls[near[k]].astype(int)
-        return truth, np.column_stack([cu - bw / 2, fv - bh, bw, bh]), conf, cls
+        """Detections and truth for the real pose now (no status handling), computed with the rest of the
+        camera's group (``sensors.camera_group``)."""
+        return self.group.observe(self, world)
 
     def _cells(self, pose: Pose) -> np.ndarray:
         """Grid cells under the view wedge at the configured range (cached per yaw)."""
@@ -329,61 +242,18 @@ class Camera(Sensor):
                                          half_fov_deg=pose.max_bearing_offset_deg())
         return self._cells_val
 
-    def _hidden(self, xy: np.ndarray, z: np.ndarray) -> np.ndarray:
-        """Building occlusion of targets at ``xy`` whose mid-height is ``z`` (sensors.camera_occlusion).
+    def _shadow(self, level: int) -> Shadow | None:
+        """Building shadow for targets whose mid-height is ``level / 4`` m (sensors.camera_occlusion).
 
-        The camera and the buildings do not move, so each camera builds its shadow polygons once per
-        0.25 m step of target mid-height (on first use) and then tests every target with one vectorised
-        point-in-polygon call.
+        The camera and the buildings do not move, so each level's shadow is built once, on first use.
         """
-        out = np.zeros(len(xy), bool)
-        if self.buildings is None or len(xy) == 0:
-            return out
-        iz = np.clip(np.round(np.asarray(z) * 4), 0, 63).astype(np.int64)
-        for level in np.unique(iz).tolist():
-            if level not in self._shadows:
-                self._shadows[level] = shadow(
-                    self.buildings, (self.nominal.x, self.nominal.y), self.nominal.height_m, level / 4.0,
-                    range_m=self.config.max_range_m, clearance_m=self.config.mount_clearance_m)
-            sh = self._shadows[level]
-            if sh is not None:
-                sel = iz == level
-                out[sel] = sh.hides(xy[sel])
-        return out
-
-    def _clutter(self, pose: Pose, prm: dict, rng: np.random.Generator):
-        """Poisson clutter: person-sized boxes at random ground points in the field of view."""
-        k = int(rng.poisson(prm["fp_per_frame"]))
-        if k == 0:
-            return np.zeros((0, 4)), np.zeros(0), np.zeros(0, int)
-        r_hi = min(prm["max_range_m"], 80.0)
-        d = rng.uniform(max(self.config.min_range_m, 3.0), max(r_hi, 4.0), k)
-        b = np.radians(pose.yaw_deg + rng.uniform(-pose.hfov_deg / 2, pose.hfov_deg / 2, k))
-        gx, gy = pose.x + d * np.sin(b), pose.y + d * np.cos(b)
-        cls = rng.choice(3, size=k, p=_CLUTTER_CLS_P)
-        size_h = np.array([1.7, 1.5, 0.5])[cls] * rng.uniform(0.8, 1.2, k)
-        size_w = np.array([0.5, 1.8, 0.4])[cls]
-        uf, vf, zf = pose.project(np.column_stack([gx, gy, np.zeros(k)]))
-        _, vh, _ = pose.project(np.column_stack([gx, gy, size_h]))
-        ok = (zf > 0.1) & np.isfinite(uf) & np.isfinite(vh)
-        h = (vf - vh)[ok]
-        w = pose.focal_px * size_w[ok] / zf[ok]
-        boxes = np.column_stack([uf[ok] - w / 2, vh[ok], w, h])
-        return boxes, rng.uniform(0.05, 0.5, int(ok.sum())), cls[ok]
-
-
-def _to_dets(boxes: np.ndarray, conf: np.ndarray, cls: np.ndarray, W: int, H: int) -> list[dict]:
-    """Clip boxes to the image, drop empty ones, sort by x (order carries no identity) and make dicts."""
-    x0 = np.clip(boxes[:, 0], 0, W)
-    y0 = np.clip(boxes[:, 1], 0, H)
-    x1 = np.clip(boxes[:, 0] + boxes[:, 2], 0, W)
-    y1 = np.clip(boxes[:, 1] + boxes[:, 3], 0, H)
-    keep = (x1 - x0 >= 1) & (y1 - y0 >= 1) & np.isfinite(x0 + y0 + x1 + y1)
-    order = np.flatnonzero(keep)[np.lexsort((y0[keep], x0[keep]))]
-    bb = np.round(np.column_stack([x0, y0, x1 - x0, y1 - y0])[order], 2).tolist()
-    cf = np.round(conf[order], 3).tolist()
-    names = [CLASS_NAMES[c] for c in cls[order].tolist()]
-    return [{"bbox": b, "cls": n, "conf": c} for b, n, c in zip(bb, names, cf, strict=True)]
+        if self.buildings is None:
+            return None
+        if level not in self._shadows:
+            self._shadows[level] = shadow(
+                self.buildings, (self.nominal.x, self.nominal.y), self.nominal.height_m, level / 4.0,
+                range_m=self.config.max_range_m, clearance_m=self.config.mount_clearance_m)
+        return self._shadows[level]
 
 
 def foot_points(dets: list[dict]) -> np.ndarray:

@@ -30,7 +30,9 @@ the asset named by / containing ``at`` (else a 25 m disc). ``period_s`` (default
 ``sensors.conditions: {light: day|dusk|night, weather: clear|rain|fog|snow}`` sets every camera's conditions.
 
 Each sensor gets its own Generator from ``rng.spawn`` in the order returned: cameras (OSM sorted by id, then
-list order, then auto), microphones, counters. Cameras missing from ``twin.network`` are attached with
+list order, then auto), microphones, counters. Cameras with the same ``fps`` share one
+``sensors.camera_group.CameraGroup`` (observed in one numpy pass per instant, drawing from the Generator of
+the group's first camera). Cameras missing from ``twin.network`` are attached with
 ``twin.network.attach_cameras``.
 """
 
@@ -45,7 +47,7 @@ import shapely
 
 from sensors.acoustic import Microphone
 from sensors.base import Sensor, SensorError
-from sensors.camera import CONDITIONS, Camera, CameraConfig
+from sensors.camera import CONDITIONS, Camera, CameraConfig, CameraGroup
 from sensors.counters import AreaCounter, LineCounter
 from sensors.placement_auto import coverage_problem, greedy_cover
 
@@ -467,7 +469,9 @@ def build_physical_sensors(twin, spec: Mapping | None, *, rng: np.random.Generat
             raise _fail("", f"sensor id {sid!r} is used twice")
         seen.add(sid)
     gens = iter(rng.spawn(len(ids)))
-    out: list[Sensor] = [Camera(cid, cfg, rng=next(gens), buildings=twin.buildings, truth_sink=truth_sink)
+    groups: dict[float, CameraGroup] = {}     # cameras with one frame rate are sampled together
+    out: list[Sensor] = [Camera(cid, cfg, rng=next(gens), buildings=twin.buildings, truth_sink=truth_sink,
+                                group=groups.setdefault(float(cfg.fps), CameraGroup()))
                          for cid, cfg in cams]
     mic_spec = spec.get("acoustic")
     thresholds = {it["id"]: it["threshold_db"] for it in mic_spec if "threshold_db" in it} \

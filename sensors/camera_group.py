@@ -1,0 +1,296 @@
+"""Many cameras, one numpy pass: every camera of a ``CameraGroup`` sampled at the same instant is observed
+together, so the fixed numpy cost of a frame is paid once per instant instead of once per camera.
+
+The engine still runs each ``Camera`` as its own sensor. The first member whose ``measure`` runs at time
+``t`` triggers ``observe_batch`` for every member that is not offline; the others' ``measure`` calls at the
+same ``t`` (same ``Targets`` object) take their precomputed slice. Candidate (camera, target) pairs of all
+cameras come from one grid lookup (``sensors.camera_index``) and are projected, clipped, occlusion-tested
+(one ``shapely.contains_xy`` over the per-camera shadow of each pair), detected, noised and cluttered in
+flat arrays, then split per camera.
+
+Status rule: a batch takes each member's status, conditions and pose when the first member measures at
+``t``. The engine applies scheduled faults and cyber effects at urgent priority, before any sensor runs at
+``t``, so they are always seen. A member whose status or conditions changed after the batch (or that was
+offline at batch time, or asks twice at the same ``t``) triggers a fresh batch, so nothing stale is served.
+
+Randomness: a group draws from the Generator of its first member (the other members' Generators are not
+used while they are in a group), in a fixed order per batch, so a run is deterministic for its seed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+import shapely
+
+from agents.world import CLASS_NAMES, Targets, WorldView
+from sensors.camera_index import grid_for
+
+if TYPE_CHECKING:
+    from sensors.camera import Camera
+
+__all__ = ["MOT_CLASS", "CameraGroup", "CameraTruth", "detection_probability", "observe_batch"]
+
+#: MOTChallenge (MOT17) class of each target class: pedestrian 1, car 3; left objects get 13 (not in MOT17).
+MOT_CLASS = np.array([1, 3, 13])
+_CLUTTER_CLS_P = np.array([0.80, 0.15, 0.05])
+_CLUTTER_H = np.array([1.7, 1.5, 0.5])
+_CLUTTER_W = np.array([0.5, 1.8, 0.4])
+
+
+def detection_probability(h_px: np.ndarray, *, h50_px: float | np.ndarray, h_scale_px: float | np.ndarray,
+                          miss_rate: float | np.ndarray) -> np.ndarray:
+    """Probability of detecting a visible target ``h_px`` pixels tall (logistic, see ``sensors.camera``)."""
+    z = np.clip((np.asarray(h_px, float) - h50_px) / h_scale_px, -60, 60)
+    return (1.0 - miss_rate) / (1.0 + np.exp(-z))
+
+
+class CameraTruth(NamedTuple):
+    """True targets in one frame's view (for gt.txt): ids, boxes [x, y, w, h] px, MOT class, visibility."""
+
+    ids: np.ndarray
+    boxes: np.ndarray
+    mot_cls: np.ndarray
+    visibility: np.ndarray
+
+
+class CameraGroup:
+    """Cameras observed together at each shared sampling instant (rules in the module docstring)."""
+
+    def __init__(self) -> None:
+        self.cameras: list[Camera] = []
+        self.rng: np.random.Generator | None = None
+        self.batches = 0
+        self._t: float | None = None
+        self._targets: Targets | None = None
+        self._res: dict[int, tuple[list[dict], CameraTruth]] = {}
+        self._state: dict[int, tuple] = {}
+        self._taken: set[int] = set()
+
+    def add(self, camera: Camera) -> None:
+        """Make ``camera`` a member; the first member's Generator becomes the group's."""
+        if self.rng is None:
+            self.rng = camera.rng
+        self.cameras.append(camera)
+
+    def observe(self, camera: Camera, world: WorldView) -> tuple[list[dict], CameraTruth]:
+        """Detections and truth of ``camera`` at ``world.t`` (one batch for the whole group per instant)."""
+        key = id(camera)
+        if (self._t != world.t or self._targets is not world.targets or key in self._taken
+                or key not in self._res or self._state[key] != _state(camera)):
+            self._run(world)
+        self._taken.add(key)
+        return self._res[key]
+
+    def _run(self, world: WorldView) -> None:
+        live = [c for c in self.cameras if c.status != "offline"]
+        out = observe_batch(live, world.targets, self.rng)
+        self._t, self._targets = world.t, world.targets
+        self._res = {id(c): r for c, r in zip(live, out, strict=True)}
+        self._state = {id(c): _state(c) for c in live}
+        self._taken = set()
+        self.batches += 1
+
+
+def _state(c: Camera) -> tuple:
+    return (c.status, c._conditions)
+
+
+_EMPTY_TRUTH = CameraTruth(np.zeros(0, np.int64), np.zeros((0, 4)), np.zeros(0, int), np.zeros(0))
+
+
+def observe_batch(cams: list[Camera], tg: Targets,
+                  rng: np.random.Generator) -> list[tuple[list[dict], CameraTruth]]:
+    """Detections (message dicts) and truth for each camera in ``cams`` seeing ``tg``, in one numpy pass."""
+    nc = len(cams)
+    if nc == 0:
+        return []
+    poses = [c.pose for c in cams]
+    prms = [c.params() for c in cams]
+    cfgs = [c.config for c in cams]
+    cx = np.array([p.x for p in poses])
+    cy = np.array([p.y for p in poses])
+    ch = np.array([p.height_m for p in poses])
+    f = np.array([p.focal_px for p in poses])
+    W = np.array([p.width_px for p in poses], float)
+    H = np.array([p.height_px for p in poses], float)
+    Rs = np.stack([p.R for p in poses])                       # (nc, 3, 3)
+    rmax = np.array([p["max_range_m"] for p in prms])
+    rmin = np.array([c.min_range_m for c in cfgs])
+    h50 = np.array([p["h50_px"] for p in prms])
+    miss = np.array([p["miss_rate"] for p in prms])
+    noise = np.array([p["bbox_noise"] for p in prms])
+    fp = np.array([p["fp_per_frame"] for p in prms])
+    hsc = np.array([c.h_scale_px for c in cfgs])
+    minvis = np.array([c.min_visible for c in cfgs])
+
+    # ---- candidate pairs: one grid lookup for every camera's view cells
+    cells = [c._cells(p) for c, p in zip(cams, poses, strict=True)]
+    ncell = np.array([len(k) for k in cells])
+    pc = np.zeros(0, np.int64)
+    pt = np.zeros(0, np.int64)
+    dx = dy = np.zeros(0)
+    if len(tg):
+        grid = grid_for(tg)
+        keys = np.concatenate(cells) if ncell.sum() else np.zeros(0, np.int64)
+        if len(keys) and len(grid.keys):
+            lo = np.searchsorted(grid.keys, keys, side="left")
+            n = np.searchsorted(grid.keys, keys, side="right") - lo
+            tot = int(n.sum())
+            if tot:
+                starts = np.repeat(lo - (np.cumsum(n) - n), n)
+                pt = grid.order[starts + np.arange(tot)]
+                pc = np.repeat(np.repeat(np.arange(nc), ncell), n)
+    if len(pt):
+        dx = tg.xy[pt, 0] - cx[pc]
+        dy = tg.xy[pt, 1] - cy[pc]
+        d2 = dx * dx + dy * dy
+        keep = (d2 <= rmax[pc] ** 2) & (d2 >= rmin[pc] ** 2)
+        pc, pt, dx, dy = pc[keep], pt[keep], dx[keep], dy[keep]
+
+    # ---- projection of the foot and head points, clipping to the image
+    hgt = tg.height_m[pt]
+    Rp = Rs[pc]
+    foot = Rp[:, :, 0] * dx[:, None] + Rp[:, :, 1] * dy[:, None] - (ch[pc])[:, None] * Rp[:, :, 2]
+    head = foot + hgt[:, None] * Rp[:, :, 2]
+    zf, zh = foot[:, 2], head[:, 2]
+    front = (zf > 0.1) & (zh > 0.1)
+    zf_s = np.where(front, zf, 1.0)
+    fp_ = f[pc]
+    Wp, Hp = W[pc], H[pc]
+    uf = fp_ * foot[:, 0] / zf_s + Wp / 2.0
+    vf = fp_ * foot[:, 1] / zf_s + Hp / 2.0
+    vh = fp_ * head[:, 1] / np.where(front, zh, 1.0) + Hp / 2.0
+    hpx = np.where(front, vf - vh, 0.0)
+    wpx = np.where(front, fp_ * tg.width_m[pt] / zf_s, 0.0)
+    x0 = uf - wpx / 2
+    cw = np.minimum(x0 + wpx, Wp) - np.maximum(x0, 0)
+    chh = np.minimum(vh + hpx, Hp) - np.maximum(vh, 0)
+    area = wpx * hpx
+    inimg = np.flatnonzero(front & (area > 0) & (cw > 0) & (chh > 0))
+    frac = cw[inimg] * chh[inimg] / area[inimg]
+    ic, it = pc[inimg], pt[inimg]
+    hidden = _hidden(cams, ic, tg.xy[it], 0.5 * hgt[inimg])
+    truth_vis = frac * ~hidden
+
+    # ---- detection draw and box noise
+    okm = (~hidden) & (frac >= minvis[ic])
+    ok = inimg[okm]
+    oc = pc[ok]
+    p = detection_probability(hpx[ok], h50_px=h50[oc], h_scale_px=hsc[oc], miss_rate=miss[oc])
+    hit = rng.random(len(ok)) < p
+    k = ok[hit]
+    kc = pc[k]
+    m = len(k)
+    z = rng.normal(0.0, 1.0, (5, m))
+    nz = noise[kc]
+    cu = uf[k] + z[0] * nz * hpx[k]
+    fv = vf[k] + z[1] * nz * hpx[k]
+    bw = wpx[k] * np.exp(z[2] * nz)
+    bh = hpx[k] * np.exp(z[3] * nz)
+    conf = np.clip(p[hit] + z[4] * 0.05, 0.05, 0.99)
+    cls = tg.cls[pt[k]].astype(np.int64)
+    boxes = np.column_stack([cu - bw / 2, fv - bh, bw, bh])
+
+    # ---- clutter: Poisson boxes per camera at random ground points in its field of view
+    cb, cconf, ccls, ccam = _clutter(poses, cfgs, rmax, fp, Rs, rng)
+    boxes = np.vstack([boxes, cb])
+    conf = np.concatenate([conf, cconf])
+    cls = np.concatenate([cls, ccls])
+    dcam = np.concatenate([kc, ccam])
+    dets = _split_dets(boxes, conf, cls, dcam, W, H, nc)
+
+    # ---- truth per camera (pairs are grouped by camera already)
+    bounds = np.searchsorted(ic, np.arange(nc + 1))
+    tboxes = np.column_stack([x0[inimg], vh[inimg], wpx[inimg], hpx[inimg]])
+    tids = tg.ids[it].astype(np.int64)
+    tmot = MOT_CLASS[tg.cls[it].astype(np.int64)]
+    out = []
+    for j in range(nc):
+        a, b = bounds[j], bounds[j + 1]
+        truth = _EMPTY_TRUTH if a == b else CameraTruth(tids[a:b], tboxes[a:b], tmot[a:b], truth_vis[a:b])
+        out.append((dets[j], truth))
+    return out
+
+
+def _hidden(cams: list[Camera], ic: np.ndarray, xy: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Building occlusion of pair targets at ``xy`` (mid-height ``z``) for cameras ``ic``: one
+    ``contains_xy`` over the shadow (per camera, per 0.25 m of mid-height) of each pair."""
+    out = np.zeros(len(ic), bool)
+    if len(ic) == 0:
+        return out
+    iz = np.clip(np.round(np.asarray(z) * 4), 0, 63).astype(np.int64)
+    code = ic * 64 + iz
+    uniq, inv = np.unique(code, return_inverse=True)
+    geoms = np.empty(len(uniq), object)
+    for u, (cam_i, level) in enumerate(zip((uniq // 64).tolist(), (uniq % 64).tolist(), strict=True)):
+        sh = cams[cam_i]._shadow(level)
+        geoms[u] = None if sh is None else sh.geometry
+    has = np.array([g is not None for g in geoms])
+    sel = np.flatnonzero(has[inv])
+    if len(sel):
+        out[sel] = shapely.contains_xy(geoms[inv[sel]], xy[sel, 0], xy[sel, 1])
+    return out
+
+
+def _clutter(poses, cfgs, rmax: np.ndarray, fp: np.ndarray, Rs: np.ndarray, rng: np.random.Generator):
+    """Poisson clutter for every camera: boxes, conf, class and camera index (flat)."""
+    kk = rng.poisson(fp)
+    tot = int(kk.sum())
+    if tot == 0:
+        return np.zeros((0, 4)), np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    cam = np.repeat(np.arange(len(poses)), kk)
+    lo = np.array([max(c.min_range_m, 3.0) for c in cfgs])[cam]
+    hi = np.maximum(np.minimum(rmax, 80.0), 4.0)[cam]
+    d = rng.uniform(lo, hi)
+    yaw = np.array([p.yaw_deg for p in poses])[cam]
+    half = np.array([p.hfov_deg / 2 for p in poses])[cam]
+    b = np.radians(yaw + rng.uniform(-half, half))
+    cls = rng.choice(3, size=tot, p=_CLUTTER_CLS_P)
+    size_h = _CLUTTER_H[cls] * rng.uniform(0.8, 1.2, tot)
+    size_w = _CLUTTER_W[cls]
+    conf = rng.uniform(0.05, 0.5, tot)
+    Rp = Rs[cam]
+    ch = np.array([p.height_m for p in poses])[cam]
+    dx, dy = d * np.sin(b), d * np.cos(b)
+    foot = Rp[:, :, 0] * dx[:, None] + Rp[:, :, 1] * dy[:, None] - ch[:, None] * Rp[:, :, 2]
+    head = foot + size_h[:, None] * Rp[:, :, 2]
+    f = np.array([p.focal_px for p in poses])[cam]
+    W = np.array([p.width_px for p in poses], float)[cam]
+    H = np.array([p.height_px for p in poses], float)[cam]
+    zf, zh = foot[:, 2], head[:, 2]
+    ok = (zf > 0.1) & (np.abs(zh) > 1e-9)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        uf = f * foot[:, 0] / zf + W / 2
+        vf = f * foot[:, 1] / zf + H / 2
+        vh = f * head[:, 1] / zh + H / 2
+    ok &= np.isfinite(uf) & np.isfinite(vh)
+    w = f[ok] * size_w[ok] / zf[ok]
+    boxes = np.column_stack([uf[ok] - w / 2, vh[ok], w, (vf - vh)[ok]])
+    return boxes, conf[ok], cls[ok].astype(np.int64), cam[ok]
+
+
+def _split_dets(boxes: np.ndarray, conf: np.ndarray, cls: np.ndarray, cam: np.ndarray, W: np.ndarray,
+                H: np.ndarray, nc: int) -> list[list[dict]]:
+    """Clip boxes to their image, drop empty ones, sort by camera then x (order carries no identity) and
+    make the message dicts with one ``tolist`` for the whole batch."""
+    out: list[list[dict]] = [[] for _ in range(nc)]
+    if len(boxes) == 0:
+        return out
+    Wc, Hc = W[cam], H[cam]
+    x0 = np.clip(boxes[:, 0], 0, Wc)
+    y0 = np.clip(boxes[:, 1], 0, Hc)
+    x1 = np.clip(boxes[:, 0] + boxes[:, 2], 0, Wc)
+    y1 = np.clip(boxes[:, 1] + boxes[:, 3], 0, Hc)
+    keep = np.flatnonzero((x1 - x0 >= 1) & (y1 - y0 >= 1) & np.isfinite(x0 + y0 + x1 + y1))
+    order = keep[np.lexsort((y0[keep], x0[keep], cam[keep]))]
+    bb = np.round(np.column_stack([x0, y0, x1 - x0, y1 - y0])[order], 2).tolist()
+    cf = np.round(conf[order], 3).tolist()
+    names = [CLASS_NAMES[c] for c in cls[order].tolist()]
+    dets = [{"bbox": b, "cls": n, "conf": c} for b, n, c in zip(bb, names, cf, strict=True)]
+    bounds = np.searchsorted(cam[order], np.arange(nc + 1)).tolist()
+    for j in range(nc):
+        if bounds[j] != bounds[j + 1]:
+            out[j] = dets[bounds[j]:bounds[j + 1]]
+    return out
