@@ -287,8 +287,9 @@ def _epoch(start_time: str) -> float:
 class _Run:
     """One run being built and executed (internal: ``run_scenario`` is the API)."""
 
-    def __init__(self, sc: Scenario, out_tmp: Path, *, quiet: bool) -> None:
+    def __init__(self, sc: Scenario, out_tmp: Path, *, quiet: bool, analytics: bool = True) -> None:
         self.sc, self.d, self.tmp, self.quiet = sc, sc.data, out_tmp, quiet
+        self.analytics = analytics
         self.missing: list[str] = []
         self.closers: list[Callable[[], Any]] = []
         self.aborters: list[Callable[[], Any]] = []
@@ -390,6 +391,8 @@ class _Run:
         Pipeline = _optional("analytics", "AnalyticsPipeline") or _optional("analytics.pipeline",
                                                                            "AnalyticsPipeline")
         self.pipeline = None
+        if not self.analytics:
+            return
         if Pipeline is None:
             self.missing.append("analytics.AnalyticsPipeline (no alerts.jsonl)")
             return
@@ -672,7 +675,8 @@ class _Run:
 
 def run_scenario(scenario: str | os.PathLike | Scenario, *, seed: int | None = None,
                  out: str | os.PathLike | None = None, duration_s: float | None = None, quiet: bool = False,
-                 runs_dir: str | os.PathLike = "runs") -> RunResult:
+                 runs_dir: str | os.PathLike = "runs", analytics: bool = True,
+                 metrics: bool = True) -> RunResult:
     """Run one scenario and write its folder (see the module docstring).
 
     Parameters
@@ -687,6 +691,9 @@ def run_scenario(scenario: str | os.PathLike | Scenario, *, seed: int | None = N
         Overrides ``duration_s`` (e.g. a short smoke run).
     quiet : bool
         No progress bar.
+    analytics, metrics : bool
+        Run the analytics pipeline (``alerts.jsonl``) and score the run (``metrics.json``); benchmarks and
+        sweeps of the simulation alone turn them off.
 
     Raises
     ------
@@ -713,26 +720,32 @@ def run_scenario(scenario: str | os.PathLike | Scenario, *, seed: int | None = N
             shutil.rmtree(stale, ignore_errors=True)
     tmp = final.parent / f".{final.name}.tmp-{os.getpid()}"
     tmp.mkdir()
-    run = _Run(sc, tmp, quiet=quiet)
+    run = _Run(sc, tmp, quiet=quiet, analytics=analytics)
     t_start = time.perf_counter()
     try:
         run.build()
+        t_built = time.perf_counter()
         stats = run.run()
+        t_ran = time.perf_counter()
         stats.update(run.finish())
+        stats["build_s"] = round(t_built - t_start, 3)
+        stats["finish_s"] = round(time.perf_counter() - t_ran, 3)
     except BaseException:
         if hasattr(run, "recorder"):
             run.abort()
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     stats["twin_s"] = round(run.twin_s, 3)
-    write_metrics = _optional("scenarios.evaluation", "write_metrics")
+    write_metrics = _optional("scenarios.evaluation", "write_metrics") if metrics else None
     if write_metrics is not None:
+        t_m = time.perf_counter()
         try:
             write_metrics(tmp)
+            stats["metrics_s"] = round(time.perf_counter() - t_m, 3)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-    else:
+    elif metrics:
         run.missing.append("scenarios.evaluation.write_metrics (no metrics.json)")
     if final.exists():
         shutil.rmtree(final)
