@@ -177,3 +177,21 @@ def test_duration_override_and_bad_overrides(tmp_path):
         run_scenario(f, duration_s=0.1, quiet=True)
     with pytest.raises(ScenarioError, match="--seed"):
         run_scenario(f, seed=-1, quiet=True)
+
+
+def test_a_run_that_fails_midway_leaves_no_files(tmp_path, monkeypatch):
+    """A crash after some ticks (files already streaming) removes the temporary folder; no run folder."""
+    from agents.model import CityModel
+
+    real = CityModel.advance
+
+    def advance(self, t, dt):
+        if t >= 10.0:
+            raise RuntimeError("boom")
+        real(self, t, dt)
+
+    monkeypatch.setattr(CityModel, "advance", advance)
+    (tmp_path / "runs").mkdir()
+    with pytest.raises(RuntimeError, match="boom"):
+        _run(tmp_path / "runs", name="crashed")
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["syn.yaml"]
