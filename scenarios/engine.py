@@ -52,6 +52,7 @@ from agents.model import CityModel
 from agents.responders import create_responders
 from agents.world import WorldView
 from scenarios._fields import join
+from scenarios.response import AutoResponse
 from scenarios.schema import CYBER_KINDS, Scenario, ScenarioError, load_scenario
 from sensors.bus import Bus, Recorder, dumps
 
@@ -309,6 +310,7 @@ class _Run:
         self._build_crowd()
         self.model = CityModel(self.twin, rng=self.rng["individuals"], crowd=self.crowd)
         self.responders = create_responders(self.model)
+        self.auto = AutoResponse(self.model) if self.d["response"]["policy"] == "auto" else None
         self.attackers = []
         for spec, where, zone in self.physical:
             self.attackers.append(make_attacker(self.model, spec, at_node=where.node, at_xy=where.xy,
@@ -415,6 +417,8 @@ class _Run:
         self.alerts_fh.write(dumps(alert) + "\n")
         self.alert_count += 1
         self.bus.publish(t, "analytics/alert", alert)
+        if self.auto is not None:
+            self.auto.on_alert(t, alert)
 
     def _build_sensors(self) -> None:
         d, twin = self.d, self.twin

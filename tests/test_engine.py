@@ -195,3 +195,17 @@ def test_a_run_that_fails_midway_leaves_no_files(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="boom"):
         _run(tmp_path / "runs", name="crashed")
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["syn.yaml"]
+
+
+def test_policy_auto_sends_units_to_alerts(tmp_path):
+    """Under policy auto a gunshot alert sends police and an ambulance to it; under advise nothing moves."""
+    auto = SCENARIO.replace("  dispatch: [{unit: ambulance, to: end, at_s: 2}]", "  policy: auto")
+    res = _run(tmp_path, auto, name="auto")
+    alerts = _lines(res.out_dir / "alerts.jsonl")
+    sent = [r for r in _lines(res.out_dir / "ground_truth.jsonl") if r["kind"] == "dispatched"]
+    shots = [a for a in alerts if a["kind"] == "gunshot" and a.get("xy") is not None]
+    assert shots, {a["kind"] for a in alerts}
+    assert sorted(r["unit"] for r in sent) == ["ambulance", "police"]
+    assert all(r["reason"] == "auto: gunshot alert" and r["t"] >= shots[0]["t"] for r in sent)
+    advise = _run(tmp_path, auto.replace("policy: auto", "policy: advise"), name="advise")
+    assert not [r for r in _lines(advise.out_dir / "ground_truth.jsonl") if r["kind"] == "dispatched"]
