@@ -19,6 +19,7 @@ used while they are in a group), in a fixed order per batch, so a run is determi
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -62,6 +63,7 @@ class CameraGroup:
         self.cameras: list[Camera] = []
         self.rng: np.random.Generator | None = None
         self.batches = 0
+        self.timings: dict[str, float] | None = None     # set to {} to collect per-phase wall times
         self._t: float | None = None
         self._targets: Targets | None = None
         self._res: dict[int, tuple[list[dict], CameraTruth]] = {}
@@ -85,7 +87,7 @@ class CameraGroup:
 
     def _run(self, world: WorldView) -> None:
         live = [c for c in self.cameras if c.status != "offline"]
-        out = observe_batch(live, world.targets, self.rng)
+        out = observe_batch(live, world.targets, self.rng, self.timings)
         self._t, self._targets = world.t, world.targets
         self._res = {id(c): r for c, r in zip(live, out, strict=True)}
         self._state = {id(c): _state(c) for c in live}
@@ -100,9 +102,14 @@ def _state(c: Camera) -> tuple:
 _EMPTY_TRUTH = CameraTruth(np.zeros(0, np.int64), np.zeros((0, 4)), np.zeros(0, int), np.zeros(0))
 
 
-def observe_batch(cams: list[Camera], tg: Targets,
-                  rng: np.random.Generator) -> list[tuple[list[dict], CameraTruth]]:
-    """Detections (message dicts) and truth for each camera in ``cams`` seeing ``tg``, in one numpy pass."""
+def observe_batch(cams: list[Camera], tg: Targets, rng: np.random.Generator,
+                  timings: dict[str, float] | None = None) -> list[tuple[list[dict], CameraTruth]]:
+    """Detections (message dicts) and truth for each camera in ``cams`` seeing ``tg``, in one numpy pass.
+
+    ``timings``, if given, accumulates wall seconds per phase (setup, candidates, project, occlusion,
+    detect, clutter, messages, truth) for benchmarks.
+    """
+    clock = _Clock(timings)
     nc = len(cams)
     if nc == 0:
         return []
@@ -125,6 +132,7 @@ def observe_batch(cams: list[Camera], tg: Targets,
     hsc = np.array([c.h_scale_px for c in cfgs])
     minvis = np.array([c.min_visible for c in cfgs])
 
+    clock("setup")
     # ---- candidate pairs: one grid lookup for every camera's view cells
     cells = [c._cells(p) for c, p in zip(cams, poses, strict=True)]
     ncell = np.array([len(k) for k in cells])
@@ -149,6 +157,7 @@ def observe_batch(cams: list[Camera], tg: Targets,
         keep = (d2 <= rmax[pc] ** 2) & (d2 >= rmin[pc] ** 2)
         pc, pt, dx, dy = pc[keep], pt[keep], dx[keep], dy[keep]
 
+    clock("candidates")
     # ---- projection of the foot and head points, clipping to the image
     hgt = tg.height_m[pt]
     Rp = Rs[pc]
@@ -171,7 +180,9 @@ def observe_batch(cams: list[Camera], tg: Targets,
     inimg = np.flatnonzero(front & (area > 0) & (cw > 0) & (chh > 0))
     frac = cw[inimg] * chh[inimg] / area[inimg]
     ic, it = pc[inimg], pt[inimg]
+    clock("project")
     hidden = _hidden(cams, ic, tg.xy[it], 0.5 * hgt[inimg])
+    clock("occlusion")
     truth_vis = frac * ~hidden
 
     # ---- detection draw and box noise
@@ -193,14 +204,17 @@ def observe_batch(cams: list[Camera], tg: Targets,
     cls = tg.cls[pt[k]].astype(np.int64)
     boxes = np.column_stack([cu - bw / 2, fv - bh, bw, bh])
 
+    clock("detect")
     # ---- clutter: Poisson boxes per camera at random ground points in its field of view
     cb, cconf, ccls, ccam = _clutter(poses, cfgs, rmax, fp, Rs, rng)
+    clock("clutter")
     boxes = np.vstack([boxes, cb])
     conf = np.concatenate([conf, cconf])
     cls = np.concatenate([cls, ccls])
     dcam = np.concatenate([kc, ccam])
     dets = _split_dets(boxes, conf, cls, dcam, W, H, nc)
 
+    clock("messages")
     # ---- truth per camera (pairs are grouped by camera already)
     bounds = np.searchsorted(ic, np.arange(nc + 1))
     tboxes = np.column_stack([x0[inimg], vh[inimg], wpx[inimg], hpx[inimg]])
@@ -211,7 +225,22 @@ def observe_batch(cams: list[Camera], tg: Targets,
         a, b = bounds[j], bounds[j + 1]
         truth = _EMPTY_TRUTH if a == b else CameraTruth(tids[a:b], tboxes[a:b], tmot[a:b], truth_vis[a:b])
         out.append((dets[j], truth))
+    clock("truth")
     return out
+
+
+class _Clock:
+    """Adds the wall time since the previous call to ``timings[phase]`` (no-op without ``timings``)."""
+
+    def __init__(self, timings: dict[str, float] | None) -> None:
+        self.timings = timings
+        self.t = time.process_time()
+
+    def __call__(self, phase: str) -> None:
+        if self.timings is not None:
+            now = time.process_time()
+            self.timings[phase] = self.timings.get(phase, 0.0) + now - self.t
+            self.t = now
 
 
 def _hidden(cams: list[Camera], ic: np.ndarray, xy: np.ndarray, z: np.ndarray) -> np.ndarray:
