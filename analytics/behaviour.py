@@ -213,6 +213,9 @@ class RunningParams:
     min_duration_s : the speed must hold this long (default 4 s; longer than ``window_s`` so that an ID
         switch, which makes one jump that stays in the window for ``window_s``, does not alert).
     window_s : speed is the displacement over this window, which averages box jitter (default 2 s).
+    noise_k : the speed must exceed ``run_speed_mps`` by this many standard deviations of the speed noise
+        that the track's ground uncertainty (``xy_sigma``) implies, sqrt(2) sigma / window (default 2); far,
+        small boxes whose ground position is uncertain by metres cannot be called running.
     dispersal_count : this many persons running at once in one camera is a sudden dispersal (default 4).
     hold_s, radius_m : alerts within this time and distance are one episode (default 60 s, 30 m).
     conf, dispersal_conf : confidence of a single runner / of a dispersal.
@@ -222,6 +225,7 @@ class RunningParams:
     max_speed_mps: float = 12.0
     min_duration_s: float = 4.0
     window_s: float = 2.0
+    noise_k: float = 2.0
     dispersal_count: int = 4
     hold_s: float = 60.0
     radius_m: float = 30.0
@@ -246,8 +250,10 @@ class RunningDetector(Detector):
             return []
         t, ids, cls, xy = fr
         speed = np.hypot(*self._hist.update(t, ids, xy).T)
+        sigma = msg.get("xy_sigma")
+        noise = 0.0 if sigma is None else self.p.noise_k * np.sqrt(2) * np.asarray(sigma) / self.p.window_s
         is_person = np.asarray(cls) == "person"
-        fast = is_person & (speed >= self.p.run_speed_mps) & (speed <= self.p.max_speed_mps)
+        fast = is_person & (speed - noise >= self.p.run_speed_mps) & (speed <= self.p.max_speed_mps)
         running = []
         for i, tid in enumerate(ids):
             if not is_person[i]:

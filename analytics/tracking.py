@@ -19,10 +19,29 @@ import numpy as np
 
 from analytics.geometry import apply_homography, foot_points
 
-__all__ = ["CLASSES", "CameraTracker", "TrackerParams", "TrackStage", "track_mot"]
+__all__ = [
+    "CLASSES",
+    "FOOT_JITTER",
+    "CameraTracker",
+    "TrackerParams",
+    "TrackStage",
+    "ground_sigma",
+    "track_mot",
+]
 
 #: Detection classes a camera reports; the index is the class id given to the tracker.
 CLASSES = ("person", "vehicle", "object")
+#: Typical detector jitter of a box's foot point, as a fraction of the box height.
+FOOT_JITTER = 0.05
+
+
+def ground_sigma(image_to_ground: np.ndarray, xywh: np.ndarray) -> np.ndarray:
+    """Metres the ground point moves when each box's foot point moves down by ``FOOT_JITTER`` x height."""
+    b = np.asarray(xywh, dtype=float).reshape(-1, 4)
+    feet = foot_points(b)
+    shifted = feet + np.column_stack([np.zeros(len(b)), FOOT_JITTER * b[:, 3]])
+    d = apply_homography(image_to_ground, shifted) - apply_homography(image_to_ground, feet)
+    return np.hypot(d[:, 0], d[:, 1])
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +127,9 @@ class TrackStage:
     """Turns ``camera/calibration`` + ``camera/frame`` messages into ``track/frame`` messages.
 
     A ``track/frame`` message is ``{t, topic, camera_id, frame, ids: [str "cam:id"], cls: [str],
-    bbox: (N, 4) array, xy: (N, 2) array or None}``: what the behaviour and crowd detectors read.
+    bbox: (N, 4) array, xy: (N, 2) array or None, xy_sigma: (N,) metres or None}``: what the behaviour and
+    crowd detectors read. ``xy_sigma`` is how far the ground point moves when the foot point moves by
+    ``FOOT_JITTER`` of the box height: the ground uncertainty, large for small, far-away boxes.
     """
 
     def __init__(self, params: TrackerParams = TrackerParams(), *, default_fps: float = 5.0) -> None:
@@ -155,6 +176,7 @@ class TrackStage:
                 "cls": [CLASSES[int(c)] for c in cls_out],
                 "bbox": xywh,
                 "xy": ground,
+                "xy_sigma": None if ground is None else ground_sigma(tracker.image_to_ground, xywh),
             }
         ]
 

@@ -88,6 +88,11 @@ def test_running_single_and_dispersal_vs_walkers() -> None:
     alerts = run(RunningDetector(), frames({**walkers, **runner}, n))
     assert len(alerts) == 1 and alerts[0]["evidence"]["track"] == "cam1:r"
     assert 4.5 < alerts[0]["evidence"]["speed_mps"] < 5.5 and not alerts[0]["evidence"]["dispersal"]
+    # the same runner far from the camera, ground position uncertain by 1.5 m: 5 m/s is not 3 m/s + 2 sigma
+    far = [{**m, "xy_sigma": np.full(len(m["ids"]), 1.5)} for m in frames(runner, n)]
+    assert run(RunningDetector(), far) == []
+    near = [{**m, "xy_sigma": np.full(len(m["ids"]), 0.2)} for m in frames(runner, n)]
+    assert len(run(RunningDetector(), near)) == 1
     # dispersal: six people standing, then all running outwards at once
     k0 = int(5 / DT)
     crowd = {}

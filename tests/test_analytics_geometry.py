@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -51,3 +52,15 @@ def test_point_at_horizon_is_nan_and_zones_and_lonlat() -> None:
     lonlat = LonLatProjector("EPSG:32635")([385000.0, 6672000.0])  # Helsinki, UTM 35N
     assert 24.9 < lonlat[0] < 25.0 and 60.1 < lonlat[1] < 60.2
     assert LonLatProjector(None)([1.0, 2.0]) is None
+
+
+def test_ground_sigma_grows_with_distance() -> None:
+    """A 5 % foot-point jitter (10 px of a 200 px box 10 m away, 1.25 px of a 25 px box 60 m away)."""
+    from analytics.tracking import ground_sigma
+
+    g2i = camera_homography()
+    i2g = np.linalg.inv(g2i)
+    near, far = apply_homography(g2i, np.array([[100.0, 210.0], [100.0, 260.0]]))
+    boxes = np.array([[near[0] - 20, near[1] - 200, 40, 200], [far[0] - 3, far[1] - 25, 6, 25]])
+    sig = ground_sigma(i2g, boxes)
+    assert sig[0] == pytest.approx(0.277, abs=0.002) and sig[1] == pytest.approx(0.777, abs=0.002)
