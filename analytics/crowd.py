@@ -178,6 +178,7 @@ class CrowdAnomalyParams:
     moving_mps : a person moving faster than this has a heading (default 0.5 m/s).
     counterflow_frac : fraction of movers heading against the zone's main direction (cos < -0.5) that is
         counter-flow (default 0.3).
+    counterflow_s : the counter-flow must hold this long (default 5 s): crossing groups pass in seconds.
     hold_s : further anomalies of one zone within this time are one episode (default 120 s).
     conf : confidence given to the alert.
     """
@@ -187,6 +188,7 @@ class CrowdAnomalyParams:
     min_moving: int = 15
     moving_mps: float = 0.5
     counterflow_frac: float = 0.3
+    counterflow_s: float = 5.0
     hold_s: float = 120.0
     conf: float = 0.6
 
@@ -207,6 +209,7 @@ class CrowdAnomalyDetector(Detector):
         self.density = density
         self._hist = TrackHistory(window_s=1.0)
         self._series: dict[str, deque[tuple[float, float]]] = {}
+        self._against_since: dict[str, float] = {}
         self._episodes = EpisodeFilter(params.hold_s)
 
     def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
@@ -247,15 +250,17 @@ class CrowdAnomalyDetector(Detector):
         inside = self.zones.contains(xy) & moving
         for z, name in enumerate(self.zones.names):
             m = inside[z]
-            if m.sum() < self.p.min_moving:
+            against = 0.0
+            if m.sum() >= self.p.min_moving:
+                u = vel[m] / speed[m, None]
+                main = u.sum(axis=0)
+                norm = np.hypot(*main)
+                against = float(((u @ (main / norm)) < -0.5).mean()) if norm > 0 else 0.0
+            if against < self.p.counterflow_frac:
+                self._against_since.pop(name, None)
                 continue
-            u = vel[m] / speed[m, None]
-            main = u.sum(axis=0)
-            norm = np.hypot(*main)
-            if norm == 0:
-                continue
-            against = float(((u @ (main / norm)) < -0.5).mean())
-            if against >= self.p.counterflow_frac and self._episodes.admit(t, ("counterflow", name)):
+            since = self._against_since.setdefault(name, t)
+            if t - since >= self.p.counterflow_s and self._episodes.admit(t, ("counterflow", name)):
                 c = xy[m].mean(axis=0)
                 out.append(
                     make_alert(

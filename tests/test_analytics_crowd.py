@@ -86,14 +86,15 @@ def test_density_jump_and_counter_flow() -> None:
     vel = np.where(np.arange(18)[:, None] < 12, [[1.2, 0.0]], [[-1.2, 0.0]])
     start[12:, 0] = 9.0
     alerts = []
-    for k in range(30):
+    for k in range(50):
         alerts += anom.update(crowd_frame(k * 0.2, 0, rng, vel=start + vel * k * 0.2))
     assert [a["evidence"]["reason"] for a in alerts] == ["counter_flow"]
+    assert 5.4 <= alerts[0]["t"] <= 5.8  # headings known after 0.5 s, then held 5 s
     assert alerts[0]["evidence"]["against_frac"] == pytest.approx(6 / 18, abs=0.01)
     same = np.zeros_like(vel) + [1.2, 0.0]
     quiet = CrowdAnomalyDetector(ZONE, CrowdDensityDetector(ZONE))
     assert [
         a
-        for k in range(30)
+        for k in range(50)
         for a in quiet.update(crowd_frame(k * 0.2, 0, rng, vel=start * [0, 1] + 1 + same * k * 0.2))
     ] == []
