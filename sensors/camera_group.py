@@ -5,8 +5,8 @@ The engine still runs each ``Camera`` as its own sensor. The first member whose 
 ``t`` triggers ``observe_batch`` for every member that is not offline; the others' ``measure`` calls at the
 same ``t`` (same ``Targets`` object) take their precomputed slice. Candidate (camera, target) pairs of all
 cameras come from one grid lookup (``sensors.camera_index``) and are projected, clipped, occlusion-tested
-(one ``shapely.contains_xy`` over the per-camera shadow of each pair), detected, noised and cluttered in
-flat arrays, then split per camera.
+(a lookup in per-camera shadow rasters, exact polygon tests only in boundary cells), detected, noised and
+cluttered in flat arrays, then split per camera.
 
 Status rule: a batch takes each member's status, conditions and pose when the first member measures at
 ``t``. The engine applies scheduled faults and cyber effects at urgent priority, before any sensor runs at
@@ -19,6 +19,7 @@ used while they are in a group), in a fixed order per batch, so a run is determi
 
 from __future__ import annotations
 
+import gc
 import time
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -31,7 +32,7 @@ from sensors.camera_index import grid_for
 if TYPE_CHECKING:
     from sensors.camera import Camera
 
-__all__ = ["MOT_CLASS", "CameraGroup", "CameraTruth", "detection_probability", "observe_batch"]
+__all__ = ["MOT_CLASS", "CameraGroup", "CameraTruth", "ShadowAtlas", "detection_probability", "observe_batch"]
 
 #: MOTChallenge (MOT17) class of each target class: pedestrian 1, car 3; left objects get 13 (not in MOT17).
 MOT_CLASS = np.array([1, 3, 13])
@@ -63,6 +64,7 @@ class CameraGroup:
         self.cameras: list[Camera] = []
         self.rng: np.random.Generator | None = None
         self.batches = 0
+        self.atlas = ShadowAtlas()
         self.timings: dict[str, float] | None = None     # set to {} to collect per-phase wall times
         self._t: float | None = None
         self._targets: Targets | None = None
@@ -87,7 +89,7 @@ class CameraGroup:
 
     def _run(self, world: WorldView) -> None:
         live = [c for c in self.cameras if c.status != "offline"]
-        out = observe_batch(live, world.targets, self.rng, self.timings)
+        out = observe_batch(live, world.targets, self.rng, self.timings, self.atlas)
         self._t, self._targets = world.t, world.targets
         self._res = {id(c): r for c, r in zip(live, out, strict=True)}
         self._state = {id(c): _state(c) for c in live}
@@ -103,10 +105,12 @@ _EMPTY_TRUTH = CameraTruth(np.zeros(0, np.int64), np.zeros((0, 4)), np.zeros(0, 
 
 
 def observe_batch(cams: list[Camera], tg: Targets, rng: np.random.Generator,
-                  timings: dict[str, float] | None = None) -> list[tuple[list[dict], CameraTruth]]:
+                  timings: dict[str, float] | None = None,
+                  atlas: ShadowAtlas | None = None) -> list[tuple[list[dict], CameraTruth]]:
     """Detections (message dicts) and truth for each camera in ``cams`` seeing ``tg``, in one numpy pass.
 
-    ``timings``, if given, accumulates wall seconds per phase (setup, candidates, project, occlusion,
+    ``atlas`` keeps the cameras' shadow rasters between calls (a group passes its own).
+    ``timings``, if given, accumulates CPU seconds per phase (setup, candidates, project, occlusion,
     detect, clutter, messages, truth) for benchmarks.
     """
     clock = _Clock(timings)
@@ -181,7 +185,7 @@ def observe_batch(cams: list[Camera], tg: Targets, rng: np.random.Generator,
     frac = cw[inimg] * chh[inimg] / area[inimg]
     ic, it = pc[inimg], pt[inimg]
     clock("project")
-    hidden = _hidden(cams, ic, tg.xy[it], 0.5 * hgt[inimg])
+    hidden = _hidden(cams, ic, tg.xy[it], 0.5 * hgt[inimg], atlas if atlas is not None else ShadowAtlas())
     clock("occlusion")
     truth_vis = frac * ~hidden
 
@@ -243,23 +247,66 @@ class _Clock:
             self.t = now
 
 
-def _hidden(cams: list[Camera], ic: np.ndarray, xy: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """Building occlusion of pair targets at ``xy`` (mid-height ``z``) for cameras ``ic``: one
-    ``contains_xy`` over the shadow (per camera, per 0.25 m of mid-height) of each pair."""
+class ShadowAtlas:
+    """Every shadow raster a group has used, packed in one flat array so a batch looks up all its pairs'
+    raster cells at once (``sensors.camera_occlusion.ShadowRaster``)."""
+
+    def __init__(self) -> None:
+        self._slot: dict[int, int] = {}
+        self._shadows: list = []
+        self._meta = np.zeros((0, 6))          # x0, y0, cell_m, nx, ny, offset
+        self._flat = np.zeros(0, np.uint8)
+
+    def slot(self, sh) -> int:
+        """Slot of shadow ``sh`` (added on first use)."""
+        k = self._slot.get(id(sh))
+        if k is None:
+            r = sh.raster()
+            ny, nx = r.codes.shape
+            self._meta = np.vstack([self._meta, [r.x0, r.y0, r.cell_m, nx, ny, len(self._flat)]])
+            self._flat = np.concatenate([self._flat, r.codes.ravel()])
+            self._shadows.append(sh)
+            k = self._slot[id(sh)] = len(self._shadows) - 1
+        return k
+
+    def codes(self, slots: np.ndarray, xy: np.ndarray) -> np.ndarray:
+        """Raster code (0 clear, 1 hidden, 2 test the polygon) of point ``xy[i]`` in shadow ``slots[i]``."""
+        m = self._meta[slots]
+        ix = np.floor((xy[:, 0] - m[:, 0]) / m[:, 2]).astype(np.int64)
+        iy = np.floor((xy[:, 1] - m[:, 1]) / m[:, 2]).astype(np.int64)
+        nx, ny = m[:, 3].astype(np.int64), m[:, 4].astype(np.int64)
+        on = (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
+        out = np.zeros(len(xy), np.uint8)
+        out[on] = self._flat[m[on, 5].astype(np.int64) + iy[on] * nx[on] + ix[on]]
+        return out
+
+
+def _hidden(cams: list[Camera], ic: np.ndarray, xy: np.ndarray, z: np.ndarray,
+            atlas: ShadowAtlas) -> np.ndarray:
+    """Building occlusion of pair targets at ``xy`` (mid-height ``z``) for cameras ``ic``, against the shadow
+    of each pair's camera at its 0.25 m mid-height level: one raster lookup for all pairs, then one
+    ``contains_xy`` for the few pairs in boundary cells."""
     out = np.zeros(len(ic), bool)
     if len(ic) == 0:
         return out
     iz = np.clip(np.round(np.asarray(z) * 4), 0, 63).astype(np.int64)
     code = ic * 64 + iz
     uniq, inv = np.unique(code, return_inverse=True)
+    slots = np.full(len(uniq), -1, np.int64)
     geoms = np.empty(len(uniq), object)
     for u, (cam_i, level) in enumerate(zip((uniq // 64).tolist(), (uniq % 64).tolist(), strict=True)):
         sh = cams[cam_i]._shadow(level)
-        geoms[u] = None if sh is None else sh.geometry
-    has = np.array([g is not None for g in geoms])
-    sel = np.flatnonzero(has[inv])
-    if len(sel):
-        out[sel] = shapely.contains_xy(geoms[inv[sel]], xy[sel, 0], xy[sel, 1])
+        if sh is not None:
+            slots[u] = atlas.slot(sh)
+            geoms[u] = sh.geometry
+    sel = np.flatnonzero(slots[inv] >= 0)
+    if len(sel) == 0:
+        return out
+    c = atlas.codes(slots[inv[sel]], xy[sel])
+    out[sel[c == 1]] = True
+    mixed = sel[c == 2]
+    if len(mixed):
+        out[mixed] = shapely.contains_xy(geoms[inv[mixed]], xy[mixed, 0], xy[mixed, 1])
     return out
 
 
@@ -314,10 +361,19 @@ def _split_dets(boxes: np.ndarray, conf: np.ndarray, cls: np.ndarray, cam: np.nd
     y1 = np.clip(boxes[:, 1] + boxes[:, 3], 0, Hc)
     keep = np.flatnonzero((x1 - x0 >= 1) & (y1 - y0 >= 1) & np.isfinite(x0 + y0 + x1 + y1))
     order = keep[np.lexsort((y0[keep], x0[keep], cam[keep]))]
-    bb = np.round(np.column_stack([x0, y0, x1 - x0, y1 - y0])[order], 2).tolist()
-    cf = np.round(conf[order], 3).tolist()
-    names = [CLASS_NAMES[c] for c in cls[order].tolist()]
-    dets = [{"bbox": b, "cls": n, "conf": c} for b, n, c in zip(bb, names, cf, strict=True)]
+    # Thousands of small acyclic dicts and lists per batch: with the collector running, their allocation
+    # triggers generation-0/1/2 passes over the whole heap (measured 6.2 -> 2.4 ms per 2,500 detections on
+    # Helsinki's heap); pausing it while they are built is safe (no cycles) and re-enabling restores it.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        bb = np.round(np.column_stack([x0, y0, x1 - x0, y1 - y0])[order], 2).tolist()
+        cf = np.round(conf[order], 3).tolist()
+        names = [CLASS_NAMES[c] for c in cls[order].tolist()]
+        dets = [{"bbox": b, "cls": n, "conf": c} for b, n, c in zip(bb, names, cf, strict=True)]
+    finally:
+        if paused:
+            gc.enable()
     bounds = np.searchsorted(cam[order], np.arange(nc + 1)).tolist()
     for j in range(nc):
         if bounds[j] != bounds[j + 1]:

@@ -12,10 +12,12 @@ Mounting clearance: the first ``clearance_m`` (default 2 m) of every line is ign
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import shapely
 
-__all__ = ["Shadow", "blocked", "shadow"]
+__all__ = ["RASTER_CELL_M", "Shadow", "ShadowRaster", "blocked", "shadow"]
 
 
 def blocked(buildings, src_xy: np.ndarray, src_z: np.ndarray | float, dst_xy: np.ndarray,
@@ -135,16 +137,83 @@ _SEG_M = 2.0
 
 
 class Shadow:
-    """The merged shadow of one source, prepared; ``hides(xy)`` tests many points at once."""
+    """The merged shadow of one source, prepared; ``hides(xy)`` tests many points at once.
+
+    Tests go through a ``RASTER_CELL_M`` raster of the shadow built on first use (``raster``): cells the
+    boundary does not touch answer from the raster, only points in boundary cells are tested against the
+    polygon, so the answer is exact and most points cost an array lookup.
+    """
 
     def __init__(self, geometry) -> None:
         self.geometry = geometry
         shapely.prepare(geometry)
+        self._raster: ShadowRaster | None = None
+
+    def raster(self) -> ShadowRaster:
+        if self._raster is None:
+            self._raster = ShadowRaster.of(self.geometry, RASTER_CELL_M)
+        return self._raster
 
     def hides(self, xy: np.ndarray) -> np.ndarray:
         """Boolean mask: which of the points (N, 2) lie in the shadow."""
         xy = np.asarray(xy, float).reshape(-1, 2)
-        return shapely.contains_xy(self.geometry, xy[:, 0], xy[:, 1])
+        code = self.raster().codes_at(xy)
+        out = code == 1
+        mixed = np.flatnonzero(code == 2)
+        if len(mixed):
+            out[mixed] = shapely.contains_xy(self.geometry, xy[mixed, 0], xy[mixed, 1])
+        return out
+
+
+#: Cell size (m) of shadow rasters.
+RASTER_CELL_M = 1.0
+
+
+class ShadowRaster(NamedTuple):
+    """A shadow as cells: ``codes[iy, ix]`` is 0 (clear), 1 (hidden) or 2 (boundary: test the polygon);
+    cell ``(ix, iy)`` spans ``x0 + ix * cell_m`` ... (points off the raster are clear)."""
+
+    x0: float
+    y0: float
+    cell_m: float
+    codes: np.ndarray     # uint8 (ny, nx)
+
+    @staticmethod
+    def of(geometry, cell_m: float) -> ShadowRaster:
+        """Rasterise: cells within one cell of a boundary sample (every cell_m / 2) are boundary cells; the
+        rest fall into connected regions the boundary does not cross, each classified by one polygon test."""
+        from scipy import ndimage
+
+        xmin, ymin, xmax, ymax = shapely.bounds(geometry)
+        x0, y0 = xmin - cell_m, ymin - cell_m
+        nx = int(np.ceil((xmax - x0) / cell_m)) + 2
+        ny = int(np.ceil((ymax - y0) / cell_m)) + 2
+        pts = shapely.get_coordinates(shapely.segmentize(shapely.boundary(geometry), cell_m / 2))
+        edge = np.zeros((ny, nx), bool)
+        ix = np.clip(((pts[:, 0] - x0) // cell_m).astype(np.int64), 0, nx - 1)
+        iy = np.clip(((pts[:, 1] - y0) // cell_m).astype(np.int64), 0, ny - 1)
+        edge[iy, ix] = True
+        edge = ndimage.binary_dilation(edge, structure=np.ones((3, 3), bool))
+        labels, n = ndimage.label(~edge)
+        flat = labels.ravel()
+        ids, first = np.unique(flat, return_index=True)
+        cy, cx = np.divmod(first, nx)
+        inside = shapely.contains_xy(geometry, x0 + (cx + 0.5) * cell_m, y0 + (cy + 0.5) * cell_m)
+        code_of = np.zeros(n + 1, np.uint8)
+        code_of[ids] = inside.astype(np.uint8)
+        codes = code_of[labels]
+        codes[edge] = 2
+        return ShadowRaster(float(x0), float(y0), float(cell_m), codes)
+
+    def codes_at(self, xy: np.ndarray) -> np.ndarray:
+        """Raster code (0, 1, 2) of each point (N, 2)."""
+        ny, nx = self.codes.shape
+        ix = np.floor((xy[:, 0] - self.x0) / self.cell_m).astype(np.int64)
+        iy = np.floor((xy[:, 1] - self.y0) / self.cell_m).astype(np.int64)
+        on = (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
+        out = np.zeros(len(xy), np.uint8)
+        out[on] = self.codes[iy[on], ix[on]]
+        return out
 
 
 def _project(pts: np.ndarray, src: np.ndarray, hb: np.ndarray, src_z: float, dst_z: float,
