@@ -137,7 +137,7 @@ def _run_mot(
         )
         for tr in pipe.last_tracks:
             for tid, box in zip(tr["ids"], tr["bbox"], strict=True):
-                rows_out.append([frame, int(tid.rsplit(":", 1)[1]), *box, 1, -1, -1, -1])
+                rows_out.append([frame, int(tid.rsplit(":", 1)[1]) + 1, *box, 1, -1, -1, -1])
     if args.tracks_out:
         write_mot(args.tracks_out, rows_out)
     if args.gt:

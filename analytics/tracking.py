@@ -102,7 +102,7 @@ class CameraTracker:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
         """Track one frame of ``[x, y, w, h]`` boxes; ``cls`` holds indices into ``CLASSES``.
 
-        Returns ``(ids, bboxes_xywh, cls, ground_xy)`` for the tracked boxes only (ids >= 1);
+        Returns ``(ids, bboxes_xywh, cls, ground_xy)`` for the tracked boxes only (ByteTrack ids, from 0);
         ``ground_xy`` is None when the camera has no calibration.
         """
         b = np.asarray(bboxes, dtype=float).reshape(-1, 4)
@@ -203,7 +203,8 @@ def _class_index(name: str) -> int:
 def track_mot(
     path: str, *, fps: float = 5.0, params: TrackerParams = TrackerParams(), stats: Any = None
 ) -> np.ndarray:
-    """Track a MOTChallenge det.txt with ByteTrack; return the tracker output as MOTChallenge rows (N, 10).
+    """Track a MOTChallenge det.txt with ByteTrack; return the tracker output as MOTChallenge rows (N, 10)
+    with 1-based ids.
 
     A negative detection confidence (results files use -1) is read as 1.
     """
@@ -215,5 +216,5 @@ def track_mot(
         conf = np.where(rows[:, 6] >= 0, rows[:, 6], 1.0)
         ids, xywh, _, _ = tracker.update(rows[:, 2:6], conf, np.zeros(len(rows), int), t=(frame - 1) / fps)
         for i, box in zip(ids, xywh, strict=True):
-            out.append([frame, int(i), *box, 1.0, -1.0, -1.0, -1.0])
+            out.append([frame, int(i) + 1, *box, 1.0, -1.0, -1.0, -1.0])
     return np.array(out, dtype=float).reshape(-1, 10)

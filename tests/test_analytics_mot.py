@@ -43,7 +43,7 @@ def test_bytetrack_on_result_boxes(seq: str, mota_min: float, idf1_min: float, t
     Measured with the defaults (tuned for the simulator's 2-5 fps): Campus MOTA 0.535 IDF1 0.499, 4 switches;
     Stadtmitte MOTA 0.561 IDF1 0.574, 6 switches (the CEM results themselves: 0.526/0.558 and 0.564/0.645)."""
     hyp = track_mot(str(MOT / seq / "test.txt"), fps=25.0)
-    assert hyp.shape[1] == 10 and len(hyp) > 150
+    assert hyp.shape[1] == 10 and len(hyp) > 150 and hyp[:, 1].min() == 1  # MOTChallenge ids are 1-based
     m = mot_metrics(load_mot(MOT / seq / "gt.txt"), hyp)
     assert m["mota"] >= mota_min and m["idf1"] >= idf1_min
     assert m["num_switches"] <= 10

@@ -150,3 +150,14 @@ def test_injected_detectors_only() -> None:
         from analytics.base import make_alert
 
         make_alert(0, "nope", 1)
+
+
+def test_track_stage_pull_form() -> None:
+    """``TrackStage.run`` pulls camera messages and yields one ``track/frame`` per frame, in metres."""
+    from analytics.tracking import TrackStage
+
+    out = list(TrackStage().run([CALIB, *camera_messages(10)]))
+    assert [m["frame"] for m in out] == list(range(1, 11))
+    assert out[-1]["ids"] == ["cam9:0", "cam9:1"] and out[0]["ids"] == []  # ids after 2 matched frames
+    assert np.allclose(out[-1]["xy"][0], [0.0, 10 + 1.25 * 9 / 5], atol=0.3)
+    assert (out[-1]["xy_sigma"] < 0.5).all()
