@@ -126,10 +126,11 @@ def _duration_s(run: Path, times: list[float]) -> float:
 
         try:
             d = yaml.safe_load(scen.read_text(encoding="utf-8"))
-            if isinstance(d, dict) and float(d.get("duration_s", 0)) > 0:
-                return float(d["duration_s"])
+            duration = float(d.get("duration_s", 0)) if isinstance(d, dict) else 0.0
         except (yaml.YAMLError, TypeError, ValueError):
-            pass
+            duration = 0.0  # an unreadable scenario: fall back to the span of the records
+        if duration > 0:
+            return duration
     return max(times) - min(times) if len(times) > 1 else 0.0
 
 
