@@ -2,12 +2,15 @@
 
 Each call of ``Camera.measure`` is one frame (the engine calls it every ``1 / fps`` s). Every person,
 vehicle and left object (``WorldView.targets``) is projected as an upright box (foot at the ground, head
-at ``height_m``, ``width_m`` wide) in one numpy pass. A target is *in view* when it is in front of the
+at ``height_m``, ``width_m`` wide). Cameras sampled at the same instants share a ``CameraGroup``
+(``sensors.camera_group``; placement groups cameras by ``fps``): the first member measuring at ``t``
+computes every member's frame in one numpy pass and the others take their slice (a camera built without
+a group is a group of one). A target is *in view* when it is in front of the
 camera, within ``max_range_m`` and at least ``min_visible`` (default 0.3) of its box lies inside the
 image; it is *hidden* when a building blocks the sight line from the lens to its mid-height
-(``sensors.camera_occlusion``: per camera, the buildings' shadows are built once and every target is a
-point-in-polygon test; they agree with exact sight-line tests on 99.5 % of points around Helsinki's
-cameras).
+(``sensors.camera_occlusion``: per camera, the buildings' shadows are built once, rasterised at 1 m, and
+every target is a raster lookup, with an exact point-in-polygon test in boundary cells; the shadows agree
+with exact sight-line tests on 99.5 % of points around Helsinki's cameras).
 
 Detection model (documented curve): a visible target of pixel height ``h`` is detected with probability::
 

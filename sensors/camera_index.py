@@ -1,7 +1,7 @@
 """A per-instant grid index of the targets, shared by every camera that looks at the same ``Targets``.
 
 The engine builds one ``Targets`` object per model tick and hands the same object to every sensor, so the
-first camera to look sorts the targets into ``CELL_M`` (50 m) square cells once; each camera then reads only
+first camera to look sorts the targets into ``CELL_M`` (25 m) square cells once; each camera then reads only
 the cells under its (static) view, found with ``searchsorted``. That keeps a frame's cost proportional to the
 people near the camera instead of to the whole city.
 """
@@ -16,7 +16,7 @@ from agents.world import Targets
 
 __all__ = ["CELL_M", "TargetGrid", "cells_near", "grid_for"]
 
-CELL_M = 50.0
+CELL_M = 25.0
 _last: tuple[object, TargetGrid] | None = None
 
 
