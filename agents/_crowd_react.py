@@ -59,7 +59,11 @@ class _ReactMixin:
         self._reweight()
 
     def close_edges(self, edges: Iterable) -> None:
-        """Close streets (``(u, v)`` or ``(u, v, key)``, both ways) to routing: people reroute or hold."""
+        """Close streets (``(u, v)`` or ``(u, v, key)``, both ways) to routing: people reroute or hold.
+
+        Somebody already on a closed street finishes it; whoever has no open way left to the goal waits at
+        the node (holds at the cordon) until ``reopen_edges``; no escape routing out of a closed area.
+        """
         self._closed[self.net.edges_between(edges)] = True
         self._reweight()
 
