@@ -78,6 +78,9 @@ def _run(args: argparse.Namespace) -> int:
           f"{s.get('people', 0)} people, {s.get('sensors', 0)} sensors ({s.get('cameras', 0)} cameras), "
           f"{s.get('bus_messages', 0)} bus messages, {s.get('truth_lines', 0)} truth records, "
           f"{s.get('alerts', 0)} alerts")
+    cast = s.get("individuals") or {}
+    if cast:
+        print("individuals: " + ", ".join(f"{n} {k}" for k, n in cast.items()))
     print(f"files in {res.out_dir}/:")
     for f in _listing(res.files):
         print(f"  {f}")

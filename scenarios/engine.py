@@ -315,6 +315,8 @@ class _Run:
         for spec, where, zone in self.physical:
             self.attackers.append(make_attacker(self.model, spec, at_node=where.node, at_xy=where.xy,
                                                 zone=zone))
+        #: who acts in this run, e.g. {"attacker/bag_leaver": 1, "responder/police": 1, ...} (Mesa groupby)
+        self.cast = dict(sorted(self.model.agents.groupby(lambda a: f"{a.role}/{a.kind}").count().items()))
         self._build_io()
         self._build_sensors()
 
@@ -653,6 +655,7 @@ class _Run:
         return {"truth_lines": n, "truth_kinds": dict(sorted(kinds.items())),
                 "events_lines": self.recorder.lines,
                 "alerts": self.alert_count, "sensors": len(self.sensors), "cameras": len(self.cameras),
+                "individuals": self.cast,
                 "people": len(self.crowd) if self.crowd is not None else 0}
 
     def _locate(self, rec: dict):
