@@ -254,29 +254,35 @@ class ShadowAtlas:
     def __init__(self) -> None:
         self._slot: dict[int, int] = {}
         self._shadows: list = []
-        self._meta = np.zeros((0, 6))          # x0, y0, cell_m, nx, ny, offset
+        self._meta = np.zeros((0, 7))          # x0, y0, cell_m, nx, ny, offset, off-raster code
+        self._parts: list[np.ndarray] = []
         self._flat = np.zeros(0, np.uint8)
+        self._size = 0
 
     def slot(self, sh) -> int:
-        """Slot of shadow ``sh`` (added on first use)."""
+        """Slot of shadow ``sh`` (added on first use; the flat array is rebuilt once per batch that adds)."""
         k = self._slot.get(id(sh))
         if k is None:
             r = sh.raster()
             ny, nx = r.codes.shape
-            self._meta = np.vstack([self._meta, [r.x0, r.y0, r.cell_m, nx, ny, len(self._flat)]])
-            self._flat = np.concatenate([self._flat, r.codes.ravel()])
+            self._meta = np.vstack([self._meta, [r.x0, r.y0, r.cell_m, nx, ny, self._size, r.off]])
+            self._parts.append(r.codes.ravel())
+            self._size += nx * ny
             self._shadows.append(sh)
             k = self._slot[id(sh)] = len(self._shadows) - 1
         return k
 
     def codes(self, slots: np.ndarray, xy: np.ndarray) -> np.ndarray:
         """Raster code (0 clear, 1 hidden, 2 test the polygon) of point ``xy[i]`` in shadow ``slots[i]``."""
+        if len(self._flat) != self._size:
+            self._flat = np.concatenate(self._parts)
+            self._parts = [self._flat]
         m = self._meta[slots]
         ix = np.floor((xy[:, 0] - m[:, 0]) / m[:, 2]).astype(np.int64)
         iy = np.floor((xy[:, 1] - m[:, 1]) / m[:, 2]).astype(np.int64)
         nx, ny = m[:, 3].astype(np.int64), m[:, 4].astype(np.int64)
         on = (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
-        out = np.zeros(len(xy), np.uint8)
+        out = m[:, 6].astype(np.uint8)
         out[on] = self._flat[m[on, 5].astype(np.int64) + iy[on] * nx[on] + ix[on]]
         return out
 

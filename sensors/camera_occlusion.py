@@ -128,7 +128,8 @@ def shadow(buildings, xy: tuple[float, float], src_z: float, dst_z: float, *, ra
                                                              indices=np.repeat(np.arange(len(a)), 4))))
     if not parts:
         return None
-    return Shadow(shapely.union_all(np.concatenate(parts)))
+    return Shadow(shapely.union_all(np.concatenate(parts)),
+                  extent=(xy[0] - range_m, xy[1] - range_m, xy[0] + range_m, xy[1] + range_m))
 
 
 #: Walls are cut into pieces this long (far buildings: half their distance) before their shadows are cast,
@@ -141,17 +142,19 @@ class Shadow:
 
     Tests go through a ``RASTER_CELL_M`` raster of the shadow built on first use (``raster``): cells the
     boundary does not touch answer from the raster, only points in boundary cells are tested against the
-    polygon, so the answer is exact and most points cost an array lookup.
+    polygon, so the answer is exact and most points cost an array lookup. ``extent`` (xmin, ymin, xmax,
+    ymax) limits the raster to where points will be asked (a camera's range); points off it are exact tests.
     """
 
-    def __init__(self, geometry) -> None:
+    def __init__(self, geometry, *, extent: tuple[float, float, float, float] | None = None) -> None:
         self.geometry = geometry
+        self.extent = extent
         shapely.prepare(geometry)
         self._raster: ShadowRaster | None = None
 
     def raster(self) -> ShadowRaster:
         if self._raster is None:
-            self._raster = ShadowRaster.of(self.geometry, RASTER_CELL_M)
+            self._raster = ShadowRaster.of(self.geometry, RASTER_CELL_M, extent=self.extent)
         return self._raster
 
     def hides(self, xy: np.ndarray) -> np.ndarray:
@@ -171,24 +174,37 @@ RASTER_CELL_M = 1.0
 
 class ShadowRaster(NamedTuple):
     """A shadow as cells: ``codes[iy, ix]`` is 0 (clear), 1 (hidden) or 2 (boundary: test the polygon);
-    cell ``(ix, iy)`` spans ``x0 + ix * cell_m`` ... (points off the raster are clear)."""
+    cell ``(ix, iy)`` spans ``x0 + ix * cell_m`` ...; points off the raster have code ``off`` (0 when the
+    raster covers the whole shadow, 2 when it was cut to an extent)."""
 
     x0: float
     y0: float
     cell_m: float
     codes: np.ndarray     # uint8 (ny, nx)
+    off: int = 0
 
     @staticmethod
-    def of(geometry, cell_m: float) -> ShadowRaster:
+    def of(geometry, cell_m: float, *, extent: tuple[float, float, float, float] | None = None
+           ) -> ShadowRaster:
         """Rasterise: cells within one cell of a boundary sample (every cell_m / 2) are boundary cells; the
         rest fall into connected regions the boundary does not cross, each classified by one polygon test."""
         from scipy import ndimage
 
         xmin, ymin, xmax, ymax = shapely.bounds(geometry)
+        off = 0
+        if extent is not None and (extent[0] > xmin or extent[1] > ymin or extent[2] < xmax
+                                   or extent[3] < ymax):
+            off = 2
+            xmin, ymin = max(xmin, extent[0]), max(ymin, extent[1])
+            xmax, ymax = max(min(xmax, extent[2]), xmin), max(min(ymax, extent[3]), ymin)
         x0, y0 = xmin - cell_m, ymin - cell_m
         nx = int(np.ceil((xmax - x0) / cell_m)) + 2
         ny = int(np.ceil((ymax - y0) / cell_m)) + 2
-        pts = shapely.get_coordinates(shapely.segmentize(shapely.boundary(geometry), cell_m / 2))
+        line = shapely.boundary(geometry)
+        if off:   # only the boundary near the raster matters (samples outside mark border cells: safe)
+            line = shapely.clip_by_rect(line, x0 - cell_m, y0 - cell_m, x0 + (nx + 1) * cell_m,
+                                        y0 + (ny + 1) * cell_m)
+        pts = shapely.get_coordinates(shapely.segmentize(line, cell_m / 2))
         edge = np.zeros((ny, nx), bool)
         ix = np.clip(((pts[:, 0] - x0) // cell_m).astype(np.int64), 0, nx - 1)
         iy = np.clip(((pts[:, 1] - y0) // cell_m).astype(np.int64), 0, ny - 1)
@@ -203,7 +219,7 @@ class ShadowRaster(NamedTuple):
         code_of[ids] = inside.astype(np.uint8)
         codes = code_of[labels]
         codes[edge] = 2
-        return ShadowRaster(float(x0), float(y0), float(cell_m), codes)
+        return ShadowRaster(float(x0), float(y0), float(cell_m), codes, off)
 
     def codes_at(self, xy: np.ndarray) -> np.ndarray:
         """Raster code (0, 1, 2) of each point (N, 2)."""
@@ -211,7 +227,7 @@ class ShadowRaster(NamedTuple):
         ix = np.floor((xy[:, 0] - self.x0) / self.cell_m).astype(np.int64)
         iy = np.floor((xy[:, 1] - self.y0) / self.cell_m).astype(np.int64)
         on = (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
-        out = np.zeros(len(xy), np.uint8)
+        out = np.full(len(xy), self.off, np.uint8)
         out[on] = self.codes[iy[on], ix[on]]
         return out
 

@@ -124,7 +124,8 @@ def test_shadow_raster_answers_exactly_like_the_polygon():
     exact = shapely.contains_xy(sh.geometry, pts[:, 0], pts[:, 1])
     assert exact.mean() > 0.1 and (sh.hides(pts) == exact).all()
     codes = sh.raster().codes_at(pts)
-    assert (codes == 2).mean() < 0.15        # most points answer from the raster alone
+    off = np.abs(pts - (X0, Y0)).max(axis=1)     # the raster covers the 150 m range (+ a 3 m margin) only
+    assert (codes[off < 150] == 2).mean() < 0.15 and (codes[off > 153] == 2).all()
 
 
 def test_placement_groups_cameras_by_frame_rate():
