@@ -17,6 +17,10 @@ order of ``SEED_STREAMS`` = crowd, individuals (attackers, responders, Mesa's sh
 sensors; placement spawns one child per sensor: cameras, then microphones, then counters), cyber. A new
 stream is appended to that tuple, so earlier streams keep their numbers.
 
+Alerts from the analytics pipeline (subscribed to the bus) are published back on ``analytics/alert`` and
+written to ``alerts.jsonl``; under ``response.policy: auto`` they also dispatch responders
+(``scenarios.response``). Ordered dispatches (``response.dispatch``) go through ``CityModel.dispatch``.
+
 Everything is written into a hidden temporary folder beside the output folder and renamed into place only
 when the run finished, so a failed run leaves no half-written files. Files (``RUN_FILES``): ``scenario.yaml``
 (resolved), ``ground_truth.jsonl``, ``events.jsonl``, ``crowd_density.csv``, ``crowd_zones.geojson``,
