@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""The one CLI of the testbed. Thin: parse, call one library function per subcommand, map errors to exit codes.
+"""The one CLI of the testbed. Thin: parse, call one library function per subcommand, map errors to exits.
 
 Exit codes: 0 ok, 1 criteria failed, 2 bad input (one line on stderr, no traceback).
 Each package contributes its subcommands through ``<package>/_cli.py: register(subparsers)``.

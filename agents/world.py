@@ -20,7 +20,7 @@ PERSON, VEHICLE, OBJECT = 0, 1, 2
 class Targets:
     """Every physical target at one instant, as parallel arrays (length N)."""
 
-    ids: np.ndarray        # int64, unique and stable over a run (persons, vehicles, objects share one id space)
+    ids: np.ndarray        # int64, unique and stable over a run (one id space for people, vehicles, objects)
     cls: np.ndarray        # int8 code into CLASS_NAMES
     xy: np.ndarray         # float (N, 2), projected metres, ground position of the target's centre
     height_m: np.ndarray   # float (N,), physical height (person ~1.7, car ~1.5, bag ~0.5)

@@ -61,7 +61,7 @@ class Bus:
         self.count = 0
 
     def subscribe(self, pattern: str, callback: Callable[[Message], None]) -> None:
-        """Call ``callback(message)`` for every topic equal to ``pattern`` (or under ``prefix/*``, or ``*``)."""
+        """Call ``callback(message)`` for each topic equal to ``pattern``, under ``prefix/*``, or ``*``."""
         self._subs[pattern].append(callback)
 
     def publish(self, t: float, topic: str, payload: dict) -> Message:

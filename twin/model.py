@@ -32,7 +32,7 @@ class TwinError(ValueError):
 class Asset:
     """A place that matters for security or resilience."""
 
-    id: str                      # stable: "n123" / "w456" / "r789" (OSM type letter + id), or a synthetic name
+    id: str                      # stable: "n123" / "w456" / "r789" (OSM type letter + id) or a synthetic name
     type: str                    # one of ASSET_TYPES
     name: str                    # OSM name, else "<type> <id>"
     xy: tuple[float, float]      # representative point, projected metres
@@ -70,10 +70,10 @@ class Buildings:
 class Twin:
     """A city twin. Every source (OSM file, pilot city, place name, synthetic) gives this same object.
 
-    ``walk``/``drive`` follow osmnx conventions (MultiDiGraph, node ``x``/``y`` in metres, edge ``length`` in m);
-    every walk edge has ``width_m``. ``network`` is the city's IT/OT network (networkx Graph) whose nodes carry
-    ``kind`` (camera, access_switch, aggregation, core, vms, soc, ntp, dns, admin) and ``ip``; camera nodes also
-    carry ``camera_id``.
+    ``walk``/``drive`` follow osmnx conventions (MultiDiGraph, node ``x``/``y`` in metres, edge ``length``
+    in m); every walk edge has ``width_m``. ``network`` is the city's IT/OT network (networkx Graph) whose
+    nodes carry ``kind`` (camera, access_switch, aggregation, core, vms, soc, ntp, dns, admin) and ``ip``;
+    camera nodes also carry ``camera_id``.
     """
 
     city: str
