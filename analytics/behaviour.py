@@ -6,6 +6,7 @@ Each detector has a frozen parameter dataclass with documented defaults and emit
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,32 +41,79 @@ def _frame(msg: dict[str, Any]) -> tuple[float, list[str], list[str], np.ndarray
 
 @dataclass(frozen=True, slots=True)
 class LoiteringParams:
-    """Loitering: a person whose track stays within ``radius_m`` of where it settled for ``dwell_s``.
+    """Loitering: a person whose track stays in one area (a disc of ``radius_m``) for ``dwell_s``.
+
+    The area is where the track has been lately: its recent positions (one kept per ``sample_s``) around
+    their centroid. While the newest or the oldest of them lies farther than ``radius_m`` from the centroid,
+    the oldest is dropped, so walking on (or drifting slowly away) restarts the clock while standing,
+    pacing or circling a spot (the scout's pattern) keeps it running. A new track that starts inside the
+    area of a track of the same camera lost within ``forget_s`` takes that area over (tracklet stitching:
+    trackers re-number a person after an occlusion or a few missed detections).
 
     Parameters
     ----------
-    dwell_s : seconds inside the circle before an alert (default 300 s).
-    radius_m : radius of the dwell circle; leaving it restarts the clock at the new place (default 10 m).
+    dwell_s : seconds in the area before an alert (default 300 s).
+    radius_m : radius of the area around the centroid of the track's recent positions (default 12 m: the
+        centroid of part of a lap lies off the circle's centre, up to 1.26 r from the arc's ends, so a scout
+        circling at up to 9.5 m stays in it; a walker at 1.3 m/s leaves it within 20 s).
+    sample_s : one position per this many seconds is kept per track (default 1 s).
     forget_s : a track unseen for this long is dropped (default 10 s).
     hold_s : alerts of one track, or within ``radius_m`` of an earlier one, within this time are one episode.
     conf : confidence given to the alert.
     """
 
     dwell_s: float = 300.0
-    radius_m: float = 10.0
+    radius_m: float = 12.0
+    sample_s: float = 1.0
     forget_s: float = 10.0
     hold_s: float = 600.0
     conf: float = 0.7
 
 
+class _Dwell:
+    """Recent sampled positions of one track with their running sums (for the centroid)."""
+
+    __slots__ = ("last", "pts", "sx", "sy")
+
+    def __init__(self) -> None:
+        self.pts: deque[tuple[float, float, float]] = deque()
+        self.sx = self.sy = 0.0
+        self.last = float("-inf")
+
+    def add(self, t: float, x: float, y: float, r2: float, sample_s: float) -> float:
+        """Take one position; return how long the track has been in its area (s)."""
+        pts = self.pts
+        if not pts or t - pts[-1][0] >= sample_s:
+            pts.append((t, x, y))
+            self.sx += x
+            self.sy += y
+        # drop the oldest positions while the newest or the oldest lies outside the area around the centroid
+        # (a slow drift leaves its oldest positions behind; pacing or circling keeps both inside)
+        while len(pts) > 1:
+            n = len(pts)
+            cx, cy = self.sx / n, self.sy / n
+            _, ox, oy = pts[0]
+            if (x - cx) ** 2 + (y - cy) ** 2 <= r2 and (ox - cx) ** 2 + (oy - cy) ** 2 <= r2:
+                break
+            pts.popleft()
+            self.sx -= ox
+            self.sy -= oy
+        self.last = t
+        return t - pts[0][0]
+
+    def centre(self) -> tuple[float, float]:
+        n = len(self.pts)
+        return self.sx / n, self.sy / n
+
+
 class LoiteringDetector(Detector):
-    """Dwell time per person track within a circle; one alert per episode."""
+    """Dwell time per person track in the area of its recent positions; one alert per episode."""
 
     topics = ("track/frame",)
 
     def __init__(self, params: LoiteringParams = LoiteringParams()) -> None:
         self.p = params
-        self._anchor: dict[str, list[float]] = {}  # id -> [t0, x0, y0, t_last]
+        self._dwell: dict[str, _Dwell] = {}
         self._episodes = EpisodeFilter(params.hold_s, params.radius_m)
         self._last_prune = float("-inf")
 
@@ -79,14 +127,13 @@ class LoiteringDetector(Detector):
         for i, tid in enumerate(ids):
             if cls[i] != "person" or not np.isfinite(xy[i]).all():
                 continue
-            a = self._anchor.get(tid)
-            x, y = xy[i]
-            if a is None or (x - a[1]) ** 2 + (y - a[2]) ** 2 > r2 or t - a[3] > self.p.forget_s:
-                self._anchor[tid] = [t, x, y, t]
-                continue
-            a[3] = t
-            dwell = t - a[0]
+            x, y = float(xy[i, 0]), float(xy[i, 1])
+            d = self._dwell.get(tid)
+            if d is None or t - d.last > self.p.forget_s:
+                d = self._dwell[tid] = self._stitch(tid, t, x, y, r2) or _Dwell()
+            dwell = d.add(t, x, y, r2, self.p.sample_s)
             if dwell >= self.p.dwell_s and self._episodes.admit(t, tid, (x, y)):
+                cx, cy = d.centre()
                 out.append(
                     make_alert(
                         t,
@@ -94,13 +141,33 @@ class LoiteringDetector(Detector):
                         self.p.conf,
                         xy=(x, y),
                         source=[msg["camera_id"]],
-                        evidence={"track": tid, "dwell_s": round(dwell, 1), "radius_m": self.p.radius_m},
+                        evidence={
+                            "track": tid,
+                            "dwell_s": round(dwell, 1),
+                            "radius_m": self.p.radius_m,
+                            "centre_xy": [round(cx, 2), round(cy, 2)],
+                        },
                     )
                 )
         if t - self._last_prune > self.p.forget_s:
             self._last_prune = t
-            self._anchor = {k: v for k, v in self._anchor.items() if t - v[3] <= self.p.forget_s}
+            self._dwell = {k: v for k, v in self._dwell.items() if t - v.last <= self.p.forget_s}
         return out
+
+    def _stitch(self, tid: str, t: float, x: float, y: float, r2: float) -> _Dwell | None:
+        """The area of a lost track of the same camera (unseen this frame, for at most ``forget_s``) whose
+        centroid is within ``radius_m`` of a new track's first position: the tracker gave the same person a
+        new id after an occlusion or missed detections, and the dwell clock must not restart."""
+        cam = tid.rsplit(":", 1)[0] + ":"
+        best, best_d2 = None, r2
+        for k, d in self._dwell.items():
+            if d.last >= t or t - d.last > self.p.forget_s or not k.startswith(cam):
+                continue
+            cx, cy = d.centre()
+            d2 = (x - cx) ** 2 + (y - cy) ** 2
+            if d2 <= best_d2:
+                best, best_d2 = k, d2
+        return None if best is None else self._dwell.pop(best)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,8 @@ Rules
   first phase record to the last one's ``t_end`` (if the records carry one) or ``t``.
 - An alert detects an attack when its kind is in ``DETECTS[attack]``, its time lies in
   ``[start - EARLY_S, end + WINDOW_S]``, and, where both carry the information, it is within ``RADIUS_M``
-  of the attack (physical) or names one of the attack's ``src``/``dst`` addresses (cyber).
+  of the attack (physical) or names one of the attack's ``src``/``dst`` addresses or of the ``cameras`` it
+  took down (cyber: a camera-health stream-loss alert names the camera id, not an address).
 - Time to detect is the first such alert's ``t`` minus the attack's start (0 if the alert came earlier);
   localisation error is that alert's distance to the attack's position nearest in time.
 - A false alarm is an alert that detects no attack by these rules. False alarms per hour divide by the
@@ -63,7 +64,10 @@ RADIUS_M = 150.0
 
 def _attacks(run: Path) -> list[dict[str, Any]]:
     by_id: dict[str, dict[str, Any]] = {}
-    for rec in iter_jsonl(run / "ground_truth.jsonl"):
+    path = run / "ground_truth.jsonl"
+    if path.is_file() and path.stat().st_size == 0:
+        return []  # nothing happened (no crowd, no attack): a quiet run is scored, not an input error
+    for rec in iter_jsonl(path):
         if rec.get("kind") != "attack_phase":
             continue
         key = str(rec.get("attack_id", rec.get("id")))
@@ -83,9 +87,9 @@ def _attacks(run: Path) -> list[dict[str, Any]]:
         a["start"], a["end"] = min(a["start"], t), max(a["end"], t, float(rec.get("t_end") or t))
         if rec.get("xy") is not None:
             a["track"].append((t, float(rec["xy"][0]), float(rec["xy"][1])))
-        for k in ("src", "dst"):
+        for k in ("src", "dst", "cameras"):
             v = rec.get(k)
-            a["addrs"].update(v if isinstance(v, list) else [v] if v else [])
+            a["addrs"].update(str(x) for x in (v if isinstance(v, list) else [v] if v else []))
         if rec.get("technique"):
             a["technique"].add(rec["technique"])
     return sorted(by_id.values(), key=lambda a: a["start"])

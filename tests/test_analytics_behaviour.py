@@ -50,6 +50,26 @@ def test_loitering_stander_vs_walker() -> None:
     assert np.hypot(a["xy"][0] - 50, a["xy"][1] - 50) < 5 and a["source"] == ["cam1"]
 
 
+def test_loitering_circling_scout_across_an_id_switch() -> None:
+    """A scout circling at 8 m (an anchor disc around the first position would restart every lap) whose
+    track is re-numbered
+    after a 3 s occlusion halfway is one loiterer at 300 s; a slow walker (0.5 m/s) through the same place
+    is none."""
+    n = int(400 / DT)
+    ang = np.arange(n) * DT * 1.0 / 8.0  # 1 m/s on an 8 m circle
+    circle = np.column_stack([50 + 8 * np.cos(ang), 50 + 8 * np.sin(ang)])
+    cut, gap = int(150 / DT), int(3 / DT)
+    first, second = circle.copy(), circle.copy()
+    first[cut:] = np.nan
+    second[: cut + gap] = np.nan
+    slow = line([0, 45], [0.5, 0.0], n)
+    tracks = {"a": ("person", first), "b": ("person", second), "w": ("person", slow)}
+    alerts = run(LoiteringDetector(), frames(tracks, n))
+    assert [a["evidence"]["track"] for a in alerts] == ["cam1:b"]
+    assert alerts[0]["t"] == 300.0 and alerts[0]["evidence"]["dwell_s"] == 300.0
+    assert np.hypot(*(np.array(alerts[0]["evidence"]["centre_xy"]) - 50)) < 2
+
+
 def test_abandoned_bag_vs_attended_bag() -> None:
     n = int(150 / DT)
     bag = np.tile([10.0, 10.0], (n, 1))

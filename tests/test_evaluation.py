@@ -168,6 +168,17 @@ def test_missing_ground_truth_is_input_error(tmp_path) -> None:
         score_run(tmp_path)
 
 
+def test_empty_ground_truth_is_a_quiet_run(tmp_path) -> None:
+    """A run where nothing happened (no crowd, no attack) writes an empty ground truth: no attacks, and
+    every alert is a false alarm."""
+    (tmp_path / "ground_truth.jsonl").write_text("")
+    alert = {"t": 5.0, "kind": "port_scan", "conf": 0.8, "xy": None, "lonlat": None, "source": ["10.0.0.9"],
+             "evidence": {"src": "10.0.0.9"}}
+    (tmp_path / "alerts.jsonl").write_text(json.dumps(alert) + "\n")
+    d = score_run(tmp_path)
+    assert d["attacks"] == [] and d["false_alarms_by_kind"] == {"port_scan": 1}
+
+
 def test_density_from_estimates_file(run_dir) -> None:
     """An estimator's history written with ``write_density_csv`` is preferred over counter messages."""
     from analytics.crowd import CrowdDensityDetector, write_density_csv
