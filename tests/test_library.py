@@ -25,10 +25,11 @@ def test_scenario_runs(path, tmp_path):
     assert sc.data["duration_s"] >= 60 and sc.name
     res = run_scenario(sc, out=tmp_path / "run", duration_s=min(SMOKE_S, sc.data["duration_s"]), quiet=True)
     out = res.out_dir
-    for f in ("scenario.yaml", "ground_truth.jsonl", "events.jsonl", "crowd_zones.geojson"):
+    for f in ("scenario.yaml", "events.jsonl", "crowd_zones.geojson"):
         assert (out / f).is_file() and (out / f).stat().st_size > 0, f
+    # may be empty when nothing happens in the first seconds (no crowd, attacks later)
     truth = [json.loads(line) for line in (out / "ground_truth.jsonl").read_text().splitlines()]
-    assert truth and all(r["t"] <= SMOKE_S for r in truth)
+    assert all(r["t"] <= SMOKE_S for r in truth)
     if sc.data["crowd"]["population"] or sc.data["crowd"]["gatherings"] or sc.data["crowd"]["flows"]:
         assert (out / "crowd_density.csv").read_text().startswith("t,zone,people\n")
         assert any(r["kind"] == "spawned" for r in truth)
