@@ -179,12 +179,19 @@ class CrowdAnomalyParams:
     counterflow_frac : fraction of movers heading against the zone's main direction (cos < -0.5) that is
         counter-flow (default 0.3).
     counterflow_s : the counter-flow must hold this long (default 5 s): crossing groups pass in seconds.
+    drop_frac, drop_min_people : a sudden dispersal is the people in a zone falling by at least this fraction
+        of their peak and at least this many people ... (default 0.5 and 15)
+    drop_window_s : ... within this window (default 15 s; a gathering that breaks up normally takes minutes,
+        a panic empties the place in seconds).
     hold_s : further anomalies of one zone within this time are one episode (default 120 s).
     conf : confidence given to the alert.
     """
 
     jump_p_m2: float = 0.5
     jump_window_s: float = 30.0
+    drop_frac: float = 0.5
+    drop_min_people: float = 15.0
+    drop_window_s: float = 15.0
     min_moving: int = 15
     moving_mps: float = 0.5
     counterflow_frac: float = 0.3
@@ -194,7 +201,8 @@ class CrowdAnomalyParams:
 
 
 class CrowdAnomalyDetector(Detector):
-    """Density jumps (reads the density detector's estimates) and counter-flow among person tracks."""
+    """Density jumps and sudden dispersals (read from the density detector's estimates) and counter-flow
+    among person tracks."""
 
     topics = ("track/frame", "counter/area")
 
@@ -209,6 +217,9 @@ class CrowdAnomalyDetector(Detector):
         self.density = density
         self._hist = TrackHistory(window_s=1.0)
         self._series: dict[str, deque[tuple[float, float]]] = {}
+        self._people: dict[str, deque[tuple[float, float]]] = {}
+        self._centre = {n: tuple(p.centroid.coords[0]) for n, p in zip(self.zones.names, self.zones.polygons,
+                                                                        strict=True)}
         self._against_since: dict[str, float] = {}
         self._episodes = EpisodeFilter(params.hold_s)
 
@@ -216,9 +227,10 @@ class CrowdAnomalyDetector(Detector):
         t = float(msg["t"])
         out = []
         src = [msg.get("camera_id") or msg.get("sensor_id")]
-        for zone, (te, _, dens) in self.density.estimates.items():
+        for zone, (te, people, dens) in self.density.estimates.items():
             if te != t:
                 continue
+            out += self._dispersal(t, zone, people, src)
             dq = self._series.setdefault(zone, deque())
             dq.append((t, dens))
             while t - dq[0][0] > self.p.jump_window_s:
@@ -243,7 +255,40 @@ class CrowdAnomalyDetector(Detector):
         xy = msg.get("xy")
         if msg.get("topic") != "track/frame" or xy is None or not len(self.zones):
             return out
-        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+        out += self._counterflow(t, msg, np.asarray(xy, dtype=float).reshape(-1, 2), src)
+        return out
+
+    def _dispersal(self, t: float, zone: str, people: float, src: list) -> list[dict[str, Any]]:
+        """A sudden fall of the people in ``zone`` from their peak within ``drop_window_s``."""
+        dq = self._people.setdefault(zone, deque())
+        dq.append((t, people))
+        while t - dq[0][0] > self.p.drop_window_s:
+            dq.popleft()
+        peak = max(c for _, c in dq)
+        drop = peak - people
+        if drop < self.p.drop_min_people or drop < self.p.drop_frac * peak:
+            return []
+        if not self._episodes.admit(t, ("dispersal", zone)):
+            return []
+        return [
+            make_alert(
+                t,
+                "crowd_anomaly",
+                self.p.conf,
+                xy=self._centre.get(zone),
+                source=src,
+                evidence={
+                    "zone": zone,
+                    "reason": "dispersal",
+                    "from_people": round(peak, 1),
+                    "to_people": round(people, 1),
+                    "window_s": self.p.drop_window_s,
+                },
+            )
+        ]
+
+    def _counterflow(self, t: float, msg: dict[str, Any], xy: np.ndarray, src: list) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
         vel = self._hist.update(t, msg["ids"], xy)
         speed = np.hypot(*vel.T)
         moving = (np.asarray(msg["cls"]) == "person") & (speed > self.p.moving_mps)

@@ -98,3 +98,31 @@ def test_density_jump_and_counter_flow() -> None:
         for k in range(50)
         for a in quiet.update(crowd_frame(k * 0.2, 0, rng, vel=start * [0, 1] + 1 + same * k * 0.2))
     ] == []
+
+
+def _leaving(seconds_to_leave: float) -> list[dict]:
+    """40 people stand in the square for 60 s, then leave it one by one, evenly over ``seconds_to_leave``."""
+    rng = np.random.default_rng(3)
+    frames = []
+    for k in range(int((60 + seconds_to_leave + 20) / 0.5)):
+        t = k * 0.5
+        left = int(np.clip((t - 60) / seconds_to_leave * 40, 0, 40))
+        frames.append(crowd_frame(t, 40 - left, rng))
+    return frames
+
+
+@pytest.mark.parametrize(("seconds", "alerts"), [(6.0, 1), (120.0, 0)])
+def test_sudden_dispersal_vs_a_crowd_breaking_up(seconds: float, alerts: int) -> None:
+    """40 people gone in 6 s is one dispersal anomaly at the zone's centre; the same 40 leaving over two
+    minutes (a gathering breaking up) is none."""
+    dens = CrowdDensityDetector(ZONE)
+    det = CrowdAnomalyDetector(ZONE, dens)
+    out = []
+    for msg in _leaving(seconds):
+        dens.update(msg)
+        out += det.update(msg)
+    assert len(out) == alerts
+    if alerts:
+        ev = out[0]["evidence"]
+        assert ev["reason"] == "dispersal" and ev["zone"] == "square" and ev["from_people"] == 40
+        assert out[0]["xy"] == [5.0, 5.0] and 60 < out[0]["t"] < 70
