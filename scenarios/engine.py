@@ -29,6 +29,7 @@ when the run finished, so a failed run leaves no half-written files. Files (``RU
 
 from __future__ import annotations
 
+import copy
 import heapq
 import importlib
 import json
@@ -713,6 +714,7 @@ def run_scenario(scenario: str | os.PathLike | Scenario, *, seed: int | None = N
     TwinError, and other ``exit_code = 2`` errors of the subsystems, for bad inputs they detect.
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    sc = Scenario(data=copy.deepcopy(sc.data), path=sc.path, lines=dict(sc.lines))  # overrides stay local
     if seed is not None:
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ScenarioError([f"--seed: must be a whole number >= 0, got {seed!r}"])
