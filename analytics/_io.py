@@ -53,6 +53,7 @@ def atomic_write_lines(path: str | os.PathLike, lines: Iterable[str]) -> Path:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             for line in lines:
                 fh.write(line + "\n")
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; an output file is for every reader
         os.replace(tmp, p)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -84,7 +84,11 @@ class Bus:
 
 
 class Recorder:
-    """Streams every bus message as one JSON line ``{"t", "topic", ...payload}`` to ``path`` atomically."""
+    """Streams every bus message as one JSON line ``{"t", "topic", ...payload}`` to ``path`` atomically.
+
+    ``t`` is always the bus time, so the file is in time order. A payload whose own ``t`` differs (an alert
+    published when it is raised about something seen earlier) keeps that time as ``t_event``.
+    """
 
     def __init__(self, path: str | os.PathLike, bus: Bus | None = None, pattern: str = "*") -> None:
         self.path = Path(path)
@@ -96,8 +100,12 @@ class Recorder:
             bus.subscribe(pattern, self.write)
 
     def write(self, msg: Message) -> None:
-        rec = {"t": round(msg.t, 6), "topic": msg.topic}
-        rec.update(msg.payload)
+        rec = dict(msg.payload)
+        own = rec.get("t")
+        if own is not None and own != msg.t:
+            rec["t_event"] = own
+        rec["t"] = round(msg.t, 6)
+        rec["topic"] = msg.topic
         self._fh.write(dumps(rec) + "\n")
         self.lines += 1
 

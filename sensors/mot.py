@@ -20,6 +20,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO
 
+import numpy as np
+
 from sensors.bus import Bus, Message
 from sensors.camera import Camera, CameraTruth
 
@@ -47,6 +49,16 @@ def _tmp(p: Path) -> Path:
 
 def _num(v: float) -> str:
     return f"{v:.2f}".rstrip("0").rstrip(".") if v != int(v) else str(int(v))
+
+
+_DET_ROW = "%d,-1,%.7g,%.7g,%.7g,%.7g,%.3f,-1,-1,-1\n"
+_GT_ROW = "%d,%d,%.7g,%.7g,%.7g,%.7g,1,%d,%.3f\n"
+
+
+def _rows(fmt: str, columns: list) -> str:
+    """Format whole frames at once: box values rounded to 0.01 px (``%.7g`` drops trailing zeros)."""
+    table = np.column_stack(columns)
+    return (fmt * len(table)) % tuple(table.ravel().tolist())
 
 
 class MotExporter:
@@ -87,19 +99,20 @@ class MotExporter:
             return
         frame = int(p["frame"])
         seq.max_frame = max(seq.max_frame, frame)
-        seq.det.writelines(
-            f"{frame},-1,{_num(d['bbox'][0])},{_num(d['bbox'][1])},{_num(d['bbox'][2])},{_num(d['bbox'][3])},"
-            f"{d['conf']:.3f},-1,-1,-1\n" for d in p["detections"])
+        dets = p["detections"]
+        if dets:
+            boxes = np.round(np.array([d["bbox"] for d in dets], dtype=float), 2)
+            conf = np.array([d["conf"] for d in dets], dtype=float)
+            seq.det.write(_rows(_DET_ROW, [np.full(len(dets), frame), boxes, conf]))
 
     def truth(self, camera_id: str, frame: int, t: float, truth: CameraTruth) -> None:
         """Truth sink: append this frame's true targets in view to gt.txt."""
         seq = self._seq(camera_id)
         seq.max_frame = max(seq.max_frame, int(frame))
-        b = truth.boxes
-        seq.gt.writelines(
-            f"{int(frame)},{int(truth.ids[k])},{_num(b[k, 0])},{_num(b[k, 1])},{_num(b[k, 2])},"
-            f"{_num(b[k, 3])},1,{int(truth.mot_cls[k])},{float(truth.visibility[k]):.3f}\n"
-            for k in range(len(truth.ids)))
+        n = len(truth.ids)
+        if n:
+            seq.gt.write(_rows(_GT_ROW, [np.full(n, int(frame)), truth.ids, np.round(truth.boxes[:, :4], 2),
+                                         truth.mot_cls, truth.visibility]))
 
     def close(self) -> list[Path]:
         """Finish every file, write ``seqinfo.ini`` and move all of them into place; returns the paths."""
