@@ -40,13 +40,14 @@ from analytics.tracking import track_mot
 
 __all__ = ["DETECTS", "EARLY_S", "RADIUS_M", "WINDOW_S", "score_run", "write_metrics"]
 
-#: Attack kind -> alert kinds that count as detecting it.
+#: Attack kind -> alert kinds that count as detecting it. The crowd's reaction counts too: people fleeing a
+#: rammer or shots empty the place in seconds (a ``crowd_anomaly`` dispersal) or run.
 DETECTS: dict[str, frozenset[str]] = {
     "loiterer": frozenset({"loitering"}),
     "bag_leaver": frozenset({"abandoned_object"}),
     "zone_intruder": frozenset({"zone_intrusion"}),
-    "vehicle_rammer": frozenset({"vehicle_intrusion"}),
-    "active_assailant": frozenset({"gunshot", "running"}),
+    "vehicle_rammer": frozenset({"vehicle_intrusion", "crowd_anomaly"}),
+    "active_assailant": frozenset({"gunshot", "running", "crowd_anomaly"}),
     "crowd_surge": frozenset({"running", "crowd_anomaly", "crowd_density"}),
     "cyber_scan": frozenset({"port_scan"}),
     "cyber_bruteforce": frozenset({"brute_force"}),

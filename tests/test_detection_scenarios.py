@@ -1,0 +1,96 @@
+"""In the simulator: each attacker kind is detected in its library scenario, and the same scenario without
+the attack raises no alert of the kinds that detect it (``scenarios.evaluation.DETECTS``).
+
+Scenarios: ``scenarios/library/helsinki/detect-<kind>.yaml`` (the Senate Square blocks, the bbox shared with
+the other Helsinki scenarios so the twin cache is reused). Measured on the 2-core machine (seeds as in the
+files; time to detect from the attack's first phase, the approach walk included; wall per test with
+pytest, the whole file 51 s):
+
+=================  ========  ======  ============================  =========  ================
+kind               detected  TTD s   alert kinds (first alert)     control    wall s attack /
+                                                                   alerts     control
+=================  ========  ======  ============================  =========  ================
+loiterer           yes       348.5   loitering (dwell 300 s)       0          4.8 / 2.4
+bag_leaver         yes       109.8   abandoned_object (60 s)       0          2.9 / 3.1
+zone_intruder      yes       45.5    zone_intrusion                0 (*)      1.3 / 1.3
+vehicle_rammer     yes       28.4    vehicle_intrusion, crowd_a.   0          3.7 / 5.0
+active_assailant   yes       38.1    gunshot, crowd_anomaly        0          1.3 / 2.1
+crowd_surge        yes       3.0     crowd_anomaly (dispersal)     0          2.2 / 4.3
+cyber_scan         yes       7.0     port_scan                     0          0.7 / 0.9
+cyber_bruteforce   yes       8.0     brute_force                   0          0.9 / 0.8
+cyber_dos          yes       0.0     stream_loss, dos (at 10 s)    0          1.7 / 1.0
+cyber_beacon       yes       241.0   beaconing (5th 60 s beacon)   0          1.3 / 1.4
+stream_hijack      yes       0.0     stream_loss                   0          0.9 / 1.2
+=================  ========  ======  ============================  =========  ================
+
+Times to detect count from the first phase: the loiterer's, bag leaver's and intruder's walk in (57 s,
+49 s and 36 s), the rammer's drive (27 s; the alert is 1.1 s into the ram) and the assailant's approach
+(38 s; the first shot is heard at once). False alarms of other kinds in the attack runs: one
+``port_scan`` in cyber_dos (the video management server re-connecting to its 13 cameras after the flood,
+20 camera ports, 14 of 21 failed, looks like a sweep); none otherwise.
+
+The crowd surge is seen as a sudden dispersal: in the simulator, people standing in a gathering who start
+to walk (panic, flight) are first put on their gathering's node, so they vanish from the cameras in one
+step rather than running across the view (``agents`` issue, reported); the dispersal rule (half the
+zone's people and at least 15 gone within 15 s) also holds for people jogging away at the panic speed.
+
+(*) The zone-intrusion control is weaker than the others: the engine hands the analytics only the zones of
+``zone_intruder`` attacks as restricted, so without the attack there is no restricted zone to intrude.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from scenarios.engine import run_scenario
+from scenarios.evaluation import DETECTS
+
+LIBRARY = Path(__file__).resolve().parent.parent / "scenarios" / "library" / "helsinki"
+KINDS = ("loiterer", "bag_leaver", "zone_intruder", "vehicle_rammer", "active_assailant", "crowd_surge",
+         "cyber_scan", "cyber_bruteforce", "cyber_dos", "cyber_beacon", "stream_hijack")
+
+
+def _scenario(kind: str) -> tuple[Path, dict]:
+    path = LIBRARY / f"detect-{kind}.yaml"
+    return path, yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def _alerts(run: Path) -> list[dict]:
+    text = (run / "alerts.jsonl").read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_attack_is_detected_in_time(kind: str, tmp_path: Path) -> None:
+    path, data = _scenario(kind)
+    (within,) = [c["within_s"] for c in data["criteria"] if c.get("detect") == kind]
+    assert [a["kind"] for a in data["attacks"]] == [kind]
+    res = run_scenario(path, out=tmp_path / "run", quiet=True)
+    det = json.loads((res.out_dir / "metrics.json").read_text(encoding="utf-8"))["detection"]
+    rows = [r for r in det["attacks"] if r["attack"] == kind]
+    assert len(rows) == 1, det["attacks"]
+    row = rows[0]
+    assert row["detected"], (row, det["false_alarms_by_kind"])
+    assert 0 <= row["time_to_detect_s"] <= within, row
+    assert set(row["alert_kinds"]) <= DETECTS[kind]
+    # alerts of the detecting kinds all belong to the attack (none elsewhere or at other times)
+    assert not set(det["false_alarms_by_kind"]) & DETECTS[kind], det["false_alarms_by_kind"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_same_scenario_without_the_attack_raises_no_such_alert(kind: str, tmp_path: Path) -> None:
+    _, data = _scenario(kind)
+    data["attacks"] = []
+    data["criteria"] = [c for c in data["criteria"] if "detect" not in c]
+    control = tmp_path / f"control-{kind}.yaml"
+    control.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    res = run_scenario(control, out=tmp_path / "run", quiet=True)
+    truth = (res.out_dir / "ground_truth.jsonl").read_text(encoding="utf-8")
+    assert '"attack_phase"' not in truth
+    alerts = _alerts(res.out_dir)
+    assert res.stats["alerts"] == len(alerts)
+    assert [a for a in alerts if a["kind"] in DETECTS[kind]] == []
