@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import copy
 import heapq
-import importlib
 import json
 import logging
 import os
@@ -53,13 +52,21 @@ from pyproj import Transformer
 from simpy.events import URGENT
 
 from agents.attackers import make_attacker
+from agents.crowd import Crowd
 from agents.model import CityModel
 from agents.responders import create_responders
 from agents.world import WorldView
+from analytics.pipeline import AnalyticsPipeline
 from scenarios._fields import join
+from scenarios.evaluation import write_metrics
 from scenarios.response import AutoResponse
 from scenarios.schema import CYBER_KINDS, Scenario, ScenarioError, load_scenario
 from sensors.bus import Bus, Recorder, dumps
+from sensors.cyber import ConnLogWriter, SyslogWriter, build_cyber
+from sensors.mot import MotExporter
+from sensors.placement import build_physical_sensors
+from twin import load_twin
+from twin.places import place_index, resolve_place
 
 __all__ = ["DENSITY_PERIOD_S", "SEED_STREAMS", "RunResult", "run_scenario"]
 
@@ -86,21 +93,10 @@ class RunResult:
     wall_s: float
     sim_s: float
     stats: dict = field(default_factory=dict)
-    missing: list[str] = field(default_factory=list)   # optional subsystems not available in this checkout
+    missing: list[str] = field(default_factory=list)   # parts of the scenario a shortened run leaves out
 
 
 # --- optional collaborators ---------------------------------------------------------------------------------
-def _optional(module: str, name: str) -> Any:
-    """``module.name`` if that module exists in this checkout, else None (its part of the run is skipped)."""
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and (module == exc.name or module.startswith(exc.name + ".")):
-            return None
-        raise
-    return getattr(mod, name, None)
-
-
 # --- places -------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Where:
@@ -115,9 +111,8 @@ class _Places:
     def __init__(self, twin, scenario: Scenario) -> None:
         self.twin = twin
         self.rep = scenario.report()
-        place_index = _optional("twin.places", "place_index")
-        self._index = place_index(twin) if place_index is not None else None
-        self._resolve = _optional("twin.places", "resolve_place")
+        self._index = place_index(twin)
+        self._resolve = resolve_place
         self._assets = {}
         for a in sorted(twin.assets, key=lambda a: (a.polygon is None, a.id), reverse=True):
             self._assets[a.name.lower()] = a
@@ -136,7 +131,7 @@ class _Places:
             return _Where(self.nearest(xy), (float(xy[0]), float(xy[1])))
         key = str(value).strip().lower()
         asset = self._assets.get(key)
-        if self._index is not None and key in self._index:
+        if key in self._index:
             p = self._index[key]
             return _Where(p.node, (float(p.xy[0]), float(p.xy[1])), asset)
         if self._resolve is not None:
@@ -303,7 +298,6 @@ class _Run:
     # ---- build
     def build(self) -> None:
         d = self.d
-        load_twin = _optional("twin", "load_twin")
         t0 = time.perf_counter()
         self.twin = load_twin(d["city"], bbox=d.get("bbox"))
         self.twin_s = time.perf_counter() - t0
@@ -370,13 +364,6 @@ class _Run:
 
     def _build_crowd(self) -> None:
         c = self.d["crowd"]
-        wants = c["population"] > 0 or c["flows"] or c["gatherings"]
-        Crowd = _optional("agents.crowd", "Crowd")
-        self.crowd = None
-        if Crowd is None:
-            if wants:
-                self.missing.append("agents.crowd (the scenario's crowd was not simulated)")
-            return
         self.crowd = Crowd(self.twin, rng=self.rng["crowd"])
         if c["population"] > 0:
             self.crowd.add_population(int(c["population"]), t0=0.0)
@@ -397,18 +384,13 @@ class _Run:
         self.density_fh.write("t,zone,people\n")
         self.aborters.append(self.density_fh.close)
         self.alert_count = 0
-        Pipeline = _optional("analytics", "AnalyticsPipeline") or _optional("analytics.pipeline",
-                                                                           "AnalyticsPipeline")
         self.pipeline = None
         if not self.analytics:
             return
-        if Pipeline is None:
-            self.missing.append("analytics.AnalyticsPipeline (no alerts.jsonl)")
-            return
         restricted = [list(map(list, z.exterior.coords)) for a, _, z in self.physical
                       if a["kind"] == "zone_intruder" and z is not None]
-        self.pipeline = Pipeline(zones={k: list(map(list, p.exterior.coords)) for k, p in self.zones.items()},
-                                 restricted=restricted, crs=self.twin.crs)
+        zones = {k: list(map(list, p.exterior.coords)) for k, p in self.zones.items()}
+        self.pipeline = AnalyticsPipeline(zones=zones, restricted=restricted, crs=self.twin.crs)
         self.alerts_fh = open(self.tmp / "alerts.jsonl", "w", encoding="utf-8")  # noqa: SIM115
         self.aborters.append(self.alerts_fh.close)
 
@@ -430,60 +412,45 @@ class _Run:
     def _build_sensors(self) -> None:
         d, twin = self.d, self.twin
         self.sensors: list = []
-        build_physical = _optional("sensors.placement", "build_physical_sensors")
-        if build_physical is None:
-            self.missing.append("sensors.placement (no cameras, microphones or counters)")
-        else:
-            try:
-                self.sensors += list(build_physical(twin, d["sensors"], rng=self.rng["sensors"]))
-            except ValueError as exc:
-                self._as_scenario_error(exc)
-                raise
-        Mot = _optional("sensors.mot", "MotExporter")
+        try:
+            self.sensors += list(build_physical_sensors(twin, d["sensors"], rng=self.rng["sensors"]))
+        except ValueError as exc:
+            self._as_scenario_error(exc)
+            raise
         self.mot = None
-        if Mot is None:
-            self.missing.append("sensors.mot (no MOT det.txt/gt.txt)")
-        elif any(hasattr(s, "truth_sink") for s in self.sensors):
-            self.mot = Mot(self.tmp)
+        if any(hasattr(s, "truth_sink") for s in self.sensors):
+            self.mot = MotExporter(self.tmp)
             self.mot.subscribe(self.bus)
             self.mot.attach(self.sensors)
             self.closers.append(self.mot.close)
             self.aborters.append(self.mot.abort)
-        build_cyber = _optional("sensors.cyber", "build_cyber")
         self.cyber = None
-        if build_cyber is None:
-            self.missing.append("sensors.cyber.build_cyber (no network traffic, conn.log or syslog.log)")
-            if self.cyber_specs:
-                self.missing.append(f"{len(self.cyber_specs)} cyber attack(s) not simulated")
-        else:
-            T = float(d["duration_s"])
-            # the whole list keeps the indices of error messages; other kinds are skipped by build_cyber
-            listed = []
-            for a in d["attacks"]:
-                if a["kind"] in CYBER_KINDS and a["start_s"] >= T:
-                    self.missing.append(f"attack {a['id']} starts after the end of this (shortened) run")
-                    listed.append({"kind": "not_in_run"})
-                else:
-                    listed.append(a)
-            try:
-                self.cyber = build_cyber(twin, listed, rng=self.rng["cyber"], epoch0=_epoch(d["start_time"]),
-                                         duration_s=T)
-            except ValueError as exc:
-                self._as_scenario_error(exc)
-                raise
-            self.sensors.append(self.cyber)
-            Conn = _optional("sensors.cyber", "ConnLogWriter")
-            Sys = _optional("sensors.cyber", "SyslogWriter")
-            conn = Conn(self.tmp / "sensors" / "conn.log")
-            syslog = Sys(self.tmp / "sensors" / "syslog.log")
-            self.bus.subscribe("net/conn", conn)
-            self.bus.subscribe("host/syslog", syslog)
-            self.closers += [conn.close, syslog.close]
-            self.aborters += [conn.abort, syslog.abort]
+        T = float(d["duration_s"])
+        # the whole list keeps the indices of error messages; other kinds are skipped by build_cyber
+        listed = []
+        for a in d["attacks"]:
+            if a["kind"] in CYBER_KINDS and a["start_s"] >= T:
+                self.missing.append(f"attack {a['id']} starts after the end of this (shortened) run")
+                listed.append({"kind": "not_in_run"})
+            else:
+                listed.append(a)
+        try:
+            self.cyber = build_cyber(twin, listed, rng=self.rng["cyber"], epoch0=_epoch(d["start_time"]),
+                                     duration_s=T)
+        except ValueError as exc:
+            self._as_scenario_error(exc)
+            raise
+        self.sensors.append(self.cyber)
+        conn = ConnLogWriter(self.tmp / "sensors" / "conn.log")
+        syslog = SyslogWriter(self.tmp / "sensors" / "syslog.log")
+        self.bus.subscribe("net/conn", conn)
+        self.bus.subscribe("host/syslog", syslog)
+        self.closers += [conn.close, syslog.close]
+        self.aborters += [conn.abort, syslog.abort]
         self.cameras = {s.id: s for s in self.sensors if getattr(s, "kind", "") == "camera"}
         self.by_id = {s.id: s for s in self.sensors}
         for i, (e, _, _) in enumerate(self.events):
-            if e["kind"] == "sensor_fault" and e["sensor"] not in self.by_id and build_physical is not None:
+            if e["kind"] == "sensor_fault" and e["sensor"] not in self.by_id:
                 rep = self.sc.report()
                 rep.error(f"events[{i}].sensor", f"no sensor {e['sensor']!r} in this run")
                 raise ScenarioError(rep.formatted())
@@ -540,10 +507,9 @@ class _Run:
 
     def _density_proc(self, env):
         while True:
-            if self.crowd is not None:
-                counts = self.crowd.counts_in(self.zones)
-                t = f"{env.now:.1f}"
-                self.density_fh.write("".join(f"{t},{z},{n}\n" for z, n in counts.items()))
+            counts = self.crowd.counts_in(self.zones)
+            t = f"{env.now:.1f}"
+            self.density_fh.write("".join(f"{t},{z},{n}\n" for z, n in counts.items()))
             yield env.timeout(DENSITY_PERIOD_S)
 
     def _at(self, env, at_s: float, fn: Callable[[float], None]):
@@ -568,22 +534,20 @@ class _Run:
                 def evac(t, e=e, where=where, safe=safe, eid=eid):
                     zone = shapely.Point(*where.xy).buffer(e["radius_m"])
                     nodes = [s.node for s in safe] or self._ring_nodes(where.xy, e["radius_m"])
-                    n = self.crowd.evacuate(zone, nodes, t=t) if self.crowd is not None else 0
+                    n = self.crowd.evacuate(zone, nodes, t=t)
                     self.model.record("evacuate_order", eid, where.xy, t, radius_m=e["radius_m"], people=n)
                 env.process(self._at(env, e["at_s"], evac))
             elif e["kind"] == "close":
                 edges = self._edges_near(where.xy, e["radius_m"])
 
                 def close(t, e=e, where=where, edges=edges, eid=eid):
-                    if self.crowd is not None:
-                        self.crowd.close_edges(edges)
+                    self.crowd.close_edges(edges)
                     self.model.record("closure", eid, where.xy, t, radius_m=e["radius_m"], edges=len(edges))
 
                 env.process(self._at(env, e["at_s"], close))
                 if e.get("until_s") is not None:
                     def reopen(t, where=where, edges=edges, eid=eid):
-                        if self.crowd is not None:
-                            self.crowd.reopen_edges(edges)
+                        self.crowd.reopen_edges(edges)
                         self.model.record("reopened", eid, where.xy, t, edges=len(edges))
                     env.process(self._at(env, e["until_s"], reopen))
         for o, where in self.orders:
@@ -652,8 +616,6 @@ class _Run:
                          self._locate, self.twin.crs)
         (self.tmp / "crowd_zones.geojson").write_text(dumps(_zones_geojson(self.twin, self.zones)) + "\n")
         (self.tmp / "scenario.yaml").write_text(self.sc.to_yaml(), encoding="utf-8")
-        if self.crowd is None:
-            (self.tmp / "crowd_density.csv").unlink()
         kinds = dict(self.truth.kinds)
         for r in cyber:
             kinds[r["kind"]] = kinds.get(r["kind"], 0) + 1
@@ -661,7 +623,7 @@ class _Run:
                 "events_lines": self.recorder.lines,
                 "alerts": self.alert_count, "sensors": len(self.sensors), "cameras": len(self.cameras),
                 "individuals": self.cast,
-                "people": len(self.crowd) if self.crowd is not None else 0}
+                "people": len(self.crowd)}
 
     def _locate(self, rec: dict):
         """Where a cyber truth record happened: the position of its target node if the network knows it."""
@@ -749,8 +711,7 @@ def run_scenario(scenario: str | os.PathLike | Scenario, *, seed: int | None = N
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     stats["twin_s"] = round(run.twin_s, 3)
-    write_metrics = _optional("scenarios.evaluation", "write_metrics") if metrics else None
-    if write_metrics is not None:
+    if metrics:
         t_m = time.perf_counter()
         try:
             write_metrics(tmp)
@@ -758,8 +719,6 @@ def run_scenario(scenario: str | os.PathLike | Scenario, *, seed: int | None = N
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-    elif metrics:
-        run.missing.append("scenarios.evaluation.write_metrics (no metrics.json)")
     if final.exists():
         shutil.rmtree(final)
     os.replace(tmp, final)
