@@ -1,15 +1,21 @@
-"""CLEAR-MOT and IDF1 of tracker output against MOTChallenge ground truth, with motmetrics.
+"""CLEAR-MOT and IDF1 of tracker output against MOTChallenge ground truth, reproducing motmetrics 1.4.0.
 
-motmetrics 1.4.0's own IoU helper calls ``np.asfarray`` (removed in numpy 2), so this module computes the
-IoU distance matrix itself, with the same definition (1 - IoU, pairs above ``1 - iou_threshold`` not
-allowed) and feeds it to ``MOTAccumulator``.
+``mot_metrics`` is a lean re-implementation of ``motmetrics.MOTAccumulator.update`` (carry forward last
+frame's pairs, then a min-cost assignment with motmetrics' own LAP solver, so ties break the same way) that
+records events in numpy arrays instead of a pandas frame, then computes the metrics from those arrays; IDF1
+uses one global bipartite matching over (gt id, hyp id) overlap counts, whose optimum equals motmetrics'
+(no+nh)-square cost assignment. ``mot_metrics_reference`` runs motmetrics itself: the tests hold the two
+equal. motmetrics' IoU helper calls ``np.asfarray`` (removed in numpy 2), so ``iou_distance`` computes the
+distance matrix with the same definition (1 - IoU, pairs above ``1 - iou_threshold`` not allowed).
 """
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
-__all__ = ["MOT_METRICS", "iou_distance", "mot_metrics"]
+__all__ = ["MOT_METRICS", "iou_distance", "load_mot_fast", "mot_metrics", "mot_metrics_reference"]
 
 #: Metrics reported: motmetrics' ``motchallenge_metrics`` less the transfer/ascend/migrate counts.
 MOT_METRICS = (
@@ -30,6 +36,9 @@ MOT_METRICS = (
     "motp",
 )
 
+# Event codes of the object-side events (MATCH, SWITCH, MISS); FP events only need counting.
+_MATCH, _SWITCH, _MISS = 0, 1, 2
+
 
 def iou_distance(objs: np.ndarray, hyps: np.ndarray, *, max_dist: float = 0.5) -> np.ndarray:
     """(N, K) matrix of 1 - IoU between ``[x, y, w, h]`` boxes; NaN where above ``max_dist`` (do not pair).
@@ -49,11 +58,190 @@ def iou_distance(objs: np.ndarray, hyps: np.ndarray, *, max_dist: float = 0.5) -
     return np.where(dist > max_dist, np.nan, dist)
 
 
+def load_mot_fast(path: str | os.PathLike) -> np.ndarray:
+    """``analytics.mot.load_mot`` with pandas' C parser for clean files; any file the fast parse cannot vouch
+    for (non-numeric or ragged rows, empty boxes, frames out of order) is read by ``load_mot`` instead, so
+    the rows, the errors and the malformed-line rules are the same."""
+    import pandas as pd
+
+    from analytics.mot import load_mot
+
+    try:
+        df = pd.read_csv(path, header=None, sep=",", skipinitialspace=True, dtype=float, engine="c")
+        a = df.to_numpy(dtype=float)
+    except (ValueError, OSError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        return load_mot(path)
+    if a.ndim != 2 or not 6 <= a.shape[1] <= 10 or not len(a):
+        return load_mot(path)
+    if np.isnan(a).any() or (a[:, 4] <= 0).any() or (a[:, 5] <= 0).any():
+        return load_mot(path)
+    frames = a[:, 0].astype(int)
+    if (np.diff(frames) < 0).any():
+        return load_mot(path)  # a frame repeated after a later one: load_mot's rule drops such rows
+    if a.shape[1] < 10:
+        a = np.hstack([a, np.full((len(a), 10 - a.shape[1]), -1.0)])
+    return a
+
+
+def _split_frames(rows: np.ndarray, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(rows[:, 0], kind="stable")
+    return rows[order], np.searchsorted(rows[order, 0], frames, "left")
+
+
 def mot_metrics(gt: np.ndarray, hyp: np.ndarray, *, iou_threshold: float = 0.5) -> dict[str, float]:
-    """MOTA, MOTP (motmetrics' 1 - IoU), IDF1, ID switches ... of ``hyp`` against ``gt``.
+    """MOTA, MOTP (motmetrics' 1 - IoU), IDF1, ID switches ... of ``hyp`` against ``gt``, equal to motmetrics.
 
     Both are MOTChallenge row arrays (frame, id, x, y, w, h, ...); every frame in either counts.
     """
+    from motmetrics.lap import linear_sum_assignment
+
+    gt, hyp = (
+        np.atleast_2d(np.asarray(a, dtype=float)) if np.size(a) else np.empty((0, 6)) for a in (gt, hyp)
+    )
+    frames = np.union1d(gt[:, 0], hyp[:, 0])
+    gt, g0 = _split_frames(gt, frames)
+    hyp, h0 = _split_frames(hyp, frames)
+    g0, h0 = np.append(g0, len(gt)), np.append(h0, len(hyp))
+    g_ids, h_ids = gt[:, 1].astype(np.int64), hyp[:, 1].astype(np.int64)
+    max_dist = 1.0 - iou_threshold
+    m: dict[int, int] = {}  # object id -> hypothesis id of its last match (motmetrics' ``m``)
+    ev_type: list[np.ndarray] = []  # object-side events, in motmetrics' order
+    ev_oid: list[np.ndarray] = []
+    ev_d: list[np.ndarray] = []
+    raw_o: list[np.ndarray] = []  # finite-distance pairs (motmetrics' RAW events) for IDF1
+    raw_h: list[np.ndarray] = []
+    n_fp = 0
+    for k in range(len(frames)):
+        o_ids, h = g_ids[g0[k] : g0[k + 1]], h_ids[h0[k] : h0[k + 1]]
+        no, nh = len(o_ids), len(h)
+        o_mask, h_mask = np.zeros(no, bool), np.zeros(nh, bool)
+        types, oids, ds = [], [], []
+        if no and nh:
+            dists = iou_distance(gt[g0[k] : g0[k + 1], 2:6], hyp[h0[k] : h0[k + 1], 2:6], max_dist=max_dist)
+            fi, fj = np.nonzero(np.isfinite(dists))
+            if len(fi):
+                raw_o.append(o_ids[fi])
+                raw_h.append(h[fj])
+                cols: dict[int, list[int]] = {}
+                for j, x in enumerate(h.tolist()):
+                    cols.setdefault(x, []).append(j)
+                for i, o in enumerate(o_ids.tolist()):  # 1. carry forward last matches
+                    hp = m.get(o)
+                    if hp is None or hp not in cols:
+                        continue
+                    j = next((j for j in cols[hp] if not h_mask[j]), None)  # motmetrics: first unused
+                    if j is not None and np.isfinite(dists[i, j]):
+                        o_mask[i] = h_mask[j] = True
+                        types.append(_MATCH)
+                        oids.append(o)
+                        ds.append(dists[i, j])
+                dists[o_mask, :] = np.nan  # 2. min-cost assignment of the rest
+                dists[:, h_mask] = np.nan
+                if np.isfinite(dists).any():
+                    for i, j in zip(*linear_sum_assignment(dists), strict=True):
+                        if not np.isfinite(dists[i, j]):
+                            continue
+                        o, hj = int(o_ids[i]), int(h[j])
+                        types.append(_SWITCH if o in m and m[o] != hj else _MATCH)
+                        oids.append(o)
+                        ds.append(dists[i, j])
+                        o_mask[i] = h_mask[j] = True
+                        m[o] = hj
+        miss = o_ids[~o_mask]
+        ev_type.append(np.array(types + [_MISS] * len(miss), dtype=np.int8))
+        ev_oid.append(np.concatenate([np.array(oids, dtype=np.int64), miss]))
+        ev_d.append(np.array(ds + [0.0] * len(miss)))
+        n_fp += int((~h_mask).sum())
+    return _summarise(
+        np.concatenate(ev_type) if ev_type else np.empty(0, np.int8),
+        np.concatenate(ev_oid) if ev_oid else np.empty(0, np.int64),
+        np.concatenate(ev_d) if ev_d else np.empty(0),
+        n_fp,
+        (g_ids, gt[:, 0], h_ids, hyp[:, 0]),
+        tuple(np.concatenate(r) if r else np.empty(0, np.int64) for r in (raw_o, raw_h)),
+    )
+
+
+def _per_id_frames(ids: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """Frames each id appears in (distinct frames), summed over ids: motmetrics' ``ocs``/``hcs`` total."""
+    if not len(ids):
+        return 0
+    f = frames.astype(np.int64)
+    f -= f.min()
+    return len(np.unique((ids - ids.min()) * (int(f.max()) + 1) + f))
+
+
+def _div(a: float, b: float) -> float:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.true_divide(a, b))
+
+
+def _summarise(
+    types: np.ndarray,
+    oids: np.ndarray,
+    d: np.ndarray,
+    n_fp: int,
+    rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    raw: tuple[np.ndarray, np.ndarray],
+) -> dict[str, float]:
+    from scipy.optimize import linear_sum_assignment
+
+    g_ids, g_frames, h_ids, h_frames = rows
+    n_obj, n_pred = len(types), len(h_ids)
+    n_match, n_switch = int((types == _MATCH).sum()), int((types == _SWITCH).sum())
+    n_miss, n_det = int((types == _MISS).sum()), n_match + n_switch
+    # Per object: appearances, tracked appearances, fragmentations (tracked -> missed inside the track span).
+    order = np.argsort(oids, kind="stable")
+    o, missed = oids[order], types[order] == _MISS
+    uo, start, count = np.unique(o, return_index=True, return_counts=True)
+    tracked = np.add.reduceat((~missed).astype(np.int64), start) if len(o) else np.empty(0, np.int64)
+    ratio = tracked / np.maximum(count, 1)
+    pos = np.arange(len(o))
+    group = np.repeat(np.arange(len(uo)), count)
+    last_tracked = np.full(len(uo), -1)
+    np.maximum.at(last_tracked, group[~missed], pos[~missed])
+    same = np.zeros(len(o), bool)
+    same[1:] = o[1:] == o[:-1]
+    prev_tracked = np.zeros(len(o), bool)
+    prev_tracked[1:] = ~missed[:-1]
+    frag = int((same & prev_tracked & missed & (pos < last_tracked[group])).sum())
+    # IDF1: one bipartite matching maximising frames where (gt id, hyp id) overlap at the threshold.
+    ro, rh = raw
+    idtp_match = 0
+    if len(ro):
+        uo2, oi = np.unique(ro, return_inverse=True)
+        uh2, hi = np.unique(rh, return_inverse=True)
+        tp = np.zeros((len(uo2), len(uh2)))
+        np.add.at(tp, (oi, hi), 1.0)
+        r, c = linear_sum_assignment(tp, maximize=True)
+        idtp_match = int(tp[r, c].sum())
+    idfn = _per_id_frames(g_ids, g_frames) - idtp_match
+    idfp = _per_id_frames(h_ids, h_frames) - idtp_match
+    idtp = n_obj - idfn
+    return {
+        "idf1": _div(2 * idtp, n_obj + n_pred),
+        "idp": _div(idtp, idtp + idfp),
+        "idr": _div(idtp, idtp + idfn),
+        "recall": _div(n_det, n_obj),
+        "precision": _div(n_det, n_fp + n_det),
+        "num_unique_objects": float(len(uo)),
+        "mostly_tracked": float((ratio >= 0.8).sum()),
+        "partially_tracked": float(((ratio >= 0.2) & (ratio < 0.8)).sum()),
+        "mostly_lost": float((ratio < 0.2).sum()),
+        "num_false_positives": float(n_fp),
+        "num_misses": float(n_miss),
+        "num_switches": float(n_switch),
+        "num_fragmentations": float(frag),
+        "mota": 1.0 - _div(n_miss + n_switch + n_fp, n_obj),
+        "motp": _div(float(d[types != _MISS].sum()), n_det),
+    }
+
+
+def mot_metrics_reference(
+    gt: np.ndarray, hyp: np.ndarray, *, iou_threshold: float = 0.5
+) -> dict[str, float]:
+    """The same metrics through motmetrics' ``MOTAccumulator`` and ``metrics.create()`` (slow: pandas per
+    frame); the yardstick ``mot_metrics`` is tested against."""
     import motmetrics as mm
 
     gt, hyp = (

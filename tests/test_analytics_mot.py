@@ -9,7 +9,7 @@ import pytest
 
 from analytics.base import AnalyticsInputError, ReadStats
 from analytics.mot import iter_mot_frames, load_mot, write_mot
-from analytics.motscore import MOT_METRICS, iou_distance, mot_metrics
+from analytics.motscore import MOT_METRICS, iou_distance, load_mot_fast, mot_metrics, mot_metrics_reference
 from analytics.tracking import CameraTracker, track_mot
 from twin.datapath import data_dir
 
@@ -49,6 +49,71 @@ def test_bytetrack_on_result_boxes(seq: str, mota_min: float, idf1_min: float, t
     assert m["num_switches"] <= 10
     write_mot(tmp_path / "res.txt", hyp)
     assert np.allclose(load_mot(tmp_path / "res.txt")[:, :6], hyp[:, :6], atol=0.01)
+
+
+@pytest.mark.parametrize("seq", ["TUD-Campus", "TUD-Stadtmitte"])
+def test_fast_scoring_equals_motmetrics(seq: str) -> None:
+    """The numpy scorer gives motmetrics' numbers: counts exactly, ratios to the last float bit or so."""
+    gt, hyp = load_mot(MOT / seq / "gt.txt"), load_mot(MOT / seq / "test.txt")
+    fast, ref = mot_metrics(gt, hyp), mot_metrics_reference(gt, hyp)
+    for k in MOT_METRICS:
+        assert fast[k] == pytest.approx(ref[k], rel=1e-12, abs=1e-15), k
+    for k in ("num_switches", "num_fragmentations", "num_misses", "num_false_positives", "mostly_tracked"):
+        assert fast[k] == ref[k], k
+
+
+def _synthetic_with_switches(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Four walkers over 60 frames; the hypothesis swaps two ids at frame 20, drops one walker for frames
+    30-34 (a fragmentation), gives a new id after the gap, duplicates a box, and adds clutter."""
+    gt, hyp = [], []
+    for f in range(1, 61):
+        for k in range(4):
+            x, y = 20.0 + 4 * f + (60 * k if k < 2 else 0), 50.0 + 90 * k
+            gt.append([f, k + 1, x, y, 30, 80])
+            if k == 3 and 30 <= f <= 34:
+                continue
+            hid = k + 11
+            if f >= 20 and k in (0, 1):
+                hid = 12 if k == 0 else 11
+            if k == 3 and f > 34:
+                hid = 40
+            j = rng.normal(0, 2.0, 4)
+            hyp.append([f, hid, x + j[0], y + j[1], 30 + j[2], 80 + j[3]])
+        if f % 7 == 0:
+            hyp.append([f, 99, *rng.uniform(0, 400, 2), 30, 80])
+        if f == 45:
+            hyp.append([f, 41, gt[-1][2] + 1, gt[-1][3], 30, 80])
+    pad = np.full((1, 4), -1.0)
+    return (
+        np.hstack([np.array(gt, float), np.repeat(pad, len(gt), 0)]),
+        np.hstack([np.array(hyp, float), np.repeat(pad, len(hyp), 0)]),
+    )
+
+
+def test_fast_scoring_equals_motmetrics_on_switches() -> None:
+    gt, hyp = _synthetic_with_switches(np.random.default_rng(3))
+    fast, ref = mot_metrics(gt, hyp), mot_metrics_reference(gt, hyp)
+    for k in MOT_METRICS:
+        assert fast[k] == pytest.approx(ref[k], rel=1e-12, abs=1e-15), k
+    assert fast["num_switches"] >= 2 and fast["num_fragmentations"] >= 1 and fast["num_false_positives"] >= 8
+    # Tracks out of frame order, and a frame with hypotheses only, score the same.
+    extra = np.array([[61, 7, 0, 0, 30, 80, -1, -1, -1, -1]])
+    perm = np.random.default_rng(4).permutation(len(hyp))
+    a, b = mot_metrics(gt, np.vstack([hyp[perm], extra])), mot_metrics_reference(gt, np.vstack([hyp, extra]))
+    assert all(a[k] == pytest.approx(b[k], rel=1e-12) for k in MOT_METRICS)
+
+
+def test_load_mot_fast_equals_load_mot(tmp_path) -> None:
+    """Clean files take the fast parse; anything odd falls back to load_mot's rules."""
+    p = tmp_path / "det.txt"
+    p.write_text("1,-1,1,2,3,4,0.9\n1,-1,5,5,5,5,0.5\n2,-1,1,2,3,4,0.8\n")
+    assert np.array_equal(load_mot_fast(p), load_mot(p)) and load_mot_fast(p).shape == (3, 10)
+    p.write_text("1,-1,1,2,3,4,0.9\n1,-1,oops\n2,-1,1,2,3,4,0.8,-1,-1,-1\n1,-1,5,5,5,5,0.5\n2,3,1,1,0,4,1\n")
+    assert np.array_equal(load_mot_fast(p), load_mot(p)) and len(load_mot_fast(p)) == 2
+    for seq in ("TUD-Campus", "TUD-Stadtmitte"):
+        assert np.array_equal(load_mot_fast(MOT / seq / "gt.txt"), load_mot(MOT / seq / "gt.txt"))
+    with pytest.raises(AnalyticsInputError, match="no such file"):
+        load_mot_fast(tmp_path / "missing.txt")
 
 
 def test_iou_distance_matches_definition() -> None:
