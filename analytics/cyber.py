@@ -86,13 +86,20 @@ def _ts(msg: dict[str, Any]) -> float:
 class PortScanParams:
     """Port scan: many distinct (destination, port) pairs from one source in a window, mostly failing.
 
+    Only failed attempts to pairs the source has never reached before count (as Zeek's scan policy counts
+    unsuccessful attempts): a scan finds most ports closed or filtered, while a server re-connecting to
+    the peers it serves (a video management server retrying its cameras during an outage) fails on pairs
+    it has talked to, which are no reconnaissance.
+
     Parameters
     ----------
     window_s : tumbling window length (default 60 s).
-    min_targets : distinct (dst, port) pairs in one window that make a scan (default 20).
+    min_targets : distinct failed (dst, port) pairs in one window that make a scan (default 20).
     min_fail_frac : fraction of the source's attempts in the window that failed (conn_state S0, REJ, ...),
         which tells a scan from busy browsing (default 0.5).
     hold_s : further alerts for the same source within this time are one episode (default 300 s).
+    max_known : (src, dst, port) triples with a successful connection remembered as known peers; beyond
+        this the older half is forgotten, keeping memory flat (default 1,000,000).
     conf : confidence given to the alert.
     """
 
@@ -100,6 +107,7 @@ class PortScanParams:
     min_targets: int = 20
     min_fail_frac: float = 0.5
     hold_s: float = 300.0
+    max_known: int = 1_000_000
     conf: float = 0.8
 
 
@@ -112,15 +120,29 @@ class PortScanDetector(ConnDetector):
         self._counts: dict[tuple[str, int], list[int]] = {}  # (src, bin) -> [attempts, failed]
         self._episodes = EpisodeFilter(params.hold_s)
         self._bin = -(2**62)
+        self._known: dict[tuple[str, str, int], None] = {}  # (src, dst, port) reached before (ordered)
 
     def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
         src, dst = msg.get("id.orig_h"), msg.get("id.resp_h")
         if src is None or dst is None:
             return []
         b = int(_ts(msg) // self.p.window_s)
-        port = msg.get("id.resp_p")
+        port = -1 if msg.get("id.resp_p") is None else int(msg["id.resp_p"])
         failed = msg.get("conn_state") in FAILED_STATES
-        return self._add(b, src, [(dst, -1 if port is None else int(port))], 1, int(failed), float(msg["t"]))
+        if not failed:
+            self._remember([(src, dst, port)])
+        elif (src, dst, port) in self._known:
+            failed = False
+        target = [(dst, port)] if failed else []
+        return self._add(b, src, target, 1, int(failed), float(msg["t"]))
+
+    def _remember(self, triples) -> None:
+        known = self._known
+        for k in triples:
+            known[k] = None
+        if len(known) > self.p.max_known:
+            for k in list(known)[: len(known) // 2]:
+                del known[k]
 
     def update_batch(self, df: pd.DataFrame) -> list[dict[str, Any]]:
         """Vectorised: distinct targets, attempts and failures per (window, source) with numpy; only windows
@@ -134,13 +156,14 @@ class PortScanDetector(ConnDetector):
         b = (df["ts"].to_numpy()[ok] // self.p.window_s).astype(np.int64)
         port = np.nan_to_num(df["id.resp_p"].to_numpy()[ok], nan=-1).astype(np.int64)
         fail = df["conn_state"].isin(FAILED_STATES).to_numpy()[ok]
+        fail = self._unknown_failures(src_code, src_names, dst_code, dst_names, port, fail)
         b0, nsrc = b.min(), len(src_names)
         group = (b - b0) * nsrc + src_code
-        target = dst_code.astype(np.int64) * 65537 + port + 1
+        target = np.where(fail, dst_code.astype(np.int64) * 65537 + port + 1, -1)  # failed pairs only
         order = np.lexsort((target, group))
         g_sorted, t_sorted = group[order], target[order]
-        first = np.ones(len(order), bool)
-        first[1:] = (g_sorted[1:] != g_sorted[:-1]) | (t_sorted[1:] != t_sorted[:-1])
+        first = t_sorted >= 0
+        first[1:] &= (g_sorted[1:] != g_sorted[:-1]) | (t_sorted[1:] != t_sorted[:-1])
         groups, start = np.unique(g_sorted, return_index=True)
         distinct = np.add.reduceat(first.astype(np.int64), start)
         attempts = np.add.reduceat(np.ones(len(order), np.int64), start)
@@ -161,6 +184,28 @@ class PortScanDetector(ConnDetector):
                 int(failed[k]),
                 (int(gb[k]) + 1) * self.p.window_s,
             )
+        return out
+
+    def _unknown_failures(self, src_code, src_names, dst_code, dst_names, port, fail) -> np.ndarray:
+        """``fail`` without the failures to (src, dst, port) triples reached before: in an earlier chunk,
+        or by an earlier row of this one. Remembers this chunk's successful triples."""
+        triple = (src_code.astype(np.int64) * len(dst_names) + dst_code) * 65537 + port + 1
+        ok_tr, ok_first = np.unique(triple[~fail], return_index=True)
+        ok_first = np.flatnonzero(~fail)[ok_first]  # row of each successful triple's first success
+        out = fail.copy()
+        rows = np.flatnonzero(fail)
+        if len(rows) and len(ok_tr):
+            j = np.minimum(np.searchsorted(ok_tr, triple[rows]), len(ok_tr) - 1)
+            out[rows[(ok_tr[j] == triple[rows]) & (ok_first[j] < rows)]] = False
+        if self._known and len(rows):
+            f_tr, f_first = np.unique(triple[rows], return_index=True)
+            r = rows[f_first]
+            known = np.array([(src_names[src_code[i]], dst_names[dst_code[i]], int(port[i])) in self._known
+                              for i in r], dtype=bool)
+            out[np.isin(triple, f_tr[known]) & fail] = False
+        if len(ok_tr):
+            r = ok_first
+            self._remember((src_names[src_code[i]], dst_names[dst_code[i]], int(port[i])) for i in r)
         return out
 
     def _add(

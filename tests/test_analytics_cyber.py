@@ -111,6 +111,27 @@ def test_port_scan_per_message_and_batch_agree() -> None:
     assert len(batch) == 1 and batch[0]["evidence"]["distinct_ports"] == 30
 
 
+def test_port_scan_ignores_failures_to_known_peers() -> None:
+    """A video server that streamed from 13 cameras on 2 ports (26 pairs) and then fails on all of them
+    (an outage: S0 retries) is no scan; a new source failing on the same 26 pairs is, per message and per
+    chunk (the known peers learnt in an earlier chunk and earlier in the same chunk)."""
+    import pandas as pd
+
+    cams = [f"10.20.{i // 4}.{10 + i % 4}" for i in range(13)]
+    pairs = [(c, p) for c in cams for p in (554, 443)]
+    ok = [conn(10 + i, "10.10.0.10", c, p) for i, (c, p) in enumerate(pairs)]
+    retry = [conn(200 + i, "10.10.0.10", c, p, state="S0") for i, (c, p) in enumerate(pairs)]
+    scan = [conn(400 + i, "10.66.0.1", c, p, state="S0") for i, (c, p) in enumerate(pairs)]
+    det = PortScanDetector()
+    alerts = [a for m in ok + retry + scan for a in det.update(m)]
+    assert [a["evidence"]["src"] for a in alerts] == ["10.66.0.1"]
+    for chunks in ([ok, retry + scan], [ok + retry + scan]):
+        det = PortScanDetector()
+        batch = [a for c in chunks for a in det.update_batch(pd.DataFrame(c))]
+        assert [a["evidence"]["src"] for a in batch] == ["10.66.0.1"]
+        assert batch[0]["evidence"]["distinct_targets"] == 20  # the pairs in the 360-420 s window
+
+
 def test_brute_force_on_short_ssh_connections() -> None:
     det = BruteForceDetector()
     alerts = []
@@ -176,7 +197,8 @@ def test_detectors_on_real_captures() -> None:
 
     ek = run("zat-exploitkit-2013/conn.log")
     assert [(a["kind"], a["evidence"]["src"]) for a in ek] == [("port_scan", "192.168.33.10")]
-    assert ek[0]["evidence"]["distinct_hosts"] == 64 and ek[0]["evidence"]["failed"] == 38
+    # 64 hosts probed in the window, 38 of them unanswered: the scan is counted on the failed ones
+    assert ek[0]["evidence"]["distinct_hosts"] == 38 and ek[0]["evidence"]["failed"] == 38
     assert run("zat-json-2019/conn.log") == []
     pipe = AnalyticsPipeline()  # the per-message path finds the same
     per_msg = [a for m in iter_conn_messages(ZEEK / "zat-exploitkit-2013/conn.log") for a in pipe.push(m)]
