@@ -11,8 +11,10 @@ the box's foot point, so the behaviour detectors work in metres.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,12 +27,17 @@ __all__ = [
     "CameraTracker",
     "TrackerParams",
     "TrackStage",
+    "TRACK_FILE",
     "ground_sigma",
     "track_mot",
+    "write_track_files",
 ]
 
 #: Detection classes a camera reports; the index is the class id given to the tracker.
 CLASSES = ("person", "vehicle", "object")
+#: Where a camera's online tracker output goes in a run folder, beside ``det/det.txt`` and ``gt/gt.txt``
+#: (MOTChallenge result rows, 1-based ids); scoring reads it instead of re-tracking det.txt.
+TRACK_FILE = "track/track.txt"
 #: Typical detector jitter of a box's foot point, as a fraction of the box height.
 FOOT_JITTER = 0.05
 
@@ -138,6 +145,8 @@ class TrackStage:
         self.calibration: dict[str, dict[str, Any]] = {}
         self.trackers: dict[str, CameraTracker] = {}
         self.detections = 0
+        #: Per camera, the tracked boxes of each frame as MOTChallenge rows (for ``write_track_files``).
+        self.mot_frames: dict[str, list[np.ndarray]] = {}
 
     def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
         topic = msg.get("topic")
@@ -166,6 +175,10 @@ class TrackStage:
         cls = np.array([_class_index(d.get("cls", "person")) for d in dets], dtype=int)
         t = float(msg.get("t", 0.0))
         ids, xywh, cls_out, ground = tracker.update(bboxes, conf, cls, t=t)
+        if len(ids) and msg.get("frame") is not None:
+            rows = np.empty((len(ids), 6))
+            rows[:, 0], rows[:, 1], rows[:, 2:] = float(msg["frame"]), ids + 1.0, xywh
+            self.mot_frames.setdefault(cam, []).append(rows)
         return [
             {
                 "t": t,
@@ -179,6 +192,15 @@ class TrackStage:
                 "xy_sigma": None if ground is None else ground_sigma(tracker.image_to_ground, xywh),
             }
         ]
+
+    def mot_rows(self, camera_id: str) -> np.ndarray:
+        """One camera's tracker output so far as MOTChallenge rows (N, 10): frame, 1-based id, box, 1, -1s
+        (what ``track_mot`` returns for the same detections)."""
+        frames = self.mot_frames.get(camera_id)
+        if not frames:
+            return np.empty((0, 10))
+        rows = np.vstack(frames)
+        return np.hstack([rows, np.ones((len(rows), 1)), np.full((len(rows), 3), -1.0)])
 
     def add_calibration(self, rec: dict[str, Any]) -> None:
         """Register one camera's calibration record (before or after its tracker exists)."""
@@ -209,12 +231,37 @@ def track_mot(
     A negative detection confidence (results files use -1) is read as 1.
     """
     from analytics.mot import iter_mot_frames
+    from analytics.motscore import load_mot_fast
 
+    if stats is None:  # the whole file at once (C parser), split by frame: the same frames in the same order
+        rows_all = load_mot_fast(path)
+        cuts = np.flatnonzero(np.diff(rows_all[:, 0])) + 1
+        frames: Iterable[tuple[int, np.ndarray]] = (
+            (int(r[0, 0]), r) for r in np.split(rows_all, cuts) if len(r)
+        )
+    else:
+        frames = iter_mot_frames(path, stats)
     tracker = CameraTracker("mot", fps=fps, params=params)
     out = []
-    for frame, rows in iter_mot_frames(path, stats):
+    for frame, rows in frames:
         conf = np.where(rows[:, 6] >= 0, rows[:, 6], 1.0)
         ids, xywh, _, _ = tracker.update(rows[:, 2:6], conf, np.zeros(len(rows), int), t=(frame - 1) / fps)
-        for i, box in zip(ids, xywh, strict=True):
-            out.append([frame, int(i) + 1, *box, 1.0, -1.0, -1.0, -1.0])
-    return np.array(out, dtype=float).reshape(-1, 10)
+        if len(ids):
+            res = np.full((len(ids), 10), -1.0)
+            res[:, 0], res[:, 1], res[:, 2:6], res[:, 6] = frame, ids + 1, xywh, 1.0
+            out.append(res)
+    return np.vstack(out) if out else np.empty((0, 10))
+
+
+def write_track_files(stage: TrackStage, run_dir: str | os.PathLike) -> list[Path]:
+    """Write each camera's online tracker output to ``sensors/cameras/<id>/TRACK_FILE`` (atomically, every
+    camera the stage saw, empty file if it tracked nothing), so scoring need not re-track det.txt."""
+    from analytics.mot import write_mot
+
+    out = []
+    for cam in sorted(stage.trackers):
+        path = Path(run_dir) / "sensors" / "cameras" / cam / TRACK_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_mot(path, stage.mot_rows(cam))
+        out.append(path)
+    return out

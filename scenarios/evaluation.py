@@ -1,8 +1,8 @@
 """Score a run's alerts against its ground truth: detection per attack, time to detect, localisation error,
 false alarms per hour, tracking MOTA/IDF1/ID switches per camera, crowd density estimate error.
 
-Pure functions over a run folder (``ground_truth.jsonl``, ``alerts.jsonl``, ``sensors/cameras/<id>/{gt,det}``,
-``crowd_density.csv``); no simulation imports.
+Pure functions over a run folder (``ground_truth.jsonl``, ``alerts.jsonl``,
+``sensors/cameras/<id>/{gt,det,track}``, ``crowd_density.csv``); no simulation imports.
 
 Rules
 -----
@@ -34,9 +34,8 @@ import numpy as np
 from analytics._io import atomic_write_lines
 from analytics.base import AnalyticsInputError
 from analytics.events import iter_jsonl
-from analytics.mot import load_mot
-from analytics.motscore import mot_metrics
-from analytics.tracking import track_mot
+from analytics.motscore import load_mot_fast, mot_metrics
+from analytics.tracking import TRACK_FILE, track_mot
 
 __all__ = ["DETECTS", "EARLY_S", "RADIUS_M", "WINDOW_S", "score_run", "write_metrics"]
 
@@ -153,17 +152,31 @@ def _seqinfo_fps(path: Path) -> float | None:
         return None
 
 
-def _tracking(run: Path, fps: float) -> dict[str, dict[str, float]]:
-    out = {}
+def _hypotheses(cam: Path, fps: float) -> tuple[np.ndarray, str] | None:
+    """The camera's tracker output: the online tracker's ``TRACK_FILE`` when the run wrote one, else
+    det.txt re-tracked here at the camera's frame rate; None without either."""
+    track, det = cam / TRACK_FILE, cam / "det" / "det.txt"
+    if track.is_file():
+        return (load_mot_fast(track) if track.stat().st_size else np.empty((0, 10))), "online"
+    if not det.is_file():
+        return None
+    cam_fps = _seqinfo_fps(cam / "seqinfo.ini") or fps
+    return (track_mot(str(det), fps=cam_fps) if det.stat().st_size else np.empty((0, 10))), "retracked"
+
+
+def _tracking(run: Path, fps: float) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
     cams = run / "sensors" / "cameras"
     for cam in sorted(cams.iterdir()) if cams.is_dir() else []:
-        gt, det = cam / "gt" / "gt.txt", cam / "det" / "det.txt"
-        if not (gt.is_file() and det.is_file()) or gt.stat().st_size == 0:
+        gt = cam / "gt" / "gt.txt"
+        if not gt.is_file() or gt.stat().st_size == 0:
             continue
-        cam_fps = _seqinfo_fps(cam / "seqinfo.ini") or fps
-        hyp = track_mot(str(det), fps=cam_fps) if det.stat().st_size else np.empty((0, 10))
-        m = mot_metrics(load_mot(gt), hyp)
-        out[cam.name] = {
+        found = _hypotheses(cam, fps)
+        if found is None:
+            continue
+        hyp, source = found
+        m = mot_metrics(load_mot_fast(gt), hyp)
+        out[cam.name] = {"tracks": source} | {
             k: round(m[k], 4)
             for k in (
                 "mota",
@@ -225,7 +238,9 @@ def _density(run: Path) -> dict[str, Any] | None:
 def score_run(run_dir: str | os.PathLike, *, fps: float = 5.0) -> dict[str, Any]:
     """Score one run folder; see the module docstring for the rules.
 
-    Each camera's det.txt is tracked at the ``frameRate`` of its ``seqinfo.ini``, else at ``fps``.
+    Tracking is scored on each camera's online tracker output (``sensors/cameras/<id>/track/track.txt``)
+    when the run wrote it, else on its det.txt tracked here at the ``frameRate`` of its ``seqinfo.ini``
+    (else ``fps``); ``tracking[<id>]["tracks"]`` says which (``online`` / ``retracked``).
 
     Raises
     ------
