@@ -149,3 +149,22 @@ def test_reader_counts_malformed_and_rejects_non_mot(tmp_path) -> None:
         list(iter_mot_frames(bad))
     with pytest.raises(AnalyticsInputError, match="no such file"):
         load_mot(tmp_path / "missing.txt")
+
+
+def test_track_stage_rows_equal_track_mot(tmp_path) -> None:
+    """The online stage's recorded rows, written with write_track_files, are what track_mot gives for the
+    same detections (same frames, times and frame rate)."""
+    from analytics.tracking import TRACK_FILE, TrackStage, write_track_files
+
+    det = load_mot(MOT / "TUD-Campus" / "test.txt")
+    stage = TrackStage(default_fps=25.0)
+    for f in np.unique(det[:, 0]).astype(int):
+        rows = det[det[:, 0] == f]
+        dets = [{"bbox": r[2:6].tolist(), "conf": 1.0, "cls": "person"} for r in rows]
+        msg = {"topic": "camera/frame", "camera_id": "c", "t": (f - 1) / 25.0, "frame": f, "detections": dets}
+        stage.update(msg)
+    ref = track_mot(str(MOT / "TUD-Campus" / "test.txt"), fps=25.0)
+    assert np.allclose(stage.mot_rows("c"), ref) and len(ref) > 150
+    (path,) = write_track_files(stage, tmp_path)
+    assert path == tmp_path / "sensors" / "cameras" / "c" / TRACK_FILE
+    assert np.allclose(load_mot(path), ref, atol=0.005)

@@ -212,3 +212,20 @@ def test_seqinfo_frame_rate(tmp_path) -> None:
     assert _seqinfo_fps(tmp_path / "seqinfo.ini") == 2.0
     (tmp_path / "bad.ini").write_text("not an ini\n")
     assert _seqinfo_fps(tmp_path / "bad.ini") is None and _seqinfo_fps(tmp_path / "none.ini") is None
+
+
+def test_online_tracks_are_scored_when_present(run_dir) -> None:
+    """A run that wrote the online tracker's output is scored on it, not on det.txt re-tracked."""
+    from analytics.mot import write_mot
+
+    assert score_run(run_dir)["tracking"]["cam1"]["tracks"] == "retracked"
+    rows = []
+    for f in range(1, 21):  # both targets tracked every frame, ids swapped from frame 11: 2 switches
+        a, b = (1, 2) if f <= 10 else (2, 1)
+        rows += [[f, a, 10 + 5 * f, 50, 40, 100, 1, -1, -1, -1]]
+        rows += [[f, b, 400 - 5 * f, 80, 40, 100, 1, -1, -1, -1]]
+    (run_dir / "sensors" / "cameras" / "cam1" / "track").mkdir()
+    write_mot(run_dir / "sensors" / "cameras" / "cam1" / "track" / "track.txt", rows)
+    cam = score_run(run_dir)["tracking"]["cam1"]
+    assert cam["tracks"] == "online" and cam["num_switches"] == 2 and cam["num_misses"] == 0
+    assert cam["mota"] == pytest.approx(38 / 40) and cam["idf1"] == pytest.approx(0.5)
