@@ -24,6 +24,7 @@ written to ``alerts.jsonl``; under ``response.policy: auto`` they also dispatch 
 Everything is written into a hidden temporary folder beside the output folder and renamed into place only
 when the run finished, so a failed run leaves no half-written files. Files (``RUN_FILES``): ``scenario.yaml``
 (resolved), ``ground_truth.jsonl``, ``events.jsonl``, ``crowd_density.csv``, ``crowd_zones.geojson``,
+``density_estimates.csv`` (the analytics' sensed people per zone),
 ``sensors/`` (MOT det/gt per camera, ``conn.log``, ``syslog.log``), ``alerts.jsonl``, ``metrics.json``.
 """
 
@@ -56,6 +57,7 @@ from agents.crowd import Crowd
 from agents.model import CityModel
 from agents.responders import create_responders
 from agents.world import WorldView
+from analytics.crowd import write_density_csv
 from analytics.pipeline import AnalyticsPipeline
 from scenarios._fields import join
 from scenarios.evaluation import write_metrics
@@ -608,6 +610,8 @@ class _Run:
         self.density_fh.close()
         if self.pipeline is not None:
             self.alerts_fh.close()
+            # the pipeline's own crowd estimates per zone, scored against crowd_density.csv
+            write_density_csv(self.tmp / "density_estimates.csv", self.pipeline.density.history)
         self.recorder.close()
         for c in self.closers:
             c()
