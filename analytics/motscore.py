@@ -137,8 +137,13 @@ def mot_metrics(gt: np.ndarray, hyp: np.ndarray, *, iou_threshold: float = 0.5) 
                         ds.append(dists[i, j])
                 dists[o_mask, :] = np.nan  # 2. min-cost assignment of the rest
                 dists[:, h_mask] = np.nan
-                if np.isfinite(dists).any():
-                    for i, j in zip(*linear_sum_assignment(dists), strict=True):
+                fin = np.isfinite(dists)
+                if fin.any():
+                    if fin.sum(0).max() <= 1 and fin.sum(1).max() <= 1:
+                        pairs = np.nonzero(fin)  # disjoint pairs: every optimum takes all, in row order
+                    else:
+                        pairs = linear_sum_assignment(dists)
+                    for i, j in zip(*pairs, strict=True):
                         if not np.isfinite(dists[i, j]):
                             continue
                         o, hj = int(o_ids[i]), int(h[j])
