@@ -64,7 +64,8 @@ def test_fast_scoring_equals_motmetrics(seq: str) -> None:
 
 def _synthetic_with_switches(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Four walkers over 60 frames; the hypothesis swaps two ids at frame 20, drops one walker for frames
-    30-34 (a fragmentation), gives a new id after the gap, duplicates a box, and adds clutter."""
+    30-34 (a fragmentation), gives a new id after the gap, duplicates a box, and adds clutter; plus two
+    people side by side whose two hypotheses overlap both and trade ids every 10 frames."""
     gt, hyp = [], []
     for f in range(1, 61):
         for k in range(4):
@@ -79,6 +80,10 @@ def _synthetic_with_switches(rng: np.random.Generator) -> tuple[np.ndarray, np.n
                 hid = 40
             j = rng.normal(0, 2.0, 4)
             hyp.append([f, hid, x + j[0], y + j[1], 30 + j[2], 80 + j[3]])
+        # Two people side by side and two hypotheses overlapping both: competing pairs (the LAP path).
+        gt += [[f, 50, 600, 600, 30, 80], [f, 51, 606, 600, 30, 80]]
+        swap = (f // 10) % 2
+        hyp += [[f, 60 + swap, 602 + rng.normal(0, 1), 600, 30, 80], [f, 61 - swap, 604, 600, 30, 80]]
         if f % 7 == 0:
             hyp.append([f, 99, *rng.uniform(0, 400, 2), 30, 80])
         if f == 45:
