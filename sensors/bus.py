@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sensors.atomic import AtomicTextFile
+
 __all__ = ["Bus", "BusError", "Message", "Recorder", "dumps"]
 
 
@@ -91,10 +93,8 @@ class Recorder:
     """
 
     def __init__(self, path: str | os.PathLike, bus: Bus | None = None, pattern: str = "*") -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._tmp = self.path.with_name(f".{self.path.name}.tmp")
-        self._fh = open(self._tmp, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()/abort()
+        self._out = AtomicTextFile(path)
+        self.path = self._out.path
         self.lines = 0
         if bus is not None:
             bus.subscribe(pattern, self.write)
@@ -106,16 +106,13 @@ class Recorder:
             rec["t_event"] = own
         rec["t"] = round(msg.t, 6)
         rec["topic"] = msg.topic
-        self._fh.write(dumps(rec) + "\n")
+        self._out.write(dumps(rec) + "\n")
         self.lines += 1
 
     def close(self) -> Path:
         """Finish the file and move it into place."""
-        self._fh.close()
-        os.replace(self._tmp, self.path)
-        return self.path
+        return self._out.close()
 
     def abort(self) -> None:
         """Drop the partial file (a failed run leaves no half file)."""
-        self._fh.close()
-        self._tmp.unlink(missing_ok=True)
+        self._out.abort()

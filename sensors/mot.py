@@ -18,10 +18,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import IO
 
 import numpy as np
 
+from sensors.atomic import AtomicTextFile
 from sensors.bus import Bus, Message
 from sensors.camera import Camera, CameraTruth
 
@@ -36,15 +36,11 @@ class _Seq:
         (folder / "det").mkdir(parents=True, exist_ok=True)
         (folder / "gt").mkdir(parents=True, exist_ok=True)
         self.det_path, self.gt_path = folder / "det" / "det.txt", folder / "gt" / "gt.txt"
-        self.det: IO[str] = open(_tmp(self.det_path), "w", encoding="ascii")  # noqa: SIM115 - closed in close
-        self.gt: IO[str] = open(_tmp(self.gt_path), "w", encoding="ascii")  # noqa: SIM115
+        self.det = AtomicTextFile(self.det_path, encoding="ascii")
+        self.gt = AtomicTextFile(self.gt_path, encoding="ascii")
         self.max_frame = 0
         self.fps = 5.0
         self.size = (1920, 1080)
-
-
-def _tmp(p: Path) -> Path:
-    return p.with_name(f".{p.name}.tmp")
 
 
 def _num(v: float) -> str:
@@ -119,23 +115,16 @@ class MotExporter:
         done: list[Path] = []
         for cid in sorted(self._seqs):
             seq = self._seqs[cid]
-            seq.det.close()
-            seq.gt.close()
-            info = seq.folder / "seqinfo.ini"
-            text = (f"[Sequence]\nname={cid}\nimDir=img1\nframeRate={_num(seq.fps)}\n"
-                    f"seqLength={seq.max_frame}\nimWidth={seq.size[0]}\nimHeight={seq.size[1]}\nimExt=.jpg\n")
-            _tmp(info).write_text(text, encoding="ascii")
-            for p in (seq.det_path, seq.gt_path, info):
-                os.replace(_tmp(p), p)
-                done.append(p)
+            info = AtomicTextFile(seq.folder / "seqinfo.ini", encoding="ascii")
+            info.write(f"[Sequence]\nname={cid}\nimDir=img1\nframeRate={_num(seq.fps)}\n"
+                       f"seqLength={seq.max_frame}\nimWidth={seq.size[0]}\nimHeight={seq.size[1]}\nimExt=.jpg\n")
+            done += [seq.det.close(), seq.gt.close(), info.close()]
         self.closed = True
         return done
 
     def abort(self) -> None:
         """Drop every partial file."""
         for seq in self._seqs.values():
-            seq.det.close()
-            seq.gt.close()
-            for p in (seq.det_path, seq.gt_path):
-                _tmp(p).unlink(missing_ok=True)
+            seq.det.abort()
+            seq.gt.abort()
         self.closed = True

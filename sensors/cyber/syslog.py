@@ -7,6 +7,8 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sensors.atomic import AtomicTextFile
+
 __all__ = ["FACILITY", "SEVERITY", "SyslogWriter", "format_syslog", "rfc5424_time"]
 
 #: RFC 5424 facility and severity codes used here.
@@ -40,16 +42,14 @@ class SyslogWriter:
     """Stream syslog lines to ``syslog.log``; the file appears only on ``close()`` (temp + rename)."""
 
     def __init__(self, path: str | os.PathLike) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._tmp = self.path.with_name(f".{self.path.name}.tmp")
-        self._fh = open(self._tmp, "w", encoding="utf-8", newline="\n")  # noqa: SIM115 - closed in close()
+        self._out = AtomicTextFile(path)
+        self.path = self._out.path
         self.lines = 0
 
     def write(self, record: dict | str) -> None:
         """Append one line: a ``host/syslog`` payload ``{host, line}`` or the line itself."""
         line = record["line"] if isinstance(record, dict) else record
-        self._fh.write(line.rstrip("\n") + "\n")
+        self._out.write(line.rstrip("\n") + "\n")
         self.lines += 1
 
     def __call__(self, message) -> None:
@@ -58,11 +58,8 @@ class SyslogWriter:
 
     def close(self) -> Path:
         """Move the finished file into place."""
-        self._fh.close()
-        os.replace(self._tmp, self.path)
-        return self.path
+        return self._out.close()
 
     def abort(self) -> None:
         """Drop the partial file."""
-        self._fh.close()
-        self._tmp.unlink(missing_ok=True)
+        self._out.abort()

@@ -12,6 +12,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sensors.atomic import AtomicTextFile
 from sensors.cyber.errors import CyberError
 
 __all__ = ["CONN_FIELDS", "CONN_TYPES", "ConnLogWriter", "conn_header", "format_conn"]
@@ -80,10 +81,8 @@ class ConnLogWriter:
     """
 
     def __init__(self, path: str | os.PathLike, *, open_epoch: float | None = None) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._tmp = self.path.with_name(f".{self.path.name}.tmp")
-        self._fh = open(self._tmp, "w", encoding="utf-8", newline="\n")  # noqa: SIM115 - closed in close()
+        self._fh = AtomicTextFile(path)
+        self.path = self._fh.path
         self._open = open_epoch
         self._last = open_epoch
         self._header = False
@@ -117,11 +116,8 @@ class ConnLogWriter:
         self._ensure_header(self._last if self._last is not None else 0.0)
         end = close_epoch if close_epoch is not None else (self._last or 0.0)
         self._fh.write(f"#close\t{_zeek_time(end)}\n")
-        self._fh.close()
-        os.replace(self._tmp, self.path)
-        return self.path
+        return self._fh.close()
 
     def abort(self) -> None:
         """Drop the partial file."""
-        self._fh.close()
-        self._tmp.unlink(missing_ok=True)
+        self._fh.abort()
