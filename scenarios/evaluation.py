@@ -8,7 +8,10 @@ Rules
 -----
 - ``DETECTS`` maps each attack kind to the alert kinds that count as detecting it.
 - Attacks are the ``attack_phase`` records grouped by ``attack_id`` (else ``id``). An attack spans from its
-  first phase record to the last one's ``t_end`` (if the records carry one) or ``t``.
+  first phase record to the last one's ``t_end`` (if the records carry one) or ``t``. An attack whose
+  records carry no ``t_end`` (physical attackers log only when each phase begins) and whose last phase is
+  not ``gone`` (the attacker left) is still under way when the run ends: it spans to the run's
+  ``duration_s`` (a scout still circling, a vehicle stopped in the crowd).
 - An alert detects an attack when its kind is in ``DETECTS[attack]``, its time lies in
   ``[start - EARLY_S, end + WINDOW_S]``, and, where both carry the information, it is within ``RADIUS_M``
   of the attack (physical) or names one of the attack's ``src``/``dst`` addresses or of the ``cameras`` it
@@ -85,6 +88,8 @@ def _attacks(run: Path) -> list[dict[str, Any]]:
         )
         t = float(rec["t"])
         a["start"], a["end"] = min(a["start"], t), max(a["end"], t, float(rec.get("t_end") or t))
+        a["timed"] = a.get("timed", False) or rec.get("t_end") is not None
+        a["open"] = not a["timed"] and rec.get("phase") != "gone"
         if rec.get("xy") is not None:
             a["track"].append((t, float(rec["xy"][0]), float(rec["xy"][1])))
         for k in ("src", "dst", "cameras"):
@@ -123,18 +128,25 @@ def _matches(attack: dict[str, Any], alert: dict[str, Any]) -> bool:
     return not (attack["addrs"] and _alert_addrs(alert) and not attack["addrs"] & _alert_addrs(alert))
 
 
-def _duration_s(run: Path, times: list[float]) -> float:
+def _scenario_duration(run: Path) -> float:
+    """``duration_s`` of the run's ``scenario.yaml``; 0 when there is none or it is unreadable."""
     scen = run / "scenario.yaml"
-    if scen.is_file():
-        import yaml
+    if not scen.is_file():
+        return 0.0
+    import yaml
 
-        try:
-            d = yaml.safe_load(scen.read_text(encoding="utf-8"))
-            duration = float(d.get("duration_s", 0)) if isinstance(d, dict) else 0.0
-        except (yaml.YAMLError, TypeError, ValueError):
-            duration = 0.0  # an unreadable scenario: fall back to the span of the records
-        if duration > 0:
-            return duration
+    try:
+        d = yaml.safe_load(scen.read_text(encoding="utf-8"))
+        duration = float(d.get("duration_s", 0)) if isinstance(d, dict) else 0.0
+    except (yaml.YAMLError, TypeError, ValueError):
+        duration = 0.0  # an unreadable scenario: fall back to the span of the records
+    return duration if duration > 0 else 0.0
+
+
+def _duration_s(run: Path, times: list[float]) -> float:
+    duration = _scenario_duration(run)
+    if duration > 0:
+        return duration
     return max(times) - min(times) if len(times) > 1 else 0.0
 
 
@@ -249,6 +261,11 @@ def score_run(run_dir: str | os.PathLike, *, fps: float = 5.0) -> dict[str, Any]
     """
     run = Path(run_dir)
     attacks = _attacks(run)
+    run_end = _scenario_duration(run)
+    for a in attacks:
+        a.pop("timed")
+        if a.pop("open") and run_end > a["end"]:
+            a["end"] = run_end
     alerts = (
         list(iter_jsonl(run / "alerts.jsonl"))
         if (run / "alerts.jsonl").is_file() and (run / "alerts.jsonl").stat().st_size

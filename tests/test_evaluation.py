@@ -38,7 +38,7 @@ def run_dir(tmp_path):
                 "t": 640.0,
                 "kind": "attack_phase",
                 "attack": "bag_leaver",
-                "phase": "leave_bag",
+                "phase": "gone",  # the attacker left: the attack ends here
                 "id": 17,
                 "attack_id": "a1",
                 "xy": [110.0, 50.0],
@@ -137,6 +137,7 @@ def test_score_run(run_dir) -> None:
     assert by["bag_leaver"]["localisation_error_m"] == 5.0  # to the nearest-in-time position (110, 50)
     assert by["cyber_dos"]["detected"] and by["cyber_dos"]["time_to_detect_s"] == 15.0
     assert by["cyber_dos"]["end_t"] == 1000.0 and by["bag_leaver"]["end_t"] == 640.0
+    assert by["loiterer"]["end_t"] == 1800.0  # still loitering when the run ends
     assert by["cyber_dos"]["localisation_error_m"] is None and by["cyber_dos"]["technique"] == ["T1498"]
     assert not by["loiterer"]["detected"]
     assert m["false_alarms"] == 3 and m["false_alarms_per_hour"] == 6.0 and m["duration_s"] == 1800
