@@ -340,6 +340,18 @@ class _Run:
             elif where is not None and where.asset is not None and where.asset.polygon is not None:
                 zone = where.asset.polygon
             self.physical.append((a, where, zone))
+        self.restricted = []
+        for i, r in enumerate(d["restricted_zones"]):
+            if r.get("zone") is not None:
+                zone = places.polygon(r["zone"], f"restricted_zones[{i}].zone")
+            else:
+                where = g(r["at"], f"restricted_zones[{i}].at")
+                if where is None:
+                    continue
+                has_poly = where.asset is not None and where.asset.polygon is not None
+                zone = where.asset.polygon if has_poly else shapely.Point(*where.xy).buffer(r["radius_m"])
+            if zone is not None:
+                self.restricted.append(zone)
         self.orders = [(o, g(o["to"], f"response.dispatch[{i}].to"))
                        for i, o in enumerate(d["response"]["dispatch"])]
         self.events = []
@@ -389,8 +401,8 @@ class _Run:
         self.pipeline = None
         if not self.analytics:
             return
-        restricted = [list(map(list, z.exterior.coords)) for a, _, z in self.physical
-                      if a["kind"] == "zone_intruder" and z is not None]
+        # analytics watch the site's declared restricted zones only: they are never told where an attack is
+        restricted = [list(map(list, z.exterior.coords)) for z in self.restricted]
         zones = {k: list(map(list, p.exterior.coords)) for k, p in self.zones.items()}
         self.pipeline = AnalyticsPipeline(zones=zones, restricted=restricted, crs=self.twin.crs)
         self.alerts_fh = open(self.tmp / "alerts.jsonl", "w", encoding="utf-8")  # noqa: SIM115

@@ -292,6 +292,20 @@ def _starts_in_run(d: dict, rep: Report) -> None:
             rep.error(f"attacks[{i}].start_s", f"{a['start_s']:g} is not before the end of the run ({T:g} s)")
 
 
+def _restricted_where(d: dict, path: str, rep: Report) -> None:
+    if ("zone" in d) == ("at" in d):
+        rep.error(path, "a restricted zone needs exactly one of zone, at")
+
+
+#: Restricted zones the site's analytics watch (the security posture, known before any attack).
+_RESTRICTED = Map(keys={
+    "id": Str(optional=True),
+    "zone": Polygon(optional=True, doc="lon/lat polygon"),
+    "at": Place(optional=True, doc="a place: its asset polygon, else a disc of radius_m"),
+    "radius_m": Num(default=20.0, gt=0, doc="disc radius when `at` has no polygon"),
+}, rules=(_restricted_where,))
+
+
 #: Every key of a scenario file, with its type, bounds and default.
 SCHEMA = Map(keys={
     "name": Str(optional=True, doc="run name; default the file name without .yaml"),
@@ -304,6 +318,7 @@ SCHEMA = Map(keys={
     "start_time": Time(default=DEFAULT_START_TIME),
     "crowd": _CROWD,
     "sensors": _SENSORS,
+    "restricted_zones": ListOf(default=[], item=_RESTRICTED),
     "attacks": ListOf(default=[], item=Tagged(variants=ATTACKS)),
     "response": _RESPONSE,
     "events": ListOf(default=[], item=Tagged(variants=EVENTS, tag_default="sensor_fault")),
