@@ -12,7 +12,7 @@ kind               detected  TTD s   alert kinds (first alert)     control    wa
 =================  ========  ======  ============================  =========  ================
 loiterer           yes       348.5   loitering (dwell 300 s)       0          4.8 / 2.4
 bag_leaver         yes       109.8   abandoned_object (60 s)       0          2.9 / 3.1
-zone_intruder      yes       45.5    zone_intrusion                0 (*)      1.3 / 1.3
+zone_intruder      yes       45.5    zone_intrusion                0          1.3 / 1.3
 vehicle_rammer     yes       28.4    vehicle_intrusion, crowd_a.   0          3.7 / 5.0
 active_assailant   yes       38.1    gunshot, crowd_anomaly        0          1.3 / 2.1
 crowd_surge        yes       3.0     crowd_anomaly (dispersal)     0          2.2 / 4.3
@@ -41,8 +41,8 @@ step rather than running across the view (``agents`` issue, reported). The dispe
 zone's people and at least 15 gone within 15 s) should also catch people jogging off at the panic speed
 (2.4 m/s) out of a camera's view, but that is untested here until the crowd moves from where it stands.
 
-(*) The zone-intrusion control is weaker than the others: the engine hands the analytics only the zones of
-``zone_intruder`` attacks as restricted, so without the attack there is no restricted zone to intrude.
+The analytics watch only the scenario's declared ``restricted_zones`` (never an attack's own zone), so the
+zone-intrusion control keeps its restricted zone and would alert on any passer-by who enters it.
 """
 
 from __future__ import annotations
