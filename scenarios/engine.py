@@ -25,7 +25,8 @@ Everything is written into a hidden temporary folder beside the output folder an
 when the run finished, so a failed run leaves no half-written files. Files (``RUN_FILES``): ``scenario.yaml``
 (resolved), ``ground_truth.jsonl``, ``events.jsonl``, ``crowd_density.csv``, ``crowd_zones.geojson``,
 ``density_estimates.csv`` (the analytics' sensed people per zone),
-``sensors/`` (MOT det/gt per camera, ``conn.log``, ``syslog.log``), ``alerts.jsonl``, ``metrics.json``.
+``sensors/`` (MOT det/gt and the online tracker's track.txt per camera, ``conn.log``, ``syslog.log``),
+``alerts.jsonl``, ``metrics.json``.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ from agents.responders import create_responders
 from agents.world import WorldView
 from analytics.crowd import write_density_csv
 from analytics.pipeline import AnalyticsPipeline
+from analytics.tracking import write_track_files
 from scenarios._fields import join
 from scenarios.evaluation import write_metrics
 from scenarios.response import AutoResponse
@@ -624,6 +626,8 @@ class _Run:
             self.alerts_fh.close()
             # the pipeline's own crowd estimates per zone, scored against crowd_density.csv
             write_density_csv(self.tmp / "density_estimates.csv", self.pipeline.density.history)
+            # the online tracker's output per camera, so scoring need not track det.txt again
+            write_track_files(self.pipeline.tracks, self.tmp)
         self.recorder.close()
         for c in self.closers:
             c()

@@ -54,7 +54,7 @@ def test_every_output_file(run):
     out = run.out_dir
     for f in ("scenario.yaml", "ground_truth.jsonl", "events.jsonl", "crowd_density.csv",
               "crowd_zones.geojson", "alerts.jsonl", "density_estimates.csv", "sensors/conn.log",
-              "sensors/syslog.log",
+              "sensors/syslog.log", "sensors/cameras/c1/track/track.txt",
               "sensors/cameras/c1/det/det.txt", "sensors/cameras/c1/gt/gt.txt"):
         assert (out / f).is_file(), f
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")], "temporary folder left behind"
@@ -218,3 +218,9 @@ def test_sensed_density_is_scored_against_the_true_density(run):
     dens = json.loads((run.out_dir / "metrics.json").read_text())["detection"]["density"]
     assert dens["source"] == "density_estimates.csv"
     assert dens["n_compared"] > 0
+
+
+def test_scoring_reads_the_online_tracks(run):
+    """Each camera's tracking metrics come from the pipeline's own tracks, not from tracking det.txt again."""
+    tracking = json.loads((run.out_dir / "metrics.json").read_text())["detection"]["tracking"]
+    assert tracking and all(v["tracks"] == "online" for v in tracking.values())
