@@ -39,6 +39,7 @@ class CrowdParams:
     person_height_m: float = 1.7
     person_height_sd: float = 0.07
     person_width_m: float = 0.5
+    lane_blend_m: float = 10.0        # m, a lane change at a node (offset, new direction) eases in over this
     walking_share: float = 0.5        # share of add_population() already out walking at t0
     max_pois: int = 256               # destinations of background trips (assets, buildings, random nodes)
     random_pois: int = 48

@@ -103,9 +103,17 @@ class _ReactMixin:
             du = np.hypot(net.x[net.eu[ew]] - xy[0], net.y[net.eu[ew]] - xy[1])
             turn = (dv < du) & (net.rev[ew] >= 0)
             tw, te = w[turn], ew[turn]
+            old = self._xy(tw)
             self._off[tw] = np.clip(net.length[te] - self._off[tw], 0.0, net.length[net.rev[te]] * 0.999)
             self._set_edge(tw, net.rev[te])
             self._lat[tw] = -self._lat[tw]
+            # the same lane point on the reverse edge; a lane change still easing in keeps its offset
+            self._jx[tw] = self._jy[tw] = 0.0
+            new = self._xy(tw)
+            ease = np.maximum(1.0 - self._off[tw] / self.p.lane_blend_m, 1e-9)
+            keep = ease > 0.05
+            self._jx[tw] = np.where(keep, (old[:, 0] - new[:, 0]) / ease, 0.0)
+            self._jy[tw] = np.where(keep, (old[:, 1] - new[:, 1]) / ease, 0.0)
         still = rows[self._state[rows] != WALKING]
         self._t_next[still] = np.inf
         for g in np.unique(goal):
@@ -119,10 +127,7 @@ class _ReactMixin:
         self._seen[still] = True
 
     def _start_walking_keep_edge(self, rows: np.ndarray, boost: float) -> None:
-        not_walking = rows[self._state[rows] != WALKING]
-        self._state[not_walking] = WALKING
-        self._set_edge(not_walking, self._WAIT)
-        self._off[not_walking] = 0.0
+        self._depart(rows[self._state[rows] != WALKING])
         self._vcap[rows] = self._v0[rows] * boost
 
     def hazard(self, xy, radius_m: float, *, t: float, duration_s: float) -> None:
@@ -165,7 +170,7 @@ class _ReactMixin:
             return 0
         e = self._edge[rows]
         on = (self._state[rows] == WALKING) & (e < self._E)
-        frm = np.where(on, self._evx[np.minimum(e, self._E)], self._node[rows])
+        frm = np.where(on, self._evx[np.minimum(e, self._E)], self._leave_nodes(rows))
         dest = self.router.nearest_dest(slot, frm)
         ok = dest >= 0
         rows, dest = rows[ok], dest[ok]

@@ -101,7 +101,8 @@ class _SpawnMixin:
         """Background pedestrians with itineraries between POIs, in and out of buildings; returns their ids.
 
         A share ``walking_share`` starts mid-trip on random streets (weighted by length), the rest in a POI
-        whose dwell ends at a random time within ``dwell_indoor_s``; afterwards each picks its next POI.
+        whose dwell ends at a random time within ``dwell_indoor_s`` (a building) or ``dwell_outdoor_s`` (an
+        outdoor POI, standing in the world); afterwards each picks its next POI.
         """
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
             raise CrowdError(f"population: must be a non-negative integer, got {n!r}")
@@ -133,8 +134,10 @@ class _SpawnMixin:
             self._node[i_rows] = nd
             ind = self._poi_indoor[j]
             self._state[i_rows] = np.where(ind, INDOOR, DWELLING)
-            lo, hi = p.dwell_indoor_s
-            self._t_next[i_rows] = t0 + rng.uniform(0, hi, len(i_rows))
+            # already part-way through a dwell: what is left of it, from the range of this kind of POI
+            left = np.where(ind, rng.uniform(0.0, p.dwell_indoor_s[1], len(i_rows)),
+                            rng.uniform(0.0, p.dwell_outdoor_s[1], len(i_rows)))
+            self._t_next[i_rows] = t0 + left
             self._place_at_nodes(i_rows, nd, 3.0)
             self._seen[i_rows] = ~ind
             self._announce.append(i_rows[~ind])

@@ -78,7 +78,9 @@ class Crowd(_SpawnMixin, _ReactMixin):
         net = self.net
         E = net.n_edges
         self._E = E
-        self._WAIT, self._HOLD = E, E + 1     # sentinel edges: waiting at a node / not on the graph
+        # sentinel edges: waiting at a node / not on the graph. On _WAIT a row with _elen >= 0 walks a
+        # straight leg of that length from (px, py) to (lx, ly) (dwell spot to its node, or back); else waits
+        self._WAIT, self._HOLD = E, E + 1
         # per-edge geometry (+ 2 sentinel rows)
         x, y = net.x, net.y
         dx, dy = x[net.ev] - x[net.eu], y[net.ev] - y[net.eu]
@@ -123,7 +125,8 @@ class Crowd(_SpawnMixin, _ReactMixin):
                ("t_next", np.float64, np.inf), ("t_aux", np.float64, np.inf), ("aux", np.int32, -1),
                ("gid", np.int32, -1), ("px", np.float64, 0.0), ("py", np.float64, 0.0),
                ("height", np.float32, 1.7), ("ca", np.float64, 0.0), ("cb", np.float64, 0.0),
-               ("elen", np.float64, np.inf))
+               ("elen", np.float64, np.inf), ("lx", np.float64, 0.0), ("ly", np.float64, 0.0),
+               ("jx", np.float64, 0.0), ("jy", np.float64, 0.0))
 
     def _alloc(self, cap: int) -> None:
         """Grow every column to ``cap`` rows (chunked, like mesa's ContinuousSpace agent buffer)."""
@@ -215,12 +218,21 @@ class Crowd(_SpawnMixin, _ReactMixin):
             lat = self._lat[r] * np.maximum(net.width[ee] - self.p.person_width_m, 0.0)
             ux, uy = self._ux[ee], self._uy[ee]
             frac = self._off[r] / net.length[ee]   # along the chord (curved streets are longer than it)
-            out[on, 0] = net.x[net.eu[ee]] + self._dx[ee] * frac - uy * lat
-            out[on, 1] = net.y[net.eu[ee]] + self._dy[ee] * frac + ux * lat
-        wait = (e == self._WAIT) & (st == WALKING)
+            # entering an edge at a node, the lane point jumps (new direction, lateral offset): (jx, jy) is
+            # that jump, eased out over the first lane_blend_m so positions stay continuous
+            ease = np.maximum(1.0 - self._off[r] / self.p.lane_blend_m, 0.0)
+            out[on, 0] = net.x[net.eu[ee]] + self._dx[ee] * frac - uy * lat + self._jx[r] * ease
+            out[on, 1] = net.y[net.eu[ee]] + self._dy[ee] * frac + ux * lat + self._jy[r] * ease
+        leg = (e == self._WAIT) & (st == WALKING) & (self._elen[rows] >= 0)
+        wait = (e == self._WAIT) & (st == WALKING) & ~leg
         if wait.any():
             nd = self._node[rows[wait]]
             out[wait, 0], out[wait, 1] = self.net.x[nd], self.net.y[nd]
+        if leg.any():   # from the dwell spot (px, py) straight to the leg's end (lx, ly)
+            r = rows[leg]
+            frac = np.minimum(self._off[r] / np.maximum(self._elen[r], 1e-9), 1.0)
+            out[leg, 0] += (self._lx[r] - out[leg, 0]) * frac
+            out[leg, 1] += (self._ly[r] - out[leg, 1]) * frac
         return out
 
     def _visible_rows(self) -> np.ndarray:
@@ -323,9 +335,11 @@ class Crowd(_SpawnMixin, _ReactMixin):
         """
         events = []
         ec = self._edge[c]
-        waiting = ec == self._WAIT
-        node = np.where(waiting, self._node[c], self._evx[ec])
-        over = np.where(waiting, self._off[c], self._off[c] - self._len[ec])  # waiting: walked off this step
+        at_node = ec == self._WAIT
+        waiting = at_node & (self._elen[c] < 0)   # else at the end of a leg
+        node = np.where(at_node, self._node[c], self._evx[ec])
+        # waiting: walked off this step; leg or edge: beyond its end
+        over = np.where(waiting, self._off[c], self._off[c] - self._elen[c])
         at_goal = node == self._goal[c]
         if at_goal.any():
             events += self._arrive(c[at_goal], node[at_goal], tt)
@@ -362,12 +376,18 @@ class Crowd(_SpawnMixin, _ReactMixin):
         a = c[adm]
         if a.size:
             na = ne[adm]
+            self._off[a] = np.minimum(self._off[a], np.maximum(self._elen[a], 0.0))
+            old = self._xy(a)                 # where they are seen at the node, on the old edge or leg
             self._set_edge(a, na)
+            self._off[a] = 0.0
+            self._jx[a] = self._jy[a] = 0.0
+            new = self._xy(a)                 # the new edge's lane point at the node
+            self._jx[a], self._jy[a] = old[:, 0] - new[:, 0], old[:, 1] - new[:, 1]
             self._off[a] = np.minimum(over[adm], self.net.length[na] * 0.999)
             self._node[a] = node[adm]
-        held = c[~adm & ~waiting]
+        held = c[~adm & ~waiting]   # at the end of their edge or leg
         if held.size:
-            self._off[held] = self._len[self._edge[held]]
+            self._off[held] = self._elen[held]
             self._node[held] = node[~adm & ~waiting]
         stay = c[~adm]
         self._speed[stay] = 0.0
@@ -384,6 +404,9 @@ class Crowd(_SpawnMixin, _ReactMixin):
         """People reaching their goal node: arrived/evacuated events, then dwell, go indoors or leave."""
         p, rng = self.p, self.rng
         events = []
+        # where they are now (at the end of their edge or leg) is where they stand: no jump on arrival
+        self._off[r] = np.minimum(self._off[r], np.maximum(self._elen[r], 0.0))
+        here = self._xy(r)
         self._node[r] = node
         self._set_edge(r, self._HOLD)
         self._off[r] = 0.0
@@ -397,18 +420,25 @@ class Crowd(_SpawnMixin, _ReactMixin):
             re = r[evac]
             events += self._events(tt, "evacuated", re, nxy[evac], goal=_pick(goal_ids, evac))
             self._state[re] = EVACUATED
-            self._place_at_nodes(re, node[evac], 4.0)
+            self._px[re], self._py[re] = here[evac, 0], here[evac, 1]
             self._t_next[re] = np.inf
         if flee.any():
             rf = r[flee]
             events += self._events(tt, "arrived", rf, nxy[flee], goal=_pick(goal_ids, flee), reason="fled")
             self._flee[rf] = False
             self._state[rf] = DWELLING
-            self._place_at_nodes(rf, node[flee], 4.0)
+            self._px[rf], self._py[rf] = here[flee, 0], here[flee, 1]
             self._t_next[rf] = tt + p.after_flee_dwell_s
             self._phase[rf] = np.where(self._group[rf] == GATHERING, 2, self._phase[rf])
+        settle = norm & (self._group[r] == GATHERING) & (self._phase[r] == 1)
+        if settle.any():   # gatherers at the end of the leg from the gathering node to their spot
+            rs = r[settle]
+            self._state[rs] = DWELLING
+            self._px[rs], self._py[rs] = self._lx[rs], self._ly[rs]
+            self._t_next[rs] = np.maximum(self._t_aux[rs], tt)
+            norm &= ~settle
         if norm.any():
-            rn, nn = r[norm], node[norm]
+            rn, nn, hn = r[norm], node[norm], here[norm]
             events += self._events(tt, "arrived", rn, nxy[norm],
                                    goal=_pick(goal_ids, norm))
             grp = self._group[rn]
@@ -421,17 +451,22 @@ class Crowd(_SpawnMixin, _ReactMixin):
                 olo, ohi = p.dwell_outdoor_s
                 dwell = np.where(ind, rng.uniform(lo, hi, len(rp)), rng.uniform(olo, ohi, len(rp)))
                 self._t_next[rp] = tt + dwell
-                self._place_at_nodes(rp, np_, 3.0)
+                self._px[rp], self._py[rp] = hn[pop, 0], hn[pop, 1]
             gone = (grp == FLOW) | ((grp == GATHERING) & (self._phase[rn] == 2))
             self._state[rn[gone]] = ARRIVED
             self._t_next[rn[gone]] = np.inf
             at_event = (grp == GATHERING) & (self._phase[rn] == 0)
-            if at_event.any():
+            if at_event.any():   # walk a straight leg from the node to a spot spread over the area
                 rg = rn[at_event]
-                self._state[rg] = DWELLING
                 self._phase[rg] = 1
-                self._t_next[rg] = np.maximum(self._t_aux[rg], tt)
                 self._place_in_gathering(rg)
+                self._lx[rg], self._ly[rg] = self._px[rg], self._py[rg]
+                self._px[rg], self._py[rg] = hn[at_event, 0], hn[at_event, 1]
+                self._state[rg] = WALKING
+                self._set_edge(rg, self._WAIT)
+                self._elen[rg] = np.hypot(self._lx[rg] - self._px[rg], self._ly[rg] - self._py[rg])
+                self._vcap[rg] = self._v0[rg]
+                self._t_next[rg] = np.inf
         return events
 
     def _due(self, d: np.ndarray, tt: float) -> list[dict]:
@@ -476,8 +511,47 @@ class Crowd(_SpawnMixin, _ReactMixin):
         return np.array([self.router.slot([g]) for g in u.tolist()], np.int32)[inv]
 
     def _start_walking(self, r: np.ndarray) -> None:
-        self._state[r] = WALKING
-        self._set_edge(r, self._WAIT)
-        self._off[r] = 0.0
         boost = np.where(self._flee[r], self.p.flee_boost, 1.0)
+        self._depart(r)
         self._vcap[r] = self._v0[r] * boost
+
+    def _leave_nodes(self, rows: np.ndarray) -> np.ndarray:
+        """The node each of ``rows`` joins the graph at: the nearest routable node to a standing person's
+        spot (a gatherer on a big square walks to its nearest corner, not its centre), else ``_node``."""
+        nd = self._node[rows].copy()
+        standing = self._state[rows] == DWELLING
+        if standing.any():
+            r = rows[standing]
+            nd[standing] = self._snap(np.column_stack([self._px[r], self._py[r]]))
+        return nd
+
+    def _depart(self, rows: np.ndarray) -> None:
+        """Set non-walking ``rows`` walking from where they are (goal and slot already set).
+
+        People appearing (pending, indoor) wait at their node; people standing in the world (dwelling) walk a
+        straight leg from their spot to the nearest node, ending where they will enter their first edge (its
+        lateral lane), so their positions never jump.
+        """
+        standing = rows[self._state[rows] == DWELLING]
+        other = rows[self._state[rows] != DWELLING]
+        if standing.size:
+            nd = self._leave_nodes(standing)
+            self._node[standing] = nd
+            net = self.net
+            lx, ly = net.x[nd].copy(), net.y[nd].copy()
+            ne = self.router.next_edges(self._slot[standing], nd)
+            ok = ne >= 0
+            if ok.any():
+                e = ne[ok]
+                lat = self._lat[standing[ok]] * np.maximum(net.width[e] - self.p.person_width_m, 0.0)
+                lx[ok] -= self._uy[e] * lat
+                ly[ok] += self._ux[e] * lat
+            self._lx[standing], self._ly[standing] = lx, ly
+            self._state[standing] = WALKING
+            self._set_edge(standing, self._WAIT)
+            self._elen[standing] = np.hypot(lx - self._px[standing], ly - self._py[standing])
+            self._off[standing] = 0.0
+        if other.size:
+            self._state[other] = WALKING
+            self._set_edge(other, self._WAIT)
+            self._off[other] = 0.0

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import shapely
 
-from agents.crowd import ARRIVED, DWELLING, INJURED, WALKING, Crowd, CrowdError, CrowdParams
+from agents.crowd import ARRIVED, DWELLING, EVACUATED, INJURED, WALKING, Crowd, CrowdError, CrowdParams
 from agents.fundamental import weidmann_speed
 from agents.world import PERSON
 from twin import load_twin
@@ -198,11 +198,16 @@ def test_evacuate_sends_people_in_zone_to_nearest_safe_node():
     inside = c.counts_in({"z": zone})["z"]
     n = c.evacuate(zone, ["0,0", "8,8"], t=20.0)
     assert n >= inside > 0
+    ordered = np.flatnonzero(c._evac[: len(c)])
+    assert len(ordered) == n
     ev = _run(c, 400, t=20.0)
     evac = [e for e in ev if e["kind"] == "evacuated"]
     assert len(evac) >= 0.9 * n
     assert {e["goal"] for e in evac} <= {"0,0", "8,8"}
-    assert c.counts_in({"z": zone})["z"] < inside / 3
+    # everybody ordered out is out (no cordon: background people keep walking through the zone)
+    tg = c.targets()
+    sel = np.isin(tg.ids, ordered)
+    assert shapely.contains_xy(zone, tg.xy[sel, 0], tg.xy[sel, 1]).sum() <= 0.05 * n
 
 
 def test_injure_near_stops_people_and_reports():
@@ -351,3 +356,107 @@ def test_hazard_reroutes_others_around_it_and_is_rate_limited():
             closest = min(closest, float(np.hypot(tg.xy[m, 0] - centre[0], tg.xy[m, 1] - centre[1]).min()))
     assert np.all(c.state[ids] == ARRIVED)
     assert closest > 20.0  # went round the block, not through the hazard
+
+
+def _square_twin():
+    """A 9 x 9 grid (25 m) with an 80 m x 80 m square around its centre node: gatherers stand far from it."""
+    poly = shapely.box(1060.0, 2060.0, 1140.0, 2140.0)
+    asset = types.SimpleNamespace(id="sq", type="square", name="Square", node="4,4", polygon=poly,
+                                  area_m2=poly.area, capacity=2000)
+    return _grid_twin(assets=[asset]), poly
+
+
+def _track_jumps(c, ids, t0, t1, dt=1.0):
+    """Run ``t0..t1`` in steps of ``dt``; the largest displacement per step of any of ``ids`` seen twice."""
+    want = set(ids.tolist())
+    tg = c.targets()
+    prev = {i: xy for i, xy in zip(tg.ids.tolist(), tg.xy.tolist(), strict=True) if i in want}
+    worst, t = 0.0, t0
+    while t < t1 - 1e-9:
+        c.step(t, dt)
+        t += dt
+        tg = c.targets()
+        now = {i: xy for i, xy in zip(tg.ids.tolist(), tg.xy.tolist(), strict=True) if i in want}
+        common = sorted(prev.keys() & now.keys())
+        if common:
+            a = np.array([prev[i] for i in common])
+            b = np.array([now[i] for i in common])
+            worst = max(worst, float(np.hypot(*(b - a).T).max()))
+        prev = now
+    return worst
+
+
+def test_gatherers_run_from_where_they_stand_in_a_surge():
+    """100 people spread over a square, then a surge: nobody jumps to a node; each moves at most v*dt."""
+    tw, poly = _square_twin()
+    p = CrowdParams()
+    c = Crowd(tw, rng=np.random.default_rng(21), params=p)
+    ids = c.add_gathering("4,4", 100, arrive_s=(30, 60))
+    # arriving people walk from the node to their spot (no jump into the square either), and walkers turning
+    # a corner ease into the new lane (no jump of the lateral offset)
+    vmax = p.v0_max * p.panic_boost
+    assert _track_jumps(c, ids, 0.0, 150.0) <= p.v0_max * 1.0 + 0.5
+    assert np.all(c.state[ids] == DWELLING)
+    spot = c.targets()
+    sel = np.isin(spot.ids, ids)
+    nodes = np.array([[tw.walk.nodes[n]["x"], tw.walk.nodes[n]["y"]] for n in tw.walk.nodes])
+    d_node = np.hypot(*(spot.xy[sel][:, None, :] - nodes[None]).transpose(2, 0, 1)).min(axis=1)
+    assert np.median(d_node) > 3.0      # standing spread over the square, not on graph nodes
+    c.surge((1100.0, 2100.0), 60.0, t=150.0)
+    assert _track_jumps(c, ids, 150.0, 400.0) <= vmax * 1.0 + 0.5
+    assert c.counts_in({"sq": poly})["sq"] < 20  # and they did run out of the square
+    # the same at dt = 0.5
+    c2 = Crowd(tw, rng=np.random.default_rng(22), params=p)
+    ids2 = c2.add_gathering("4,4", 100, arrive_s=(30, 60))
+    _run(c2, 150.0)
+    c2.surge((1100.0, 2100.0), 60.0, t=150.0)
+    assert _track_jumps(c2, ids2, 150.0, 250.0, dt=0.5) <= vmax * 0.5 + 0.5
+
+
+def test_gatherers_leave_and_evacuate_without_jumps():
+    """Leaving at the end of the gathering, or on an evacuation order, starts from the standing spot."""
+    tw, poly = _square_twin()
+    p = CrowdParams()
+    c = Crowd(tw, rng=np.random.default_rng(23), params=p)
+    ids = c.add_gathering("4,4", 100, arrive_s=(30, 60), leave_s=(150, 170))
+    _run(c, 140.0, dt=1.0)
+    assert np.all(c.state[ids] == DWELLING)
+    assert _track_jumps(c, ids, 140.0, 600.0) <= p.v0_max + 0.5
+    assert np.all(c.state[ids] == ARRIVED)
+    c = Crowd(tw, rng=np.random.default_rng(24), params=p)
+    ids = c.add_gathering("4,4", 100, arrive_s=(30, 60))
+    _run(c, 140.0, dt=1.0)
+    assert c.evacuate(poly, ["0,0", "8,8"], t=140.0) == 100
+    assert _track_jumps(c, ids, 140.0, 500.0) <= p.v0_max + 0.5
+    assert np.sum(c.state[ids] == EVACUATED) >= 95
+
+
+def test_population_outdoor_starts_dwell_in_the_outdoor_range():
+    """People starting at an outdoor POI leave within dwell_outdoor_s; indoor starts within dwell_indoor_s."""
+    tw = _grid_twin()   # no assets or buildings: every POI is outdoor (random nodes)
+    p = CrowdParams(walking_share=0.0)
+    c = Crowd(tw, rng=np.random.default_rng(25), params=p)
+    ids = c.add_population(300)
+    assert np.all(c.state[ids] == DWELLING)
+    t_next = c._t_next[ids]
+    assert t_next.max() <= p.dwell_outdoor_s[1] and t_next.min() >= 0.0
+    xy0 = c.targets().xy
+    _run(c, 420.0, dt=1.0)
+    tg = c.targets()
+    pos = dict(zip(tg.ids.tolist(), tg.xy.tolist(), strict=True))
+    still = sum(1 for i, a in zip(ids.tolist(), xy0, strict=True)
+                if i in pos and np.hypot(pos[i][0] - a[0], pos[i][1] - a[1]) < 1.0)
+    assert still < 0.1 * len(ids)
+    # indoor POIs keep the indoor range, and dwells on arrival respect both ranges
+    blds = types.SimpleNamespace(polygons=[shapely.box(1000 + 25 * i - 3, 2000 - 3, 1000 + 25 * i + 3, 2003)
+                                           for i in range(9)])
+    tw2 = _grid_twin()
+    tw2.buildings = blds
+    p2 = CrowdParams(walking_share=0.0, max_pois=20, random_pois=11)
+    c2 = Crowd(tw2, rng=np.random.default_rng(26), params=p2)
+    ids2 = c2.add_population(400)
+    ind = c2.state[ids2] == 3
+    assert 0 < ind.sum() < len(ids2)
+    assert c2._t_next[ids2][~ind].max() <= p2.dwell_outdoor_s[1]
+    assert c2._t_next[ids2][ind].max() > 2 * p2.dwell_outdoor_s[1]
+    assert c2._t_next[ids2][ind].max() <= p2.dwell_indoor_s[1]
