@@ -376,13 +376,8 @@ class Crowd(_SpawnMixin, _ReactMixin):
         a = c[adm]
         if a.size:
             na = ne[adm]
-            self._off[a] = np.minimum(self._off[a], np.maximum(self._elen[a], 0.0))
-            old = self._xy(a)                 # where they are seen at the node, on the old edge or leg
+            self._lane_jump(a, ec[adm], na, node[adm])
             self._set_edge(a, na)
-            self._off[a] = 0.0
-            self._jx[a] = self._jy[a] = 0.0
-            new = self._xy(a)                 # the new edge's lane point at the node
-            self._jx[a], self._jy[a] = old[:, 0] - new[:, 0], old[:, 1] - new[:, 1]
             self._off[a] = np.minimum(over[adm], self.net.length[na] * 0.999)
             self._node[a] = node[adm]
         held = c[~adm & ~waiting]   # at the end of their edge or leg
@@ -393,6 +388,32 @@ class Crowd(_SpawnMixin, _ReactMixin):
         self._speed[stay] = 0.0
         self._off[c[~adm & waiting]] = 0.0
         return events
+
+    def _lane_jump(self, a: np.ndarray, old: np.ndarray, new: np.ndarray, node: np.ndarray) -> None:
+        """Store in (jx, jy) where ``a`` are seen at ``node`` minus the lane point of edge ``new`` there.
+
+        Seen at the end of edge ``old``: its lane point plus what is left of its own easing; at the end of a
+        leg: the leg's end; waiting: the node. ``_xy`` eases the difference out over ``lane_blend_m``.
+        """
+        net, p = self.net, self.p
+        lat = self._lat[a]
+        w_new = lat * np.maximum(net.width[new] - p.person_width_m, 0.0)
+        jx = self._uy[new] * w_new       # minus the new lane's offset from the node
+        jy = -self._ux[new] * w_new
+        on = old < self._E
+        if on.any():
+            eo = old[on]
+            w_old = lat[on] * np.maximum(net.width[eo] - p.person_width_m, 0.0)
+            ease = np.maximum(1.0 - net.length[eo] / p.lane_blend_m, 0.0)
+            ao = a[on]
+            jx[on] += -self._uy[eo] * w_old + self._jx[ao] * ease
+            jy[on] += self._ux[eo] * w_old + self._jy[ao] * ease
+        leg = ~on & (self._elen[a] >= 0)
+        if leg.any():
+            al = a[leg]
+            jx[leg] += self._lx[al] - net.x[node[leg]]
+            jy[leg] += self._ly[al] - net.y[node[leg]]
+        self._jx[a], self._jy[a] = jx, jy
 
     def _supply(self, rho: np.ndarray) -> np.ndarray:
         """Specific flow (P/(m s)) a cell at density ``rho`` takes in: Q_max below critical, Q(rho) above."""
