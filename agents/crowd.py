@@ -6,6 +6,8 @@ move those who reach its end onto the next edge of their destination's shared sh
 (``agents.routing``), at most ``specific_flow * width`` people per second into any edge, so doors and narrow
 streets queue. Loops run per event, destination or gathering, never per pedestrian.
 
+People standing in the world (a dwell spot, a gathering's area) walk a straight leg between their spot and
+a node, and a lane change at a node eases in over ``lane_blend_m``, so positions never jump.
 Person ids are row numbers 0..N-1, never reused. Events are ground truth dicts ``{"t", "kind", "id", "xy"}``
 plus extras; a step from ``t`` to ``t + dt`` stamps its events ``t + dt`` (the state they describe).
 Adding people lives in ``agents._crowd_spawn``, reactions and routing weights in ``agents._crowd_react``.
@@ -327,7 +329,7 @@ class Crowd(_SpawnMixin, _ReactMixin):
         return np.maximum(x, p.min_speed_factor, out=x)
 
     def _transition(self, c: np.ndarray, tt: float, counts: np.ndarray) -> list[dict]:
-        """People at the end of their edge (or waiting at a node) move on, arrive, or queue.
+        """People at the end of their edge or leg (or waiting at a node) move on, arrive, or queue.
 
         Entry into an edge is a token bucket refilled at ``min(specific_flow, supply(rho_entry)) * width`` per
         second, where the supply of the edge's first cell is the diagram's maximum flow below critical density
