@@ -114,6 +114,10 @@ class LoiteringDetector(Detector):
     def __init__(self, params: LoiteringParams = LoiteringParams()) -> None:
         self.p = params
         self._dwell: dict[str, _Dwell] = {}
+        # the same tracks grouped by camera prefix ("cam:"), in the same relative order, so that stitching
+        # scans one camera's tracks instead of every track; _nested: prefixes that other prefixes extend
+        self._by_cam: dict[str, dict[str, _Dwell]] = {}
+        self._nested: dict[str, bool] = {}
         self._episodes = EpisodeFilter(params.hold_s, params.radius_m)
         self._last_prune = float("-inf")
 
@@ -131,6 +135,7 @@ class LoiteringDetector(Detector):
             d = self._dwell.get(tid)
             if d is None or t - d.last > self.p.forget_s:
                 d = self._dwell[tid] = self._stitch(tid, t, x, y, r2) or _Dwell()
+                self._group(tid)[tid] = d
             dwell = d.add(t, x, y, r2, self.p.sample_s)
             if dwell >= self.p.dwell_s and self._episodes.admit(t, tid, (x, y)):
                 cx, cy = d.centre()
@@ -152,22 +157,41 @@ class LoiteringDetector(Detector):
         if t - self._last_prune > self.p.forget_s:
             self._last_prune = t
             self._dwell = {k: v for k, v in self._dwell.items() if t - v.last <= self.p.forget_s}
+            for cam, group in self._by_cam.items():
+                self._by_cam[cam] = {k: v for k, v in group.items() if t - v.last <= self.p.forget_s}
         return out
+
+    def _group(self, tid: str) -> dict[str, _Dwell]:
+        """The tracks of ``tid``'s camera prefix (created, and the prefix nesting noted, on first use)."""
+        cam = tid.rsplit(":", 1)[0] + ":"
+        group = self._by_cam.get(cam)
+        if group is None:
+            group = self._by_cam[cam] = {}
+            self._nested = {c: any(o != c and o.startswith(c) for o in self._by_cam) for c in self._by_cam}
+        return group
 
     def _stitch(self, tid: str, t: float, x: float, y: float, r2: float) -> _Dwell | None:
         """The area of a lost track of the same camera (unseen this frame, for at most ``forget_s``) whose
         centroid is within ``radius_m`` of a new track's first position: the tracker gave the same person a
         new id after an occlusion or missed detections, and the dwell clock must not restart."""
         cam = tid.rsplit(":", 1)[0] + ":"
+        group = self._by_cam.get(cam)
+        # a camera id that extends this one ("a:" and "a:b:") shares the prefix: scan everything, as before
+        nested = self._nested[cam] if group is not None else any(c.startswith(cam) for c in self._by_cam)
+        tracks = self._dwell if nested else (group or {})
         best, best_d2 = None, r2
-        for k, d in self._dwell.items():
-            if d.last >= t or t - d.last > self.p.forget_s or not k.startswith(cam):
+        forget = self.p.forget_s
+        for k, d in tracks.items():
+            if d.last >= t or t - d.last > forget or not k.startswith(cam):
                 continue
-            cx, cy = d.centre()
-            d2 = (x - cx) ** 2 + (y - cy) ** 2
+            n = len(d.pts)
+            d2 = (x - d.sx / n) ** 2 + (y - d.sy / n) ** 2
             if d2 <= best_d2:
                 best, best_d2 = k, d2
-        return None if best is None else self._dwell.pop(best)
+        if best is None:
+            return None
+        self._group(best).pop(best)
+        return self._dwell.pop(best)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,6 +50,60 @@ def write_density_csv(path: str | os.PathLike, history: Sequence[tuple[float, st
     atomic_write_lines(path, ["t,zone,people", *(f"{t:g},{z},{p:.2f}" for t, z, p in history)])
 
 
+class _CamCounts:
+    """One camera's zone counts over its recent frames (pruned to the smoothing window), and the frame from
+    which each zone is counted: the first in which the camera saw someone there."""
+
+    __slots__ = ("col", "first", "frames", "seq")
+
+    def __init__(self, n_zones: int, col: int) -> None:
+        self.col = col
+        self.seq = 0
+        self.first = np.full(n_zones, np.iinfo(np.int64).max, dtype=np.int64)
+        self.frames: deque[tuple[int, float, np.ndarray]] = deque()
+
+    def add(self, t: float, counts: np.ndarray, smooth_s: float) -> np.ndarray:
+        """Take one frame's counts; return which zones this camera counts (has seen someone in)."""
+        self.first[(counts > 0) & (self.first > self.seq)] = self.seq
+        self.frames.append((self.seq, t, np.asarray(counts, dtype=np.int64)))
+        self.seq += 1
+        while t - self.frames[0][1] > smooth_s:
+            self.frames.popleft()
+        return self.first < self.seq
+
+    def means(self, zones: np.ndarray) -> np.ndarray:
+        """Mean count of each selected zone over the window's frames since its first sighting."""
+        seq = np.fromiter((f[0] for f in self.frames), dtype=np.int64, count=len(self.frames))
+        counts = np.stack([f[2] for f in self.frames])[:, zones]
+        since = seq[:, None] >= self.first[zones][None, :]
+        return (counts * since).sum(axis=0) / since.sum(axis=0)
+
+
+class _WindowExtreme:
+    """Minimum (or maximum) of a time series over a sliding window of ``window_s``: a monotonic deque."""
+
+    __slots__ = ("is_max", "q", "window_s")
+
+    def __init__(self, window_s: float, *, is_max: bool) -> None:
+        self.window_s = window_s
+        self.is_max = is_max
+        self.q: deque[tuple[float, float]] = deque()
+
+    def push(self, t: float, v: float) -> float:
+        """Add ``v`` at ``t`` (times non-decreasing); return the extreme over ``(t - window_s, t]``."""
+        q = self.q
+        if self.is_max:
+            while q and q[-1][1] <= v:
+                q.pop()
+        else:
+            while q and q[-1][1] >= v:
+                q.pop()
+        q.append((t, v))
+        while t - q[0][0] > self.window_s:
+            q.popleft()
+        return q[0][1]
+
+
 @dataclass(frozen=True, slots=True)
 class DensityParams:
     """Zone density alerts.
@@ -87,7 +142,10 @@ class CrowdDensityDetector(Detector):
     ) -> None:
         self.p = params
         self.zones = Zones(zones)
-        self._cam_counts: dict[str, dict[str, deque[tuple[float, int]]]] = {n: {} for n in self.zones.names}
+        # per camera: its recent frames' zone counts; zone z's smoothing window for the camera holds the
+        # frames since the camera first saw someone in z (``_first``), so one camera-wide buffer serves all
+        self._cams: dict[str, _CamCounts] = {}
+        self._means = np.full((len(self.zones), 0), -np.inf)  # (zone, camera) smoothed count, -inf: none
         self._above_since: dict[str, float] = {}
         self._episodes = EpisodeFilter(params.rearm_s)
         self._level_idx = FRUIN_LEVELS.index(params.alert_level)
@@ -111,16 +169,18 @@ class CrowdDensityDetector(Detector):
         persons = np.asarray(msg["cls"]) == "person"
         counts = (self.zones.contains(xy) & persons).sum(axis=1)
         cam = msg["camera_id"]
+        cc = self._cams.get(cam)
+        if cc is None:
+            cc = self._cams[cam] = _CamCounts(len(self.zones), self._means.shape[1])
+            self._means = np.hstack([self._means, np.full((len(self.zones), 1), -np.inf)])
+        # a zone this camera never saw anyone in is skipped: the camera may not even look at it
+        active = cc.add(t, counts, self.p.smooth_s)
+        col = self._means[:, cc.col]
+        col[active] = cc.means(active)
+        people = self._means[active].max(axis=1)
         out = []
-        for z, name in enumerate(self.zones.names):
-            dq = self._cam_counts[name].setdefault(cam, deque())
-            if counts[z] == 0 and not dq:
-                continue  # this camera never saw anyone in this zone: it may not even look at it
-            dq.append((t, int(counts[z])))
-            while dq and t - dq[0][0] > self.p.smooth_s:
-                dq.popleft()
-            people = max(float(np.mean([c for _, c in d])) for d in self._cam_counts[name].values() if d)
-            out += self._assess(t, name, people, people / self.zones.areas[z], source=[cam])
+        for z, pz in zip(np.flatnonzero(active).tolist(), people.tolist(), strict=True):
+            out += self._assess(t, self.zones.names[z], pz, pz / self.zones.areas[z], source=[cam])
         return out
 
     def _assess(
@@ -137,9 +197,10 @@ class CrowdDensityDetector(Detector):
         if t - self._recorded.get(zone, -math.inf) >= self.p.history_s:
             self._recorded[zone] = t
             self.history.append((t, zone, people))
-        level = fruin_level(density)
+        idx = bisect_left(FRUIN_BOUNDS, density) if density == density else len(FRUIN_BOUNDS)  # NaN: F
+        level = FRUIN_LEVELS[idx]
         over = capacity is not None and people > float(capacity)
-        if FRUIN_LEVELS.index(level) < self._level_idx and not over:
+        if idx < self._level_idx and not over:
             self._above_since.pop(zone, None)
             return []
         since = self._above_since.setdefault(zone, t)
@@ -216,8 +277,9 @@ class CrowdAnomalyDetector(Detector):
         self.zones = Zones(zones)
         self.density = density
         self._hist = TrackHistory(window_s=1.0)
-        self._series: dict[str, deque[tuple[float, float]]] = {}
-        self._people: dict[str, deque[tuple[float, float]]] = {}
+        self._series: dict[str, _WindowExtreme] = {}  # sliding minimum of each zone's density
+        self._people: dict[str, _WindowExtreme] = {}  # sliding maximum of each zone's people
+        self._zone_idx = {n: i for i, n in enumerate(self.zones.names)}
         self._centre = {n: tuple(p.centroid.coords[0]) for n, p in zip(self.zones.names, self.zones.polygons,
                                                                         strict=True)}
         self._against_since: dict[str, float] = {}
@@ -231,11 +293,10 @@ class CrowdAnomalyDetector(Detector):
             if te != t:
                 continue
             out += self._dispersal(t, zone, people, src)
-            dq = self._series.setdefault(zone, deque())
-            dq.append((t, dens))
-            while t - dq[0][0] > self.p.jump_window_s:
-                dq.popleft()
-            low = min(d for _, d in dq)
+            series = self._series.get(zone)
+            if series is None:
+                series = self._series[zone] = _WindowExtreme(self.p.jump_window_s, is_max=False)
+            low = series.push(t, dens)
             if dens - low >= self.p.jump_p_m2 and self._episodes.admit(t, ("jump", zone)):
                 out.append(
                     make_alert(
@@ -260,11 +321,10 @@ class CrowdAnomalyDetector(Detector):
 
     def _dispersal(self, t: float, zone: str, people: float, src: list) -> list[dict[str, Any]]:
         """A sudden fall of the people in ``zone`` from their peak within ``drop_window_s``."""
-        dq = self._people.setdefault(zone, deque())
-        dq.append((t, people))
-        while t - dq[0][0] > self.p.drop_window_s:
-            dq.popleft()
-        peak = max(c for _, c in dq)
+        series = self._people.get(zone)
+        if series is None:
+            series = self._people[zone] = _WindowExtreme(self.p.drop_window_s, is_max=True)
+        peak = series.push(t, people)
         drop = peak - people
         if drop < self.p.drop_min_people or drop < self.p.drop_frac * peak:
             return []
@@ -293,10 +353,15 @@ class CrowdAnomalyDetector(Detector):
         speed = np.hypot(*vel.T)
         moving = (np.asarray(msg["cls"]) == "person") & (speed > self.p.moving_mps)
         inside = self.zones.contains(xy) & moving
-        for z, name in enumerate(self.zones.names):
+        busy = inside.sum(axis=1) >= self.p.min_moving
+        # only zones with enough movers, or with a counter-flow clock running, can change anything
+        zs = set(np.flatnonzero(busy | (self.p.counterflow_frac <= 0)).tolist())
+        zs.update(self._zone_idx[n] for n in self._against_since if n in self._zone_idx)
+        for z in sorted(zs):
+            name = self.zones.names[z]
             m = inside[z]
             against = 0.0
-            if m.sum() >= self.p.min_moving:
+            if busy[z]:
                 u = vel[m] / speed[m, None]
                 main = u.sum(axis=0)
                 norm = np.hypot(*main)

@@ -41,16 +41,29 @@ class Zones:
         for p in self.polygons:
             shapely.prepare(p)
         self.areas = np.array([p.area for p in self.polygons], dtype=float)
+        # bounding-box index: a batch of points is tested only against the zones whose box holds it
+        self._geoms = np.array(self.polygons, dtype=object)
+        self._tree = shapely.STRtree(self._geoms) if self.polygons else None
 
     def __len__(self) -> int:
         return len(self.names)
 
     def contains(self, xy: np.ndarray) -> np.ndarray:
-        """Boolean (n_zones, N): point j lies inside zone i (NaN points are outside)."""
+        """Boolean (n_zones, N): point j lies inside zone i (NaN points are outside).
+
+        One STRtree box query of all points, then one ``contains_xy`` over the candidate pairs.
+        """
         xy = np.asarray(xy, dtype=float).reshape(-1, 2)
         out = np.zeros((len(self.polygons), len(xy)), dtype=bool)
-        for i, poly in enumerate(self.polygons):
-            out[i] = shapely.contains_xy(poly, xy[:, 0], xy[:, 1])
+        if self._tree is None or not len(xy):
+            return out
+        ok = np.flatnonzero(np.isfinite(xy).all(axis=1))
+        if not len(ok):
+            return out
+        pts, zs = self._tree.query(shapely.points(xy[ok]))
+        if len(pts):
+            j = ok[pts]
+            out[zs, j] = shapely.contains_xy(self._geoms[zs], xy[j, 0], xy[j, 1])
         return out
 
 
