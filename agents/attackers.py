@@ -23,6 +23,7 @@ crowd_surge         trigger
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -57,7 +58,7 @@ def _gone(t: float) -> Leg:
     return Leg("gone", None, _t0=t)
 
 
-class Attacker(mesa.Agent):
+class Attacker(mesa.Agent, ABC):
     """Base of every physical attacker. Subclasses implement ``plan(t0)``; the model calls ``act``.
 
     Parameters
@@ -93,9 +94,9 @@ class Attacker(mesa.Agent):
     def phase(self) -> str:
         return "pending" if self.legs is None else self.legs[self.leg_i].phase
 
+    @abstractmethod
     def plan(self, t0: float) -> list[Leg]:
         """The whole script from ``t0`` (the attacker's ``start_s``)."""
-        raise NotImplementedError
 
     def act(self, t: float, dt: float) -> None:
         """Advance the script over the tick ``(t, t + dt]`` (the one method the model calls)."""

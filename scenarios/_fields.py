@@ -8,6 +8,7 @@ once, with every problem, after the whole document has been checked.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -69,15 +70,16 @@ def _tname(v) -> str:
 
 
 @dataclass
-class Field:
+class Field(ABC):
     """Base: ``default`` (MISSING = required unless ``optional``), ``doc`` for the reference table."""
 
     default: Any = MISSING
     optional: bool = False
     doc: str = ""
 
+    @abstractmethod
     def check(self, value: Any, path: str, rep: Report) -> Any:
-        raise NotImplementedError
+        """Check ``value`` at ``path`` (problems go to ``rep``); return it with defaults filled in."""
 
     def fill(self) -> Any:
         """The default, copied so lists/dicts are never shared between resolved scenarios."""
