@@ -143,11 +143,14 @@ def test_resolved_yaml_round_trips(extra):
     assert again.data == sc.data
 
 
+_ONE_OF = "s.yaml:3: restricted_zones[0]: a restricted zone needs exactly one"
+
+
 @pytest.mark.parametrize("body, expect", [
-    ("restricted_zones:\n  - {id: r}\n", "s.yaml:3: restricted_zones[0]: a restricted zone needs exactly one"),
-    ("restricted_zones:\n  - {at: start, zone: [[24.9, 60.1], [24.91, 60.1], [24.9, 60.11]]}\n",
-     "s.yaml:3: restricted_zones[0]: a restricted zone needs exactly one"),
-    ("restricted_zones:\n  - {at: start, radius_m: 0}\n", "s.yaml:3: restricted_zones[0].radius_m: must be > 0"),
+    ("restricted_zones:\n  - {id: r}\n", _ONE_OF),
+    ("restricted_zones:\n  - {at: start, zone: [[24.9, 60.1], [24.91, 60.1], [24.9, 60.11]]}\n", _ONE_OF),
+    ("restricted_zones:\n  - {at: start, radius_m: 0}\n",
+     "s.yaml:3: restricted_zones[0].radius_m: must be > 0"),
 ])
 def test_restricted_zone_problems(body, expect):
     """A restricted zone is a polygon or a place (with a positive radius), never both or neither."""
