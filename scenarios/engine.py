@@ -31,6 +31,7 @@ when the run finished, so a failed run leaves no half-written files. Files (``RU
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import heapq
 import json
@@ -661,10 +662,9 @@ class _Run:
 
     def abort(self) -> None:
         for a in self.aborters:
-            try:
+            # cleaning up after a failure: the original error is the one raised
+            with contextlib.suppress(Exception):
                 a()
-            except Exception:  # noqa: BLE001 - cleaning up after a failure; the original error is raised
-                pass
 
 
 def run_scenario(scenario: str | os.PathLike | Scenario, *, seed: int | None = None,
