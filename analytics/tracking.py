@@ -8,8 +8,9 @@ what a detector feed needs, and it is an order of magnitude faster per detection
 ``MultiTargetTracker`` built from Python state objects. Ground positions are then taken per track from
 the box's foot point, so the behaviour detectors work in metres.
 
-Cost: ~90 % of a frame's tracking time is inside the library (a Python Kalman filter per tracklet: its
-update ~40 %, predict ~20 %, IoU and association the rest); this wrapper's conversions are the other ~10 %.
+Speed: the library gives every tracklet its own Python Kalman filter (~70 % of tracking time, 22k det/s);
+``analytics.bytetrack_pool`` keeps the library's ByteTrack logic and runs all tracklets' filters as one
+batched numpy predict and update per frame (same ids, states equal to 1e-8; ~2.4x faster).
 ``TrackStage`` keeps each camera's output as MOTChallenge rows; ``write_track_files`` saves them in the run
 folder (``TRACK_FILE``) so scoring reads them instead of tracking det.txt a second time.
 """
@@ -95,12 +96,13 @@ class CameraTracker:
         image_to_ground: np.ndarray | None = None,
     ) -> None:
         import supervision as sv
-        from trackers import ByteTrackTracker
+
+        from analytics.bytetrack_pool import PooledByteTrackTracker
 
         self._sv = sv
         self.camera_id = camera_id
         self.image_to_ground = None if image_to_ground is None else np.asarray(image_to_ground, dtype=float)
-        self._tracker = ByteTrackTracker(
+        self._tracker = PooledByteTrackTracker(
             lost_track_buffer=max(1, round(params.lost_track_buffer_s * 30.0)),
             frame_rate=float(fps),
             track_activation_threshold=params.track_activation_threshold,
