@@ -68,6 +68,7 @@ from scenarios.response import AutoResponse
 from scenarios.schema import CYBER_KINDS, Scenario, ScenarioError, load_scenario
 from sensors.bus import Bus, Recorder, dumps
 from sensors.cyber import ConnLogWriter, SyslogWriter, build_cyber
+from sensors.export_process import ExportProcess
 from sensors.mot import MotExporter
 from sensors.placement import build_physical_sensors
 from twin import load_twin
@@ -212,6 +213,21 @@ class _TruthWriter:
         self.flush(float("inf"))
         self._fh.close()
 
+
+
+#: Camera frames a run must record before its exports go to a second process (below that, starting the
+#: process costs more than it saves).
+EXPORT_PROCESS_MIN_FRAMES = 5_000
+
+
+def exports_mode(frames: float) -> str:
+    """``"process"`` or ``"inline"``: where events.jsonl and the MOT files are written. Env ``TWIN_EXPORTS``
+    forces either; by default a second process is used on a machine with 2+ CPUs for runs recording at
+    least ``EXPORT_PROCESS_MIN_FRAMES`` camera frames. The files are the same either way."""
+    forced = os.environ.get("TWIN_EXPORTS", "").strip().lower()
+    if forced in ("process", "inline"):
+        return forced
+    return "process" if (os.cpu_count() or 1) >= 2 and frames >= EXPORT_PROCESS_MIN_FRAMES else "inline"
 
 def _density_zones(twin) -> dict[str, Any]:
     """Asset zones (polygon, else a ``POINT_ZONE_M`` circle); synthetic twins: one per node and per street."""
@@ -392,8 +408,10 @@ class _Run:
 
     def _build_io(self) -> None:
         self.bus = Bus()
-        self.recorder = Recorder(self.tmp / "events.jsonl", self.bus)
-        self.aborters.append(self.recorder.abort)
+        # events.jsonl (and the MOT files) are written in-process or by a second process: which one is
+        # chosen once the cameras are known (``_build_exports``); this subscription keeps the recorder first
+        self.recorder: Recorder | ExportProcess | None = None
+        self.bus.subscribe("*", lambda msg: self.recorder.write(msg))
         self.truth = _TruthWriter(self.tmp / ".ground_truth.model.tmp", self.twin.crs)
         self.aborters.append(lambda: self.truth._fh.close())
         self.zones = _density_zones(self.twin)
@@ -426,6 +444,25 @@ class _Run:
         if self.auto is not None:
             self.auto.on_alert(t, alert)
 
+    def _build_exports(self) -> None:
+        """The recorder and MOT exporter: in a second process for camera-heavy runs (``exports_mode``)."""
+        cams = [s for s in self.sensors if hasattr(s, "truth_sink")]
+        frames = sum(float(c.config.fps) for c in cams) * float(self.d["duration_s"])
+        self.mot = None
+        if exports_mode(frames) == "process":
+            self.recorder = ExportProcess(self.tmp, self.tmp / "events.jsonl", with_mot=bool(cams))
+            self.aborters.append(self.recorder.abort)
+            self.recorder.attach(cams)
+            return
+        self.recorder = Recorder(self.tmp / "events.jsonl")
+        self.aborters.append(self.recorder.abort)
+        if cams:
+            self.mot = MotExporter(self.tmp)
+            self.mot.subscribe(self.bus)
+            self.mot.attach(cams)
+            self.closers.append(self.mot.close)
+            self.aborters.append(self.mot.abort)
+
     def _build_sensors(self) -> None:
         d, twin = self.d, self.twin
         self.sensors: list = []
@@ -434,13 +471,7 @@ class _Run:
         except ValueError as exc:
             self._as_scenario_error(exc)
             raise
-        self.mot = None
-        if any(hasattr(s, "truth_sink") for s in self.sensors):
-            self.mot = MotExporter(self.tmp)
-            self.mot.subscribe(self.bus)
-            self.mot.attach(self.sensors)
-            self.closers.append(self.mot.close)
-            self.aborters.append(self.mot.abort)
+        self._build_exports()
         self.cyber = None
         T = float(d["duration_s"])
         # the whole list keeps the indices of error messages; other kinds are skipped by build_cyber
@@ -726,8 +757,7 @@ def run_scenario(scenario: str | os.PathLike | Scenario, *, seed: int | None = N
         stats["build_s"] = round(t_built - t_start, 3)
         stats["finish_s"] = round(time.perf_counter() - t_ran, 3)
     except BaseException:
-        if hasattr(run, "recorder"):
-            run.abort()
+        run.abort()
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     stats["twin_s"] = round(run.twin_s, 3)
