@@ -51,6 +51,18 @@ def _default(o: Any):
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
+def _record(t: float, topic: str, payload: dict) -> dict:
+    """What a message becomes in events.jsonl: its payload with bus time ``t`` (the payload's own time, if
+    different, kept as ``t_event``) and ``topic``."""
+    rec = dict(payload)
+    own = rec.get("t")
+    if own is not None and own != t:
+        rec["t_event"] = own
+    rec["t"] = round(t, 6)
+    rec["topic"] = topic
+    return rec
+
+
 class Bus:
     """Topic-based publish/subscribe; subscribers to ``"camera/*"`` or ``"*"`` get all matching topics.
 
@@ -100,13 +112,20 @@ class Recorder:
             bus.subscribe(pattern, self.write)
 
     def write(self, msg: Message) -> None:
-        rec = dict(msg.payload)
-        own = rec.get("t")
-        if own is not None and own != msg.t:
-            rec["t_event"] = own
-        rec["t"] = round(msg.t, 6)
-        rec["topic"] = msg.topic
-        self._out.write(dumps(rec) + "\n")
+        dets = msg.payload.get("detections")
+        if msg.topic == "camera/frame" and hasattr(dets, "boxes"):  # sensors.detections.Detections
+            rest = {k: v for k, v in msg.payload.items() if k != "detections"}
+            self.write_frame(msg.t, rest, dets.boxes, dets.cls, dets.conf, dets.names)
+            return
+        self._out.write(dumps(_record(msg.t, msg.topic, msg.payload)) + "\n")
+        self.lines += 1
+
+    def write_frame(self, t: float, payload: dict, boxes, cls, conf, names: tuple[str, ...]) -> None:
+        """A ``camera/frame`` message whose detections are given as arrays (``sensors.detections``): the
+        line ``write`` would give for the dicts, with the detection list formatted by a compiled kernel."""
+        from sensors.detections import frame_line
+
+        self._out.write(frame_line(_record(t, "camera/frame", payload), boxes, cls, conf, names) + "\n")
         self.lines += 1
 
     def close(self) -> Path:

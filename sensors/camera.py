@@ -62,6 +62,7 @@ from sensors.camera_geometry import Pose, apply_homography, default_pitch_deg
 from sensors.camera_group import MOT_CLASS, CameraGroup, CameraTruth, detection_probability
 from sensors.camera_index import cells_near
 from sensors.camera_occlusion import Shadow, shadow
+from sensors.detections import Detections
 
 __all__ = ["CONDITIONS", "MOT_CLASS", "Camera", "CameraConfig", "CameraGroup", "CameraTruth",
            "detection_probability", "foot_points", "to_ground"]
@@ -222,7 +223,8 @@ class Camera(Sensor):
             return out
         dets, truth = self.observe(world)
         if self.status == "frozen":
-            dets = [dict(d) for d in self._last_dets]
+            last = self._last_dets
+            dets = last.copy() if isinstance(last, Detections) else [dict(d) for d in last]
         else:
             self._last_dets = dets
         self.last_truth = truth

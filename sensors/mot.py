@@ -24,6 +24,7 @@ import numpy as np
 from sensors.atomic import AtomicTextFile
 from sensors.bus import Bus, Message
 from sensors.camera import Camera, CameraTruth
+from sensors.numtext import det_text, gt_text
 
 __all__ = ["MotExporter"]
 
@@ -41,20 +42,32 @@ class _Seq:
         self.max_frame = 0
         self.fps = 5.0
         self.size = (1920, 1080)
+        # rows waiting to be formatted together (one kernel call per ~FLUSH_ROWS rows, not per frame)
+        self.det_wait: list[tuple[int, np.ndarray, np.ndarray]] = []
+        self.gt_wait: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self.det_n = self.gt_n = 0
+
+    def flush(self) -> None:
+        """Format and write the waiting rows (file order is frame order either way)."""
+        if self.det_wait:
+            f, b, c = zip(*self.det_wait, strict=True)
+            frames = np.repeat(np.asarray(f, np.int64), [len(x) for x in b])
+            self.det.write(det_text(frames, np.concatenate(b), np.concatenate(c)))
+            self.det_wait, self.det_n = [], 0
+        if self.gt_wait:
+            f, i, b, k, v = zip(*self.gt_wait, strict=True)
+            frames = np.repeat(np.asarray(f, np.int64), [len(x) for x in i])
+            self.gt.write(gt_text(frames, np.concatenate(i), np.concatenate(b), np.concatenate(k),
+                                  np.concatenate(v)))
+            self.gt_wait, self.gt_n = [], 0
+
+
+#: Rows a camera's det or gt file collects before they are formatted and written.
+FLUSH_ROWS = 4096
 
 
 def _num(v: float) -> str:
     return f"{v:.2f}".rstrip("0").rstrip(".") if v != int(v) else str(int(v))
-
-
-_DET_ROW = "%d,-1,%.7g,%.7g,%.7g,%.7g,%.3f,-1,-1,-1\n"
-_GT_ROW = "%d,%d,%.7g,%.7g,%.7g,%.7g,1,%d,%.3f\n"
-
-
-def _rows(fmt: str, columns: list) -> str:
-    """Format whole frames at once: box values rounded to 0.01 px (``%.7g`` drops trailing zeros)."""
-    table = np.column_stack(columns)
-    return (fmt * len(table)) % tuple(table.ravel().tolist())
 
 
 class MotExporter:
@@ -89,17 +102,27 @@ class MotExporter:
     def on_message(self, msg: Message) -> None:
         """Bus callback: a calibration sets the sequence info, a frame appends det lines."""
         p = msg.payload
-        seq = self._seq(str(p["camera_id"]))
         if msg.topic == "camera/calibration":
+            seq = self._seq(str(p["camera_id"]))
             seq.fps, seq.size = float(p["fps"]), (int(p["resolution"][0]), int(p["resolution"][1]))
             return
-        frame = int(p["frame"])
-        seq.max_frame = max(seq.max_frame, frame)
         dets = p["detections"]
-        if dets:
-            boxes = np.round(np.array([d["bbox"] for d in dets], dtype=float), 2)
+        if hasattr(dets, "boxes"):  # sensors.detections.Detections: the values as arrays already
+            self.frame(str(p["camera_id"]), int(p["frame"]), dets.boxes, dets.conf)
+        else:
+            boxes = np.array([d["bbox"] for d in dets], dtype=float).reshape(len(dets), 4)
             conf = np.array([d["conf"] for d in dets], dtype=float)
-            seq.det.write(_rows(_DET_ROW, [np.full(len(dets), frame), boxes, conf]))
+            self.frame(str(p["camera_id"]), int(p["frame"]), np.round(boxes, 2), conf)
+
+    def frame(self, camera_id: str, frame: int, boxes: np.ndarray, conf: np.ndarray) -> None:
+        """Append one frame's detections (boxes (n, 4) at 0.01 px, confidences) to det.txt."""
+        seq = self._seq(camera_id)
+        seq.max_frame = max(seq.max_frame, frame)
+        if len(boxes):
+            seq.det_wait.append((frame, boxes, np.round(conf, 3)))
+            seq.det_n += len(boxes)
+            if seq.det_n >= FLUSH_ROWS:
+                seq.flush()
 
     def truth(self, camera_id: str, frame: int, t: float, truth: CameraTruth) -> None:
         """Truth sink: append this frame's true targets in view to gt.txt."""
@@ -107,14 +130,18 @@ class MotExporter:
         seq.max_frame = max(seq.max_frame, int(frame))
         n = len(truth.ids)
         if n:
-            seq.gt.write(_rows(_GT_ROW, [np.full(n, int(frame)), truth.ids, np.round(truth.boxes[:, :4], 2),
-                                         truth.mot_cls, truth.visibility]))
+            seq.gt_wait.append((int(frame), truth.ids, np.round(truth.boxes[:, :4], 2), truth.mot_cls,
+                                np.round(truth.visibility, 3)))
+            seq.gt_n += n
+            if seq.gt_n >= FLUSH_ROWS:
+                seq.flush()
 
     def close(self) -> list[Path]:
         """Finish every file, write ``seqinfo.ini`` and move all of them into place; returns the paths."""
         done: list[Path] = []
         for cid in sorted(self._seqs):
             seq = self._seqs[cid]
+            seq.flush()
             info = AtomicTextFile(seq.folder / "seqinfo.ini", encoding="ascii")
             info.write(f"[Sequence]\nname={cid}\nimDir=img1\nframeRate={_num(seq.fps)}\n"
                        f"seqLength={seq.max_frame}\nimWidth={seq.size[0]}\nimHeight={seq.size[1]}\nimExt=.jpg\n")

@@ -1,0 +1,53 @@
+"""A camera frame's detections as the bus carries them, plus the same values as arrays for the file writers.
+
+The bus contract is a list of ``{bbox: [x, y, w, h], cls, conf}`` dicts (what any subscriber reads).
+``Detections`` is that list, also holding the arrays the dicts were made from, so the recorder and the MOT
+exporter (in-process or in the export process) format them with the compiled kernels of ``sensors.numtext``
+instead of walking the dicts; ``frame_line`` gives exactly the JSON line ``sensors.bus.dumps`` would.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Detections", "detection_dicts", "frame_line"]
+
+
+class Detections(list):
+    """``list`` of detection dicts with ``boxes`` (n, 4; 0.01 px), ``cls`` (n,) indices into ``names``,
+    ``conf`` (n,; 0.001): the same values, for writers."""
+
+    __slots__ = ("boxes", "cls", "conf", "names")
+
+    def __init__(self, items: list[dict], boxes: np.ndarray, cls: np.ndarray, conf: np.ndarray,
+                 names: tuple[str, ...]) -> None:
+        super().__init__(items)
+        self.boxes, self.cls, self.conf, self.names = boxes, cls, conf, names
+
+    def copy(self) -> Detections:
+        """New dicts (a subscriber may change them), the same arrays (nobody writes to them)."""
+        return Detections([dict(d) for d in self], self.boxes, self.cls, self.conf, self.names)
+
+
+def detection_dicts(
+    boxes: np.ndarray, cls: np.ndarray, conf: np.ndarray, names: tuple[str, ...]
+) -> list[dict]:
+    """The bus dicts of detections given as arrays (one ``tolist`` per array)."""
+    bb, cf = np.asarray(boxes, float).tolist(), np.asarray(conf, float).tolist()
+    nm = [names[c] for c in np.asarray(cls).tolist()]
+    return [{"bbox": b, "cls": n, "conf": c} for b, n, c in zip(bb, nm, cf, strict=True)]
+
+
+def frame_line(rec: dict[str, Any], boxes: np.ndarray, cls: np.ndarray, conf: np.ndarray,
+               names: tuple[str, ...]) -> str:
+    """``dumps(rec | {"detections": detection_dicts(...)})``, with the detection list made by a kernel."""
+    from sensors.bus import dumps
+    from sensors.numtext import detections_json
+
+    text = detections_json(boxes, cls, conf, names)
+    if text is None:
+        return dumps({**rec, "detections": detection_dicts(boxes, cls, conf, names)})
+    # keys are sorted and JSON strings escape quotes, so the first '"detections":[]' is the key itself
+    return dumps({**rec, "detections": []}).replace('"detections":[]', '"detections":' + text, 1)
