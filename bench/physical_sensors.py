@@ -13,14 +13,19 @@ Usage: ``python -m bench.physical_sensors [--people 10000] [--cameras 50] [--fps
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 
-from agents.world import Impulse, Targets, WorldView
-from sensors.placement import build_physical_sensors, walk_samples
-from twin import load_twin
+# run as a script, bench/ is first on the path and bench/sensors.py would shadow the sensors package
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from agents.world import Impulse, Targets, WorldView  # noqa: E402
+from sensors.placement import build_physical_sensors, walk_samples  # noqa: E402
+from twin import load_twin  # noqa: E402
 
 
 def main() -> None:
