@@ -137,7 +137,7 @@ def shadow(buildings, xy: tuple[float, float], src_z: float, dst_z: float, *, ra
         parts.append(_wall_shadows(np.stack([a, b, pb, pa], axis=1), np.asarray(xy, float)))
     if not parts:
         return None
-    return Shadow(np.concatenate(parts),
+    return Shadow(np.concatenate(parts), source=xy,
                   extent=(xy[0] - range_m, xy[1] - range_m, xy[0] + range_m, xy[1] + range_m))
 
 
@@ -193,17 +193,19 @@ class Shadow:
 
     The parts are not merged (their union costs more than everything else here): ``geometry`` is them as
     one prepared GeometryCollection, which shapely predicates treat as the union of its members (GEOS >=
-    3.13; empty members are dropped, GEOS can crash on them). Tests go through a ``RASTER_CELL_M`` raster of
-    the parts built on first use (``raster``): cells away from the union's boundary answer from the raster,
-    only points in boundary cells are tested against ``geometry``, so the answer is exact and most points
-    cost an array lookup. ``extent`` (xmin, ymin, xmax, ymax) limits the raster to where points will be
-    asked (a camera's range); points off it are exact tests.
+    3.13; empty members are dropped, GEOS can crash on them); given the ``source`` the shadows are cast
+    from, parts in disjoint sectors share a member (``_collection``). Tests go through a ``RASTER_CELL_M``
+    raster of the parts built on first use (``raster``): cells away from the union's boundary answer from
+    the raster, only points in boundary cells are tested against ``geometry``, so the answer is exact and
+    most points cost an array lookup. ``extent`` (xmin, ymin, xmax, ymax) limits the raster to where points
+    will be asked (a camera's range); points off it are exact tests.
     """
 
-    def __init__(self, parts, *, extent: tuple[float, float, float, float] | None = None) -> None:
+    def __init__(self, parts, *, extent: tuple[float, float, float, float] | None = None,
+                 source: tuple[float, float] | None = None) -> None:
         parts = np.asarray(parts, dtype=object).reshape(-1)
         self.parts = parts[~shapely.is_empty(parts)]
-        self.geometry = shapely.geometrycollections(self.parts)
+        self.geometry = _collection(self.parts, source)
         self.extent = extent
         shapely.prepare(self.geometry)
         self._raster: ShadowRaster | None = None
@@ -222,6 +224,39 @@ class Shadow:
         if len(mixed):
             out[mixed] = shapely.contains_xy(self.geometry, xy[mixed, 0], xy[mixed, 1])
         return out
+
+
+def _collection(parts: np.ndarray, source: tuple[float, float] | None):
+    """The parts as one GeometryCollection for point tests. GEOS tests a point against each member in turn,
+    so members are few: polygons within disjoint sectors seen from ``source`` (apart by more than rounding)
+    cannot overlap and share a MultiPolygon (greedy colouring, sectors by start angle); the rest (a
+    polygon round the source, lines, points) are members of their own."""
+    poly = np.flatnonzero(shapely.get_type_id(parts) == 3)
+    if source is None or len(poly) < 2:
+        return shapely.geometrycollections(parts)
+    src = np.asarray(source, float)
+    xy, owner = shapely.get_coordinates(shapely.get_exterior_ring(parts[poly]), return_index=True)
+    mid = shapely.get_coordinates(shapely.centroid(parts[poly])) - src
+    mid = np.arctan2(mid[:, 1], mid[:, 0])
+    d = xy - src
+    rel = (np.arctan2(d[:, 1], d[:, 0]) - mid[owner] + np.pi) % (2 * np.pi) - np.pi    # in [-pi, pi)
+    lo = np.full(len(poly), np.inf)
+    hi = np.full(len(poly), -np.inf)
+    np.minimum.at(lo, owner, rel)
+    np.maximum.at(hi, owner, rel)
+    half = (hi - lo) / 2
+    mid += (hi + lo) / 2
+    ok = np.flatnonzero(hi - lo < np.pi - 1e-6)
+    ok = ok[np.argsort(mid[ok] - half[ok], kind="stable")]
+    gap = np.abs((mid[ok, None] - mid[None, ok] + np.pi) % (2 * np.pi) - np.pi)
+    clash = gap < half[ok, None] + half[None, ok] + 1e-9
+    colour = np.full(len(ok), -1)
+    for i in range(len(ok)):
+        colour[i] = np.argmin(np.bincount(colour[:i][clash[i, :i]], minlength=i + 1))   # lowest free
+    members = [shapely.multipolygons(parts[poly[ok[colour == c]]]) for c in range(colour.max() + 1)]
+    alone = np.ones(len(parts), bool)
+    alone[poly[ok]] = False
+    return shapely.geometrycollections(np.concatenate([np.array(members, dtype=object), parts[alone]]))
 
 
 #: Cell size (m) of shadow rasters.

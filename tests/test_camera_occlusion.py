@@ -154,7 +154,8 @@ def test_raster_of_overlapping_concave_and_degenerate_parts_is_exact():
     other = [shapely.LineString([(X0 + 100, Y0), (X0 + 110, Y0 + 7.3)]), shapely.Point(X0 + 120.5, Y0 + 3.25)]
     parts = np.array(sq + [concave] + fan + other, dtype=object)
     union = shapely.union_all(parts)
-    sh = Shadow(parts)
+    sh = Shadow(parts, source=(X0 + 50, Y0 + 50))       # parts in disjoint sectors share a member
+    assert shapely.get_num_geometries(sh.geometry) < len(parts)
     pts = np.vstack([np.array([X0 - 5, Y0 - 5]) + rng.uniform(0, 140, (40_000, 2)),
                      _near_boundary(union, rng, 20_000, 0.3),
                      _near_boundary(parts, rng, 20_000, 0.05)])
@@ -162,6 +163,7 @@ def test_raster_of_overlapping_concave_and_degenerate_parts_is_exact():
     pts = np.vstack([pts, grid])
     exact = shapely.contains_xy(union, pts[:, 0], pts[:, 1])
     assert (sh.hides(pts) == exact).all() and exact.mean() > 0.1
+    assert (shapely.contains_xy(sh.geometry, pts[:, 0], pts[:, 1]) == exact).all()
     codes = sh.raster().codes_at(pts)
     assert (exact[codes == 1]).all() and not exact[codes == 0].any()
     r = sh.raster()
