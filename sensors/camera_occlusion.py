@@ -146,20 +146,18 @@ def _wall_shadows(quads: np.ndarray, src: np.ndarray) -> np.ndarray:
     except that a run of consecutive pieces whose quads together form one convex polygon (along a straight
     wall, round a convex corner) gives that polygon instead: the same ground, far fewer parts to test."""
     q = quads - src                                    # local coordinates: well-conditioned turns
-    d1 = q - np.roll(q, 1, axis=1)
-    d2 = np.roll(q, -1, axis=1) - q
-    turn = d1[..., 0] * d2[..., 1] - d1[..., 1] * d2[..., 0]
-    tol = 1e-9 * np.hypot(d1[..., 0], d1[..., 1]) * np.hypot(d2[..., 0], d2[..., 1])
-    area = (q[..., 0] * np.roll(q[..., 1], -1, axis=1) - np.roll(q[..., 0], -1, axis=1) * q[..., 1]).sum(1)
-    o = np.sign(area)
-    good = (o != 0) & (turn * o[:, None] >= -tol).all(axis=1)
+    a, b, pb, pa = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
 
     def turn_ok(p0: np.ndarray, p1: np.ndarray, p2: np.ndarray, o: np.ndarray) -> np.ndarray:
+        """Does the path p0 -> p1 -> p2 turn the way ``o`` says (or go straight, to rounding)?"""
         e1, e2 = p1 - p0, p2 - p1
         t = (e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]) * o
         return t >= -1e-9 * np.hypot(e1[:, 0], e1[:, 1]) * np.hypot(e2[:, 0], e2[:, 1])
 
-    a, b, pb, pa = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
+    x, y = q[..., 0], q[..., 1]
+    o = np.sign((x * np.roll(y, -1, axis=1) - np.roll(x, -1, axis=1) * y).sum(axis=1))    # orientation
+    good = ((o != 0) & turn_ok(pa, a, b, o) & turn_ok(a, b, pb, o) & turn_ok(b, pb, pa, o)
+            & turn_ok(pb, pa, a, o))                   # a convex quad
     join = (good[:-1] & good[1:] & (o[:-1] == o[1:]) & (b[:-1] == a[1:]).all(1) & (pb[:-1] == pa[1:]).all(1)
             & turn_ok(a[:-1], b[:-1], b[1:], o[:-1]) & turn_ok(pb[1:], pb[:-1], pa[:-1], o[:-1]))
     run = np.cumsum(np.concatenate([[True], ~join])) - 1
@@ -250,9 +248,11 @@ def _collection(parts: np.ndarray, source: tuple[float, float] | None):
     ok = ok[np.argsort(mid[ok] - half[ok], kind="stable")]
     gap = np.abs((mid[ok, None] - mid[None, ok] + np.pi) % (2 * np.pi) - np.pi)
     clash = gap < half[ok, None] + half[None, ok] + 1e-9
-    colour = np.full(len(ok), -1)
-    for i in range(len(ok)):
-        colour[i] = np.argmin(np.bincount(colour[:i][clash[i, :i]], minlength=i + 1))   # lowest free
+    colours: list[int] = []
+    for i, row in enumerate(clash.tolist()):
+        used = {colours[k] for k in range(i) if row[k]}
+        colours.append(min(set(range(len(used) + 1)) - used))                      # lowest free colour
+    colour = np.array(colours, dtype=np.int64)
     members = [shapely.multipolygons(parts[poly[ok[colour == c]]]) for c in range(colour.max() + 1)]
     alone = np.ones(len(parts), bool)
     alone[poly[ok]] = False
@@ -286,6 +286,9 @@ class ShadowRaster(NamedTuple):
         part, or a triangle of a concave one) or only seams between two pieces pass. No merging, no flood
         fill, no polygon tests."""
         parts = np.asarray(geometry, dtype=object).reshape(-1)
+        parts = parts[~shapely.is_empty(parts)]
+        if len(parts) == 0:                          # nothing hides anything
+            return ShadowRaster(0.0, 0.0, float(cell_m), np.zeros((1, 1), np.uint8), 0)
         xmin, ymin, xmax, ymax = shapely.total_bounds(parts)
         off = 0
         if extent is not None and (extent[0] > xmin or extent[1] > ymin or extent[2] < xmax
