@@ -85,7 +85,9 @@ def shadow(buildings, xy: tuple[float, float], src_z: float, dst_z: float, *, ra
     if buildings is None or len(buildings.polygons) == 0:
         return None
     cam = shapely.Point(xy)
-    idx = buildings.tree.query(cam.buffer(range_m))
+    # buildings whose box meets the range's box (that of ``cam.buffer(range_m)``, without building the disc)
+    extent = (xy[0] - range_m, xy[1] - range_m, xy[0] + range_m, xy[1] + range_m)
+    idx = buildings.tree.query(shapely.box(*extent))
     if len(idx) == 0:
         return None
     hb = np.asarray(buildings.heights_m, float)[idx]
@@ -137,8 +139,7 @@ def shadow(buildings, xy: tuple[float, float], src_z: float, dst_z: float, *, ra
         parts.append(_wall_shadows(np.stack([a, b, pb, pa], axis=1), np.asarray(xy, float)))
     if not parts:
         return None
-    return Shadow(np.concatenate(parts), source=xy,
-                  extent=(xy[0] - range_m, xy[1] - range_m, xy[0] + range_m, xy[1] + range_m))
+    return Shadow(np.concatenate(parts), source=xy, extent=extent)
 
 
 def _wall_shadows(quads: np.ndarray, src: np.ndarray) -> np.ndarray:
