@@ -214,7 +214,6 @@ class _TruthWriter:
         self._fh.close()
 
 
-
 #: Camera frames a run must record before its exports go to a second process (below that, starting the
 #: process costs more than it saves).
 EXPORT_PROCESS_MIN_FRAMES = 5_000
@@ -228,6 +227,7 @@ def exports_mode(frames: float) -> str:
     if forced in ("process", "inline"):
         return forced
     return "process" if (os.cpu_count() or 1) >= 2 and frames >= EXPORT_PROCESS_MIN_FRAMES else "inline"
+
 
 def _density_zones(twin) -> dict[str, Any]:
     """Asset zones (polygon, else a ``POINT_ZONE_M`` circle); synthetic twins: one per node and per street."""

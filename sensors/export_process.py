@@ -14,6 +14,8 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import pickle
+import queue
+import threading
 import traceback
 from pathlib import Path
 from typing import Any
@@ -24,12 +26,16 @@ from sensors.bus import Bus, Message, Recorder
 from sensors.camera_group import CameraTruth
 from sensors.detections import Detections
 from sensors.mot import MotExporter
+from sensors.numtext import warm_kernels
 
 __all__ = ["ExportError", "ExportProcess", "export_worker"]
 
 #: Records per pickled batch: large enough that pickling and pipe calls are amortised, small enough that
 #: the child starts writing early.
 BATCH = 256
+#: Pickled batches the parent may hold while the child is busy (a sender thread writes them to the pipe, so
+#: the simulation does not stall while the child starts or catches up); then ``_flush`` waits: bounded memory.
+QUEUE_BATCHES = 64
 #: Array columns of a batch: frame boxes / classes / confidences; truth ids / boxes / classes / visibility.
 _COLUMNS = ("fb", "fk", "fc", "ti", "tb", "tk", "tv")
 
@@ -43,6 +49,7 @@ def export_worker(conn: Any, out_dir: str, events_path: str, with_mot: bool) -> 
     recorder = Recorder(events_path)
     mot = MotExporter(out_dir) if with_mot else None
     error: str | None = None
+    warm_kernels()  # load the compiled kernels now, while the parent is still building
     while True:
         try:
             records, cols = pickle.loads(conn.recv_bytes())
@@ -110,6 +117,10 @@ class ExportProcess:
         )
         self._proc.start()
         child.close()
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=QUEUE_BATCHES)
+        self._send_error: BaseException | None = None
+        self._sender = threading.Thread(target=self._send_loop, name="twin-exports-sender", daemon=True)
+        self._sender.start()
         self._batch: list[tuple] = []
         self._cols: dict[str, list[np.ndarray]] = {k: [] for k in _COLUMNS}
         self.lines = 0
@@ -166,17 +177,41 @@ class ExportProcess:
         data = pickle.dumps((self._batch, cols), protocol=pickle.HIGHEST_PROTOCOL)
         self._batch = []
         self._cols = {k: [] for k in _COLUMNS}
-        try:
-            self._conn.send_bytes(data)
-        except (BrokenPipeError, ConnectionResetError, OSError) as exc:
+        self._check_sender()
+        self._queue.put(data)
+
+    def _send_loop(self) -> None:
+        """Sender thread: batches from the queue down the pipe (the write releases the GIL)."""
+        while True:
+            data = self._queue.get()
+            if data is None:
+                return
+            if self._send_error is not None:
+                continue  # the pipe is gone: drop, the parent raises at its next flush
+            try:
+                self._conn.send_bytes(data)
+            except (BrokenPipeError, ConnectionResetError, OSError) as exc:
+                self._send_error = exc
+
+    def _check_sender(self) -> None:
+        if self._send_error is not None:
             self.done = True
-            raise ExportError(f"the export process stopped (exit code {self._proc.exitcode})") from exc
+            raise ExportError(f"the export process stopped (exit code {self._proc.exitcode})") from (
+                self._send_error
+            )
+
+    def _drain(self) -> None:
+        """Flush the batch and wait until the sender thread has written everything."""
+        self._flush()
+        self._queue.put(None)
+        self._sender.join()
+        self._check_sender()
 
     # ---------------------------------------------------------------- ending
     def close(self) -> list[Path]:
         """Send what is left, wait until every file is in place; returns their paths."""
         self._batch.append(("close",))
-        self._flush()
+        self._drain()
         status, payload, _ = self._finish()
         if status != "ok":
             raise ExportError(f"writing the run's files failed in the export process:\n{payload}")
@@ -188,7 +223,7 @@ class ExportProcess:
             return
         self._batch = [("abort",)]
         try:
-            self._flush()
+            self._drain()
             self._finish()
         except (ExportError, EOFError, OSError):
             pass

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["DET_ROW", "GT_ROW", "det_text", "detections_json", "gt_text"]
+__all__ = ["DET_ROW", "GT_ROW", "det_text", "detections_json", "gt_text", "warm_kernels"]
 
 #: The row formats (the reference, and the fallback): box values 0.01 px, confidence / visibility 0.001.
 DET_ROW = "%d,-1,%.7g,%.7g,%.7g,%.7g,%.3f,-1,-1,-1\n"
@@ -278,3 +278,11 @@ def detections_json(
     k = np.ascontiguousarray(cls, np.int64).reshape(-1)
     buf = _det_json(b, k, np.ascontiguousarray(conf, np.float64).reshape(-1), nm.buf, nm.off)
     return buf.tobytes().decode("ascii") if len(buf) else None
+
+
+def warm_kernels() -> None:
+    """Compile (first use) or load (numba's cache) every kernel now, on tiny inputs (~0.3 s once)."""
+    one = np.ones(1)
+    det_text(one, np.ones((1, 4)), one * 0.5)
+    gt_text(one, one, np.ones((1, 4)), one, one * 0.5)
+    detections_json(np.ones((1, 4)), np.zeros(1, np.int64), one * 0.5, ("x",))
