@@ -411,7 +411,7 @@ class _Run:
         # events.jsonl (and the MOT files) are written in-process or by a second process: which one is
         # chosen once the cameras are known (``_build_exports``); this subscription keeps the recorder first
         self.recorder: Recorder | ExportProcess | None = None
-        self.bus.subscribe("*", lambda msg: self.recorder.write(msg))
+        self.bus.subscribe("*", lambda msg: self.recorder.write(msg), raw=True)
         self.truth = _TruthWriter(self.tmp / ".ground_truth.model.tmp", self.twin.crs)
         self.aborters.append(lambda: self.truth._fh.close())
         self.zones = _density_zones(self.twin)
@@ -447,6 +447,8 @@ class _Run:
     def _build_exports(self) -> None:
         """The recorder and MOT exporter: in a second process for camera-heavy runs (``exports_mode``)."""
         cams = [s for s in self.sensors if hasattr(s, "truth_sink")]
+        for c in cams:  # frames go on the bus as arrays; the bus makes the dicts for subscribers needing them
+            c.defer_detections = True
         frames = sum(float(c.config.fps) for c in cams) * float(self.d["duration_s"])
         self.mot = None
         if exports_mode(frames) == "process":

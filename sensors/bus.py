@@ -54,7 +54,7 @@ def _default(o: Any):
 def _record(t: float, topic: str, payload: dict) -> dict:
     """What a message becomes in events.jsonl: its payload with bus time ``t`` (the payload's own time, if
     different, kept as ``t_event``) and ``topic``."""
-    rec = dict(payload)
+    rec = {k: v.materialize() if isinstance(v, Deferred) else v for k, v in payload.items()}
     own = rec.get("t")
     if own is not None and own != t:
         rec["t_event"] = own
@@ -63,20 +63,34 @@ def _record(t: float, topic: str, payload: dict) -> dict:
     return rec
 
 
+class Deferred:
+    """A payload value published in a compact form (e.g. a camera frame's detections as arrays) whose
+    contract form ``materialize()`` builds. The bus builds it, once, before the first subscriber that did
+    not subscribe ``raw`` sees the message; raw subscribers (the file writers) read the compact form."""
+
+    def materialize(self) -> Any:
+        raise NotImplementedError
+
+
 class Bus:
     """Topic-based publish/subscribe; subscribers to ``"camera/*"`` or ``"*"`` get all matching topics.
 
     Messages must be published in non-decreasing time, so every subscriber sees them in time order.
+    Subscribers see payloads in their contract form (``Deferred`` values materialized) unless they
+    subscribed ``raw=True``.
     """
 
     def __init__(self) -> None:
-        self._subs: dict[str, list[Callable[[Message], None]]] = defaultdict(list)
+        self._subs: dict[str, list[tuple[Callable[[Message], None], bool]]] = defaultdict(list)
         self._t = float("-inf")
         self.count = 0
 
-    def subscribe(self, pattern: str, callback: Callable[[Message], None]) -> None:
-        """Call ``callback(message)`` for each topic equal to ``pattern``, under ``prefix/*``, or ``*``."""
-        self._subs[pattern].append(callback)
+    def subscribe(self, pattern: str, callback: Callable[[Message], None], *, raw: bool = False) -> None:
+        """Call ``callback(message)`` for each topic equal to ``pattern``, under ``prefix/*``, or ``*``.
+
+        ``raw``: the callback also accepts ``Deferred`` payload values (it need not wait for their
+        materialization)."""
+        self._subs[pattern].append((callback, raw))
 
     def publish(self, t: float, topic: str, payload: dict) -> Message:
         if not topic or topic.startswith("/"):
@@ -86,8 +100,13 @@ class Bus:
         self._t = max(self._t, t)
         msg = Message(float(t), topic, payload)
         self.count += 1
+        deferred = [k for k, v in payload.items() if isinstance(v, Deferred)]
         for pattern in self._patterns_for(topic):
-            for cb in self._subs.get(pattern, ()):
+            for cb, raw in self._subs.get(pattern, ()):
+                if deferred and not raw:
+                    for k in deferred:
+                        payload[k] = payload[k].materialize()
+                    deferred = []
                 cb(msg)
         return msg
 
@@ -109,7 +128,7 @@ class Recorder:
         self.path = self._out.path
         self.lines = 0
         if bus is not None:
-            bus.subscribe(pattern, self.write)
+            bus.subscribe(pattern, self.write, raw=True)
 
     def write(self, msg: Message) -> None:
         dets = msg.payload.get("detections")

@@ -62,7 +62,7 @@ from sensors.camera_geometry import Pose, apply_homography, default_pitch_deg
 from sensors.camera_group import MOT_CLASS, CameraGroup, CameraTruth, detection_probability
 from sensors.camera_index import cells_near
 from sensors.camera_occlusion import Shadow, shadow
-from sensors.detections import Detections
+from sensors.detections import Detections, FrameArrays
 
 __all__ = ["CONDITIONS", "MOT_CLASS", "Camera", "CameraConfig", "CameraGroup", "CameraTruth",
            "detection_probability", "foot_points", "to_ground"]
@@ -150,7 +150,10 @@ class Camera(Sensor):
         self.truth_sink = truth_sink
         self.frame = 0
         self.last_truth: CameraTruth | None = None
-        self._last_dets: list[dict] = []
+        self._last_dets: list[dict] | FrameArrays = []
+        #: True: ``measure`` publishes detections as ``FrameArrays`` and the bus builds the dicts only for
+        #: subscribers that need them (the engine sets it; direct callers get dicts).
+        self.defer_detections = False
         self._calibrated = False
         self._reported = "ok"
         self._conditions: tuple[str, ...] = tuple(config.conditions)
@@ -221,10 +224,12 @@ class Camera(Sensor):
             self._reported = self.status
         if self.status == "offline":
             return out
-        dets, truth = self.observe(world)
+        dets, truth = self.group.observe(self, world)
+        if not self.defer_detections and isinstance(dets, FrameArrays):
+            dets = dets.materialize()
         if self.status == "frozen":
             last = self._last_dets
-            dets = last.copy() if isinstance(last, Detections) else [dict(d) for d in last]
+            dets = last.copy() if isinstance(last, Detections | FrameArrays) else [dict(d) for d in last]
         else:
             self._last_dets = dets
         self.last_truth = truth
@@ -234,9 +239,10 @@ class Camera(Sensor):
         return out
 
     def observe(self, world: WorldView) -> tuple[list[dict], CameraTruth]:
-        """Detections and truth for the real pose now (no status handling), computed with the rest of the
-        camera's group (``sensors.camera_group``)."""
-        return self.group.observe(self, world)
+        """Detections (message dicts) and truth for the real pose now (no status handling), computed with the
+        rest of the camera's group (``sensors.camera_group``)."""
+        dets, truth = self.group.observe(self, world)
+        return (dets.materialize() if isinstance(dets, FrameArrays) else dets), truth
 
     def _cells(self, pose: Pose) -> np.ndarray:
         """Grid cells under the view wedge at the configured range (cached per yaw)."""

@@ -8,11 +8,14 @@ instead of walking the dicts; ``frame_line`` gives exactly the JSON line ``senso
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import numpy as np
 
-__all__ = ["Detections", "detection_dicts", "frame_line"]
+from sensors.bus import Deferred
+
+__all__ = ["Detections", "FrameArrays", "detection_dicts", "frame_line"]
 
 
 class Detections(list):
@@ -31,13 +34,42 @@ class Detections(list):
         return Detections([dict(d) for d in self], self.boxes, self.cls, self.conf, self.names)
 
 
+class FrameArrays(Deferred):
+    """A frame's detections as arrays only: what a camera publishes when nobody may need the dicts. The bus
+    turns it into ``Detections`` (``materialize``) before a subscriber that did not subscribe raw sees it,
+    so every such subscriber still gets the list of dicts; the file writers read the arrays."""
+
+    __slots__ = ("boxes", "cls", "conf", "names")
+
+    def __init__(self, boxes: np.ndarray, cls: np.ndarray, conf: np.ndarray, names: tuple[str, ...]) -> None:
+        self.boxes, self.cls, self.conf, self.names = boxes, cls, conf, names
+
+    def __len__(self) -> int:
+        return len(self.boxes)
+
+    def materialize(self) -> Detections:
+        return Detections(detection_dicts(self.boxes, self.cls, self.conf, self.names), self.boxes, self.cls,
+                          self.conf, self.names)
+
+    def copy(self) -> FrameArrays:
+        return FrameArrays(self.boxes, self.cls, self.conf, self.names)
+
+
 def detection_dicts(
     boxes: np.ndarray, cls: np.ndarray, conf: np.ndarray, names: tuple[str, ...]
 ) -> list[dict]:
     """The bus dicts of detections given as arrays (one ``tolist`` per array)."""
     bb, cf = np.asarray(boxes, float).tolist(), np.asarray(conf, float).tolist()
     nm = [names[c] for c in np.asarray(cls).tolist()]
-    return [{"bbox": b, "cls": n, "conf": c} for b, n, c in zip(bb, nm, cf, strict=True)]
+    # Many small acyclic dicts: with the collector running their allocation triggers passes over the whole
+    # heap (measured 6.2 -> 2.4 ms per 2,500 detections on Helsinki's heap); pausing it is safe (no cycles).
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return [{"bbox": b, "cls": n, "conf": c} for b, n, c in zip(bb, nm, cf, strict=True)]
+    finally:
+        if paused:
+            gc.enable()
 
 
 def frame_line(rec: dict[str, Any], boxes: np.ndarray, cls: np.ndarray, conf: np.ndarray,

@@ -24,7 +24,7 @@ import numpy as np
 
 from sensors.bus import Bus, Message, Recorder
 from sensors.camera_group import CameraTruth
-from sensors.detections import Detections
+from sensors.detections import Detections, FrameArrays
 from sensors.mot import MotExporter
 from sensors.numtext import warm_kernels
 
@@ -130,7 +130,7 @@ class ExportProcess:
     # ---------------------------------------------------------------- wiring
     def subscribe(self, bus: Bus) -> None:
         """Record every message on ``bus`` (``events.jsonl``, and the MOT files from camera messages)."""
-        bus.subscribe("*", self.write)
+        bus.subscribe("*", self.write, raw=True)
 
     def attach(self, sensors: Any) -> None:
         """Become the ``truth_sink`` of every camera (gt.txt) and pass on its frame rate and image size."""
@@ -144,7 +144,7 @@ class ExportProcess:
     # ---------------------------------------------------------------- streaming
     def write(self, msg: Message) -> None:
         dets = msg.payload.get("detections")
-        if msg.topic == "camera/frame" and isinstance(dets, Detections):
+        if msg.topic == "camera/frame" and isinstance(dets, Detections | FrameArrays):
             # the arrays only (a tenth of the pickling of the dicts); the child formats them
             rest = {k: v for k, v in msg.payload.items() if k != "detections"}
             self._cols["fb"].append(dets.boxes)

@@ -87,8 +87,8 @@ class MotExporter:
     # -------------------------------------------------------------- wiring
     def subscribe(self, bus: Bus) -> None:
         """Listen to ``camera/calibration`` and ``camera/frame`` on ``bus``."""
-        bus.subscribe("camera/calibration", self.on_message)
-        bus.subscribe("camera/frame", self.on_message)
+        bus.subscribe("camera/calibration", self.on_message, raw=True)
+        bus.subscribe("camera/frame", self.on_message, raw=True)
 
     def attach(self, sensors: Iterable[object]) -> None:
         """Become the ``truth_sink`` of every ``Camera`` in ``sensors`` (for gt.txt)."""

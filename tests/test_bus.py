@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from sensors.bus import Bus, BusError, Recorder, dumps
+from sensors.bus import Bus, BusError, Deferred, Recorder, dumps
 
 
 def test_topic_patterns_and_order():
@@ -57,3 +57,34 @@ def test_dumps_is_canonical_and_handles_numpy():
     assert dumps({"b": np.int64(2), "a": np.float32(0.5), "c": np.arange(2)}) == '{"a":0.5,"b":2,"c":[0,1]}'
     with pytest.raises(ValueError):
         dumps({"x": float("nan")})
+
+
+class _Lazy(Deferred):
+    """A compact payload value; counts how often it is materialized."""
+
+    made = 0
+
+    def materialize(self):
+        _Lazy.made += 1
+        return [{"bbox": [1.0, 2.0, 3.0, 4.0]}]
+
+
+def test_deferred_values_are_built_once_and_only_for_subscribers_that_are_not_raw():
+    bus, seen = Bus(), []
+    bus.subscribe("camera/frame", lambda m: seen.append(("raw", type(m.payload["detections"]))), raw=True)
+    bus.publish(0.0, "camera/frame", {"detections": _Lazy()})
+    assert seen == [("raw", _Lazy)] and _Lazy.made == 0      # nobody needed the dicts: never built
+    bus.subscribe("*", lambda m: seen.append(("plain", m.payload["detections"])))
+    bus.subscribe("camera/*", lambda m: seen.append(("plain2", m.payload["detections"])))
+    bus.publish(1.0, "camera/frame", {"detections": _Lazy()})
+    assert seen[1] == ("raw", _Lazy)                         # topic subscribers first: still compact
+    assert seen[2][1] == seen[3][1] == [{"bbox": [1.0, 2.0, 3.0, 4.0]}] and _Lazy.made == 1
+
+
+def test_recorder_writes_deferred_values_in_their_contract_form(tmp_path):
+    bus = Bus()
+    rec = Recorder(tmp_path / "events.jsonl", bus)
+    bus.publish(0.0, "x/y", {"detections": _Lazy()})
+    rec.close()
+    line = json.loads((tmp_path / "events.jsonl").read_text())
+    assert line["detections"] == [{"bbox": [1.0, 2.0, 3.0, 4.0]}]

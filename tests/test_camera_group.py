@@ -136,3 +136,26 @@ def test_placement_groups_cameras_by_frame_rate():
     s = {c.id: c for c in build_physical_sensors(twin, spec, rng=np.random.default_rng(0))}
     assert s["a"].group is s["b"].group and s["c"].group is not s["a"].group
     assert s["a"].group.rng is s["a"].rng
+
+
+def test_deferred_frames_carry_the_arrays_of_the_same_detections():
+    """With ``defer_detections`` a camera publishes ``FrameArrays``; materialized they are the dicts the same
+    camera (same seed) publishes without it, and the arrays hold the same numbers."""
+    from sensors.detections import Detections, FrameArrays
+
+    tg = _crowd()
+    plain, lazy = _cams(CameraGroup(), seed=3), _cams(CameraGroup(), seed=3)
+    for c in lazy:
+        c.defer_detections = True
+    for k in range(3):
+        a, b = _frames(plain, tg, 0.2 * k), _frames(lazy, tg, 0.2 * k)
+        for cid in a:
+            got = b[cid]["detections"]
+            if not a[cid]["detections"]:
+                assert len(got) == 0
+                continue
+            assert isinstance(got, FrameArrays) and not isinstance(a[cid]["detections"], FrameArrays)
+            made = got.materialize()
+            assert isinstance(made, Detections) and list(made) == list(a[cid]["detections"])
+            assert made[0]["bbox"] == got.boxes[0].tolist() and made[0]["conf"] == float(got.conf[0])
+    assert sum(len(f["detections"]) for f in a.values()) > 50
