@@ -193,17 +193,18 @@ class _TruthWriter:
             out.append(heapq.heappop(self._heap)[2])
         if not out:
             return
-        xy = np.array([r["xy"] if r.get("xy") is not None else (np.nan, np.nan) for r in out], float)
+        has = [r.get("xy") is not None for r in out]
+        xy = np.array([r["xy"] if h else (np.nan, np.nan) for r, h in zip(out, has, strict=True)], float)
         lon, lat = self._tr.transform(xy[:, 0], xy[:, 1])
+        # rounded together (numpy: x * 10^k to the nearest integer, / 10^k), then one tolist per array
+        ts = np.round(np.array([float(r["t"]) for r in out]), 3).tolist()
+        xys = np.round(xy, 3).tolist()
+        lls = np.round(np.column_stack([lon, lat]), 7).tolist()
         lines = []
-        for r, lo, la in zip(out, lon.tolist(), lat.tolist(), strict=True):
+        for r, h, t, p, ll in zip(out, has, ts, xys, lls, strict=True):
             r = dict(r)
-            r["t"] = round(float(r["t"]), 3)
-            if r.get("xy") is not None:
-                r["xy"] = [round(float(r["xy"][0]), 3), round(float(r["xy"][1]), 3)]
-                r["lonlat"] = [round(lo, 7), round(la, 7)]
-            else:
-                r["xy"], r["lonlat"] = None, None
+            r["t"] = t
+            r["xy"], r["lonlat"] = (p, ll) if h else (None, None)
             self.kinds[r["kind"]] = self.kinds.get(r["kind"], 0) + 1
             lines.append(dumps(r))
         self._fh.write("\n".join(lines) + "\n")
