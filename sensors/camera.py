@@ -61,8 +61,9 @@ from sensors.base import Sensor, SensorError
 from sensors.camera_geometry import Pose, apply_homography, default_pitch_deg
 from sensors.camera_group import MOT_CLASS, CameraGroup, CameraTruth, detection_probability
 from sensors.camera_index import cells_near
-from sensors.camera_occlusion import Shadow, shadow
+from sensors.camera_occlusion import Shadow
 from sensors.detections import Detections, FrameArrays
+from sensors.shadow_cache import cached_shadow
 
 __all__ = ["CONDITIONS", "MOT_CLASS", "Camera", "CameraConfig", "CameraGroup", "CameraTruth",
            "detection_probability", "foot_points", "to_ground"]
@@ -261,7 +262,7 @@ class Camera(Sensor):
         if self.buildings is None:
             return None
         if level not in self._shadows:
-            self._shadows[level] = shadow(
+            self._shadows[level] = cached_shadow(
                 self.buildings, (self.nominal.x, self.nominal.y), self.nominal.height_m, level / 4.0,
                 range_m=self.config.max_range_m, clearance_m=self.config.mount_clearance_m)
         return self._shadows[level]

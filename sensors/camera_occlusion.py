@@ -209,6 +209,17 @@ class Shadow:
         shapely.prepare(self.geometry)
         self._raster: ShadowRaster | None = None
 
+    @classmethod
+    def restore(cls, parts, geometry, *, extent: tuple[float, float, float, float] | None,
+                raster: ShadowRaster | None) -> Shadow:
+        """A shadow from stored pieces (``sensors.shadow_cache``): its parts, its point-test geometry and
+        raster as ``__init__`` and ``raster`` made them."""
+        sh = cls.__new__(cls)
+        sh.parts, sh.geometry = np.asarray(parts, dtype=object), geometry
+        sh.extent, sh._raster = extent, raster
+        shapely.prepare(sh.geometry)
+        return sh
+
     def raster(self) -> ShadowRaster:
         if self._raster is None:
             self._raster = ShadowRaster.of(self.parts, RASTER_CELL_M, extent=self.extent)
