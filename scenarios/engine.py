@@ -165,6 +165,17 @@ class _Places:
             return None
         return poly
 
+    def area(self, spec: dict, where: _Where | None, path: str, *, radius_m: float | None):
+        """The polygon an entry names: its ``zone`` (lon/lat corners), else the polygon of the asset it is
+        ``at``, else a ``radius_m`` disc round ``where`` (None without a radius or a place)."""
+        if spec.get("zone") is not None:
+            return self.polygon(spec["zone"], f"{path}.zone")
+        if where is None:
+            return None
+        if where.asset is not None and where.asset.polygon is not None:
+            return where.asset.polygon
+        return None if radius_m is None else shapely.Point(*where.xy).buffer(radius_m)
+
     def check(self) -> None:
         if self.rep.problems:
             raise ScenarioError(self.rep.formatted())
@@ -355,22 +366,12 @@ class _Run:
                 self.cyber_specs.append(a)
                 continue
             where = g(a["at"], f"attacks[{i}].at")
-            zone = None
-            if a.get("zone") is not None:
-                zone = places.polygon(a["zone"], f"attacks[{i}].zone")
-            elif where is not None and where.asset is not None and where.asset.polygon is not None:
-                zone = where.asset.polygon
-            self.physical.append((a, where, zone))
+            # no disc for an attack without a polygon: the attacker picks its own spot near ``at``
+            self.physical.append((a, where, places.area(a, where, f"attacks[{i}]", radius_m=None)))
         self.restricted = []
         for i, r in enumerate(d["restricted_zones"]):
-            if r.get("zone") is not None:
-                zone = places.polygon(r["zone"], f"restricted_zones[{i}].zone")
-            else:
-                where = g(r["at"], f"restricted_zones[{i}].at")
-                if where is None:
-                    continue
-                has_poly = where.asset is not None and where.asset.polygon is not None
-                zone = where.asset.polygon if has_poly else shapely.Point(*where.xy).buffer(r["radius_m"])
+            where = None if r.get("zone") is not None else g(r["at"], f"restricted_zones[{i}].at")
+            zone = places.area(r, where, f"restricted_zones[{i}]", radius_m=r.get("radius_m"))
             if zone is not None:
                 self.restricted.append(zone)
         self.orders = [(o, g(o["to"], f"response.dispatch[{i}].to"))
