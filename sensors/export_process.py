@@ -11,6 +11,7 @@ drops them; an error in the child is raised in the parent at ``close()`` (or at 
 
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
 import os
 import pickle
@@ -46,6 +47,9 @@ class ExportError(RuntimeError):
 
 def export_worker(conn: Any, out_dir: str, events_path: str, with_mot: bool) -> None:
     """Child process: apply the record stream to a ``Recorder`` and a ``MotExporter`` until close/abort."""
+    # A forked child shares the simulation's heap page by page until it writes to them: keep its collector
+    # off those objects (a full collection writes to every one and would copy the whole heap).
+    gc.freeze()
     recorder = Recorder(events_path)
     mot = MotExporter(out_dir) if with_mot else None
     error: str | None = None

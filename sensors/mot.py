@@ -63,7 +63,7 @@ class _Seq:
 
 
 #: Rows a camera's det or gt file collects before they are formatted and written.
-FLUSH_ROWS = 4096
+FLUSH_ROWS = 2048
 
 
 def _num(v: float) -> str:
@@ -119,7 +119,8 @@ class MotExporter:
         seq = self._seq(camera_id)
         seq.max_frame = max(seq.max_frame, frame)
         if len(boxes):
-            seq.det_wait.append((frame, boxes, np.round(conf, 3)))
+            # copies: the arrays are often views of a whole camera batch, which a view would keep alive
+            seq.det_wait.append((frame, np.array(boxes, dtype=float), np.round(conf, 3)))
             seq.det_n += len(boxes)
             if seq.det_n >= FLUSH_ROWS:
                 seq.flush()
@@ -130,8 +131,8 @@ class MotExporter:
         seq.max_frame = max(seq.max_frame, int(frame))
         n = len(truth.ids)
         if n:
-            seq.gt_wait.append((int(frame), truth.ids, np.round(truth.boxes[:, :4], 2), truth.mot_cls,
-                                np.round(truth.visibility, 3)))
+            seq.gt_wait.append((int(frame), np.array(truth.ids), np.round(truth.boxes[:, :4], 2),
+                                np.array(truth.mot_cls), np.round(truth.visibility, 3)))
             seq.gt_n += n
             if seq.gt_n >= FLUSH_ROWS:
                 seq.flush()

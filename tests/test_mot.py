@@ -84,3 +84,24 @@ def test_abort_leaves_nothing(tmp_path):
     _, exp = run_cameras(tmp_path, n_frames=3)
     exp.abort()
     assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+
+
+def test_waiting_rows_do_not_hold_the_cameras_batch_arrays(tmp_path):
+    """Rows wait per camera until a few thousand are formatted together; they must not keep the whole
+    multi-camera batch they were sliced from alive (that grew memory without bound on long runs)."""
+    from sensors.camera_group import CameraTruth
+
+    exp = MotExporter(tmp_path)
+    batch_boxes = np.round(np.random.default_rng(0).uniform(0, 500, (5000, 4)), 2)
+    batch_ids = np.arange(5000)
+    for frame in range(1, 4):
+        exp.frame("c1", frame, batch_boxes[10:13], np.array([0.5, 0.6, 0.7]))
+        exp.truth("c1", frame, frame / 5, CameraTruth(batch_ids[10:13], batch_boxes[10:13], np.ones(3, int),
+                                                      np.ones(3)))
+    seq = exp._seqs["c1"]
+    held = [a for row in seq.det_wait + seq.gt_wait for a in row[1:]]
+    assert held and all(a.base is None or a.base.size <= 12 for a in held)
+    exp.close()
+    det = (tmp_path / "sensors/cameras/c1/det/det.txt").read_text().splitlines()
+    gt = (tmp_path / "sensors/cameras/c1/gt/gt.txt").read_text().splitlines()
+    assert len(det) == len(gt) == 9 and det[0].startswith("1,-1,") and gt[-1].startswith("3,12,")
