@@ -4,8 +4,9 @@ Why: turning every camera frame into JSON and MOT text costs about as much CPU a
 ``ExportProcess`` subscribes to the bus in the simulation process, pickles the messages (camera frames as
 their arrays, ``sensors.detections``) and the cameras' truth in batches down a pipe, and a child process
 runs the same ``Recorder`` and ``MotExporter`` on them in the same order, so the files are byte-identical
-to in-process writing (tested) while the simulation goes on on the other core. The pipe blocks when the
-child falls behind, so memory stays flat. ``close()`` returns once every file is in place; ``abort()``
+to in-process writing (tested) while the simulation goes on on the other core. A sender thread queues up
+to ``QUEUE_BATCHES`` batches (the child's start-up costs the simulation nothing); past that the simulation
+waits for the child, so memory stays flat. ``close()`` returns once every file is in place; ``abort()``
 drops them; an error in the child is raised in the parent at ``close()`` (or at the next send).
 """
 
