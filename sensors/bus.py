@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from typing import Any
 
 from sensors.atomic import AtomicTextFile
 
-__all__ = ["Bus", "BusError", "Message", "Recorder", "dumps"]
+__all__ = ["Bus", "BusError", "Deferred", "Message", "Recorder", "dumps"]
 
 
 class BusError(ValueError):
@@ -63,13 +64,16 @@ def _record(t: float, topic: str, payload: dict) -> dict:
     return rec
 
 
-class Deferred:
+class Deferred(ABC):
     """A payload value published in a compact form (e.g. a camera frame's detections as arrays) whose
     contract form ``materialize()`` builds. The bus builds it, once, before the first subscriber that did
     not subscribe ``raw`` sees the message; raw subscribers (the file writers) read the compact form."""
 
+    __slots__ = ()
+
+    @abstractmethod
     def materialize(self) -> Any:
-        raise NotImplementedError
+        """The value in its contract form (what subscribers that are not raw receive)."""
 
 
 class Bus:

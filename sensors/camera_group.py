@@ -68,7 +68,7 @@ class CameraGroup:
         self.timings: dict[str, float] | None = None     # set to {} to collect per-phase wall times
         self._t: float | None = None
         self._targets: Targets | None = None
-        self._res: dict[int, tuple[list[dict], CameraTruth]] = {}
+        self._res: dict[int, tuple[FrameArrays | list, CameraTruth]] = {}
         self._state: dict[int, tuple] = {}
         self._taken: set[int] = set()
 
@@ -78,8 +78,9 @@ class CameraGroup:
             self.rng = camera.rng
         self.cameras.append(camera)
 
-    def observe(self, camera: Camera, world: WorldView) -> tuple[list[dict], CameraTruth]:
-        """Detections and truth of ``camera`` at ``world.t`` (one batch for the whole group per instant)."""
+    def observe(self, camera: Camera, world: WorldView) -> tuple[FrameArrays | list, CameraTruth]:
+        """Detections (``FrameArrays``, or [] for none) and truth of ``camera`` at ``world.t`` (one batch for
+        the whole group per instant)."""
         key = id(camera)
         if (self._t != world.t or self._targets is not world.targets or key in self._taken
                 or key not in self._res or self._state[key] != _state(camera)):
@@ -106,8 +107,9 @@ _EMPTY_TRUTH = CameraTruth(np.zeros(0, np.int64), np.zeros((0, 4)), np.zeros(0, 
 
 def observe_batch(cams: list[Camera], tg: Targets, rng: np.random.Generator,
                   timings: dict[str, float] | None = None,
-                  atlas: ShadowAtlas | None = None) -> list[tuple[list[dict], CameraTruth]]:
-    """Detections (message dicts) and truth for each camera in ``cams`` seeing ``tg``, in one numpy pass.
+                  atlas: ShadowAtlas | None = None) -> list[tuple[FrameArrays | list, CameraTruth]]:
+    """Detections (``FrameArrays``, or [] for none) and truth for each camera in ``cams`` seeing ``tg``, in
+    one numpy pass.
 
     ``atlas`` keeps the cameras' shadow rasters between calls (a group passes its own).
     ``timings``, if given, accumulates CPU seconds per phase (setup, candidates, project, occlusion,

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from sensors.bus import Deferred
+from sensors.bus import Deferred, dumps
 
 __all__ = ["Detections", "FrameArrays", "detection_dicts", "frame_line"]
 
@@ -75,8 +75,7 @@ def detection_dicts(
 def frame_line(rec: dict[str, Any], boxes: np.ndarray, cls: np.ndarray, conf: np.ndarray,
                names: tuple[str, ...]) -> str:
     """``dumps(rec | {"detections": detection_dicts(...)})``, with the detection list made by a kernel."""
-    from sensors.bus import dumps
-    from sensors.numtext import detections_json
+    from sensors.numtext import detections_json  # numba: imported by the writers only
 
     text = detections_json(boxes, cls, conf, names)
     if text is None:

@@ -12,6 +12,7 @@ drops them; an error in the child is raised in the parent at ``close()`` (or at 
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing as mp
 import os
@@ -70,14 +71,14 @@ def export_worker(conn: Any, out_dir: str, events_path: str, with_mot: bool) -> 
                 if error is None and op == "close":
                     try:
                         paths = [recorder.close()] + (mot.close() if mot is not None else [])
-                        conn.send(("ok", [str(p) for p in paths], recorder.lines))
+                        conn.send(("ok", [str(p) for p in paths]))
                         return
                     except Exception:  # noqa: BLE001 - reported to the parent, which raises it
                         error = traceback.format_exc()
                 recorder.abort()
                 if mot is not None:
                     mot.abort()
-                conn.send(("error", error, 0) if error else ("aborted", [], 0))
+                conn.send(("error", error) if error else ("aborted", []))
                 return
             if error is not None:
                 continue
@@ -130,7 +131,6 @@ class ExportProcess:
         self._cols: dict[str, list[np.ndarray]] = {k: [] for k in _COLUMNS}
         self.lines = 0
         self.done = False
-        self.mot = with_mot
 
     # ---------------------------------------------------------------- wiring
     def subscribe(self, bus: Bus) -> None:
@@ -217,7 +217,7 @@ class ExportProcess:
         """Send what is left, wait until every file is in place; returns their paths."""
         self._batch.append(("close",))
         self._drain()
-        status, payload, _ = self._finish()
+        status, payload = self._finish()
         if status != "ok":
             raise ExportError(f"writing the run's files failed in the export process:\n{payload}")
         return [Path(p) for p in payload]
@@ -228,15 +228,14 @@ class ExportProcess:
             return
         self._batch = [("abort",)]
         try:
-            self._drain()
-            self._finish()
-        except (ExportError, EOFError, OSError):
-            pass
+            with contextlib.suppress(ExportError, EOFError, OSError):  # already failing: drop what is left
+                self._drain()
+                self._finish()
         finally:
             if self._proc.is_alive():
                 self._proc.terminate()
 
-    def _finish(self) -> tuple[str, Any, int]:
+    def _finish(self) -> tuple[str, Any]:
         try:
             reply = self._conn.recv()
         except EOFError as exc:
