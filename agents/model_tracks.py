@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
+from twin.nearest import node_index
+
 __all__ = ["GraphIndex", "Track"]
 
 
@@ -99,8 +101,7 @@ class GraphIndex:
 
     def nearest(self, xy) -> object:
         """The node closest (straight line) to ``xy``."""
-        d = np.hypot(self.xy[:, 0] - xy[0], self.xy[:, 1] - xy[1])
-        return self.nodes[int(np.argmin(d))]
+        return node_index(self.g).nearest(xy)
 
     def node_at_distance(self, target, dist_m: float, rng: np.random.Generator, *, weight: str = "length"):
         """A node from which ``target`` is about ``dist_m`` away along the graph (picked with ``rng``).

@@ -16,6 +16,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agents.world import Targets, WorldView  # noqa: E402
+from scenarios.schema import attack_specs  # noqa: E402
 from sensors.cyber import ConnLogWriter, SyslogWriter, build_cyber  # noqa: E402
 from twin.network import attach_cameras, core_network  # noqa: E402
 
@@ -42,7 +43,7 @@ def one(n_cams: int, attacks: str, seed: int, duration: float = 3600.0) -> dict:
     g = network(n_cams)
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
-    cr = build_cyber(g, ATTACK_SETS[attacks], rng=rng, epoch0=EPOCH0, duration_s=duration)
+    cr = build_cyber(g, attack_specs(ATTACK_SETS[attacks]), rng=rng, epoch0=EPOCH0, duration_s=duration)
     t1 = time.perf_counter()
     msgs = []
     for t in np.arange(1.0, duration + 1.0):

@@ -24,7 +24,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agents.world import Impulse, Targets, WorldView  # noqa: E402
-from sensors.placement import build_physical_sensors, walk_samples  # noqa: E402
+from scenarios.schema import sensor_specs  # noqa: E402
+from sensors.physical import build_physical_sensors  # noqa: E402
+from sensors.placement import walk_samples  # noqa: E402
 from twin import load_twin  # noqa: E402
 
 
@@ -49,7 +51,8 @@ def main() -> None:
                 "counters": [{"id": f"sq{k}", "kind": "area", "at": x.name}
                              for k, x in enumerate(sorted((x for x in twin.assets if x.polygon is not None),
                                                           key=lambda x: x.id)[:10])]}
-        sensors = build_physical_sensors(twin, spec, rng=rng)
+        specs = sensor_specs(spec)
+        sensors = build_physical_sensors(twin, specs, rng=rng, conditions=specs.pop("conditions"))
         init = time.perf_counter() - t0
         groups = {id(s.group): s.group for s in sensors if getattr(s, "kind", "") == "camera"}
         pts = walk_samples(twin, 5.0)

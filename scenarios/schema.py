@@ -1,13 +1,15 @@
-"""The scenario file: one declared table of every key (``SCHEMA``), a loader that keeps line numbers.
+"""The scenario file: one declared table of every key (``schema()``), a loader that keeps line numbers.
 
-``load_scenario(path)`` reads YAML with the safe loader, checks every key against ``SCHEMA`` and raises one
+``load_scenario(path)`` reads YAML with the safe loader, checks every key against ``schema()`` and raises one
 ``ScenarioError`` listing every problem as ``file:line: key.path: what is wrong``. The result is a
 ``Scenario`` whose ``data`` is the resolved mapping (every default filled in), ready to be written back as
-the run's ``scenario.yaml``. Places (names the twin must know) are checked later, against the built twin,
-with ``Scenario.problems`` so that they too carry their line.
+the run's ``scenario.yaml``, and whose ``attacks()``/``sensors()`` are the typed, frozen specs the builders
+take. Checks that need the twin (does this place exist, is this camera id known) report into the same kind
+of report (``Scenario.report``) so that they too carry their line.
 
-Attack kinds and their own parameters are in ``ATTACKS``; physical kinds run as ``agents.attackers``
-subclasses, cyber kinds (``CYBER_KINDS``) are handed to ``sensors.cyber.build_cyber``.
+The ``attacks`` and ``sensors`` keys are derived from the kinds' own declarations: attack kinds are the
+registered ``agents.attackers`` and ``sensors.cyber.campaigns`` classes, sensor kinds the registered
+``sensors.kinds.SensorKind`` classes (``scenarios.specs`` turns their dataclasses into schema fields).
 """
 
 from __future__ import annotations
@@ -19,12 +21,11 @@ from pathlib import Path
 
 import yaml
 
+from agents.attackers import ATTACKER_KINDS
 from scenarios._fields import (
-    Bool,
     Free,
     Int,
     ListOf,
-    LonLat,
     Map,
     Num,
     OneOf,
@@ -37,9 +38,13 @@ from scenarios._fields import (
     Time,
     join,
 )
+from scenarios.specs import field_of, map_of, spec_of, typed
+from sensors.cyber.campaigns import CAMPAIGNS
+from sensors.kinds import SENSOR_KINDS
+from sensors.physical import BUILT_IN as _SENSOR_BUILT_INS  # noqa: F401 - registers the built-in kinds
 
-__all__ = ["ATTACKS", "CYBER_KINDS", "EVENTS", "PHYSICAL_KINDS", "SCHEMA", "Scenario", "ScenarioError",
-           "load_scenario", "parse_scenario", "reference"]
+__all__ = ["EVENTS", "Scenario", "ScenarioError", "attack_kinds", "attack_specs", "cyber_kinds",
+           "load_scenario", "parse_scenario", "reference", "schema", "sensor_specs"]
 
 DEFAULT_START_TIME = "2026-06-01T12:00:00Z"
 
@@ -58,18 +63,6 @@ class ScenarioError(ValueError):
 
 def _is_num(v) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _pair_pos(v) -> bool:
-    return isinstance(v, list) and len(v) == 2 and all(
-        isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in v)
-
-
-def _one_of_at_lonlat(d: dict, path: str, rep: Report) -> None:
-    if "at" in d and "lonlat" in d:
-        rep.error(path, "give either at or lonlat, not both")
-    elif "at" not in d and "lonlat" not in d:
-        rep.error(path, "needs at (a place) or lonlat")
 
 
 def _range_after(a: str, b: str):
@@ -100,151 +93,32 @@ _CROWD = Map(keys={
     "gatherings": ListOf(default=[], item=_GATHERING),
 })
 
-# --- sensors ------------------------------------------------------------------------------------------------
-_CAMERA_NUMS = {k: Num(optional=True, ge=0) for k in (
-    "max_range_m", "min_range_m", "min_visible", "h50_px", "h_scale_px", "miss_rate", "bbox_noise",
-    "fp_per_frame", "aim_distance_m", "tamper_yaw_deg", "mount_clearance_m")}
-_CAMERA = Map(keys={
-    "id": Str(),
-    "at": Place(optional=True), "lonlat": LonLat(optional=True),
-    "height_m": Num(optional=True, gt=0, le=200, doc="default 6 m (sensors.placement)"),
-    "yaw_deg": Num(optional=True, ge=-360, le=360, doc="view bearing; absent = busiest way"),
-    "pitch_deg": Num(optional=True, ge=0, le=90, doc="downward tilt; absent = aim 20 m away"),
-    "hfov_deg": Num(optional=True, gt=0, le=180),
-    "resolution": Free(optional=True, test=_pair_pos, what="[width, height] in pixels"),
-    "fps": Num(optional=True, gt=0, le=60),
-    "conditions": ListOf(optional=True, item=Str(choices=("dusk", "night", "rain", "snow", "fog",
-                                                          "degraded"))),
-    **_CAMERA_NUMS,
-}, rules=(_one_of_at_lonlat,))
-_CAMERAS = Map(keys={
-    "from_osm": Bool(default=False, doc="the OSM man_made=surveillance cameras"),
-    "list": ListOf(default=[], item=_CAMERA),
-    "auto": Map(optional=True, keys={
-        "count": Int(ge=1),
-        "cover": ListOf(default=["square", "station"], item=Str(), min_len=1, doc="asset types to cover"),
-        "spacing_m": Num(optional=True, gt=0), "reach_m": Num(optional=True, gt=0),
-        "max_candidates": Int(optional=True, ge=1), "n_yaws": Int(optional=True, ge=1),
-        "height_m": Num(optional=True, gt=0), "hfov_deg": Num(optional=True, gt=0, le=180),
-        "pitch_deg": Num(optional=True, ge=0, le=90),
-    }),
-    "fps": Num(default=5.0, gt=0, le=60, doc="frame rate of OSM and auto cameras"),
-})
-_MIC = Map(keys={"id": Str(), "at": Place(optional=True), "lonlat": LonLat(optional=True),
-                 "threshold_db": Num(optional=True, gt=0)}, rules=(_one_of_at_lonlat,))
-_XY_OR_PLACE = Free(optional=True, what="a place, [lon, lat] or [x, y] metres", test=lambda v: (
-    isinstance(v, str) and bool(v.strip())) or (isinstance(v, list) and len(v) == 2 and all(map(_is_num, v))))
-
-
-def _line_where(d: dict, path: str, rep: Report) -> None:
-    ways = ("at" in d or "lonlat" in d) + ("a" in d or "b" in d) + ("edge" in d)
-    if ways != 1:
-        rep.error(path, "a line counter needs exactly one of at|lonlat, a+b, edge")
-    elif ("a" in d) != ("b" in d):
-        rep.error(path, "a line counter given by its ends needs both a and b")
-
-
-def _area_where(d: dict, path: str, rep: Report) -> None:
-    if ("zone" in d) + ("at" in d or "lonlat" in d) != 1 or ("at" in d and "lonlat" in d):
-        rep.error(path, "an area counter needs exactly one of zone, at, lonlat")
-
-
-_COUNTER_COMMON = {"id": Str(), "at": Place(optional=True), "lonlat": LonLat(optional=True),
-                   "period_s": Num(default=60.0, gt=0, doc="report period"),
-                   "error": Bool(default=True, doc="apply the documented counting error")}
-_COUNTER = Tagged(variants={
-    "line": Map(keys={**_COUNTER_COMMON, "a": _XY_OR_PLACE, "b": _XY_OR_PLACE,
-                      "edge": Str(optional=True, doc="a street name: across its middle edge"),
-                      "width_m": Num(default=6.0, gt=0, doc="length of the counting line"),
-                      "sample_s": Num(optional=True, gt=0), "miss_rate": Num(optional=True, ge=0, le=1)},
-                rules=(_line_where,)),
-    "area": Map(keys={**_COUNTER_COMMON, "zone": Polygon(optional=True, doc="lon/lat polygon"),
-                      "radius_m": Num(optional=True, gt=0, doc="disc radius when `at` is no asset zone")},
-                rules=(_area_where,)),
-})
+# --- sensors and attacks: derived from the kinds' declarations ----------------------------------------------
 _CONDITIONS = Map(keys={
     "light": Str(default="day", choices=("day", "dusk", "night")),
     "weather": Str(default="clear", choices=("clear", "rain", "fog", "snow")),
 })
-_SENSORS = Map(keys={
-    "cameras": _CAMERAS,
-    "acoustic": OneOf(default=0, what="a number of microphones or a list of {id, at|lonlat}", options=(
-        (lambda v: isinstance(v, int) and not isinstance(v, bool), Int(ge=0)),
-        (lambda v: isinstance(v, list), ListOf(item=_MIC)),
-    )),
-    "counters": ListOf(default=[], item=_COUNTER),
-    "conditions": _CONDITIONS,
-})
-
-# --- attacks ------------------------------------------------------------------------------------------------
-_ATTACK_COMMON = {"id": Str(optional=True, doc="label in the ground truth; default <kind>-<index>"),
-                  "start_s": Num(default=0.0, ge=0)}
 
 
-def _physical(**params) -> Map:
-    return Map(keys={"at": Place(doc="the target place"), **_ATTACK_COMMON, **params})
+def _sensors_map() -> Map:
+    """``sensors:``: one key per registered sensor kind (``sensors.kinds``), then ``conditions``."""
+    keys = {key: field_of(k.Spec, k.meta, k.default) for key, k in SENSOR_KINDS.items()}
+    return Map(keys={**keys, "conditions": _CONDITIONS})
 
 
-def _cyber(**params) -> Map:
-    return Map(keys={"target": Str(doc="network node: vms, soc, an access switch or a camera id"),
-                     **_ATTACK_COMMON, "duration_s": Num(default=300.0, gt=0),
-                     "src": Str(optional=True, doc="attacker: a network node or an IP; default external"),
-                     **params})
+def attack_kinds() -> dict[str, type]:
+    """Every attack kind -> its class: physical (``agents.attackers``), then cyber (``sensors.cyber``)."""
+    return {**dict(ATTACKER_KINDS.items()), **dict(CAMPAIGNS.items())}
 
 
-def _port_ok(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 65535
+def cyber_kinds() -> tuple[str, ...]:
+    """The attack kinds the cyber range plays (``sensors.cyber.campaigns``)."""
+    return tuple(CAMPAIGNS)
 
 
-_PORT = Free(optional=True, test=_port_ok, what="a port number 1..65535")
-_RATE = Num(optional=True, gt=0, doc="attempts/packets per second")
+def _attacks_field() -> Tagged:
+    return Tagged(variants={kind: map_of(cls.Params) for kind, cls in attack_kinds().items()})
 
-
-#: Attack kinds and their parameters (with defaults). Physical kinds need ``at``; cyber kinds a ``target``.
-ATTACKS: dict[str, Map] = {
-    "loiterer": _physical(
-        dwell_s=Num(default=180.0, gt=0, doc="time spent circling the target"),
-        radius_m=Num(default=8.0, gt=0, le=200, doc="radius of the circles"),
-        speed_mps=Num(default=1.0, gt=0, le=3),
-        approach_m=Num(default=150.0, gt=0, doc="walking distance of the start from the target")),
-    "bag_leaver": _physical(
-        place_s=Num(default=10.0, ge=0, doc="time spent putting the bag down"),
-        speed_mps=Num(default=1.3, gt=0, le=3),
-        approach_m=Num(default=120.0, gt=0),
-        leave_m=Num(default=150.0, gt=0, doc="walking distance away after placing"),
-        remove_after_s=Num(optional=True, gt=0, doc="the object is removed this long after placing")),
-    "zone_intruder": _physical(
-        zone=Polygon(optional=True, doc="restricted zone (lon/lat); default the asset polygon at `at`"),
-        radius_m=Num(default=20.0, gt=0, doc="zone radius around `at` when it has no polygon and no zone"),
-        dwell_s=Num(default=60.0, ge=0, doc="time inside the zone"),
-        speed_mps=Num(default=1.3, gt=0, le=3),
-        approach_m=Num(default=100.0, gt=0)),
-    "vehicle_rammer": _physical(
-        approach_m=Num(default=600.0, gt=0, doc="driving distance of the start on the drive graph"),
-        ram_speed_kph=Num(default=40.0, gt=0, le=200),
-        ram_m=Num(default=60.0, gt=0, le=1000, doc="distance driven off the road, through `at`"),
-        hit_radius_m=Num(default=1.5, gt=0, le=10, doc="people this close to the vehicle's path are hit"),
-        hazard_radius_m=Num(default=30.0, ge=0, doc="people this close to the vehicle flee")),
-    "active_assailant": _physical(
-        duration_s=Num(default=120.0, gt=0, doc="time from the first shot until the assailant stops"),
-        speed_mps=Num(default=1.5, gt=0, le=6),
-        approach_m=Num(default=60.0, gt=0),
-        shot_interval_s=Num(default=6.0, gt=0, doc="mean time between shots"),
-        hazard_radius_m=Num(default=80.0, gt=0, doc="people within this radius of a shot flee"),
-        injure_radius_m=Num(default=3.0, ge=0, doc="people within this radius of a shot are injured")),
-    "crowd_surge": _physical(
-        radius_m=Num(default=30.0, gt=0, doc="radius of the panic trigger")),
-    "cyber_scan": _cyber(rate_per_s=_RATE, ports=Free(
-        optional=True, test=lambda v: isinstance(v, list) and len(v) > 0 and all(map(_port_ok, v)),
-        what="a non-empty list of port numbers 1..65535")),
-    "cyber_bruteforce": _cyber(rate_per_s=_RATE, users=ListOf(optional=True, item=Str(), min_len=1)),
-    "cyber_dos": _cyber(rate_per_s=_RATE, mbps=Num(optional=True, gt=0), port=_PORT),
-    "cyber_beacon": _cyber(interval_s=Num(optional=True, gt=0), jitter_s=Num(optional=True, ge=0),
-                           port=_PORT),
-    "stream_hijack": _cyber(),
-}
-CYBER_KINDS = tuple(k for k in ATTACKS if k.startswith("cyber_") or k == "stream_hijack")
-PHYSICAL_KINDS = tuple(k for k in ATTACKS if k not in CYBER_KINDS)
 
 # --- response, events, criteria ----------------------------------------------------------------------------
 UNIT_KINDS = ("police", "fire", "ambulance")
@@ -306,8 +180,8 @@ _RESTRICTED = Map(keys={
 }, rules=(_restricted_where,))
 
 
-#: Every key of a scenario file, with its type, bounds and default.
-SCHEMA = Map(keys={
+#: Every key of a scenario file, with its type, bounds and default (``None``: derived, see ``schema``).
+_SCHEMA = Map(keys={
     "name": Str(optional=True, doc="run name; default the file name without .yaml"),
     "city": _CITY,
     "bbox": Free(optional=True, test=lambda v: isinstance(v, list) and len(v) == 4 and all(map(_is_num, v)),
@@ -317,15 +191,27 @@ SCHEMA = Map(keys={
     "dt_s": Num(default=0.5, gt=0, le=10),
     "start_time": Time(default=DEFAULT_START_TIME),
     "crowd": _CROWD,
-    "sensors": _SENSORS,
+    "sensors": None,                 # derived from the registered kinds in ``schema()``
     "restricted_zones": ListOf(default=[], item=_RESTRICTED),
-    "attacks": ListOf(default=[], item=Tagged(variants=ATTACKS)),
+    "attacks": None,                 # derived too
     "response": _RESPONSE,
     "events": ListOf(default=[], item=Tagged(variants=EVENTS, tag_default="sensor_fault")),
     "criteria": ListOf(default=[], item=_CRITERION),
 }, rules=(lambda d, path, rep: rep.error("dt_s", f"must be smaller than duration_s ({d['duration_s']})")
           if _is_num(d.get("dt_s")) and _is_num(d.get("duration_s")) and 0 < d["duration_s"] <= d["dt_s"]
           else None, lambda d, path, rep: _starts_in_run(d, rep)))
+
+
+def schema() -> Map:
+    """Every key of a scenario file, with the ``sensors`` and ``attacks`` of the kinds registered now."""
+    keys = dict(_SCHEMA.keys)
+    keys["sensors"] = _sensors_map()
+    keys["attacks"] = ListOf(default=[], item=_attacks_field())
+    crit = Map(keys={**_CRITERION.keys, "detect": Str(optional=True, choices=tuple(attack_kinds()),
+                                                      doc="an attack kind that must raise an alert")},
+               rules=_CRITERION.rules)
+    keys["criteria"] = ListOf(default=[], item=crit)
+    return Map(keys=keys, rules=_SCHEMA.rules)
 
 
 @dataclass
@@ -347,6 +233,67 @@ class Scenario:
     def to_yaml(self) -> str:
         """The resolved scenario as YAML (every default filled in), loadable again by ``load_scenario``."""
         return yaml.safe_dump(self.data, sort_keys=False, allow_unicode=True, default_flow_style=None)
+
+    def attacks(self) -> list[tuple[int, str, object]]:
+        """Every attack as ``(index in attacks, kind, params)``, params its kind's frozen ``Params``."""
+        return _typed_attacks(self.data["attacks"])
+
+    def sensors(self) -> dict[str, object]:
+        """The ``sensors`` blocks as typed specs, by sensor kind key (``conditions`` apart)."""
+        kinds = dict(SENSOR_KINDS.items())
+        return {k: _typed_block(kinds[k], v) for k, v in self.data["sensors"].items() if k in kinds}
+
+    def conditions(self) -> tuple[str, ...]:
+        """The scene's light and weather as camera condition names (``day`` and ``clear`` add none)."""
+        c = self.data["sensors"]["conditions"]
+        return tuple(x for x in (c["light"], c["weather"]) if x not in ("day", "clear"))
+
+
+def _typed_attacks(entries: list[dict]) -> list[tuple[int, str, object]]:
+    kinds = attack_kinds()
+    return [(i, a["kind"], spec_of(kinds[a["kind"]].Params, {k: v for k, v in a.items() if k != "kind"}))
+            for i, a in enumerate(entries)]
+
+
+def _typed_block(kind: type, value) -> object:
+    """A checked ``sensors.<key>`` block as its kind's declared type."""
+    return typed(kind.Spec, value)
+
+
+def _check_part(field_, value, path: str, filename: str):
+    rep = Report(filename, {})
+    data = field_.check(value, path, rep)
+    if rep.problems:
+        raise ScenarioError(rep.formatted())
+    return data
+
+
+def attack_specs(entries: list[dict], *, filename: str = "<attacks>") -> list[tuple[int, str, object]]:
+    """Check a list of scenario attack entries and return them typed (see ``Scenario.attacks``); for
+    programs and tests that build a cyber range or attackers without a whole scenario file.
+
+    Raises
+    ------
+    ScenarioError
+        Every problem, each naming ``attacks[i].key``.
+    """
+    data = _check_part(ListOf(item=_attacks_field()), entries, "attacks", filename)
+    for i, a in enumerate(data):
+        a.setdefault("id", f"{a['kind']}-{i}")
+    return _typed_attacks(data)
+
+
+def sensor_specs(blocks: dict, *, filename: str = "<sensors>") -> dict[str, object]:
+    """Check a ``sensors`` mapping and return its blocks typed, by kind key, plus ``conditions`` (names).
+
+    Raises
+    ------
+    ScenarioError
+        Every problem, each naming ``sensors.key``.
+    """
+    data = _check_part(_sensors_map(), blocks, "sensors", filename)
+    sc = Scenario(data={"sensors": data}, path=filename)
+    return {**sc.sensors(), "conditions": sc.conditions()}
 
 
 def _walk(node: yaml.Node, path: str, lines: dict[str, int], dups: list[tuple[int, str]]) -> None:
@@ -393,7 +340,7 @@ def parse_scenario(text: str, *, filename: str = "<scenario>") -> Scenario:
     rep = Report(filename, lines)
     for line, p in dups:
         rep.problems.append((line, p, "duplicate key"))
-    data = SCHEMA.check(raw, "", rep)
+    data = schema().check(raw, "", rep)
     if rep.problems:
         raise ScenarioError(rep.formatted())
     if data.get("name") is None:
@@ -433,9 +380,10 @@ def _keys_doc(m: Map, indent: str = "") -> list[str]:
 
 
 def reference() -> str:
-    """A plain-text reference of every scenario key (type, default, meaning), generated from ``SCHEMA``."""
-    out = _keys_doc(SCHEMA)
-    for title, table in (("attacks[].kind", ATTACKS), ("events[].kind", EVENTS)):
+    """A plain-text reference of every scenario key (type, default, meaning), generated from ``schema()``."""
+    out = _keys_doc(schema())
+    attacks = {kind: map_of(cls.Params) for kind, cls in attack_kinds().items()}
+    for title, table in (("attacks[].kind", attacks), ("events[].kind", EVENTS)):
         for kind, m in table.items():
             out.append(f"{title} = {kind}:")
             out.extend(_keys_doc(m, "  "))

@@ -20,19 +20,26 @@ and ``conf = base x (1 - exp(-margin / 6 dB))`` where ``margin`` is the level ab
 Timing rule: a message may only be published at or after its arrival. ``measure`` at time ``t`` returns the
 detections whose arrival is <= ``t`` (normally in ``(t - period, t]``) and keeps later ones pending. Payload
 ``acoustic/detection``: ``{sensor_id, t_arrival, cls, conf, level_db, xy}`` (xy = the microphone).
+
+In a scenario, ``sensors.acoustic: N`` puts microphones ``mic-01``... at the N assets of largest capacity
+(ties by id; more than there are assets go on 150 m rings around them), or a list of
+``{id, at | lonlat, threshold_db}`` puts them where it says.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from agents.world import WorldView
 from sensors.base import Sensor, SensorError
+from sensors.kinds import PlacementContext, Planned, SensorKind, one_of_at_lonlat
 
-__all__ = ["ACOUSTIC_CLASSES", "CONFUSION", "SPEED_OF_SOUND", "Microphone", "received_level_db"]
+__all__ = ["ACOUSTIC_CLASSES", "CONFUSION", "SPEED_OF_SOUND", "Acoustic", "MicSpec", "Microphone",
+           "received_level_db"]
 
 SPEED_OF_SOUND = 343.0
 ACOUSTIC_CLASSES = ("gunshot", "explosion", "fireworks")
@@ -113,3 +120,59 @@ class Microphone(Sensor):
         ready, self._pending = self._pending[:k], self._pending[k:]
         out.extend(("acoustic/detection", r) for r in ready)
         return out
+
+
+@dataclass(frozen=True)
+class MicSpec:
+    """One listed microphone."""
+
+    RULES = (one_of_at_lonlat,)
+
+    id: str = field(metadata={"doc": "sensor id"})
+    at: str | tuple[float, float] | None = field(default=None, metadata={"kind": "place"})
+    lonlat: tuple[float, float] | None = field(default=None, metadata={"kind": "lonlat"})
+    threshold_db: float | None = field(default=None, metadata={
+        "gt": 0, "doc": "detection threshold, dB SPL; default 85"})
+
+
+class Acoustic(SensorKind):
+    """Gunshot/explosion microphones: a count placed at the largest assets, or a list."""
+
+    key = "acoustic"
+    rank = 1
+    Spec = int | tuple[MicSpec, ...]
+    meta = {"ge": 0, "what": "a number of microphones or a list of {id, at|lonlat}"}
+    default = 0
+
+    def plan(self, spec, ctx: PlacementContext) -> list[Planned]:
+        if isinstance(spec, int):
+            return self._around_assets(spec, ctx)
+        out = []
+        for i, item in enumerate(spec):
+            xy = ctx.where(item, f"sensors.acoustic[{i}]")
+            if xy is not None:
+                kw = {} if item.threshold_db is None else {"threshold_db": float(item.threshold_db)}
+                out.append(Planned(item.id.strip(), f"sensors.acoustic[{i}]", (xy, kw)))
+        return out
+
+    @staticmethod
+    def _around_assets(count: int, ctx: PlacementContext) -> list[Planned]:
+        if count == 0:
+            return []
+        assets = sorted(ctx.twin.assets, key=lambda a: (-int(a.capacity or 0), a.id))
+        if not assets:
+            ctx.error("sensors.acoustic", f"twin {ctx.twin.city} has no assets to place microphones around")
+            return []
+        out = []
+        for k in range(count):
+            a = assets[k % len(assets)]
+            ring = k // len(assets)
+            ang = math.radians(90.0 * (ring - 1))
+            r = 150.0 if ring else 0.0
+            xy = (a.xy[0] + r * math.sin(ang), a.xy[1] + r * math.cos(ang))
+            out.append(Planned(f"mic-{k + 1:02d}", "sensors.acoustic", (xy, {})))
+        return out
+
+    def build(self, planned: Planned, rng, ctx) -> Microphone:
+        xy, kw = planned.config
+        return Microphone(planned.id, xy, rng=rng, **kw)

@@ -85,6 +85,16 @@ class MotExporter:
         return seq
 
     # -------------------------------------------------------------- wiring
+    @classmethod
+    def for_run(cls, run_dir: str | os.PathLike, sensors: Iterable[object]) -> MotExporter | None:
+        """The exporter of a run folder, attached to its cameras (None: the run has no camera)."""
+        cams = [s for s in sensors if isinstance(s, Camera)]
+        if not cams:
+            return None
+        exp = cls(run_dir)
+        exp.attach(cams)
+        return exp
+
     def subscribe(self, bus: Bus) -> None:
         """Listen to ``camera/calibration`` and ``camera/frame`` on ``bus``."""
         bus.subscribe("camera/calibration", self.on_message, raw=True)

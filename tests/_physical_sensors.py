@@ -9,7 +9,7 @@ import shapely
 from agents.world import Targets
 from twin.model import Asset, Buildings, OSMCamera, Twin
 
-__all__ = ["buildings", "people", "small_twin"]
+__all__ = ["build", "buildings", "lonlat", "people", "small_twin"]
 
 X0, Y0 = 385_000.0, 6_672_000.0   # UTM-sized numbers, as in a real twin
 
@@ -61,3 +61,18 @@ def small_twin(*, cameras: list[OSMCamera] | None = None) -> Twin:
     ]
     return Twin("test", "hand-built", "EPSG:32635", (24.9, 60.1, 24.95, 60.2), walk, nx.MultiDiGraph(),
                 buildings(boxes, heights), assets, nx.DiGraph(), cameras or [], nx.Graph())
+
+
+def build(twin: Twin, blocks: dict, *, seed: int = 0, **kw) -> list:
+    """``build_physical_sensors`` from a plain ``sensors`` mapping, checked by the scenario schema first."""
+    from scenarios.schema import sensor_specs
+    from sensors.physical import build_physical_sensors
+
+    specs = sensor_specs(blocks)
+    cond = specs.pop("conditions")
+    return build_physical_sensors(twin, specs, rng=np.random.default_rng(seed), conditions=cond, **kw)
+
+
+def lonlat(twin: Twin, x: float, y: float) -> list[float]:
+    """``[lon, lat]`` of a point of the twin given in metres (to place a sensor there)."""
+    return [float(v) for v in twin.to_lonlat([[x, y]])[0]]

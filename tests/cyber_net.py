@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from scenarios.schema import attack_specs
 from sensors.cyber import build_cyber
 from twin.network import attach_cameras, core_network
 
@@ -18,7 +19,12 @@ def small_network(n_cameras: int = 30, *, seed: int = 0):
     return g
 
 
+def campaigns(attacks: list[dict]) -> list:
+    """Scenario attack entries, checked and typed as the engine hands them to ``build_cyber``."""
+    return attack_specs(attacks)
+
+
 def run(network, attacks, *, seed: int = 7, duration_s: float = 900.0):
-    """Build a cyber range with a fresh Generator."""
+    """Build a cyber range with a fresh Generator (``attacks``: scenario attack entries)."""
     rng = np.random.default_rng(seed)
-    return build_cyber(network, attacks, rng=rng, epoch0=EPOCH0, duration_s=duration_s)
+    return build_cyber(network, campaigns(attacks), rng=rng, epoch0=EPOCH0, duration_s=duration_s)

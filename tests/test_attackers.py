@@ -25,20 +25,21 @@ def kouvola():
     return tw, at, np.array([tw.walk.nodes[at]["x"], tw.walk.nodes[at]["y"]])
 
 
-def spec(kind: str, **params) -> dict:
-    """A scenario attack entry with every default filled in, as the engine hands it over."""
+def spec(kind: str, **params) -> tuple[str, object]:
+    """A scenario attack entry as the engine hands it over: its kind and typed params, defaults filled in."""
     extra = "".join(f", {k}: {v}" for k, v in params.items())
     text = f"city: kouvola\nattacks:\n  - {{kind: {kind}, at: x{extra}}}\n"
-    return parse_scenario(text, filename="s.yaml").data["attacks"][0]
+    (_, kind, p), = parse_scenario(text, filename="s.yaml").attacks()
+    return kind, p
 
 
-def play(kouvola, entry: dict, *, people: int = 0, until: float = 400.0, seed: int = 2):
+def play(kouvola, entry: tuple[str, object], *, people: int = 0, until: float = 400.0, seed: int = 2):
     tw, at, xy = kouvola
     crowd = Crowd(tw, rng=np.random.default_rng(1))
     if people:
         crowd.add_gathering(at, people, arrive_s=(0, 0))
     model = CityModel(tw, rng=np.random.default_rng(seed), crowd=crowd)
-    atk = make_attacker(model, entry, at_node=at, at_xy=xy)
+    atk = make_attacker(model, *entry, at_node=at, at_xy=xy)
     truth, seen = [], []
     t = 0.0
     while t < until:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
-from _physical_sensors import X0, Y0, buildings, people, small_twin
+from _physical_sensors import X0, Y0, build, buildings, lonlat, people, small_twin
 
 from agents.world import WorldView
 from sensors.camera import Camera, CameraConfig, CameraGroup
 from sensors.camera_occlusion import shadow
-from sensors.placement import build_physical_sensors
 
 CLEAN = dict(miss_rate=0.0, bbox_noise=0.0, fp_per_frame=0.0, h50_px=-1e6)
 YAWS = (0.0, 90.0, 200.0)
@@ -131,9 +130,9 @@ def test_shadow_raster_answers_exactly_like_the_polygon():
 def test_placement_groups_cameras_by_frame_rate():
     twin = small_twin()
     spec = {"cameras": {"fps": 5, "list": [
-        {"id": "a", "at": {"xy": [X0 + 10, Y0 + 10]}}, {"id": "b", "at": {"xy": [X0 + 60, Y0 + 10]}},
-        {"id": "c", "at": {"xy": [X0 + 110, Y0 + 10]}, "fps": 2}]}}
-    s = {c.id: c for c in build_physical_sensors(twin, spec, rng=np.random.default_rng(0))}
+        {"id": "a", "at": lonlat(twin, X0 + 10, Y0 + 10)}, {"id": "b", "at": lonlat(twin, X0 + 60, Y0 + 10)},
+        {"id": "c", "at": lonlat(twin, X0 + 110, Y0 + 10), "fps": 2}]}}
+    s = {c.id: c for c in build(twin, spec)}
     assert s["a"].group is s["b"].group and s["c"].group is not s["a"].group
     assert s["a"].group.rng is s["a"].rng
 

@@ -7,8 +7,10 @@ from collections import Counter
 import networkx as nx
 import numpy as np
 import pytest
-from cyber_net import EPOCH0, run, small_network
+from cyber_net import EPOCH0, campaigns, run, small_network
 
+from scenarios._fields import Report
+from scenarios.schema import ScenarioError, attack_specs
 from sensors.cyber import DEFAULT_PORTS, CyberError, build_cyber
 
 VMS = "10.10.0.10"
@@ -165,31 +167,51 @@ def test_truth_events_carry_the_attack_technique_ids():
     assert frozen and all(e["id"] == "stream_hijack-5" and "xy" in e for e in frozen)
 
 
-def test_bad_attack_entries_raise_one_line_errors_naming_index_and_key():
-    g = small_network(5)
-    rng = np.random.default_rng(0)
-    cases = [({"kind": "cyber_dos", "target": "vmz", "start_s": 1}, r"attacks\[1\]\.target: .*'vmz'.*vms"),
-             ({"kind": "cyber_dos", "start_s": 3}, r"attacks\[1\]\.target: required"),
+def test_bad_attack_entries_are_scenario_errors_naming_index_and_key():
+    """The schema checks every field of an entry (types, bounds, unknown keys), all problems at once."""
+    cases = [({"kind": "cyber_dos", "start_s": 3}, r"attacks\[1\]\.target: is required"),
              ({"kind": "cyber_dos", "target": "vms", "start_s": -1}, r"attacks\[1\]\.start_s: must be >= 0"),
              ({"kind": "cyber_dos", "target": "vms", "start_s": 1, "rate": 3}, r"\[1\]\.rate: unknown"),
              ({"kind": "cyber_dos", "target": "vms", "start_s": 1, "duration_s": 0}, r"duration_s: must"),
-             ({"kind": "cyber_scan", "target": "vms", "start_s": 1, "ports": [80, "x"]}, r"\.ports:"),
-             ({"kind": "cyber_scan", "target": "vms", "start_s": 1, "src": "nowhere"}, r"\.src: 'nowhere'"),
-             ({"kind": "stream_hijack", "target": "soc", "start_s": 1}, r"\.target: 'soc' \(soc\)"),
-             ({"kind": "cyber_beacon", "target": "cam-001", "start_s": 9999}, r"start_s: .*run end"),
+             ({"kind": "cyber_scan", "target": "vms", "start_s": 1, "ports": [80, "x"]}, r"\.ports\[1\]:"),
              ({"kind": "cyber_dos", "target": "vms", "start_s": 1, "mbps": True}, r"mbps: must be a number")]
     for bad, pattern in cases:
+        with pytest.raises(ScenarioError, match=pattern) as exc:
+            attack_specs([{"kind": "loiterer", "at": "x"}, bad])
+        assert exc.value.exit_code == 2 and "\n" not in str(exc.value)
+    with pytest.raises(ScenarioError) as exc:
+        attack_specs([{"kind": "cyber_dos", "start_s": -1, "rate": 3}])
+    assert len(exc.value.problems) == 3
+
+
+def test_what_the_network_cannot_satisfy_raises_one_line_cyber_errors():
+    g = small_network(5)
+    rng = np.random.default_rng(0)
+    cases = [({"kind": "cyber_dos", "target": "vmz", "start_s": 1}, r"attacks\[1\]\.target: .*'vmz'.*vms"),
+             ({"kind": "cyber_scan", "target": "vms", "start_s": 1, "src": "nowhere"}, r"\.src: 'nowhere'"),
+             ({"kind": "stream_hijack", "target": "soc", "start_s": 1}, r"\.target: 'soc' \(soc\)"),
+             ({"kind": "cyber_beacon", "target": "cam-001", "start_s": 9999}, r"start_s: .*run end")]
+    for bad, pattern in cases:
         with pytest.raises(CyberError, match=pattern) as exc:
-            build_cyber(g, [{"kind": "loiterer"}, bad], rng=rng, epoch0=EPOCH0, duration_s=600.0)
+            build_cyber(g, campaigns([{"kind": "loiterer", "at": "x"}, bad]), rng=rng, epoch0=EPOCH0,
+                        duration_s=600.0)
         assert exc.value.exit_code == 2 and "\n" not in str(exc.value)
         assert isinstance(exc.value, ValueError)
     with pytest.raises(CyberError, match="no 'vms'"):
         build_cyber(nx.Graph(), [], rng=rng, epoch0=EPOCH0, duration_s=60.0)
+    # with a report, every problem goes there and the rest is built
+    rep = Report("s.yaml", {})
+    entries = [{"kind": "cyber_dos", "target": "vmz"},
+               {"kind": "cyber_scan", "target": "vms", "src": "nowhere"},
+               {"kind": "cyber_dos", "target": "vms", "duration_s": 5}]
+    cr = build_cyber(g, campaigns(entries), rng=rng, epoch0=EPOCH0, duration_s=60.0, report=rep)
+    assert [p for _, p, _ in rep.problems] == ["attacks[0].target", "attacks[1].src"]
+    assert [a.id for a in cr.attacks] == ["cyber_dos-2"]
     # an IP of the network is a valid target, and a node name that differs only in case gets a hint
-    cr = build_cyber(g, [{"kind": "cyber_dos", "target": VMS, "start_s": 1, "duration_s": 5}], rng=rng,
-                     epoch0=EPOCH0, duration_s=60.0)
+    cr = build_cyber(g, campaigns([{"kind": "cyber_dos", "target": VMS, "start_s": 1, "duration_s": 5}]),
+                     rng=rng, epoch0=EPOCH0, duration_s=60.0)
     phases = [e for e in cr.truth_events() if e["kind"] == "attack_phase"]
     assert [(e["target"], e["dst"]) for e in phases] == [("vms", VMS)]
     with pytest.raises(CyberError, match=r"closest: .*cam-001"):
-        build_cyber(g, [{"kind": "stream_hijack", "target": "CAM-001", "start_s": 1}], rng=rng, epoch0=EPOCH0,
-                    duration_s=60.0)
+        build_cyber(g, campaigns([{"kind": "stream_hijack", "target": "CAM-001", "start_s": 1}]), rng=rng,
+                    epoch0=EPOCH0, duration_s=60.0)

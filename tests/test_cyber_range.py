@@ -8,7 +8,7 @@ from datetime import datetime
 import networkx as nx
 import numpy as np
 import pytest
-from cyber_net import EPOCH0, run, small_network
+from cyber_net import EPOCH0, campaigns, run, small_network
 
 from agents.world import Targets, WorldView
 from sensors.base import STATUSES, Sensor
@@ -89,7 +89,8 @@ def test_camera_status_values_and_network_without_cameras():
         assert len(st) == 12 and set(st.values()) <= set(STATUSES)
     assert cr.camera_status(210.0)["cam-002"] == "frozen"
     dos = {"kind": "cyber_dos", "target": "vms", "start_s": 5, "duration_s": 10}
-    bare = build_cyber(core_network(), [dos], rng=np.random.default_rng(1), epoch0=EPOCH0, duration_s=60.0)
+    bare = build_cyber(core_network(), campaigns([dos]), rng=np.random.default_rng(1), epoch0=EPOCH0,
+                       duration_s=60.0)
     assert bare.camera_status(8.0) == {}
     assert {r["conn_state"] for r in bare.all_records() if r["id.resp_h"] == "10.10.0.10"} == {"S0", "SF"}
 
@@ -99,8 +100,8 @@ def test_synthetic_twin_with_scenario_cameras():
 
     tw = load_twin({"synthetic": {"kind": "corridor", "length_m": 40, "width_m": 2}})
     attach_cameras(tw.network, {f"syn-{i}": (10.0 * i, 1.0) for i in range(4)})
-    cr = build_cyber(tw, [{"kind": "stream_hijack", "target": "syn-1", "start_s": 10, "duration_s": 20}],
-                     rng=np.random.default_rng(2), epoch0=EPOCH0, duration_s=60.0)
+    hijack = {"kind": "stream_hijack", "target": "syn-1", "start_s": 10, "duration_s": 20}
+    cr = build_cyber(tw, campaigns([hijack]), rng=np.random.default_rng(2), epoch0=EPOCH0, duration_s=60.0)
     assert cr.camera_status(15.0) == {"syn-0": "ok", "syn-1": "frozen", "syn-2": "ok", "syn-3": "ok"}
     rtsp = [r for r in cr.all_records() if r.get("service") == "rtsp" and r["id.orig_h"] == "10.10.0.10"]
     assert len({r["id.resp_h"] for r in rtsp}) == 4
@@ -115,7 +116,8 @@ def helsinki(tmp_path_factory):
         tw = load_twin("helsinki")
     attacks = [{"kind": "cyber_dos", "target": "vms", "start_s": 1200, "duration_s": 300},
                {"kind": "cyber_scan", "target": "agg-001", "start_s": 100, "duration_s": 600}]
-    return tw, build_cyber(tw, attacks, rng=np.random.default_rng(11), epoch0=EPOCH0, duration_s=3600.0)
+    return tw, build_cyber(tw, campaigns(attacks), rng=np.random.default_rng(11), epoch0=EPOCH0,
+                           duration_s=3600.0)
 
 
 def test_helsinki_network_hour_streams_and_long_connection_records(helsinki):

@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scenarios.engine import EXPORT_PROCESS_MIN_FRAMES, exports_mode, run_scenario
+from scenarios.engine import run_scenario
 from sensors.bus import Bus, Message
 from sensors.camera_group import CameraTruth
 from sensors.export_process import ExportError, ExportProcess
+from sensors.export_setup import EXPORT_PROCESS_MIN_FRAMES, exports_mode
 
 SCENARIO = """\
 name: exp

@@ -39,6 +39,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from twin.model import ASSET_TYPES, Asset
+from twin.nearest import node_index
 
 __all__ = ["CAPACITY", "DEPENDS", "asset_type", "capacity", "dependency_graph", "make_assets"]
 
@@ -152,9 +153,7 @@ def make_assets(nodes: list, areas: list, *, project: Callable, unproject: Calla
                                 polygon=poly, tags=tags))
     assets.sort(key=lambda a: (a.type, a.id))
     if assets and walk.number_of_nodes():
-        wn = list(walk.nodes)
-        tree = cKDTree(np.array([(walk.nodes[n]["x"], walk.nodes[n]["y"]) for n in wn]))
-        _, idx = tree.query(np.array([a.xy for a in assets]))
-        for a, i in zip(assets, np.atleast_1d(idx), strict=True):
-            a.node = wn[int(i)]
+        nodes = node_index(walk).nearest_many(np.array([a.xy for a in assets]))
+        for a, node in zip(assets, nodes, strict=True):
+            a.node = node
     return assets

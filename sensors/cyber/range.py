@@ -14,19 +14,23 @@ import numpy as np
 from agents.world import WorldView
 from sensors.base import Sensor
 from sensors.cyber.campaigns import (
-    Attack,
+    CAMPAIGNS,
+    Campaign,
+    CampaignContext,
+    CampaignParams,
     Effects,
     attack_traffic,
-    parse_attacks,
-    plan_effects,
+    make_campaigns,
     status_code,
     technique,
 )
 from sensors.cyber.errors import CyberError
 from sensors.cyber.flows import FlowTable
 from sensors.cyber.streams import camera_streams
+from sensors.cyber.syslog import SyslogWriter
 from sensors.cyber.topology import NetIndex
 from sensors.cyber.traffic import LogLines, TrafficParams, baseline, clip_to_run, unanswered
+from sensors.cyber.zeek import ConnLogWriter
 
 __all__ = ["CyberRange", "build_cyber"]
 
@@ -41,9 +45,11 @@ class CyberRange(Sensor):
     """
 
     kind = "cyber"
+    #: The files the network tap and the hosts' logs are exported to.
+    exporters = (ConnLogWriter, SyslogWriter)
 
     def __init__(self, net: NetIndex, flows: FlowTable, logs: LogLines, truth: list[dict], effects: Effects,
-                 attacks: list[Attack], *, epoch0: float, duration_s: float, sensor_id: str = "cyber-range",
+                 attacks: list[Campaign], *, epoch0: float, duration_s: float, sensor_id: str = "cyber-range",
                  period_s: float = 1.0) -> None:
         super().__init__(sensor_id, period_s=period_s)
         self.net = net
@@ -120,19 +126,22 @@ class CyberRange(Sensor):
         return [{"host": h, "line": ln} for h, ln in zip(self._log_host, self._log_line, strict=True)]
 
 
-def build_cyber(twin_or_network, attacks: list[dict] | None, *, rng: np.random.Generator, epoch0: float,
-                duration_s: float, params: TrafficParams | None = None,
-                sensor_id: str = "cyber-range") -> CyberRange:
+def build_cyber(twin_or_network, attacks: list[tuple[int, str, CampaignParams]] | None, *,
+                rng: np.random.Generator, epoch0: float, duration_s: float,
+                params: TrafficParams | None = None, sensor_id: str = "cyber-range",
+                report=None) -> CyberRange:
     """Build the cyber range for a run of ``duration_s`` seconds starting at Unix time ``epoch0``.
 
-    ``twin_or_network`` is a ``Twin`` (its ``network`` is used) or the network Graph itself; ``attacks`` is
-    the scenario's ``attacks`` list (non-cyber kinds are ignored; attack ids default to ``<kind>-<index>``).
+    ``twin_or_network`` is a ``Twin`` (its ``network`` is used) or the network Graph itself; ``attacks`` are
+    the scenario's cyber entries as ``(index in attacks, kind, params)`` (``scenarios.schema.attack_specs``
+    makes them from scenario entries). Problems that need the network (an unknown target or source) go to
+    ``report`` if one is given (see ``make_campaigns``).
 
     Raises
     ------
     CyberError
-        A cyber attack entry with an unknown target, key or bad value (names the attack index and key), or a
-        network without a ``vms`` node.
+        Without a ``report``: a cyber attack entry with an unknown target or source (names the attack index
+        and key); always: a network without a ``vms`` node, a ``duration_s`` <= 0.
     """
     network = getattr(twin_or_network, "network", twin_or_network)
     if not isinstance(network, nx.Graph):
@@ -142,20 +151,17 @@ def build_cyber(twin_or_network, attacks: list[dict] | None, *, rng: np.random.G
     p = params or TrafficParams()
     T = float(duration_s)
     net = NetIndex(network)
-    parsed = parse_attacks(list(attacks or []), net, rng, T)
+    entries = [e for e in (attacks or []) if e[1] in CAMPAIGNS]
+    parsed = make_campaigns(entries, net, rng, T, report)
     bitrate = rng.uniform(p.bitrate_mbps[0], p.bitrate_mbps[1], len(net.cameras)) * 1e6 / 8.0
-    eff = plan_effects(parsed, net, rng, bitrate, p)
+    ctx = CampaignContext(net, rng, bitrate, T, float(epoch0), p)
+    eff = Effects()
+    for k, a in enumerate(parsed):
+        a.effects(k, ctx, eff)
     base, logs = baseline(net, rng, p, T, epoch0)
-    for t0, t1, down, _ in eff.outages:
-        c = base.cols
-        win = np.nonzero((c["start"] >= t0) & (c["start"] < t1))[0]
-        d = np.asarray(down, dtype=str)            # unicode arrays: np.isin sorts instead of comparing pairs
-        hit = np.isin(c["resp_h"][win].astype(str), d) | np.isin(c["orig_h"][win].astype(str), d)
-        mask = np.zeros(len(base), bool)
-        mask[win[hit]] = True
-        unanswered(base, mask)
+    _cut_outages(base, eff)
     streams, rec_logs = camera_streams(net, rng, p, bitrate, eff.breaks, T, epoch0)
-    atk, atk_logs, truth = attack_traffic(parsed, net, rng, bitrate, T, epoch0, eff, p)
+    atk, atk_logs, truth = attack_traffic(parsed, ctx, eff)
     logs.extend(rec_logs)
     logs.extend(atk_logs)
     keep = np.asarray(logs.t) < T
@@ -167,7 +173,19 @@ def build_cyber(twin_or_network, attacks: list[dict] | None, *, rng: np.random.G
     return CyberRange(net, flows, logs, truth, eff, parsed, epoch0=epoch0, duration_s=T, sensor_id=sensor_id)
 
 
-def _flow_truth(flows: FlowTable, attacks: list[Attack]) -> list[dict]:
+def _cut_outages(base: FlowTable, eff: Effects) -> None:
+    """Normal connections to or from a host that an attack took down go unanswered."""
+    for t0, t1, down, _ in eff.outages:
+        c = base.cols
+        win = np.nonzero((c["start"] >= t0) & (c["start"] < t1))[0]
+        d = np.asarray(down, dtype=str)            # unicode arrays: np.isin sorts instead of comparing pairs
+        hit = np.isin(c["resp_h"][win].astype(str), d) | np.isin(c["orig_h"][win].astype(str), d)
+        mask = np.zeros(len(base), bool)
+        mask[win[hit]] = True
+        unanswered(base, mask)
+
+
+def _flow_truth(flows: FlowTable, attacks: list[Campaign]) -> list[dict]:
     """One ``attack_flow`` record per attack conn record (``src``/``dst`` = its originator/responder)."""
     c = flows.cols
     idx = np.nonzero(c["attack"] >= 0)[0]
@@ -184,7 +202,7 @@ def _flow_truth(flows: FlowTable, attacks: list[Attack]) -> list[dict]:
     return out
 
 
-def _status_truth(net: NetIndex, eff: Effects, attacks: list[Attack], run_end: float) -> list[dict]:
+def _status_truth(net: NetIndex, eff: Effects, attacks: list[Campaign], run_end: float) -> list[dict]:
     """``camera_status`` records when an attack changes a camera's state and when it returns to ``ok``."""
     out = []
     for cams, t0, t1, status, k in eff.windows:

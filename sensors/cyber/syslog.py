@@ -56,6 +56,15 @@ class SyslogWriter:
         """Bus subscriber form: write ``message.payload``."""
         self.write(message.payload)
 
+    @classmethod
+    def for_run(cls, run_dir: str | os.PathLike, sensors=()) -> SyslogWriter:
+        """The run folder's ``sensors/syslog.log``."""
+        return cls(Path(run_dir) / "sensors" / "syslog.log")
+
+    def subscribe(self, bus) -> None:
+        """Write every ``host/syslog`` message of ``bus``."""
+        bus.subscribe("host/syslog", self)
+
     def close(self) -> Path:
         """Move the finished file into place."""
         return self._out.close()

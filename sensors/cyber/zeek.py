@@ -111,6 +111,15 @@ class ConnLogWriter:
         """Bus subscriber form: write ``message.payload``."""
         self.write(message.payload)
 
+    @classmethod
+    def for_run(cls, run_dir: str | os.PathLike, sensors=()) -> ConnLogWriter:
+        """The run folder's ``sensors/conn.log``."""
+        return cls(Path(run_dir) / "sensors" / "conn.log")
+
+    def subscribe(self, bus) -> None:
+        """Write every ``net/conn`` message of ``bus``."""
+        bus.subscribe("net/conn", self)
+
     def close(self, close_epoch: float | None = None) -> Path:
         """Write ``#close`` and move the file into place."""
         self._ensure_header(self._last if self._last is not None else 0.0)

@@ -1,0 +1,92 @@
+"""``active_assailant``: walks to ``at``, then moves through the crowd firing shots for ``duration_s``.
+
+Phases: approach, attack, stopped. Truth: ``shot`` and ``injured``; every shot is also a gunshot impulse
+that microphones hear.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from agents.attackers.base import Attacker, AttackParams, Leg
+from agents.model_tracks import Track
+
+__all__ = ["ActiveAssailant"]
+
+
+class ActiveAssailant(Attacker):
+    """Walks to ``at``, then wanders along walk-graph neighbours firing shots for ``duration_s``.
+
+    Shot times are a Poisson process with mean gap ``shot_interval_s``. Each shot: a ``shot`` truth record, a
+    gunshot ``Impulse`` (150 dB at 1 m), people within ``hazard_radius_m`` flee, people within
+    ``injure_radius_m`` are injured.
+    """
+
+    kind = "active_assailant"
+    detected_by = frozenset({"gunshot", "running", "crowd_anomaly"})
+
+    @dataclass(frozen=True)
+    class Params(AttackParams):
+        duration_s: float = field(default=120.0, metadata={
+            "gt": 0, "doc": "time from the first shot until the assailant stops"})
+        speed_mps: float = field(default=1.5, metadata={"gt": 0, "le": 6, "doc": "walking speed"})
+        approach_m: float = field(default=60.0, metadata={
+            "gt": 0, "doc": "walking distance of the start from the target"})
+        shot_interval_s: float = field(default=6.0, metadata={"gt": 0, "doc": "mean time between shots"})
+        hazard_radius_m: float = field(default=80.0, metadata={
+            "gt": 0, "doc": "people within this radius of a shot flee"})
+        injure_radius_m: float = field(default=3.0, metadata={
+            "ge": 0, "doc": "people within this radius of a shot are injured"})
+
+    def plan(self, t0):
+        s = self.params
+        rng = self.model.rng
+        start = self.start_node(s.approach_m)
+        approach = Track.at_speed(np.vstack([self.walk_points(start, self.at_node), self.at_xy]),
+                                  s.speed_mps, t0)
+        attack = Track.at_speed(self._wander(s.duration_s * s.speed_mps), s.speed_mps, approach.t1)
+        t_end = approach.t1 + s.duration_s
+        if attack.t1 < t_end:
+            attack = attack.then(Track.still(attack.xy[-1], attack.t1, t_end))
+        gaps = rng.exponential(s.shot_interval_s, size=int(3 * s.duration_s / s.shot_interval_s) + 4)
+        times = approach.t1 + np.concatenate([[0.0], np.cumsum(gaps)])
+        self.shot_times = times[times < t_end]
+        self.shots_fired = 0
+        stop_xy = attack.pos(t_end)
+        return [Leg("approach", approach), Leg("attack", attack, during=self._fire),
+                Leg("stopped", Track.still(stop_xy, t_end, t_end + 1e9))]
+
+    def _wander(self, need: float) -> np.ndarray:
+        """A random walk along walk-graph neighbours from ``at``, at least ``need`` metres long."""
+        rng, walk = self.model.rng, self.model.walk
+        node, prev, pts, total = self.at_node, None, [self.at_xy], 0.0
+        while total < need:
+            nbrs = sorted(set(walk.g.successors(node)) - {node}, key=str)
+            if not nbrs:
+                break
+            if prev in nbrs and len(nbrs) > 1:
+                nbrs.remove(prev)
+            nxt = nbrs[int(rng.integers(len(nbrs)))]
+            p = walk.node_xy(nxt)
+            total += float(np.hypot(*(p - pts[-1])))
+            pts.append(p)
+            node, prev = nxt, node
+        return np.vstack(pts)
+
+    def _fire(self, t_a: float, t_b: float) -> None:
+        s = self.params
+        leg = self.legs[1]
+        due = self.shot_times[(self.shot_times >= t_a) & (self.shot_times < t_b)]
+        for ts in due:
+            xy = leg.track.pos(ts)
+            self.shots_fired += 1
+            sid = f"{self.attack_id}-shot{self.shots_fired}"
+            self.model.record("shot", self.tid, xy, float(ts), attack_id=self.attack_id, shot=sid)
+            self.model.add_impulse(float(ts), xy, "gunshot", 150.0, sid)
+            crowd = self.model.crowd
+            if crowd is not None:
+                crowd.hazard(xy, s.hazard_radius_m, t=float(ts), duration_s=120.0)
+                if s.injure_radius_m > 0:
+                    self.model.truth.extend(crowd.injure_near(xy, s.injure_radius_m, t=float(ts)))

@@ -1,0 +1,65 @@
+"""The analytics pipeline on a run's bus: every message in; alerts to ``alerts.jsonl`` and back on the bus.
+
+The analytics watch only what a real site would give them: the asset zones (for crowd density and
+pedestrian areas) and the declared restricted zones; they are never told where an attack is. Alerts are
+published on ``analytics/alert`` (so ``events.jsonl`` records them) and, under ``response.policy: auto``,
+handed to the automatic response. When the run ends, the pipeline's own crowd estimates per zone go to
+``density_estimates.csv`` and the online tracker's output per camera to ``sensors/cameras/<id>/track``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+
+from analytics.crowd import write_density_csv
+from analytics.pipeline import AnalyticsPipeline
+from analytics.tracking import write_track_files
+from sensors.bus import Bus, Message, dumps
+
+__all__ = ["AlertStream"]
+
+
+class AlertStream:
+    """Runs ``AnalyticsPipeline`` on every bus message and keeps its alerts (see the module docstring)."""
+
+    def __init__(self, bus: Bus, run_dir: Path, *, zones: dict[str, Any], restricted: list, crs: str,
+                 on_alert: Any = None, params: Any = None) -> None:
+        self.bus, self.run_dir, self.on_alert = bus, Path(run_dir), on_alert
+        poly = {k: list(map(list, p.exterior.coords)) for k, p in zones.items()}
+        kw = {} if params is None else {"params": params}
+        self.pipeline = AnalyticsPipeline(zones=poly, restricted=[list(map(list, z.exterior.coords))
+                                                                  for z in restricted], crs=crs, **kw)
+        self.count = 0
+        self._fh = open(self.run_dir / "alerts.jsonl", "w", encoding="utf-8")  # noqa: SIM115 - closed in close
+        bus.subscribe("*", self._on_message)
+
+    def _on_message(self, msg: Message) -> None:
+        if msg.topic == "analytics/alert":
+            return
+        for alert in self.pipeline.push({"t": msg.t, "topic": msg.topic, **msg.payload}):
+            self._alert(msg.t, alert)
+
+    def _alert(self, t: float, alert: dict) -> None:
+        self._fh.write(dumps(alert) + "\n")
+        self.count += 1
+        self.bus.publish(t, "analytics/alert", alert)
+        if self.on_alert is not None:
+            self.on_alert(t, alert)
+
+    def flush(self, t: float) -> None:
+        """End of stream: publish the alerts the detectors still hold."""
+        for alert in self.pipeline.flush():
+            self._alert(t, alert)
+
+    def close(self) -> None:
+        """Close ``alerts.jsonl``; write the density estimates and the tracker's files."""
+        self._fh.close()
+        write_density_csv(self.run_dir / "density_estimates.csv", self.pipeline.density.history)
+        write_track_files(self.pipeline.tracks, self.run_dir)
+
+    def abort(self) -> None:
+        """Close the file (the run failed; its folder is dropped)."""
+        with contextlib.suppress(Exception):
+            self._fh.close()

@@ -1,0 +1,132 @@
+"""The run loop: one simpy clock driving the model, the sensors, camera states, density truth and events.
+
+- The model (crowd + Mesa individuals) ticks every ``dt_s`` at urgent priority, so at any instant the world is
+  advanced before anyone measures it; its truth records go to the truth writer.
+- Each sensor is its own process every ``period_s`` (the k-th sample exactly at ``k * period``, no drift),
+  fed a ``WorldView`` of the targets (computed once per tick and shared) and the sound impulses since its
+  last call; its messages go on the bus.
+- Camera states follow the cyber range's effects and scheduled faults, checked once a second (urgent).
+- ``crowd_density.csv`` gets the true people per zone every ``DENSITY_PERIOD_S``.
+- Scheduled actions (``scenarios.scheduled``) run at urgent priority, before sensors measure at that instant.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import simpy
+from simpy.events import URGENT
+
+from agents.world import WorldView
+from scenarios.truth import TRUTH_HOLD_S
+
+__all__ = ["DENSITY_PERIOD_S", "RunLoop", "UrgentTimeout"]
+
+#: Period of ``crowd_density.csv`` rows.
+DENSITY_PERIOD_S = 10.0
+
+
+class UrgentTimeout(simpy.events.Event):
+    """A timeout processed before every normal event at the same instant (a ``Timeout`` at URGENT priority;
+    like SimPy's own ``Timeout`` it marks itself triggered and schedules itself)."""
+
+    def __init__(self, env: simpy.Environment, delay: float) -> None:
+        super().__init__(env)
+        self._ok = True
+        self._value = None
+        env.schedule(self, URGENT, delay)
+
+
+class RunLoop:
+    """The processes of one run on one ``simpy.Environment`` (see the module docstring).
+
+    ``run`` needs: ``model``, ``crowd``, ``truth`` (a ``TruthWriter``), ``bus``, ``sensors``, ``cameras``
+    (id -> camera), ``cyber`` (the range, or None), ``scheduled`` (sensor id -> status a scheduled fault
+    put it in), ``zones`` and ``density_fh`` (an open text file).
+    """
+
+    def __init__(self, run: Any) -> None:
+        self.run = run
+        self.env = simpy.Environment()
+        self.ticks = 0
+        self._targets_tick, self._targets = -1, None
+
+    def _world(self) -> Any:
+        """The targets now, computed once per model tick and shared by every sensor."""
+        if self._targets_tick != self.ticks:
+            self._targets = self.run.model.targets()
+            self._targets_tick = self.ticks
+        return self._targets
+
+    def _model_proc(self, dt: float, duration: float, bar):
+        env, run = self.env, self.run
+        for k in range(int(round(duration / dt))):
+            t = k * dt
+            step = min(dt, duration - t)
+            yield UrgentTimeout(env, step)
+            run.model.advance(t, step)
+            self.ticks += 1
+            run.truth.add(run.model.drain_truth())
+            run.truth.flush(env.now - TRUTH_HOLD_S)
+            if bar is not None:
+                bar.update(step)
+
+    def _sensor_proc(self, sensor):
+        env, run = self.env, self.run
+        seen, k = 0, 0
+        while True:
+            imps = run.model.impulses
+            world = WorldView(env.now, self._world(), imps[seen:])
+            seen = len(imps)
+            for topic, payload in sensor.measure(world):
+                run.bus.publish(env.now, topic, payload)
+            k += 1
+            yield env.timeout(k * sensor.period_s - env.now)
+
+    def _status_proc(self):
+        env, run = self.env, self.run
+        while True:
+            cyber = run.cyber.camera_status(env.now) if run.cyber is not None else {}
+            for cid, cam in run.cameras.items():
+                hit = cyber.get(cid)
+                want = hit if hit not in (None, "ok") else run.scheduled.get(cid, "ok")
+                if cam.status != want:
+                    cam.set_status(want)
+            yield UrgentTimeout(env, 1.0)
+
+    def _density_proc(self):
+        run = self.run
+        while True:
+            counts = run.crowd.counts_in(run.zones)
+            t = f"{self.env.now:.1f}"
+            run.density_fh.write("".join(f"{t},{z},{n}\n" for z, n in counts.items()))
+            yield self.env.timeout(DENSITY_PERIOD_S)
+
+    def _at(self, at_s: float, fn: Callable[[float], None]):
+        yield UrgentTimeout(self.env, at_s)
+        fn(self.env.now)
+
+    def run_until(self, duration: float, dt: float, actions: list, *, title: str, quiet: bool) -> None:
+        """Start every process and run the clock to ``duration`` (a progress bar on a terminal)."""
+        bar = None
+        if not quiet and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            bar = tqdm(total=duration, unit="sim s", desc=title, delay=2.0, file=sys.stderr,
+                       bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} sim s [{elapsed}<{remaining}]")
+        env = self.env
+        env.process(self._model_proc(dt, duration, bar))
+        for s in self.run.sensors:
+            env.process(self._sensor_proc(s))
+        if self.run.cameras:
+            env.process(self._status_proc())
+        env.process(self._density_proc())
+        for at_s, fn in actions:
+            env.process(self._at(at_s, fn))
+        try:
+            env.run(until=duration + 1e-9)
+        finally:
+            if bar is not None:
+                bar.close()

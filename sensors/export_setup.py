@@ -1,0 +1,94 @@
+"""A run's exports set up in one place: ``events.jsonl`` and the files each sensor kind declares.
+
+``RunExports(run_dir, bus)`` subscribes first of all to the bus (so ``events.jsonl`` records every message
+before anything a subscriber publishes in answer); ``start(sensors, exporters, duration_s)`` then opens the
+writers once the sensors are known. Exporter classes (``SensorKind.exporters``, ``CyberRange.exporters``)
+follow one protocol: ``for_run(run_dir, sensors)`` builds one, ``subscribe(bus)``, ``close()``, ``abort()``.
+
+Camera-heavy runs write ``events.jsonl`` and the MOTChallenge files in a second process
+(``sensors.export_process``); which one is used is ``exports_mode``. The files are the same either way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sensors.bus import Bus, Message, Recorder
+from sensors.export_process import ExportProcess
+from sensors.mot import MotExporter
+
+__all__ = ["EXPORT_PROCESS_MIN_FRAMES", "RunExports", "exports_mode"]
+
+#: Camera frames a run must record before its exports go to a second process (below that, starting the
+#: process costs more than it saves).
+EXPORT_PROCESS_MIN_FRAMES = 5_000
+
+
+def exports_mode(frames: float) -> str:
+    """``"process"`` or ``"inline"``: where events.jsonl and the MOT files are written. Env ``TWIN_EXPORTS``
+    forces either; by default a second process is used on a machine with 2+ CPUs for runs recording at
+    least ``EXPORT_PROCESS_MIN_FRAMES`` camera frames."""
+    forced = os.environ.get("TWIN_EXPORTS", "").strip().lower()
+    if forced in ("process", "inline"):
+        return forced
+    return "process" if (os.cpu_count() or 1) >= 2 and frames >= EXPORT_PROCESS_MIN_FRAMES else "inline"
+
+
+class RunExports:
+    """Every file a run's sensors write, opened once the sensors are known (see the module docstring)."""
+
+    def __init__(self, run_dir: str | os.PathLike, bus: Bus) -> None:
+        self.run_dir = Path(run_dir)
+        self.bus = bus
+        self.recorder: Recorder | ExportProcess | None = None
+        self.writers: list[Any] = []
+        self.mode = "inline"
+        bus.subscribe("*", self._record, raw=True)
+
+    def _record(self, msg: Message) -> None:
+        if self.recorder is not None:
+            self.recorder.write(msg)
+
+    def start(self, sensors: Sequence[Any], exporters: Sequence[type], duration_s: float) -> None:
+        """Open ``events.jsonl`` and one writer per exporter class (camera frames go on the bus as arrays:
+        the bus makes the detection dicts only for subscribers that need them)."""
+        cams = [s for s in sensors if hasattr(s, "truth_sink")]
+        for c in cams:
+            c.defer_detections = True
+        frames = sum(float(c.config.fps) for c in cams) * float(duration_s)
+        self.mode = exports_mode(frames)
+        if self.mode == "process":
+            self.recorder = ExportProcess(self.run_dir, self.run_dir / "events.jsonl",
+                                          with_mot=MotExporter in exporters and bool(cams))
+            self.recorder.attach(cams)
+            exporters = [e for e in exporters if e is not MotExporter]
+        else:
+            self.recorder = Recorder(self.run_dir / "events.jsonl")
+        for cls in exporters:
+            w = cls.for_run(self.run_dir, sensors)
+            if w is not None:
+                w.subscribe(self.bus)
+                self.writers.append(w)
+
+    @property
+    def lines(self) -> int:
+        """Lines written to ``events.jsonl`` so far."""
+        return self.recorder.lines if self.recorder is not None else 0
+
+    def close(self) -> None:
+        """Finish every file and move it into place."""
+        if self.recorder is not None:
+            self.recorder.close()
+        for w in self.writers:
+            w.close()
+
+    def abort(self) -> None:
+        """Drop every partial file (cleaning up after a failure: the original error is the one raised)."""
+        for w in [self.recorder, *self.writers]:
+            if w is not None:
+                with contextlib.suppress(Exception):
+                    w.abort()
