@@ -74,11 +74,11 @@ class _ReactMixin:
 
     # ------------------------------------------------------------------ reactions
     def _near(self, xy, radius_m: float, states: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-        rows = np.flatnonzero(np.isin(self._state[: self.n], states))
+        rows = np.flatnonzero(np.isin(self.people.state[: self.people.n], states))
         pos = self._xy(rows)
-        indoor = self._state[rows] == INDOOR
+        indoor = self.people.state[rows] == INDOOR
         if indoor.any():
-            nd = self._node[rows[indoor]]
+            nd = self.people.node[rows[indoor]]
             pos[indoor] = np.column_stack([self.net.x[nd], self.net.y[nd]])
         m = np.hypot(pos[:, 0] - xy[0], pos[:, 1] - xy[1]) <= radius_m
         return rows[m], pos[m]
@@ -93,8 +93,8 @@ class _ReactMixin:
         sector = np.round(bearing / (np.pi / 4)).astype(int) % 8
         goal = targets[sector]
         # walkers heading toward the hazard turn round
-        e = self._edge[rows]
-        walking = (self._state[rows] == WALKING) & (e < self._E)
+        e = self.people.edge[rows]
+        walking = (self.people.state[rows] == WALKING) & (e < self._E)
         net = self.net
         if walking.any():
             w = rows[walking]
@@ -104,31 +104,31 @@ class _ReactMixin:
             turn = (dv < du) & (net.rev[ew] >= 0)
             tw, te = w[turn], ew[turn]
             old = self._xy(tw)
-            self._off[tw] = np.clip(net.length[te] - self._off[tw], 0.0, net.length[net.rev[te]] * 0.999)
+            self.people.offset[tw] = np.clip(net.length[te] - self.people.offset[tw], 0.0,
+                                             net.length[net.rev[te]] * 0.999)
             self._set_edge(tw, net.rev[te])
-            self._lat[tw] = -self._lat[tw]
+            self.people.lateral[tw] = -self.people.lateral[tw]
             # the same lane point on the reverse edge; a lane change still easing in keeps its offset
-            self._jx[tw] = self._jy[tw] = 0.0
+            self.people.lane_jump_x[tw] = self.people.lane_jump_y[tw] = 0.0
             new = self._xy(tw)
-            ease = np.maximum(1.0 - self._off[tw] / self.p.lane_blend_m, 1e-9)
+            ease = np.maximum(1.0 - self.people.offset[tw] / self.p.lane_blend_m, 1e-9)
             keep = ease > 0.05
-            self._jx[tw] = np.where(keep, (old[:, 0] - new[:, 0]) / ease, 0.0)
-            self._jy[tw] = np.where(keep, (old[:, 1] - new[:, 1]) / ease, 0.0)
-        still = rows[self._state[rows] != WALKING]
-        self._t_next[still] = np.inf
+            self.people.lane_jump_x[tw] = np.where(keep, (old[:, 0] - new[:, 0]) / ease, 0.0)
+            self.people.lane_jump_y[tw] = np.where(keep, (old[:, 1] - new[:, 1]) / ease, 0.0)
+        still = rows[self.people.state[rows] != WALKING]
+        self.people.due_t[still] = np.inf
         for g in np.unique(goal):
             sel = rows[goal == g]
-            self._goal[sel] = g
-            self._slot[sel] = self.router.slot([g])
-        self._flee[rows] = True
-        self._evac[rows] = False
+            self.people.goal[sel] = g
+            self.people.route_slot[sel] = self.router.slot([g])
+        self.people.fleeing[rows] = True
+        self.people.evacuating[rows] = False
         self._start_walking_keep_edge(rows, boost)
-        self._announce.append(still[~self._seen[still]])
-        self._seen[still] = True
+        self.people.announce(still)
 
     def _start_walking_keep_edge(self, rows: np.ndarray, boost: float) -> None:
-        self._depart(rows[self._state[rows] != WALKING])
-        self._vcap[rows] = self._v0[rows] * boost
+        self._depart(rows[self.people.state[rows] != WALKING])
+        self.people.desired_speed[rows] = self.people.free_speed[rows] * boost
 
     def hazard(self, xy, radius_m: float, *, t: float, duration_s: float) -> None:
         """A hazard (fire, blast, attacker) at ``xy``: people within ``radius_m`` flee away from it, faster,
@@ -159,29 +159,28 @@ class _ReactMixin:
         if not safe:
             raise CrowdError("evacuate.safe_nodes: empty")
         slot = self.router.slot(safe)
-        rows = np.flatnonzero(np.isin(self._state[: self.n], (WALKING, DWELLING, INDOOR)))
+        rows = np.flatnonzero(np.isin(self.people.state[: self.people.n], (WALKING, DWELLING, INDOOR)))
         pos = self._xy(rows)
-        indoor = self._state[rows] == INDOOR
-        nd = self._node[rows[indoor]]
+        indoor = self.people.state[rows] == INDOOR
+        nd = self.people.node[rows[indoor]]
         pos[indoor] = np.column_stack([self.net.x[nd], self.net.y[nd]])
         m = shapely.contains_xy(zone, pos[:, 0], pos[:, 1])
         rows = rows[m]
         if rows.size == 0:
             return 0
-        e = self._edge[rows]
-        on = (self._state[rows] == WALKING) & (e < self._E)
+        e = self.people.edge[rows]
+        on = (self.people.state[rows] == WALKING) & (e < self._E)
         frm = np.where(on, self._evx[np.minimum(e, self._E)], self._leave_nodes(rows))
         dest = self.router.nearest_dest(slot, frm)
         ok = dest >= 0
         rows, dest = rows[ok], dest[ok]
-        self._goal[rows] = dest
-        self._slot[rows] = slot
-        self._evac[rows] = True
-        self._flee[rows] = False
-        still = rows[self._state[rows] != WALKING]
-        self._t_next[still] = np.inf
-        self._announce.append(still[~self._seen[still]])
-        self._seen[still] = True
+        self.people.goal[rows] = dest
+        self.people.route_slot[rows] = slot
+        self.people.evacuating[rows] = True
+        self.people.fleeing[rows] = False
+        still = rows[self.people.state[rows] != WALKING]
+        self.people.due_t[still] = np.inf
+        self.people.announce(still)
         self._start_walking_keep_edge(rows, 1.0)
         return int(rows.size)
 
@@ -191,12 +190,12 @@ class _ReactMixin:
         rows, pos = self._near(xy, radius_m, (WALKING, DWELLING, EVACUATED))
         if rows.size == 0:
             return []
-        self._px[rows], self._py[rows] = pos[:, 0], pos[:, 1]
-        self._state[rows] = INJURED
+        self.people.spot_x[rows], self.people.spot_y[rows] = pos[:, 0], pos[:, 1]
+        self.people.state[rows] = INJURED
         self._set_edge(rows, self._HOLD)
-        self._vcap[rows] = 0.0
-        self._speed[rows] = 0.0
-        self._t_next[rows] = np.inf
-        self._flee[rows] = False
-        self._evac[rows] = False
+        self.people.desired_speed[rows] = 0.0
+        self.people.speed[rows] = 0.0
+        self.people.due_t[rows] = np.inf
+        self.people.fleeing[rows] = False
+        self.people.evacuating[rows] = False
         return self._events(t, "injured", rows, pos)

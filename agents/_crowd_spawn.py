@@ -111,7 +111,7 @@ class _SpawnMixin:
         self._ensure_pois()
         rng, p, net = self.rng, self.p, self.net
         rows = self._new_rows(int(n))
-        self._group[rows] = POPULATION
+        self.people.group[rows] = POPULATION
         walking = rng.random(n) < p.walking_share
         w_rows, i_rows = rows[walking], rows[~walking]
         if len(w_rows):
@@ -119,28 +119,26 @@ class _SpawnMixin:
             e = ce[np.minimum(np.searchsorted(np.cumsum(net.length[ce]) / net.length[ce].sum(),
                                               rng.random(len(w_rows))), len(ce) - 1)]
             self._set_edge(w_rows, e)
-            self._off[w_rows] = rng.random(len(w_rows)) * net.length[e]
-            self._node[w_rows] = net.eu[e]
+            self.people.offset[w_rows] = rng.random(len(w_rows)) * net.length[e]
+            self.people.node[w_rows] = net.eu[e]
             j = self._pick_poi(net.ev[e].astype(np.int64))
-            self._goal[w_rows] = self._pois[j]
-            self._slot[w_rows] = self._poi_slot[j]
-            self._state[w_rows] = WALKING
-            self._vcap[w_rows] = self._v0[w_rows]
-            self._seen[w_rows] = True
-            self._announce.append(w_rows)
+            self.people.goal[w_rows] = self._pois[j]
+            self.people.route_slot[w_rows] = self._poi_slot[j]
+            self.people.state[w_rows] = WALKING
+            self.people.desired_speed[w_rows] = self.people.free_speed[w_rows]
+            self.people.announce(w_rows)
         if len(i_rows):
             j = rng.integers(0, len(self._pois), len(i_rows))
             nd = self._pois[j]
-            self._node[i_rows] = nd
+            self.people.node[i_rows] = nd
             ind = self._poi_indoor[j]
-            self._state[i_rows] = np.where(ind, INDOOR, DWELLING)
+            self.people.state[i_rows] = np.where(ind, INDOOR, DWELLING)
             # already part-way through a dwell: what is left of it, from the range of this kind of POI
             left = np.where(ind, rng.uniform(0.0, p.dwell_indoor_s[1], len(i_rows)),
                             rng.uniform(0.0, p.dwell_outdoor_s[1], len(i_rows)))
-            self._t_next[i_rows] = t0 + left
+            self.people.due_t[i_rows] = t0 + left
             self._place_at_nodes(i_rows, nd, 3.0)
-            self._seen[i_rows] = ~ind
-            self._announce.append(i_rows[~ind])
+            self.people.announce(i_rows[~ind])
         return rows.astype(np.int64)
 
     def add_flow(self, from_node, to_node, people: int, depart_s=(0.0, 0.0)) -> np.ndarray:
@@ -158,13 +156,13 @@ class _SpawnMixin:
         slot = self.router.slot([b])
         self._check_reach(slot, np.array([a]), b, "flow")
         rows = self._new_rows(int(people))
-        self._group[rows] = FLOW
-        self._state[rows] = PENDING
-        self._node[rows] = a
-        self._goal[rows] = b
-        self._aux[rows] = b
-        self._slot[rows] = slot
-        self._t_next[rows] = np.sort(self.rng.uniform(t0, t1, len(rows)))
+        self.people.group[rows] = FLOW
+        self.people.state[rows] = PENDING
+        self.people.node[rows] = a
+        self.people.goal[rows] = b
+        self.people.final_goal[rows] = b
+        self.people.route_slot[rows] = slot
+        self.people.due_t[rows] = np.sort(self.rng.uniform(t0, t1, len(rows)))
         return rows.astype(np.int64)
 
     def add_walkers(self, u, v, offsets_m: Iterable[float], to_node, *, key=0) -> np.ndarray:
@@ -185,17 +183,16 @@ class _SpawnMixin:
         if iv != g:
             self._check_reach(slot, np.array([iv]), g, "walkers")
         rows = self._new_rows(len(off))
-        self._group[rows] = FLOW
+        self.people.group[rows] = FLOW
         self._set_edge(rows, e)
-        self._off[rows] = off
-        self._node[rows] = iu
-        self._goal[rows] = g
-        self._aux[rows] = g
-        self._slot[rows] = slot
-        self._state[rows] = WALKING
-        self._vcap[rows] = self._v0[rows]
-        self._seen[rows] = True
-        self._announce.append(rows)
+        self.people.offset[rows] = off
+        self.people.node[rows] = iu
+        self.people.goal[rows] = g
+        self.people.final_goal[rows] = g
+        self.people.route_slot[rows] = slot
+        self.people.state[rows] = WALKING
+        self.people.desired_speed[rows] = self.people.free_speed[rows]
+        self.people.announce(rows)
         return rows.astype(np.int64)
 
     def add_gathering(self, at_node, people: int, arrive_s=(0.0, 0.0), leave_s=None) -> np.ndarray:
@@ -225,23 +222,23 @@ class _SpawnMixin:
         arrive = self.rng.uniform(a0, a1, k)
         # homes gathering_origin_m away, but near enough to walk there by the arrival time
         lo, hi = self.p.gathering_origin_m
-        upper = np.minimum(hi, np.maximum(0.9 * self._v0[rows] * arrive, dc[0]))
+        upper = np.minimum(hi, np.maximum(0.9 * self.people.free_speed[rows] * arrive, dc[0]))
         lower = np.minimum(lo, upper / 2)
         k_lo = np.searchsorted(dc, lower, side="left")
         k_hi = np.maximum(np.searchsorted(dc, upper, side="right"), k_lo + 1)
         k_lo = np.minimum(k_lo, len(dc) - 1)
         k_hi = np.minimum(k_hi, len(dc))
         home = cand[k_lo + (self.rng.random(k) * (k_hi - k_lo)).astype(np.int64)]
-        depart = np.maximum(arrive - dist[home] / self._v0[rows], 0.0)
-        self._group[rows] = GATHERING
-        self._state[rows] = PENDING
-        self._node[rows] = home
-        self._goal[rows] = g
-        self._aux[rows] = home
-        self._slot[rows] = slot
-        self._t_next[rows] = depart
-        self._t_aux[rows] = np.inf if leave_s is None else self.rng.uniform(l0, l1, k)
-        self._gid[rows] = len(self._gatherings)
+        depart = np.maximum(arrive - dist[home] / self.people.free_speed[rows], 0.0)
+        self.people.group[rows] = GATHERING
+        self.people.state[rows] = PENDING
+        self.people.node[rows] = home
+        self.people.goal[rows] = g
+        self.people.final_goal[rows] = home
+        self.people.route_slot[rows] = slot
+        self.people.due_t[rows] = depart
+        self.people.leave_t[rows] = np.inf if leave_s is None else self.rng.uniform(l0, l1, k)
+        self.people.gathering_id[rows] = len(self._gatherings)
         self._gatherings.append(self._gathering_area(g, people))
         return rows.astype(np.int64)
 
@@ -256,12 +253,12 @@ class _SpawnMixin:
     def _place_at_nodes(self, rows: np.ndarray, nodes: np.ndarray, r: float) -> None:
         ang = self.rng.uniform(0, 2 * np.pi, len(rows))
         rad = r * np.sqrt(self.rng.random(len(rows)))
-        self._px[rows] = self.net.x[nodes] + rad * np.cos(ang)
-        self._py[rows] = self.net.y[nodes] + rad * np.sin(ang)
+        self.people.spot_x[rows] = self.net.x[nodes] + rad * np.cos(ang)
+        self.people.spot_y[rows] = self.net.y[nodes] + rad * np.sin(ang)
 
     def _place_in_gathering(self, rows: np.ndarray) -> None:
-        for gid in np.unique(self._gid[rows]):
-            r = rows[self._gid[rows] == gid]
+        for gid in np.unique(self.people.gathering_id[rows]):
+            r = rows[self.people.gathering_id[rows] == gid]
             area = self._gatherings[gid]
             if "polygon" in area:
                 poly = area["polygon"]
@@ -279,10 +276,10 @@ class _SpawnMixin:
                     pt = poly.representative_point()
                     xs = np.concatenate([xs, np.full(len(r) - len(xs), pt.x)])
                     ys = np.concatenate([ys, np.full(len(r) - len(ys), pt.y)])
-                self._px[r], self._py[r] = xs[: len(r)], ys[: len(r)]
+                self.people.spot_x[r], self.people.spot_y[r] = xs[: len(r)], ys[: len(r)]
             else:
                 (cx, cy), rad = area["center"], area["radius"]
                 ang = self.rng.uniform(0, 2 * np.pi, len(r))
                 d = rad * np.sqrt(self.rng.random(len(r)))
-                self._px[r] = cx + d * np.cos(ang)
-                self._py[r] = cy + d * np.sin(ang)
+                self.people.spot_x[r] = cx + d * np.cos(ang)
+                self.people.spot_y[r] = cy + d * np.sin(ang)

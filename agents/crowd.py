@@ -39,6 +39,7 @@ from agents._crowd_base import (
 from agents._crowd_react import _ReactMixin
 from agents._crowd_spawn import _SpawnMixin
 from agents.fundamental import free_speeds, speed_factor
+from agents.people import People
 from agents.routing import Router, RoutingError, WalkNetwork
 from agents.world import PERSON, Targets
 
@@ -47,7 +48,6 @@ __all__ = ["ARRIVED", "DWELLING", "EVACUATED", "INDOOR", "INJURED", "PENDING", "
 
 _VISIBLE = np.array([False, True, True, False, False, True, True])  # by state code: in the world, seen
 _GROUP = ("population", "flow", "gathering")
-_CHUNK = 4096
 
 
 def _pick(items: list, mask: np.ndarray) -> list:
@@ -113,70 +113,49 @@ class Crowd(_SpawnMixin, _ReactMixin):
         self._core_edges = np.flatnonzero(net.core[net.eu] & net.core[net.ev])
         self._pois: np.ndarray | None = None
         self._gatherings: list[dict] = []
-        self._announce: list[np.ndarray] = []
-        self.n = 0
-        self._cap = 0
-        self._alloc(_CHUNK)
+        self.people = People()
 
     # ------------------------------------------------------------------ storage
-    _FIELDS = (("edge", np.int32, 0), ("off", np.float64, 0.0), ("lat", np.float32, 0.0),
-               ("v0", np.float64, 0.0), ("vcap", np.float64, 0.0), ("speed", np.float64, 0.0),
-               ("node", np.int32, -1), ("goal", np.int32, -1), ("slot", np.int32, -1),
-               ("state", np.int8, ARRIVED), ("group", np.int8, 0), ("phase", np.int8, 0),
-               ("flee", np.bool_, False), ("evac", np.bool_, False), ("seen", np.bool_, False),
-               ("t_next", np.float64, np.inf), ("t_aux", np.float64, np.inf), ("aux", np.int32, -1),
-               ("gid", np.int32, -1), ("px", np.float64, 0.0), ("py", np.float64, 0.0),
-               ("height", np.float32, 1.7), ("ca", np.float64, 0.0), ("cb", np.float64, 0.0),
-               ("elen", np.float64, np.inf), ("lx", np.float64, 0.0), ("ly", np.float64, 0.0),
-               ("jx", np.float64, 0.0), ("jy", np.float64, 0.0))
-
-    def _alloc(self, cap: int) -> None:
-        """Grow every column to ``cap`` rows (chunked, like mesa's ContinuousSpace agent buffer)."""
-        for name, dt, fill in self._FIELDS:
-            new = np.full(cap, fill, dtype=dt)
-            if self._cap:
-                new[: self.n] = getattr(self, "_" + name)[: self.n]
-            setattr(self, "_" + name, new)
-        self._cap = cap
-
     def _new_rows(self, k: int) -> np.ndarray:
-        if self.n + k > self._cap:
-            self._alloc(max(self._cap * 2, self.n + k + _CHUNK))
-        rows = np.arange(self.n, self.n + k)
-        self.n += k
-        self._v0[rows] = free_speeds(self.rng, k, mean=self.p.v0_mean, sd=self.p.v0_sd, lo=self.p.v0_min,
-                                     hi=self.p.v0_max)
-        self._height[rows] = np.clip(self.rng.normal(self.p.person_height_m, self.p.person_height_sd, k),
-                                     1.4, 2.05)
-        self._lat[rows] = self.rng.uniform(-0.5, 0.5, k)
+        rows = self.people.add(k)
+        self.people.free_speed[rows] = free_speeds(self.rng, k, mean=self.p.v0_mean, sd=self.p.v0_sd,
+                                                   lo=self.p.v0_min, hi=self.p.v0_max)
+        self.people.height[rows] = np.clip(self.rng.normal(self.p.person_height_m, self.p.person_height_sd,
+                                                           k), 1.4, 2.05)
+        self.people.lateral[rows] = self.rng.uniform(-0.5, 0.5, k)
         self._set_edge(rows, self._HOLD)
         return rows
 
     def _set_edge(self, rows: np.ndarray, edges) -> None:
         """Put ``rows`` on ``edges``; cache its cell mapping and length per row (no per-step gather)."""
-        self._edge[rows] = edges
-        e = self._edge[rows]
-        self._ca[rows] = self._ca_e[e]
-        self._cb[rows] = self._cb_e[e]
-        self._elen[rows] = self._len[e]
+        self.people.edge[rows] = edges
+        e = self.people.edge[rows]
+        self.people.cell_base[rows] = self._ca_e[e]
+        self.people.cell_slope[rows] = self._cb_e[e]
+        self.people.leg_length[rows] = self._len[e]
 
     def __len__(self) -> int:
-        return self.n
+        return self.people.n
+
+    @property
+    def n(self) -> int:
+        """How many people were added so far (ids ``0 .. n - 1``)."""
+        return self.people.n
 
     @property
     def state(self) -> np.ndarray:
         """State codes of every person so far (view; see ``STATES``)."""
-        return self._state[: self.n]
+        return self.people.state[: self.people.n]
 
     @property
     def edge(self) -> np.ndarray:
         """Edge index of walking people (``>= net.n_edges`` = waiting at a node or off the graph)."""
-        return self._edge[: self.n]
+        return self.people.edge[: self.people.n]
 
     @property
     def goal(self) -> np.ndarray:
         """Goal node index (``net.nodes[goal]`` is the original node id)."""
-        return self._goal[: self.n]
+        return self.people.goal[: self.people.n]
 
     # ------------------------------------------------------------------ cells
     def _build_cells(self) -> None:
@@ -210,43 +189,45 @@ class Crowd(_SpawnMixin, _ReactMixin):
     def _xy(self, rows: np.ndarray) -> np.ndarray:
         """Ground positions of ``rows``: along the edge plus lateral offset; node or stored spot otherwise."""
         rows = np.asarray(rows, np.int64)
-        out = np.column_stack([self._px[rows], self._py[rows]])
-        e = self._edge[rows]
-        st = self._state[rows]
+        out = np.column_stack([self.people.spot_x[rows], self.people.spot_y[rows]])
+        e = self.people.edge[rows]
+        st = self.people.state[rows]
         on = (e < self._E) & (st == WALKING)
         if on.any():
             r, ee = rows[on], e[on]
             net = self.net
-            lat = self._lat[r] * np.maximum(net.width[ee] - self.p.person_width_m, 0.0)
+            lat = self.people.lateral[r] * np.maximum(net.width[ee] - self.p.person_width_m, 0.0)
             ux, uy = self._ux[ee], self._uy[ee]
-            frac = self._off[r] / net.length[ee]   # along the chord (curved streets are longer than it)
+            frac = self.people.offset[r] / net.length[ee]   # along the chord (curved streets are longer)
             # entering an edge at a node, the lane point jumps (new direction, lateral offset): (jx, jy) is
             # that jump, eased out over the first lane_blend_m so positions stay continuous
-            ease = np.maximum(1.0 - self._off[r] / self.p.lane_blend_m, 0.0)
-            out[on, 0] = net.x[net.eu[ee]] + self._dx[ee] * frac - uy * lat + self._jx[r] * ease
-            out[on, 1] = net.y[net.eu[ee]] + self._dy[ee] * frac + ux * lat + self._jy[r] * ease
-        leg = (e == self._WAIT) & (st == WALKING) & (self._elen[rows] >= 0)
+            ease = np.maximum(1.0 - self.people.offset[r] / self.p.lane_blend_m, 0.0)
+            jx, jy = self.people.lane_jump_x[r], self.people.lane_jump_y[r]
+            out[on, 0] = net.x[net.eu[ee]] + self._dx[ee] * frac - uy * lat + jx * ease
+            out[on, 1] = net.y[net.eu[ee]] + self._dy[ee] * frac + ux * lat + jy * ease
+        leg = (e == self._WAIT) & (st == WALKING) & (self.people.leg_length[rows] >= 0)
         wait = (e == self._WAIT) & (st == WALKING) & ~leg
         if wait.any():
-            nd = self._node[rows[wait]]
+            nd = self.people.node[rows[wait]]
             out[wait, 0], out[wait, 1] = self.net.x[nd], self.net.y[nd]
         if leg.any():   # from the dwell spot (px, py) straight to the leg's end (lx, ly)
             r = rows[leg]
-            frac = np.minimum(self._off[r] / np.maximum(self._elen[r], 1e-9), 1.0)
-            out[leg, 0] += (self._lx[r] - out[leg, 0]) * frac
-            out[leg, 1] += (self._ly[r] - out[leg, 1]) * frac
+            frac = np.minimum(self.people.offset[r] / np.maximum(self.people.leg_length[r], 1e-9), 1.0)
+            out[leg, 0] += (self.people.leg_end_x[r] - out[leg, 0]) * frac
+            out[leg, 1] += (self.people.leg_end_y[r] - out[leg, 1]) * frac
         return out
 
     def _visible_rows(self) -> np.ndarray:
-        return np.flatnonzero(_VISIBLE[self._state[: self.n]])
+        return np.flatnonzero(_VISIBLE[self.people.state[: self.people.n]])
 
     def targets(self) -> Targets:
         """People in the world now (walking, standing, evacuated or injured) as PERSON ``Targets``."""
         rows = self._visible_rows()
         k = len(rows)
         return Targets(ids=rows.astype(np.int64), cls=np.full(k, PERSON, np.int8), xy=self._xy(rows),
-                       height_m=self._height[rows].astype(float), width_m=np.full(k, self.p.person_width_m),
-                       speed=np.where(self._state[rows] == WALKING, self._speed[rows], 0.0))
+                       height_m=self.people.height[rows].astype(float),
+                       width_m=np.full(k, self.p.person_width_m),
+                       speed=np.where(self.people.state[rows] == WALKING, self.people.speed[rows], 0.0))
 
     def counts_in(self, zones: Mapping[str, object]) -> dict[str, int]:
         """People in the world inside each zone polygon (metres)."""
@@ -282,38 +263,37 @@ class Crowd(_SpawnMixin, _ReactMixin):
     # ------------------------------------------------------------------ the step
     def step(self, t: float, dt: float) -> list[dict]:
         """Advance from ``t`` to ``t + dt``; returns this step's ground-truth events (stamped ``t + dt``)."""
-        n = self.n
+        n = self.people.n
         tt = t + dt
         events: list[dict] = []
-        if self._announce:
-            rows = np.concatenate(self._announce)
-            self._announce = []
-            rows = rows[_VISIBLE[self._state[rows]]]
-            events += self._events(tt, "spawned", rows, group=[_GROUP[g] for g in self._group[rows]])
+        rows = self.people.take_announced()
+        if rows is not None:
+            rows = rows[_VISIBLE[self.people.state[rows]]]
+            events += self._events(tt, "spawned", rows, group=[_GROUP[g] for g in self.people.group[rows]])
         if self._hazards and any(h[3] <= tt for h in self._hazards):
             self._hazards = [h for h in self._hazards if h[3] > tt]
             self._hazard_reweight(tt)
         elif self._reweight_due <= tt:
             self._hazard_reweight(tt)
-        due = np.flatnonzero(self._t_next[:n] <= tt)
+        due = np.flatnonzero(self.people.due_t[:n] <= tt)
         if due.size:
             events += self._due(due, tt)
         # densities and speeds
-        off = self._off[:n]
-        cell = (self._ca[:n] + off * self._cb[:n]).astype(np.intp)
+        off = self.people.offset[:n]
+        cell = (self.people.cell_base[:n] + off * self.people.cell_slope[:n]).astype(np.intp)
         counts = np.bincount(cell, minlength=self._n_cells + 1)
         p = self.p
         if self._n_cells < n:   # the diagram once per cell, then one gather
             f = self._factor(counts * self._inv_area)[cell]
         else:                   # a big graph with few people: per person
             f = self._factor(counts[cell] * self._inv_area[cell])
-        spd = self._speed[:n]
-        np.multiply(self._vcap[:n], f, out=spd)
+        spd = self.people.speed[:n]
+        np.multiply(self.people.desired_speed[:n], f, out=spd)
         off += spd * dt
         if tt >= self._next_reroute:
             self._next_reroute = tt + p.reroute_period_s
             self._congestion_check(counts)
-        cand = np.flatnonzero(off >= self._elen[:n])
+        cand = np.flatnonzero(off >= self.people.leg_length[:n])
         if cand.size:
             events += self._transition(cand, tt, counts)
         return events
@@ -336,20 +316,20 @@ class Crowd(_SpawnMixin, _ReactMixin):
         and ``rho * v(rho)`` above it (cell-transmission style), so a congested street takes only what drains.
         """
         events = []
-        ec = self._edge[c]
+        ec = self.people.edge[c]
         at_node = ec == self._WAIT
-        waiting = at_node & (self._elen[c] < 0)   # else at the end of a leg
-        node = np.where(at_node, self._node[c], self._evx[ec])
+        waiting = at_node & (self.people.leg_length[c] < 0)   # else at the end of a leg
+        node = np.where(at_node, self.people.node[c], self._evx[ec])
         # waiting: walked off this step; leg or edge: beyond its end
-        over = np.where(waiting, self._off[c], self._off[c] - self._elen[c])
-        at_goal = node == self._goal[c]
+        over = np.where(waiting, self.people.offset[c], self.people.offset[c] - self.people.leg_length[c])
+        at_goal = node == self.people.goal[c]
         if at_goal.any():
             events += self._arrive(c[at_goal], node[at_goal], tt)
             keep = ~at_goal
             c, ec, waiting, node, over = c[keep], ec[keep], waiting[keep], node[keep], over[keep]
         if c.size == 0:
             return events
-        ne = self.router.next_edges(self._slot[c], node)
+        ne = self.router.next_edges(self.people.route_slot[c], node)
         ok = ne >= 0
         adm = np.zeros(len(c), bool)
         if ok.any():
@@ -380,15 +360,15 @@ class Crowd(_SpawnMixin, _ReactMixin):
             na = ne[adm]
             self._lane_jump(a, ec[adm], na, node[adm])
             self._set_edge(a, na)
-            self._off[a] = np.minimum(over[adm], self.net.length[na] * 0.999)
-            self._node[a] = node[adm]
+            self.people.offset[a] = np.minimum(over[adm], self.net.length[na] * 0.999)
+            self.people.node[a] = node[adm]
         held = c[~adm & ~waiting]   # at the end of their edge or leg
         if held.size:
-            self._off[held] = self._elen[held]
-            self._node[held] = node[~adm & ~waiting]
+            self.people.offset[held] = self.people.leg_length[held]
+            self.people.node[held] = node[~adm & ~waiting]
         stay = c[~adm]
-        self._speed[stay] = 0.0
-        self._off[c[~adm & waiting]] = 0.0
+        self.people.speed[stay] = 0.0
+        self.people.offset[c[~adm & waiting]] = 0.0
         return events
 
     def _lane_jump(self, a: np.ndarray, old: np.ndarray, new: np.ndarray, node: np.ndarray) -> None:
@@ -398,7 +378,7 @@ class Crowd(_SpawnMixin, _ReactMixin):
         leg: the leg's end; waiting: the node. ``_xy`` eases the difference out over ``lane_blend_m``.
         """
         net, p = self.net, self.p
-        lat = self._lat[a]
+        lat = self.people.lateral[a]
         w_new = lat * np.maximum(net.width[new] - p.person_width_m, 0.0)
         jx = self._uy[new] * w_new       # minus the new lane's offset from the node
         jy = -self._ux[new] * w_new
@@ -408,14 +388,14 @@ class Crowd(_SpawnMixin, _ReactMixin):
             w_old = lat[on] * np.maximum(net.width[eo] - p.person_width_m, 0.0)
             ease = np.maximum(1.0 - net.length[eo] / p.lane_blend_m, 0.0)
             ao = a[on]
-            jx[on] += -self._uy[eo] * w_old + self._jx[ao] * ease
-            jy[on] += self._ux[eo] * w_old + self._jy[ao] * ease
-        leg = ~on & (self._elen[a] >= 0)
+            jx[on] += -self._uy[eo] * w_old + self.people.lane_jump_x[ao] * ease
+            jy[on] += self._ux[eo] * w_old + self.people.lane_jump_y[ao] * ease
+        leg = ~on & (self.people.leg_length[a] >= 0)
         if leg.any():
             al = a[leg]
-            jx[leg] += self._lx[al] - net.x[node[leg]]
-            jy[leg] += self._ly[al] - net.y[node[leg]]
-        self._jx[a], self._jy[a] = jx, jy
+            jx[leg] += self.people.leg_end_x[al] - net.x[node[leg]]
+            jy[leg] += self.people.leg_end_y[al] - net.y[node[leg]]
+        self.people.lane_jump_x[a], self.people.lane_jump_y[a] = jx, jy
 
     def _supply(self, rho: np.ndarray) -> np.ndarray:
         """Specific flow (P/(m s)) a cell at density ``rho`` takes in: Q_max below critical, Q(rho) above."""
@@ -428,105 +408,109 @@ class Crowd(_SpawnMixin, _ReactMixin):
         p, rng = self.p, self.rng
         events = []
         # where they are now (at the end of their edge or leg) is where they stand: no jump on arrival
-        self._off[r] = np.minimum(self._off[r], np.maximum(self._elen[r], 0.0))
+        self.people.offset[r] = np.minimum(self.people.offset[r], np.maximum(self.people.leg_length[r], 0.0))
         here = self._xy(r)
-        self._node[r] = node
+        self.people.node[r] = node
         self._set_edge(r, self._HOLD)
-        self._off[r] = 0.0
-        self._vcap[r] = 0.0
+        self.people.offset[r] = 0.0
+        self.people.desired_speed[r] = 0.0
         goal_ids = self._node_ids(node)
         nxy = np.column_stack([self.net.x[node], self.net.y[node]])
-        evac = self._evac[r]
-        flee = self._flee[r] & ~evac
+        evac = self.people.evacuating[r]
+        flee = self.people.fleeing[r] & ~evac
         norm = ~evac & ~flee
         if evac.any():
             re = r[evac]
             events += self._events(tt, "evacuated", re, nxy[evac], goal=_pick(goal_ids, evac))
-            self._state[re] = EVACUATED
-            self._px[re], self._py[re] = here[evac, 0], here[evac, 1]
-            self._t_next[re] = np.inf
+            self.people.state[re] = EVACUATED
+            self.people.spot_x[re], self.people.spot_y[re] = here[evac, 0], here[evac, 1]
+            self.people.due_t[re] = np.inf
         if flee.any():
             rf = r[flee]
             events += self._events(tt, "arrived", rf, nxy[flee], goal=_pick(goal_ids, flee), reason="fled")
-            self._flee[rf] = False
-            self._state[rf] = DWELLING
-            self._px[rf], self._py[rf] = here[flee, 0], here[flee, 1]
-            self._t_next[rf] = tt + p.after_flee_dwell_s
-            self._phase[rf] = np.where(self._group[rf] == GATHERING, 2, self._phase[rf])
-        settle = norm & (self._group[r] == GATHERING) & (self._phase[r] == 1)
+            self.people.fleeing[rf] = False
+            self.people.state[rf] = DWELLING
+            self.people.spot_x[rf], self.people.spot_y[rf] = here[flee, 0], here[flee, 1]
+            self.people.due_t[rf] = tt + p.after_flee_dwell_s
+            self.people.gathering_phase[rf] = np.where(self.people.group[rf] == GATHERING, 2,
+                                                       self.people.gathering_phase[rf])
+        settle = norm & (self.people.group[r] == GATHERING) & (self.people.gathering_phase[r] == 1)
         if settle.any():   # gatherers at the end of the leg from the gathering node to their spot
             rs = r[settle]
-            self._state[rs] = DWELLING
-            self._px[rs], self._py[rs] = self._lx[rs], self._ly[rs]
-            self._t_next[rs] = np.maximum(self._t_aux[rs], tt)
+            self.people.state[rs] = DWELLING
+            self.people.spot_x[rs] = self.people.leg_end_x[rs]
+            self.people.spot_y[rs] = self.people.leg_end_y[rs]
+            self.people.due_t[rs] = np.maximum(self.people.leave_t[rs], tt)
             norm &= ~settle
         if norm.any():
             rn, nn, hn = r[norm], node[norm], here[norm]
             events += self._events(tt, "arrived", rn, nxy[norm],
                                    goal=_pick(goal_ids, norm))
-            grp = self._group[rn]
+            grp = self.people.group[rn]
             pop = grp == POPULATION
             if pop.any():
                 rp, np_ = rn[pop], nn[pop]
                 ind = self._indoor_node[np_]
-                self._state[rp] = np.where(ind, INDOOR, DWELLING)
+                self.people.state[rp] = np.where(ind, INDOOR, DWELLING)
                 lo, hi = p.dwell_indoor_s
                 olo, ohi = p.dwell_outdoor_s
                 dwell = np.where(ind, rng.uniform(lo, hi, len(rp)), rng.uniform(olo, ohi, len(rp)))
-                self._t_next[rp] = tt + dwell
-                self._px[rp], self._py[rp] = hn[pop, 0], hn[pop, 1]
-            gone = (grp == FLOW) | ((grp == GATHERING) & (self._phase[rn] == 2))
-            self._state[rn[gone]] = ARRIVED
-            self._t_next[rn[gone]] = np.inf
-            at_event = (grp == GATHERING) & (self._phase[rn] == 0)
+                self.people.due_t[rp] = tt + dwell
+                self.people.spot_x[rp], self.people.spot_y[rp] = hn[pop, 0], hn[pop, 1]
+            gone = (grp == FLOW) | ((grp == GATHERING) & (self.people.gathering_phase[rn] == 2))
+            self.people.state[rn[gone]] = ARRIVED
+            self.people.due_t[rn[gone]] = np.inf
+            at_event = (grp == GATHERING) & (self.people.gathering_phase[rn] == 0)
             if at_event.any():   # walk a straight leg from the node to a spot spread over the area
                 rg = rn[at_event]
-                self._phase[rg] = 1
+                self.people.gathering_phase[rg] = 1
                 self._place_in_gathering(rg)
-                self._lx[rg], self._ly[rg] = self._px[rg], self._py[rg]
-                self._px[rg], self._py[rg] = hn[at_event, 0], hn[at_event, 1]
-                self._state[rg] = WALKING
+                self.people.leg_end_x[rg] = self.people.spot_x[rg]
+                self.people.leg_end_y[rg] = self.people.spot_y[rg]
+                self.people.spot_x[rg], self.people.spot_y[rg] = hn[at_event, 0], hn[at_event, 1]
+                self.people.state[rg] = WALKING
                 self._set_edge(rg, self._WAIT)
-                self._elen[rg] = np.hypot(self._lx[rg] - self._px[rg], self._ly[rg] - self._py[rg])
-                self._vcap[rg] = self._v0[rg]
-                self._t_next[rg] = np.inf
+                self.people.leg_length[rg] = np.hypot(self.people.leg_end_x[rg] - self.people.spot_x[rg],
+                                                      self.people.leg_end_y[rg] - self.people.spot_y[rg])
+                self.people.desired_speed[rg] = self.people.free_speed[rg]
+                self.people.due_t[rg] = np.inf
         return events
 
     def _due(self, d: np.ndarray, tt: float) -> list[dict]:
         """Scheduled changes: departures of pending people and the end of dwells."""
-        st = self._state[d]
+        st = self.people.state[d]
         pend = d[st == PENDING]
         dw = d[(st == DWELLING) | (st == INDOOR)]
-        self._t_next[d] = np.inf
+        self.people.due_t[d] = np.inf
         events = []
         if dw.size:
-            grp = self._group[dw]
+            grp = self.people.group[dw]
             pop = dw[grp == POPULATION]
             if pop.size:
-                j = self._pick_poi(self._node[pop].astype(np.int64))
-                self._goal[pop] = self._pois[j]
-                self._slot[pop] = self._poi_slot[j]
+                j = self._pick_poi(self.people.node[pop].astype(np.int64))
+                self.people.goal[pop] = self._pois[j]
+                self.people.route_slot[pop] = self._poi_slot[j]
             fl = dw[grp == FLOW]
             if fl.size:
-                self._goal[fl] = self._aux[fl]
-                self._slot[fl] = self._slots_for(self._aux[fl])
+                self.people.goal[fl] = self.people.final_goal[fl]
+                self.people.route_slot[fl] = self._slots_for(self.people.final_goal[fl])
             ga = dw[grp == GATHERING]
             if ga.size:
-                self._phase[ga] = 2
-                self._goal[ga] = self._aux[ga]
-                self._slot[ga] = self._slots_for(self._aux[ga])
-            new = dw[~self._seen[dw]]
-            home = dw[self._goal[dw] == self._node[dw]]
+                self.people.gathering_phase[ga] = 2
+                self.people.goal[ga] = self.people.final_goal[ga]
+                self.people.route_slot[ga] = self._slots_for(self.people.final_goal[ga])
+            new = dw[~self.people.announced[dw]]
+            home = dw[self.people.goal[dw] == self.people.node[dw]]
             if home.size:  # already there (a flow that fled onto its own goal)
-                self._state[home] = ARRIVED
-                dw = dw[self._goal[dw] != self._node[dw]]
+                self.people.state[home] = ARRIVED
+                dw = dw[self.people.goal[dw] != self.people.node[dw]]
             self._start_walking(dw)
-            self._seen[new] = True
-            events += self._events(tt, "spawned", new, group=[_GROUP[g] for g in self._group[new]])
+            self.people.announced[new] = True
+            events += self._events(tt, "spawned", new, group=[_GROUP[g] for g in self.people.group[new]])
         if pend.size:
             self._start_walking(pend)
-            self._seen[pend] = True
-            events += self._events(tt, "spawned", pend, group=[_GROUP[g] for g in self._group[pend]])
+            self.people.announced[pend] = True
+            events += self._events(tt, "spawned", pend, group=[_GROUP[g] for g in self.people.group[pend]])
         return events
 
     def _slots_for(self, goals: np.ndarray) -> np.ndarray:
@@ -534,18 +518,18 @@ class Crowd(_SpawnMixin, _ReactMixin):
         return np.array([self.router.slot([g]) for g in u.tolist()], np.int32)[inv]
 
     def _start_walking(self, r: np.ndarray) -> None:
-        boost = np.where(self._flee[r], self.p.flee_boost, 1.0)
+        boost = np.where(self.people.fleeing[r], self.p.flee_boost, 1.0)
         self._depart(r)
-        self._vcap[r] = self._v0[r] * boost
+        self.people.desired_speed[r] = self.people.free_speed[r] * boost
 
     def _leave_nodes(self, rows: np.ndarray) -> np.ndarray:
         """The node each of ``rows`` joins the graph at: the nearest routable node to a standing person's
         spot (a gatherer on a big square walks to its nearest corner, not its centre), else ``_node``."""
-        nd = self._node[rows].copy()
-        standing = self._state[rows] == DWELLING
+        nd = self.people.node[rows].copy()
+        standing = self.people.state[rows] == DWELLING
         if standing.any():
             r = rows[standing]
-            nd[standing] = self._snap(np.column_stack([self._px[r], self._py[r]]))
+            nd[standing] = self._snap(np.column_stack([self.people.spot_x[r], self.people.spot_y[r]]))
         return nd
 
     def _depart(self, rows: np.ndarray) -> None:
@@ -555,26 +539,28 @@ class Crowd(_SpawnMixin, _ReactMixin):
         straight leg from their spot to the nearest node, ending where they will enter their first edge (its
         lateral lane), so their positions never jump.
         """
-        standing = rows[self._state[rows] == DWELLING]
-        other = rows[self._state[rows] != DWELLING]
+        standing = rows[self.people.state[rows] == DWELLING]
+        other = rows[self.people.state[rows] != DWELLING]
         if standing.size:
             nd = self._leave_nodes(standing)
-            self._node[standing] = nd
+            self.people.node[standing] = nd
             net = self.net
             lx, ly = net.x[nd].copy(), net.y[nd].copy()
-            ne = self.router.next_edges(self._slot[standing], nd)
+            ne = self.router.next_edges(self.people.route_slot[standing], nd)
             ok = ne >= 0
             if ok.any():
                 e = ne[ok]
-                lat = self._lat[standing[ok]] * np.maximum(net.width[e] - self.p.person_width_m, 0.0)
+                lat = self.people.lateral[standing[ok]] * np.maximum(net.width[e] - self.p.person_width_m,
+                                                                     0.0)
                 lx[ok] -= self._uy[e] * lat
                 ly[ok] += self._ux[e] * lat
-            self._lx[standing], self._ly[standing] = lx, ly
-            self._state[standing] = WALKING
+            self.people.leg_end_x[standing], self.people.leg_end_y[standing] = lx, ly
+            self.people.state[standing] = WALKING
             self._set_edge(standing, self._WAIT)
-            self._elen[standing] = np.hypot(lx - self._px[standing], ly - self._py[standing])
-            self._off[standing] = 0.0
+            self.people.leg_length[standing] = np.hypot(lx - self.people.spot_x[standing],
+                                                        ly - self.people.spot_y[standing])
+            self.people.offset[standing] = 0.0
         if other.size:
-            self._state[other] = WALKING
+            self.people.state[other] = WALKING
             self._set_edge(other, self._WAIT)
-            self._off[other] = 0.0
+            self.people.offset[other] = 0.0
