@@ -7,8 +7,9 @@ from collections.abc import Iterable
 import numpy as np
 import shapely
 
-from agents._crowd_base import DWELLING, EVACUATED, INDOOR, INJURED, WALKING, CrowdError
+from agents.crowd_params import CrowdError
 from agents.fundamental import speed_factor
+from agents.people import DWELLING, EVACUATED, INDOOR, INJURED, WALKING
 
 __all__: list[str] = []
 

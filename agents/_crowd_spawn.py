@@ -7,20 +7,21 @@ from collections.abc import Iterable
 import numpy as np
 import shapely
 
-from agents._crowd_base import (
-    DWELLING,
-    FLOW,
-    GATHERING,
-    INDOOR,
-    PENDING,
-    POPULATION,
-    WALKING,
-    CrowdError,
-    _window,
-)
+from agents.crowd_params import CrowdError
+from agents.people import DWELLING, FLOW, GATHERING, INDOOR, PENDING, POPULATION, WALKING
 from agents.routing import RoutingError
 
 __all__: list[str] = []
+
+
+def _window(name: str, w) -> tuple[float, float]:
+    try:
+        a, b = float(w[0]), float(w[1])
+    except (TypeError, ValueError, IndexError, KeyError):
+        raise CrowdError(f"{name}: must be [t0, t1] seconds, got {w!r}") from None
+    if not (np.isfinite(a) and np.isfinite(b)) or b < a or a < 0:
+        raise CrowdError(f"{name}: must be [t0, t1] with 0 <= t0 <= t1, got {w!r}")
+    return a, b
 
 
 class _SpawnMixin:

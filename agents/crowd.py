@@ -21,7 +21,11 @@ import numpy as np
 import shapely
 from scipy.spatial import cKDTree
 
-from agents._crowd_base import (
+from agents._crowd_react import _ReactMixin
+from agents._crowd_spawn import _SpawnMixin
+from agents.crowd_params import CrowdError, CrowdParams
+from agents.fundamental import free_speeds, speed_factor
+from agents.people import (
     ARRIVED,
     DWELLING,
     EVACUATED,
@@ -33,13 +37,8 @@ from agents._crowd_base import (
     POPULATION,
     STATES,
     WALKING,
-    CrowdError,
-    CrowdParams,
+    People,
 )
-from agents._crowd_react import _ReactMixin
-from agents._crowd_spawn import _SpawnMixin
-from agents.fundamental import free_speeds, speed_factor
-from agents.people import People
 from agents.routing import Router, RoutingError, WalkNetwork
 from agents.world import PERSON, Targets
 
