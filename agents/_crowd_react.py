@@ -21,7 +21,7 @@ class _ReactMixin:
     def _reweight(self) -> None:
         w = self.net.length * self._congestion
         for hx, hy, hr, _ in self._hazards:
-            inside = np.hypot(self._mid[:, 0] - hx, self._mid[:, 1] - hy) <= hr
+            inside = np.hypot(self.streets.midpoint[:, 0] - hx, self.streets.midpoint[:, 1] - hy) <= hr
             w = np.where(inside, w * self.p.hazard_penalty, w)
         w = np.where(self._closed, np.inf, w)
         self.router.set_weights(w)
@@ -43,14 +43,15 @@ class _ReactMixin:
         Street density is the people on a whole street (both directions) over its area, counted only on
         streets with at least ``reroute_min_people``: two friends on a 2 m edge do not recompute every tree.
         """
-        p = self.p
-        people = np.bincount(self._cell_street, weights=counts[: self._n_cells], minlength=self._E)
+        p, streets = self.p, self.streets
+        people = np.bincount(streets.cell_street, weights=counts[: streets.n_cells],
+                             minlength=streets.n_edges)
         area = self.net.length * self.net.width
-        rev = np.where(self.net.rev >= 0, self.net.rev, np.arange(self._E))
+        rev = np.where(self.net.rev >= 0, self.net.rev, np.arange(streets.n_edges))
         people = np.maximum(people, people[rev])
         rho = people / area
         dense = (rho >= p.reroute_min_density) & (people >= p.reroute_min_people)
-        new = np.ones(self._E)
+        new = np.ones(self.streets.n_edges)
         if dense.any():
             f = speed_factor(rho[dense], gamma=p.gamma, rho_max=p.rho_max, floor=p.min_speed_factor)
             new[dense] = 1.0 / f
@@ -76,7 +77,7 @@ class _ReactMixin:
     # ------------------------------------------------------------------ reactions
     def _near(self, xy, radius_m: float, states: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
         rows = np.flatnonzero(np.isin(self.people.state[: self.people.n], states))
-        pos = self._xy(rows)
+        pos = self.streets.positions(self.people, rows)
         indoor = self.people.state[rows] == INDOOR
         if indoor.any():
             nd = self.people.node[rows[indoor]]
@@ -95,7 +96,7 @@ class _ReactMixin:
         goal = targets[sector]
         # walkers heading toward the hazard turn round
         e = self.people.edge[rows]
-        walking = (self.people.state[rows] == WALKING) & (e < self._E)
+        walking = (self.people.state[rows] == WALKING) & (e < self.streets.n_edges)
         net = self.net
         if walking.any():
             w = rows[walking]
@@ -104,14 +105,14 @@ class _ReactMixin:
             du = np.hypot(net.x[net.eu[ew]] - xy[0], net.y[net.eu[ew]] - xy[1])
             turn = (dv < du) & (net.rev[ew] >= 0)
             tw, te = w[turn], ew[turn]
-            old = self._xy(tw)
+            old = self.streets.positions(self.people, tw)
             self.people.offset[tw] = np.clip(net.length[te] - self.people.offset[tw], 0.0,
                                              net.length[net.rev[te]] * 0.999)
-            self._set_edge(tw, net.rev[te])
+            self.streets.place(self.people, tw, net.rev[te])
             self.people.lateral[tw] = -self.people.lateral[tw]
             # the same lane point on the reverse edge; a lane change still easing in keeps its offset
             self.people.lane_jump_x[tw] = self.people.lane_jump_y[tw] = 0.0
-            new = self._xy(tw)
+            new = self.streets.positions(self.people, tw)
             ease = np.maximum(1.0 - self.people.offset[tw] / self.p.lane_blend_m, 1e-9)
             keep = ease > 0.05
             self.people.lane_jump_x[tw] = np.where(keep, (old[:, 0] - new[:, 0]) / ease, 0.0)
@@ -161,7 +162,7 @@ class _ReactMixin:
             raise CrowdError("evacuate.safe_nodes: empty")
         slot = self.router.slot(safe)
         rows = np.flatnonzero(np.isin(self.people.state[: self.people.n], (WALKING, DWELLING, INDOOR)))
-        pos = self._xy(rows)
+        pos = self.streets.positions(self.people, rows)
         indoor = self.people.state[rows] == INDOOR
         nd = self.people.node[rows[indoor]]
         pos[indoor] = np.column_stack([self.net.x[nd], self.net.y[nd]])
@@ -170,8 +171,8 @@ class _ReactMixin:
         if rows.size == 0:
             return 0
         e = self.people.edge[rows]
-        on = (self.people.state[rows] == WALKING) & (e < self._E)
-        frm = np.where(on, self._evx[np.minimum(e, self._E)], self._leave_nodes(rows))
+        on = (self.people.state[rows] == WALKING) & (e < self.streets.n_edges)
+        frm = np.where(on, self.streets.head[np.minimum(e, self.streets.n_edges)], self._leave_nodes(rows))
         dest = self.router.nearest_dest(slot, frm)
         ok = dest >= 0
         rows, dest = rows[ok], dest[ok]
@@ -193,7 +194,7 @@ class _ReactMixin:
             return []
         self.people.spot_x[rows], self.people.spot_y[rows] = pos[:, 0], pos[:, 1]
         self.people.state[rows] = INJURED
-        self._set_edge(rows, self._HOLD)
+        self.streets.place(self.people, rows, self.streets.off_graph)
         self.people.desired_speed[rows] = 0.0
         self.people.speed[rows] = 0.0
         self.people.due_t[rows] = np.inf

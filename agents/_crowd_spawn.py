@@ -119,7 +119,7 @@ class _SpawnMixin:
             ce = self._core_edges
             e = ce[np.minimum(np.searchsorted(np.cumsum(net.length[ce]) / net.length[ce].sum(),
                                               rng.random(len(w_rows))), len(ce) - 1)]
-            self._set_edge(w_rows, e)
+            self.streets.place(self.people, w_rows, e)
             self.people.offset[w_rows] = rng.random(len(w_rows)) * net.length[e]
             self.people.node[w_rows] = net.eu[e]
             j = self._pick_poi(net.ev[e].astype(np.int64))
@@ -185,7 +185,7 @@ class _SpawnMixin:
             self._check_reach(slot, np.array([iv]), g, "walkers")
         rows = self._new_rows(len(off))
         self.people.group[rows] = FLOW
-        self._set_edge(rows, e)
+        self.streets.place(self.people, rows, e)
         self.people.offset[rows] = off
         self.people.node[rows] = iu
         self.people.goal[rows] = g

@@ -24,6 +24,7 @@ from scipy.spatial import cKDTree
 from agents._crowd_react import _ReactMixin
 from agents._crowd_spawn import _SpawnMixin
 from agents.crowd_params import CrowdError, CrowdParams
+from agents.crowd_streets import Streets
 from agents.fundamental import free_speeds, speed_factor
 from agents.people import (
     ARRIVED,
@@ -78,20 +79,7 @@ class Crowd(_SpawnMixin, _ReactMixin):
         self.router = Router(self.net)
         net = self.net
         E = net.n_edges
-        self._E = E
-        # sentinel edges: waiting at a node / not on the graph. On _WAIT a row with _elen >= 0 walks a
-        # straight leg of that length from (px, py) to (lx, ly) (dwell spot to its node, or back); else waits
-        self._WAIT, self._HOLD = E, E + 1
-        # per-edge geometry (+ 2 sentinel rows)
-        x, y = net.x, net.y
-        dx, dy = x[net.ev] - x[net.eu], y[net.ev] - y[net.eu]
-        d = np.maximum(np.hypot(dx, dy), 1e-9)
-        self._ux, self._uy = dx / d, dy / d
-        self._dx, self._dy = dx, dy
-        self._len = np.concatenate([net.length, [-1.0, np.inf]])
-        self._evx = np.concatenate([net.ev, [-1, -1]]).astype(np.int32)
-        self._mid = np.column_stack([(x[net.eu] + x[net.ev]) / 2, (y[net.eu] + y[net.ev]) / 2])
-        self._build_cells()
+        self.streets = Streets(net, params)
         # flow capacity into each edge (token bucket, refilled lazily)
         self._rate = params.specific_flow * net.width
         grid = np.linspace(0.05, params.rho_max, 2000)
@@ -108,7 +96,7 @@ class Crowd(_SpawnMixin, _ReactMixin):
         self._next_reroute = params.reroute_period_s if params.reroute_period_s > 0 else np.inf
         core = np.flatnonzero(net.core)
         self._core_nodes = core
-        self._core_tree = cKDTree(np.column_stack([x[core], y[core]]))
+        self._core_tree = cKDTree(np.column_stack([net.x[core], net.y[core]]))
         self._core_edges = np.flatnonzero(net.core[net.eu] & net.core[net.ev])
         self._pois: np.ndarray | None = None
         self._gatherings: list[dict] = []
@@ -122,16 +110,8 @@ class Crowd(_SpawnMixin, _ReactMixin):
         self.people.height[rows] = np.clip(self.rng.normal(self.p.person_height_m, self.p.person_height_sd,
                                                            k), 1.4, 2.05)
         self.people.lateral[rows] = self.rng.uniform(-0.5, 0.5, k)
-        self._set_edge(rows, self._HOLD)
+        self.streets.place(self.people, rows, self.streets.off_graph)
         return rows
-
-    def _set_edge(self, rows: np.ndarray, edges) -> None:
-        """Put ``rows`` on ``edges``; cache its cell mapping and length per row (no per-step gather)."""
-        self.people.edge[rows] = edges
-        e = self.people.edge[rows]
-        self.people.cell_base[rows] = self._ca_e[e]
-        self.people.cell_slope[rows] = self._cb_e[e]
-        self.people.leg_length[rows] = self._len[e]
 
     def __len__(self) -> int:
         return self.people.n
@@ -156,66 +136,7 @@ class Crowd(_SpawnMixin, _ReactMixin):
         """Goal node index (``net.nodes[goal]`` is the original node id)."""
         return self.people.goal[: self.people.n]
 
-    # ------------------------------------------------------------------ cells
-    def _build_cells(self) -> None:
-        """Density cells of ~cell_m per street; both directions of a street share its cells."""
-        net, E = self.net, self._E
-        idx = np.arange(E)
-        street = np.where(net.rev >= 0, np.minimum(idx, net.rev), idx)
-        fwd = street == idx
-        ncell = np.maximum(1, np.ceil(net.length / self.p.cell_m)).astype(np.int64)
-        base = np.zeros(E, np.int64)
-        sid = np.flatnonzero(fwd)
-        starts = np.concatenate([[0], np.cumsum(ncell[sid])[:-1]])
-        base[sid] = starts
-        base = base[street]
-        C = int(ncell[sid].sum())
-        s = (ncell - 1e-6) / net.length
-        a = np.where(fwd, base, base + ncell - 1e-9).astype(float)
-        b = np.where(fwd, s, -s)
-        self._ca_e = np.concatenate([a, [C, C]])
-        self._cb_e = np.concatenate([b, [0.0, 0.0]])
-        area = np.zeros(C + 1)
-        cell_len = net.length / ncell
-        # a street's cell area from its forward edge: (length / ncell) * width
-        reps = np.repeat(cell_len[sid] * net.width[sid], ncell[sid])
-        area[:C] = reps
-        area[C] = 1e12                      # the dummy cell for everybody not walking an edge
-        self._inv_area = 1.0 / area
-        self._n_cells = C
-        self._cell_street = np.repeat(sid, ncell[sid])
     # ------------------------------------------------------------------ positions
-    def _xy(self, rows: np.ndarray) -> np.ndarray:
-        """Ground positions of ``rows``: along the edge plus lateral offset; node or stored spot otherwise."""
-        rows = np.asarray(rows, np.int64)
-        out = np.column_stack([self.people.spot_x[rows], self.people.spot_y[rows]])
-        e = self.people.edge[rows]
-        st = self.people.state[rows]
-        on = (e < self._E) & (st == WALKING)
-        if on.any():
-            r, ee = rows[on], e[on]
-            net = self.net
-            lat = self.people.lateral[r] * np.maximum(net.width[ee] - self.p.person_width_m, 0.0)
-            ux, uy = self._ux[ee], self._uy[ee]
-            frac = self.people.offset[r] / net.length[ee]   # along the chord (curved streets are longer)
-            # entering an edge at a node, the lane point jumps (new direction, lateral offset): (jx, jy) is
-            # that jump, eased out over the first lane_blend_m so positions stay continuous
-            ease = np.maximum(1.0 - self.people.offset[r] / self.p.lane_blend_m, 0.0)
-            jx, jy = self.people.lane_jump_x[r], self.people.lane_jump_y[r]
-            out[on, 0] = net.x[net.eu[ee]] + self._dx[ee] * frac - uy * lat + jx * ease
-            out[on, 1] = net.y[net.eu[ee]] + self._dy[ee] * frac + ux * lat + jy * ease
-        leg = (e == self._WAIT) & (st == WALKING) & (self.people.leg_length[rows] >= 0)
-        wait = (e == self._WAIT) & (st == WALKING) & ~leg
-        if wait.any():
-            nd = self.people.node[rows[wait]]
-            out[wait, 0], out[wait, 1] = self.net.x[nd], self.net.y[nd]
-        if leg.any():   # from the dwell spot (px, py) straight to the leg's end (lx, ly)
-            r = rows[leg]
-            frac = np.minimum(self.people.offset[r] / np.maximum(self.people.leg_length[r], 1e-9), 1.0)
-            out[leg, 0] += (self.people.leg_end_x[r] - out[leg, 0]) * frac
-            out[leg, 1] += (self.people.leg_end_y[r] - out[leg, 1]) * frac
-        return out
-
     def _visible_rows(self) -> np.ndarray:
         return np.flatnonzero(_VISIBLE[self.people.state[: self.people.n]])
 
@@ -223,7 +144,8 @@ class Crowd(_SpawnMixin, _ReactMixin):
         """People in the world now (walking, standing, evacuated or injured) as PERSON ``Targets``."""
         rows = self._visible_rows()
         k = len(rows)
-        return Targets(ids=rows.astype(np.int64), cls=np.full(k, PERSON, np.int8), xy=self._xy(rows),
+        return Targets(ids=rows.astype(np.int64), cls=np.full(k, PERSON, np.int8),
+                       xy=self.streets.positions(self.people, rows),
                        height_m=self.people.height[rows].astype(float),
                        width_m=np.full(k, self.p.person_width_m),
                        speed=np.where(self.people.state[rows] == WALKING, self.people.speed[rows], 0.0))
@@ -231,7 +153,7 @@ class Crowd(_SpawnMixin, _ReactMixin):
     def counts_in(self, zones: Mapping[str, object]) -> dict[str, int]:
         """People in the world inside each zone polygon (metres)."""
         rows = self._visible_rows()
-        xy = self._xy(rows)
+        xy = self.streets.positions(self.people, rows)
         out = {}
         for name, poly in zones.items():
             x0, y0, x1, y1 = poly.bounds
@@ -245,7 +167,7 @@ class Crowd(_SpawnMixin, _ReactMixin):
         if len(rows) == 0:
             return []
         if xy is None:
-            xy = self._xy(rows)
+            xy = self.streets.positions(self.people, rows)
         xy = np.round(xy, 2).tolist()
         t = round(float(t), 3)
         out = [{"t": t, "kind": kind, "id": r, "xy": p} for r, p in zip(rows.tolist(), xy, strict=True)]
@@ -280,12 +202,12 @@ class Crowd(_SpawnMixin, _ReactMixin):
         # densities and speeds
         off = self.people.offset[:n]
         cell = (self.people.cell_base[:n] + off * self.people.cell_slope[:n]).astype(np.intp)
-        counts = np.bincount(cell, minlength=self._n_cells + 1)
+        counts = np.bincount(cell, minlength=self.streets.n_cells + 1)
         p = self.p
-        if self._n_cells < n:   # the diagram once per cell, then one gather
-            f = self._factor(counts * self._inv_area)[cell]
+        if self.streets.n_cells < n:   # the diagram once per cell, then one gather
+            f = self._factor(counts * self.streets.inv_cell_area)[cell]
         else:                   # a big graph with few people: per person
-            f = self._factor(counts[cell] * self._inv_area[cell])
+            f = self._factor(counts[cell] * self.streets.inv_cell_area[cell])
         spd = self.people.speed[:n]
         np.multiply(self.people.desired_speed[:n], f, out=spd)
         off += spd * dt
@@ -316,9 +238,9 @@ class Crowd(_SpawnMixin, _ReactMixin):
         """
         events = []
         ec = self.people.edge[c]
-        at_node = ec == self._WAIT
+        at_node = ec == self.streets.at_node
         waiting = at_node & (self.people.leg_length[c] < 0)   # else at the end of a leg
-        node = np.where(at_node, self.people.node[c], self._evx[ec])
+        node = np.where(at_node, self.people.node[c], self.streets.head[ec])
         # waiting: walked off this step; leg or edge: beyond its end
         over = np.where(waiting, self.people.offset[c], self.people.offset[c] - self.people.leg_length[c])
         at_goal = node == self.people.goal[c]
@@ -336,8 +258,8 @@ class Crowd(_SpawnMixin, _ReactMixin):
             nk = ne[k]
             srt = np.sort(nk)
             ue = srt[np.concatenate(([True], srt[1:] != srt[:-1]))]
-            entry = self._ca_e[ue].astype(np.int64)
-            rho = counts[entry] * self._inv_area[entry]
+            entry = self.streets.cell_base[ue].astype(np.int64)
+            rho = counts[entry] * self.streets.inv_cell_area[entry]
             rate = np.minimum(self._rate[ue], self._supply(rho) * self.net.width[ue])
             self._credit[ue] = np.minimum(self._credit_max[ue],
                                           self._credit[ue] + rate * (tt - self._credit_t[ue]))
@@ -358,7 +280,7 @@ class Crowd(_SpawnMixin, _ReactMixin):
         if a.size:
             na = ne[adm]
             self._lane_jump(a, ec[adm], na, node[adm])
-            self._set_edge(a, na)
+            self.streets.place(self.people, a, na)
             self.people.offset[a] = np.minimum(over[adm], self.net.length[na] * 0.999)
             self.people.node[a] = node[adm]
         held = c[~adm & ~waiting]   # at the end of their edge or leg
@@ -379,16 +301,16 @@ class Crowd(_SpawnMixin, _ReactMixin):
         net, p = self.net, self.p
         lat = self.people.lateral[a]
         w_new = lat * np.maximum(net.width[new] - p.person_width_m, 0.0)
-        jx = self._uy[new] * w_new       # minus the new lane's offset from the node
-        jy = -self._ux[new] * w_new
-        on = old < self._E
+        jx = self.streets.unit_y[new] * w_new       # minus the new lane's offset from the node
+        jy = -self.streets.unit_x[new] * w_new
+        on = old < self.streets.n_edges
         if on.any():
             eo = old[on]
             w_old = lat[on] * np.maximum(net.width[eo] - p.person_width_m, 0.0)
             ease = np.maximum(1.0 - net.length[eo] / p.lane_blend_m, 0.0)
             ao = a[on]
-            jx[on] += -self._uy[eo] * w_old + self.people.lane_jump_x[ao] * ease
-            jy[on] += self._ux[eo] * w_old + self.people.lane_jump_y[ao] * ease
+            jx[on] += -self.streets.unit_y[eo] * w_old + self.people.lane_jump_x[ao] * ease
+            jy[on] += self.streets.unit_x[eo] * w_old + self.people.lane_jump_y[ao] * ease
         leg = ~on & (self.people.leg_length[a] >= 0)
         if leg.any():
             al = a[leg]
@@ -408,9 +330,9 @@ class Crowd(_SpawnMixin, _ReactMixin):
         events = []
         # where they are now (at the end of their edge or leg) is where they stand: no jump on arrival
         self.people.offset[r] = np.minimum(self.people.offset[r], np.maximum(self.people.leg_length[r], 0.0))
-        here = self._xy(r)
+        here = self.streets.positions(self.people, r)
         self.people.node[r] = node
-        self._set_edge(r, self._HOLD)
+        self.streets.place(self.people, r, self.streets.off_graph)
         self.people.offset[r] = 0.0
         self.people.desired_speed[r] = 0.0
         goal_ids = self._node_ids(node)
@@ -468,7 +390,7 @@ class Crowd(_SpawnMixin, _ReactMixin):
                 self.people.leg_end_y[rg] = self.people.spot_y[rg]
                 self.people.spot_x[rg], self.people.spot_y[rg] = hn[at_event, 0], hn[at_event, 1]
                 self.people.state[rg] = WALKING
-                self._set_edge(rg, self._WAIT)
+                self.streets.place(self.people, rg, self.streets.at_node)
                 self.people.leg_length[rg] = np.hypot(self.people.leg_end_x[rg] - self.people.spot_x[rg],
                                                       self.people.leg_end_y[rg] - self.people.spot_y[rg])
                 self.people.desired_speed[rg] = self.people.free_speed[rg]
@@ -551,15 +473,15 @@ class Crowd(_SpawnMixin, _ReactMixin):
                 e = ne[ok]
                 lat = self.people.lateral[standing[ok]] * np.maximum(net.width[e] - self.p.person_width_m,
                                                                      0.0)
-                lx[ok] -= self._uy[e] * lat
-                ly[ok] += self._ux[e] * lat
+                lx[ok] -= self.streets.unit_y[e] * lat
+                ly[ok] += self.streets.unit_x[e] * lat
             self.people.leg_end_x[standing], self.people.leg_end_y[standing] = lx, ly
             self.people.state[standing] = WALKING
-            self._set_edge(standing, self._WAIT)
+            self.streets.place(self.people, standing, self.streets.at_node)
             self.people.leg_length[standing] = np.hypot(lx - self.people.spot_x[standing],
                                                         ly - self.people.spot_y[standing])
             self.people.offset[standing] = 0.0
         if other.size:
             self.people.state[other] = WALKING
-            self._set_edge(other, self._WAIT)
+            self.streets.place(self.people, other, self.streets.at_node)
             self.people.offset[other] = 0.0
