@@ -90,7 +90,8 @@ class _ReactMixin:
             return
         reach = radius_m + self.p.flee_margin_m
         ang = np.arange(8) * (np.pi / 4)
-        targets = self._snap(np.column_stack([xy[0] + reach * np.cos(ang), xy[1] + reach * np.sin(ang)]))
+        ring = np.column_stack([xy[0] + reach * np.cos(ang), xy[1] + reach * np.sin(ang)])
+        targets = self.places.snap(ring)
         bearing = np.arctan2(pos[:, 1] - xy[1], pos[:, 0] - xy[0])
         sector = np.round(bearing / (np.pi / 4)).astype(int) % 8
         goal = targets[sector]
@@ -157,7 +158,7 @@ class _ReactMixin:
 
         Returns how many were ordered out; each emits ``evacuated`` on reaching a safe node.
         """
-        safe = [self._node_idx(s, "evacuate.safe_nodes") for s in safe_nodes]
+        safe = [self.places.node_index(s, "evacuate.safe_nodes") for s in safe_nodes]
         if not safe:
             raise CrowdError("evacuate.safe_nodes: empty")
         slot = self.router.slot(safe)

@@ -5,11 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
-import shapely
 
 from agents.crowd_params import CrowdError
 from agents.people import DWELLING, FLOW, GATHERING, INDOOR, PENDING, POPULATION, WALKING
-from agents.routing import RoutingError
 
 __all__: list[str] = []
 
@@ -26,69 +24,6 @@ def _window(name: str, w) -> tuple[float, float]:
 
 class _SpawnMixin:
     """Crowd methods that create rows; the arrays and the router live in ``agents.crowd.Crowd``."""
-
-    # ------------------------------------------------------------------ places
-    def _node_idx(self, node, what: str) -> int:
-        try:
-            i = self.net.node_index(node)
-        except RoutingError:
-            raise CrowdError(f"{what}: unknown walk node {node!r}") from None
-        return i
-
-    def _snap(self, xy: np.ndarray) -> np.ndarray:
-        """Nearest core (routable) node index for each point."""
-        _, k = self._core_tree.query(np.asarray(xy, float).reshape(-1, 2))
-        return self._core_nodes[k]
-
-    def _ensure_pois(self) -> None:
-        if self._pois is not None:
-            return
-        p, rng, net = self.p, self.rng, self.net
-        indoor_types = {"station", "stadium", "school", "hospital", "police", "fire_station",
-                        "place_of_worship", "shopping"}
-        nodes, indoor = [], []
-        for a in sorted(getattr(self.twin, "assets", None) or [], key=lambda a: str(a.id)):
-            if a.node is not None and a.node in net.index and net.core[net.index[a.node]]:
-                nodes.append(net.index[a.node])
-                indoor.append(a.type in indoor_types)
-        b = getattr(self.twin, "buildings", None)
-        polys = getattr(b, "polygons", None)
-        n_build = max(0, p.max_pois - len(nodes) - p.random_pois)
-        if polys is not None and len(polys) and n_build:
-            pick = np.sort(rng.choice(len(polys), size=min(n_build, len(polys)), replace=False))
-            c = shapely.centroid(np.asarray(polys, dtype=object)[pick])
-            bn = self._snap(np.column_stack([shapely.get_x(c), shapely.get_y(c)]))
-            nodes += bn.tolist()
-            indoor += [True] * len(bn)
-        short = max(0, n_build - (len(polys) if polys is not None else 0))  # too few buildings: random nodes
-        k = min(p.random_pois + short, len(self._core_nodes))
-        rn = rng.choice(self._core_nodes, size=k, replace=False)
-        nodes += rn.tolist()
-        indoor += [False] * len(rn)
-        nodes = np.asarray(nodes, np.int64)
-        _, first = np.unique(nodes, return_index=True)
-        keep = np.sort(first)[: p.max_pois]
-        self._pois = nodes[keep]
-        self._poi_indoor = np.asarray(indoor, bool)[keep]
-        if len(self._pois) < 2:
-            raise CrowdError("population: the walk graph needs at least two routable nodes")
-        self._poi_slot = np.array([self.router.slot([n]) for n in self._pois], np.int64)
-        self._indoor_node = np.zeros(net.n_nodes, bool)
-        self._indoor_node[self._pois[self._poi_indoor]] = True
-
-    def _pick_poi(self, from_nodes: np.ndarray) -> np.ndarray:
-        """Gravity-model choice of a POI index for trips starting at ``from_nodes`` (never the same node)."""
-        out = np.empty(len(from_nodes), np.int64)
-        px, py = self.net.x[self._pois], self.net.y[self._pois]
-        for a in range(0, len(from_nodes), 4096):
-            f = from_nodes[a:a + 4096]
-            d = np.hypot(self.net.x[f, None] - px[None], self.net.y[f, None] - py[None])
-            w = np.exp(-d / self.p.trip_scale_m) + 1e-12
-            w[f[:, None] == self._pois[None]] = 0.0
-            c = np.cumsum(w, axis=1)
-            u = self.rng.random(len(f)) * c[:, -1]
-            out[a:a + 4096] = np.minimum((c < u[:, None]).sum(axis=1), len(self._pois) - 1)
-        return out
 
     def _check_reach(self, slot: int, nodes: np.ndarray, goal: int, what: str) -> None:
         ne = self.router.next_edges(np.full(len(nodes), slot), nodes)
@@ -109,36 +44,36 @@ class _SpawnMixin:
             raise CrowdError(f"population: must be a non-negative integer, got {n!r}")
         if n == 0:
             return np.zeros(0, np.int64)
-        self._ensure_pois()
+        self.places.ensure_pois()
         rng, p, net = self.rng, self.p, self.net
         rows = self._new_rows(int(n))
         self.people.group[rows] = POPULATION
         walking = rng.random(n) < p.walking_share
         w_rows, i_rows = rows[walking], rows[~walking]
         if len(w_rows):
-            ce = self._core_edges
+            ce = self.places.core_edges
             e = ce[np.minimum(np.searchsorted(np.cumsum(net.length[ce]) / net.length[ce].sum(),
                                               rng.random(len(w_rows))), len(ce) - 1)]
             self.streets.place(self.people, w_rows, e)
             self.people.offset[w_rows] = rng.random(len(w_rows)) * net.length[e]
             self.people.node[w_rows] = net.eu[e]
-            j = self._pick_poi(net.ev[e].astype(np.int64))
-            self.people.goal[w_rows] = self._pois[j]
-            self.people.route_slot[w_rows] = self._poi_slot[j]
+            j = self.places.pick_poi(net.ev[e].astype(np.int64))
+            self.people.goal[w_rows] = self.places.pois[j]
+            self.people.route_slot[w_rows] = self.places.poi_slot[j]
             self.people.state[w_rows] = WALKING
             self.people.desired_speed[w_rows] = self.people.free_speed[w_rows]
             self.people.announce(w_rows)
         if len(i_rows):
-            j = rng.integers(0, len(self._pois), len(i_rows))
-            nd = self._pois[j]
+            j = rng.integers(0, len(self.places.pois), len(i_rows))
+            nd = self.places.pois[j]
             self.people.node[i_rows] = nd
-            ind = self._poi_indoor[j]
+            ind = self.places.poi_indoor[j]
             self.people.state[i_rows] = np.where(ind, INDOOR, DWELLING)
             # already part-way through a dwell: what is left of it, from the range of this kind of POI
             left = np.where(ind, rng.uniform(0.0, p.dwell_indoor_s[1], len(i_rows)),
                             rng.uniform(0.0, p.dwell_outdoor_s[1], len(i_rows)))
             self.people.due_t[i_rows] = t0 + left
-            self._place_at_nodes(i_rows, nd, 3.0)
+            self.people.spot_x[i_rows], self.people.spot_y[i_rows] = self.places.scatter_around(nd, 3.0)
             self.people.announce(i_rows[~ind])
         return rows.astype(np.int64)
 
@@ -147,8 +82,8 @@ class _SpawnMixin:
 
         They leave the world on arrival (an ``arrived`` event at ``to_node``).
         """
-        a = self._node_idx(from_node, "flow.from")
-        b = self._node_idx(to_node, "flow.to")
+        a = self.places.node_index(from_node, "flow.from")
+        b = self.places.node_index(to_node, "flow.to")
         if a == b:
             raise CrowdError(f"flow: from and to are the same node {from_node!r}")
         if isinstance(people, bool) or not isinstance(people, int | np.integer) or people < 0:
@@ -171,8 +106,8 @@ class _SpawnMixin:
 
         For controlled experiments and injects (they count as a flow: they leave the world on arrival).
         """
-        iv, g = self._node_idx(v, "walkers.v"), self._node_idx(to_node, "walkers.to")
-        iu = self._node_idx(u, "walkers.u")
+        iv, g = self.places.node_index(v, "walkers.v"), self.places.node_index(to_node, "walkers.to")
+        iu = self.places.node_index(u, "walkers.u")
         try:
             e = self.net.keys.index((u, v, key))
         except ValueError:
@@ -201,7 +136,7 @@ class _SpawnMixin:
         stand spread over the asset's area (its polygon, else a disc at ``gathering_density``), and go home
         within ``leave_s`` (``None``: they stay). Returns their ids.
         """
-        g = self._node_idx(at_node, "gathering.at")
+        g = self.places.node_index(at_node, "gathering.at")
         if isinstance(people, bool) or not isinstance(people, int | np.integer) or people < 0:
             raise CrowdError(f"gathering.people: must be a non-negative integer, got {people!r}")
         a0, a1 = _window("gathering.arrive_s", arrive_s)
@@ -213,7 +148,8 @@ class _SpawnMixin:
             raise CrowdError(f"gathering.at: node {at_node!r} is not on the connected walk network")
         slot = self.router.slot([g])
         dist = self.router.distances(g)
-        cand = self._core_nodes[np.isfinite(dist[self._core_nodes]) & (self._core_nodes != g)]
+        core = self.places.core_nodes
+        cand = core[np.isfinite(dist[core]) & (core != g)]
         if len(cand) == 0:
             raise CrowdError(f"gathering.at: no other walk node can reach {at_node!r}")
         cand = cand[np.argsort(dist[cand], kind="stable")]
@@ -239,48 +175,5 @@ class _SpawnMixin:
         self.people.route_slot[rows] = slot
         self.people.due_t[rows] = depart
         self.people.leave_t[rows] = np.inf if leave_s is None else self.rng.uniform(l0, l1, k)
-        self.people.gathering_id[rows] = len(self._gatherings)
-        self._gatherings.append(self._gathering_area(g, people))
+        self.people.gathering_id[rows] = self.places.new_gathering(g, people)
         return rows.astype(np.int64)
-
-    def _gathering_area(self, g: int, people: int) -> dict:
-        node_id = self.net.nodes[g]
-        for a in getattr(self.twin, "assets", None) or []:
-            if a.node == node_id and a.polygon is not None and getattr(a.polygon, "area", 0) > 1.0:
-                return {"polygon": a.polygon}
-        area = max(people / self.p.gathering_density, 20.0)
-        return {"center": (self.net.x[g], self.net.y[g]), "radius": float(np.sqrt(area / np.pi))}
-
-    def _place_at_nodes(self, rows: np.ndarray, nodes: np.ndarray, r: float) -> None:
-        ang = self.rng.uniform(0, 2 * np.pi, len(rows))
-        rad = r * np.sqrt(self.rng.random(len(rows)))
-        self.people.spot_x[rows] = self.net.x[nodes] + rad * np.cos(ang)
-        self.people.spot_y[rows] = self.net.y[nodes] + rad * np.sin(ang)
-
-    def _place_in_gathering(self, rows: np.ndarray) -> None:
-        for gid in np.unique(self.people.gathering_id[rows]):
-            r = rows[self.people.gathering_id[rows] == gid]
-            area = self._gatherings[gid]
-            if "polygon" in area:
-                poly = area["polygon"]
-                x0, y0, x1, y1 = poly.bounds
-                xs, ys = np.empty(0), np.empty(0)
-                for _ in range(50):
-                    need = len(r) - len(xs)
-                    if need <= 0:
-                        break
-                    cx = self.rng.uniform(x0, x1, 2 * need + 8)
-                    cy = self.rng.uniform(y0, y1, 2 * need + 8)
-                    ok = shapely.contains_xy(poly, cx, cy)
-                    xs, ys = np.concatenate([xs, cx[ok]]), np.concatenate([ys, cy[ok]])
-                if len(xs) < len(r):  # sliver polygon: stand on its representative point
-                    pt = poly.representative_point()
-                    xs = np.concatenate([xs, np.full(len(r) - len(xs), pt.x)])
-                    ys = np.concatenate([ys, np.full(len(r) - len(ys), pt.y)])
-                self.people.spot_x[r], self.people.spot_y[r] = xs[: len(r)], ys[: len(r)]
-            else:
-                (cx, cy), rad = area["center"], area["radius"]
-                ang = self.rng.uniform(0, 2 * np.pi, len(r))
-                d = rad * np.sqrt(self.rng.random(len(r)))
-                self.people.spot_x[r] = cx + d * np.cos(ang)
-                self.people.spot_y[r] = cy + d * np.sin(ang)

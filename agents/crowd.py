@@ -19,11 +19,11 @@ from collections.abc import Mapping
 
 import numpy as np
 import shapely
-from scipy.spatial import cKDTree
 
 from agents._crowd_react import _ReactMixin
 from agents._crowd_spawn import _SpawnMixin
 from agents.crowd_params import CrowdError, CrowdParams
+from agents.crowd_places import Places
 from agents.crowd_streets import Streets
 from agents.fundamental import free_speeds, speed_factor
 from agents.people import (
@@ -94,12 +94,7 @@ class Crowd(_SpawnMixin, _ReactMixin):
         self._last_hazard_reweight = -np.inf
         self._reweight_due = np.inf   # a hazard change waiting for hazard_reweight_s to pass
         self._next_reroute = params.reroute_period_s if params.reroute_period_s > 0 else np.inf
-        core = np.flatnonzero(net.core)
-        self._core_nodes = core
-        self._core_tree = cKDTree(np.column_stack([net.x[core], net.y[core]]))
-        self._core_edges = np.flatnonzero(net.core[net.eu] & net.core[net.ev])
-        self._pois: np.ndarray | None = None
-        self._gatherings: list[dict] = []
+        self.places = Places(twin, net, self.router, params, rng)
         self.people = People()
 
     # ------------------------------------------------------------------ storage
@@ -371,7 +366,7 @@ class Crowd(_SpawnMixin, _ReactMixin):
             pop = grp == POPULATION
             if pop.any():
                 rp, np_ = rn[pop], nn[pop]
-                ind = self._indoor_node[np_]
+                ind = self.places.indoor_node[np_]
                 self.people.state[rp] = np.where(ind, INDOOR, DWELLING)
                 lo, hi = p.dwell_indoor_s
                 olo, ohi = p.dwell_outdoor_s
@@ -385,9 +380,8 @@ class Crowd(_SpawnMixin, _ReactMixin):
             if at_event.any():   # walk a straight leg from the node to a spot spread over the area
                 rg = rn[at_event]
                 self.people.gathering_phase[rg] = 1
-                self._place_in_gathering(rg)
-                self.people.leg_end_x[rg] = self.people.spot_x[rg]
-                self.people.leg_end_y[rg] = self.people.spot_y[rg]
+                gx, gy = self.places.gathering_spots(self.people.gathering_id[rg])
+                self.people.leg_end_x[rg], self.people.leg_end_y[rg] = gx, gy
                 self.people.spot_x[rg], self.people.spot_y[rg] = hn[at_event, 0], hn[at_event, 1]
                 self.people.state[rg] = WALKING
                 self.streets.place(self.people, rg, self.streets.at_node)
@@ -408,9 +402,9 @@ class Crowd(_SpawnMixin, _ReactMixin):
             grp = self.people.group[dw]
             pop = dw[grp == POPULATION]
             if pop.size:
-                j = self._pick_poi(self.people.node[pop].astype(np.int64))
-                self.people.goal[pop] = self._pois[j]
-                self.people.route_slot[pop] = self._poi_slot[j]
+                j = self.places.pick_poi(self.people.node[pop].astype(np.int64))
+                self.people.goal[pop] = self.places.pois[j]
+                self.people.route_slot[pop] = self.places.poi_slot[j]
             fl = dw[grp == FLOW]
             if fl.size:
                 self.people.goal[fl] = self.people.final_goal[fl]
@@ -450,7 +444,7 @@ class Crowd(_SpawnMixin, _ReactMixin):
         standing = self.people.state[rows] == DWELLING
         if standing.any():
             r = rows[standing]
-            nd[standing] = self._snap(np.column_stack([self.people.spot_x[r], self.people.spot_y[r]]))
+            nd[standing] = self.places.snap(np.column_stack([self.people.spot_x[r], self.people.spot_y[r]]))
         return nd
 
     def _depart(self, rows: np.ndarray) -> None:
