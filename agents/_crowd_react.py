@@ -8,7 +8,6 @@ import numpy as np
 import shapely
 
 from agents.crowd_params import CrowdError
-from agents.fundamental import speed_factor
 from agents.people import DWELLING, EVACUATED, INDOOR, INJURED, WALKING
 
 __all__: list[str] = []
@@ -17,62 +16,17 @@ __all__: list[str] = []
 class _ReactMixin:
     """Crowd methods that change where people go; the arrays and the router live in ``agents.crowd.Crowd``."""
 
-    # ------------------------------------------------------------------ routing weights
-    def _reweight(self) -> None:
-        w = self.net.length * self._congestion
-        for hx, hy, hr, _ in self._hazards:
-            inside = np.hypot(self.streets.midpoint[:, 0] - hx, self.streets.midpoint[:, 1] - hy) <= hr
-            w = np.where(inside, w * self.p.hazard_penalty, w)
-        w = np.where(self._closed, np.inf, w)
-        self.router.set_weights(w)
-
-    def _hazard_reweight(self, t: float) -> None:
-        """Apply hazard changes to routing now, or once ``hazard_reweight_s`` after the last time (a moving
-        hazard, called every step, would otherwise rebuild every tree every step)."""
-        if t - self._last_hazard_reweight >= self.p.hazard_reweight_s:
-            self._last_hazard_reweight = t
-            self._reweight_due = np.inf
-            self._reweight()
-        else:
-            due = self._last_hazard_reweight + self.p.hazard_reweight_s
-            self._reweight_due = min(self._reweight_due, due)
-
-    def _congestion_check(self, counts: np.ndarray) -> None:
-        """Every ``reroute_period_s``: weight crowded streets by 1/v(rho), but only when that changes routing.
-
-        Street density is the people on a whole street (both directions) over its area, counted only on
-        streets with at least ``reroute_min_people``: two friends on a 2 m edge do not recompute every tree.
-        """
-        p, streets = self.p, self.streets
-        people = np.bincount(streets.cell_street, weights=counts[: streets.n_cells],
-                             minlength=streets.n_edges)
-        area = self.net.length * self.net.width
-        rev = np.where(self.net.rev >= 0, self.net.rev, np.arange(streets.n_edges))
-        people = np.maximum(people, people[rev])
-        rho = people / area
-        dense = (rho >= p.reroute_min_density) & (people >= p.reroute_min_people)
-        new = np.ones(self.streets.n_edges)
-        if dense.any():
-            f = speed_factor(rho[dense], gamma=p.gamma, rho_max=p.rho_max, floor=p.min_speed_factor)
-            new[dense] = 1.0 / f
-        if np.allclose(new, self._congestion, rtol=0.25):
-            return
-        self._congestion = new
-        self._reweight()
-
     def close_edges(self, edges: Iterable) -> None:
         """Close streets (``(u, v)`` or ``(u, v, key)``, both ways) to routing: people reroute or hold.
 
         Somebody already on a closed street finishes it; whoever has no open way left to the goal waits at
         the node (holds at the cordon) until ``reopen_edges``; no escape routing out of a closed area.
         """
-        self._closed[self.net.edges_between(edges)] = True
-        self._reweight()
+        self.weights.close(edges)
 
     def reopen_edges(self, edges: Iterable) -> None:
         """Undo ``close_edges`` for these streets."""
-        self._closed[self.net.edges_between(edges)] = False
-        self._reweight()
+        self.weights.reopen(edges)
 
     # ------------------------------------------------------------------ reactions
     def _near(self, xy, radius_m: float, states: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -140,8 +94,7 @@ class _ReactMixin:
             raise CrowdError(f"hazard: radius_m and duration_s must be positive, got {radius_m}, "
                              f"{duration_s}")
         xy = (float(xy[0]), float(xy[1]))
-        self._hazards.append((xy[0], xy[1], float(radius_m), t + duration_s))
-        self._hazard_reweight(t)
+        self.weights.add_hazard(xy, radius_m, t=t, t_end=t + duration_s)
         rows, pos = self._near(xy, radius_m, (WALKING, DWELLING, INDOOR))
         self._flee_from(rows, pos, xy, radius_m, self.p.flee_boost)
 

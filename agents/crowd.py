@@ -25,6 +25,7 @@ from agents._crowd_spawn import _SpawnMixin
 from agents.crowd_params import CrowdError, CrowdParams
 from agents.crowd_places import Places
 from agents.crowd_streets import Streets
+from agents.crowd_weights import RouteWeights
 from agents.fundamental import free_speeds, speed_factor
 from agents.people import (
     ARRIVED,
@@ -88,12 +89,7 @@ class Crowd(_SpawnMixin, _ReactMixin):
         self._credit_max = self._rate + 1.0   # a burst of one second of capacity plus one person
         self._credit = self._credit_max.copy()
         self._credit_t = np.zeros(E)
-        self._closed = np.zeros(E, bool)
-        self._congestion = np.ones(E)
-        self._hazards: list[tuple[float, float, float, float]] = []  # (x, y, r, t_end)
-        self._last_hazard_reweight = -np.inf
-        self._reweight_due = np.inf   # a hazard change waiting for hazard_reweight_s to pass
-        self._next_reroute = params.reroute_period_s if params.reroute_period_s > 0 else np.inf
+        self.weights = RouteWeights(net, self.router, self.streets, params)
         self.places = Places(twin, net, self.router, params, rng)
         self.people = People()
 
@@ -186,11 +182,7 @@ class Crowd(_SpawnMixin, _ReactMixin):
         if rows is not None:
             rows = rows[_VISIBLE[self.people.state[rows]]]
             events += self._events(tt, "spawned", rows, group=[_GROUP[g] for g in self.people.group[rows]])
-        if self._hazards and any(h[3] <= tt for h in self._hazards):
-            self._hazards = [h for h in self._hazards if h[3] > tt]
-            self._hazard_reweight(tt)
-        elif self._reweight_due <= tt:
-            self._hazard_reweight(tt)
+        self.weights.update(tt)
         due = np.flatnonzero(self.people.due_t[:n] <= tt)
         if due.size:
             events += self._due(due, tt)
@@ -198,7 +190,6 @@ class Crowd(_SpawnMixin, _ReactMixin):
         off = self.people.offset[:n]
         cell = (self.people.cell_base[:n] + off * self.people.cell_slope[:n]).astype(np.intp)
         counts = np.bincount(cell, minlength=self.streets.n_cells + 1)
-        p = self.p
         if self.streets.n_cells < n:   # the diagram once per cell, then one gather
             f = self._factor(counts * self.streets.inv_cell_area)[cell]
         else:                   # a big graph with few people: per person
@@ -206,9 +197,7 @@ class Crowd(_SpawnMixin, _ReactMixin):
         spd = self.people.speed[:n]
         np.multiply(self.people.desired_speed[:n], f, out=spd)
         off += spd * dt
-        if tt >= self._next_reroute:
-            self._next_reroute = tt + p.reroute_period_s
-            self._congestion_check(counts)
+        self.weights.check_congestion(tt, counts)
         cand = np.flatnonzero(off >= self.people.leg_length[:n])
         if cand.size:
             events += self._transition(cand, tt, counts)
