@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 import shapely
 
+from agents.crowd_events import truth_events
 from agents.crowd_params import CrowdError
 from agents.people import DWELLING, EVACUATED, INDOOR, INJURED, WALKING
 
@@ -84,7 +85,7 @@ class _ReactMixin:
         self.people.announce(still)
 
     def _start_walking_keep_edge(self, rows: np.ndarray, boost: float) -> None:
-        self._depart(rows[self.people.state[rows] != WALKING])
+        self.trips.depart(rows[self.people.state[rows] != WALKING])
         self.people.desired_speed[rows] = self.people.free_speed[rows] * boost
 
     def hazard(self, xy, radius_m: float, *, t: float, duration_s: float) -> None:
@@ -126,7 +127,8 @@ class _ReactMixin:
             return 0
         e = self.people.edge[rows]
         on = (self.people.state[rows] == WALKING) & (e < self.streets.n_edges)
-        frm = np.where(on, self.streets.head[np.minimum(e, self.streets.n_edges)], self._leave_nodes(rows))
+        head = self.streets.head[np.minimum(e, self.streets.n_edges)]
+        frm = np.where(on, head, self.trips.leave_nodes(rows))
         dest = self.router.nearest_dest(slot, frm)
         ok = dest >= 0
         rows, dest = rows[ok], dest[ok]
@@ -154,4 +156,4 @@ class _ReactMixin:
         self.people.due_t[rows] = np.inf
         self.people.fleeing[rows] = False
         self.people.evacuating[rows] = False
-        return self._events(t, "injured", rows, pos)
+        return truth_events(t, "injured", rows, pos)
