@@ -15,21 +15,20 @@ Adding people lives in ``agents._crowd_spawn``, reactions and routing weights in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import shapely
 
 from agents._crowd_react import _ReactMixin
-from agents._crowd_spawn import _SpawnMixin
 from agents.crowd_events import spawned_events
 from agents.crowd_params import CrowdError, CrowdParams
 from agents.crowd_places import Places
+from agents.crowd_spawn import Spawner
 from agents.crowd_streets import Streets
 from agents.crowd_trips import Trips
 from agents.crowd_walking import Walking
 from agents.crowd_weights import RouteWeights
-from agents.fundamental import free_speeds
 from agents.people import (
     ARRIVED,
     DWELLING,
@@ -50,7 +49,7 @@ __all__ = ["ARRIVED", "DWELLING", "EVACUATED", "INDOOR", "INJURED", "PENDING", "
 
 
 
-class Crowd(_SpawnMixin, _ReactMixin):
+class Crowd(_ReactMixin):
     """Pedestrians on ``twin.walk`` as a structure of arrays; see the module docstring.
 
     Parameters
@@ -80,17 +79,7 @@ class Crowd(_SpawnMixin, _ReactMixin):
         self.people = People()
         self.trips = Trips(self.people, net, self.router, self.streets, self.places, params, rng)
         self.walking = Walking(self.people, net, self.router, self.streets, self.trips, params)
-
-    # ------------------------------------------------------------------ storage
-    def _new_rows(self, k: int) -> np.ndarray:
-        rows = self.people.add(k)
-        self.people.free_speed[rows] = free_speeds(self.rng, k, mean=self.p.v0_mean, sd=self.p.v0_sd,
-                                                   lo=self.p.v0_min, hi=self.p.v0_max)
-        self.people.height[rows] = np.clip(self.rng.normal(self.p.person_height_m, self.p.person_height_sd,
-                                                           k), 1.4, 2.05)
-        self.people.lateral[rows] = self.rng.uniform(-0.5, 0.5, k)
-        self.streets.place(self.people, rows, self.streets.off_graph)
-        return rows
+        self.spawner = Spawner(self.people, net, self.router, self.streets, self.places, params, rng)
 
     def __len__(self) -> int:
         return self.people.n
@@ -114,6 +103,37 @@ class Crowd(_SpawnMixin, _ReactMixin):
     def goal(self) -> np.ndarray:
         """Goal node index (``net.nodes[goal]`` is the original node id)."""
         return self.people.goal[: self.people.n]
+
+    # ------------------------------------------------------------------ adding people
+    def add_population(self, n: int, *, t0: float = 0.0) -> np.ndarray:
+        """Background pedestrians with itineraries between POIs, in and out of buildings; returns their ids.
+
+        A share ``walking_share`` starts mid-trip on random streets (weighted by length), the rest in a POI
+        whose dwell ends at a random time within ``dwell_indoor_s`` (a building) or ``dwell_outdoor_s`` (an
+        outdoor POI, standing in the world); afterwards each picks its next POI.
+        """
+        return self.spawner.add_population(n, t0=t0)
+
+    def add_flow(self, from_node, to_node, people: int, depart_s=(0.0, 0.0)) -> np.ndarray:
+        """``people`` walk ``from_node`` -> ``to_node``, departing uniformly within ``depart_s``; returns ids.
+
+        They leave the world on arrival (an ``arrived`` event at ``to_node``).
+        """
+        return self.spawner.add_flow(from_node, to_node, people, depart_s)
+
+    def add_walkers(self, u, v, offsets_m: Iterable[float], to_node, *, key=0) -> np.ndarray:
+        """Place people walking on edge ``(u, v, key)`` at ``offsets_m`` from ``u``, heading to ``to_node``.
+
+        For controlled experiments and injects (they count as a flow: they leave the world on arrival).
+        """
+        return self.spawner.add_walkers(u, v, offsets_m, to_node, key=key)
+
+    def add_gathering(self, at_node, people: int, arrive_s=(0.0, 0.0), leave_s=None) -> np.ndarray:
+        """``people`` come from homes ``gathering_origin_m`` away, arrive at ``at_node`` within ``arrive_s``,
+        stand spread over the asset's area (its polygon, else a disc at ``gathering_density``), and go home
+        within ``leave_s`` (``None``: they stay). Returns their ids.
+        """
+        return self.spawner.add_gathering(at_node, people, arrive_s, leave_s)
 
     # ------------------------------------------------------------------ positions
     def _visible_rows(self) -> np.ndarray:
