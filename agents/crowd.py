@@ -20,10 +20,10 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import shapely
 
-from agents._crowd_react import _ReactMixin
 from agents.crowd_events import spawned_events
 from agents.crowd_params import CrowdError, CrowdParams
 from agents.crowd_places import Places
+from agents.crowd_react import Reactions
 from agents.crowd_spawn import Spawner
 from agents.crowd_streets import Streets
 from agents.crowd_trips import Trips
@@ -49,7 +49,7 @@ __all__ = ["ARRIVED", "DWELLING", "EVACUATED", "INDOOR", "INJURED", "PENDING", "
 
 
 
-class Crowd(_ReactMixin):
+class Crowd:
     """Pedestrians on ``twin.walk`` as a structure of arrays; see the module docstring.
 
     Parameters
@@ -80,6 +80,8 @@ class Crowd(_ReactMixin):
         self.trips = Trips(self.people, net, self.router, self.streets, self.places, params, rng)
         self.walking = Walking(self.people, net, self.router, self.streets, self.trips, params)
         self.spawner = Spawner(self.people, net, self.router, self.streets, self.places, params, rng)
+        self.reactions = Reactions(self.people, net, self.router, self.streets, self.places, self.trips,
+                                   self.weights, params)
 
     def __len__(self) -> int:
         return self.people.n
@@ -134,6 +136,39 @@ class Crowd(_ReactMixin):
         within ``leave_s`` (``None``: they stay). Returns their ids.
         """
         return self.spawner.add_gathering(at_node, people, arrive_s, leave_s)
+
+    # ------------------------------------------------------------------ reactions
+    def hazard(self, xy, radius_m: float, *, t: float, duration_s: float) -> None:
+        """A hazard (fire, blast, attacker) at ``xy``: people within ``radius_m`` flee away from it, faster,
+        and routing avoids its streets for ``duration_s``."""
+        self.reactions.hazard(xy, radius_m, t=t, duration_s=duration_s)
+
+    def surge(self, xy, radius_m: float, *, t: float) -> None:
+        """A panic at ``xy``: people within ``radius_m`` run away (``panic_boost``); no street closes."""
+        self.reactions.surge(xy, radius_m, t=t)
+
+    def evacuate(self, zone, safe_nodes: Iterable, *, t: float) -> int:
+        """Everybody inside ``zone`` (shapely polygon, m), indoors too, walks to the nearest ``safe_nodes``.
+
+        Returns how many were ordered out; each emits ``evacuated`` on reaching a safe node.
+        """
+        return self.reactions.evacuate(zone, safe_nodes, t=t)
+
+    def injure_near(self, xy, radius_m: float, *, t: float) -> list[dict]:
+        """People in the world within ``radius_m`` of ``xy`` fall injured where they are; returns events."""
+        return self.reactions.injure_near(xy, radius_m, t=t)
+
+    def close_edges(self, edges: Iterable) -> None:
+        """Close streets (``(u, v)`` or ``(u, v, key)``, both ways) to routing: people reroute or hold.
+
+        Somebody already on a closed street finishes it; whoever has no open way left to the goal waits at
+        the node (holds at the cordon) until ``reopen_edges``; no escape routing out of a closed area.
+        """
+        self.weights.close(edges)
+
+    def reopen_edges(self, edges: Iterable) -> None:
+        """Undo ``close_edges`` for these streets."""
+        self.weights.reopen(edges)
 
     # ------------------------------------------------------------------ positions
     def _visible_rows(self) -> np.ndarray:
