@@ -10,7 +10,21 @@ People standing in the world (a dwell spot, a gathering's area) walk a straight 
 a node, and a lane change at a node eases in over ``lane_blend_m``, so positions never jump.
 Person ids are row numbers 0..N-1, never reused. Events are ground truth dicts ``{"t", "kind", "id", "xy"}``
 plus extras; a step from ``t`` to ``t + dt`` stamps its events ``t + dt`` (the state they describe).
-Adding people lives in ``agents._crowd_spawn``, reactions and routing weights in ``agents._crowd_react``.
+
+``Crowd`` is the facade; each part is given what it works on:
+
+==========================  ==============================================================================
+``agents.people``           ``People``, the table of people (one column per attribute, documented there)
+``agents.crowd_params``     ``CrowdParams`` (every constant with its default) and ``CrowdError``
+``agents.crowd_streets``    ``Streets``: edge geometry, density cells, ground positions
+``agents.crowd_places``     ``Places``: routable nodes, points of interest, gathering areas
+``agents.crowd_spawn``      ``Spawner``: ``add_population``, ``add_flow``, ``add_walkers``, ``add_gathering``
+``agents.crowd_walking``    ``Walking``: speeds, advance, edge entry (token buckets), lane changes
+``agents.crowd_trips``      ``Trips``: arrivals, ends of dwells, departures
+``agents.crowd_react``      ``Reactions``: hazards, surges, evacuation orders, injuries
+``agents.crowd_weights``    ``RouteWeights``: closures, hazards and congestion as routing weights
+``agents.crowd_events``     the ground-truth event records
+==========================  ==============================================================================
 """
 
 from __future__ import annotations
@@ -48,7 +62,6 @@ __all__ = ["ARRIVED", "DWELLING", "EVACUATED", "INDOOR", "INJURED", "PENDING", "
            "CrowdError", "CrowdParams"]
 
 
-
 class Crowd:
     """Pedestrians on ``twin.walk`` as a structure of arrays; see the module docstring.
 
@@ -59,6 +72,19 @@ class Crowd:
     rng : numpy.random.Generator
         The only source of randomness.
     params : CrowdParams
+        Defaults to ``CrowdParams()``.
+
+    Attributes
+    ----------
+    net : WalkNetwork
+        The walk graph as arrays (node and edge indices).
+    router : Router
+        Shared shortest-path trees toward destinations.
+    people : People
+        The people table; ``len(crowd)`` rows of it are people.
+    p : CrowdParams
+    streets, places, weights, trips, walking, spawner, reactions
+        The parts (see the module docstring).
     """
 
     def __init__(self, twin, *, rng: np.random.Generator, params: CrowdParams | None = None):

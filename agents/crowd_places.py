@@ -135,6 +135,7 @@ class Places:
         return len(self.gatherings) - 1
 
     def _gathering_area(self, g: int, people: int) -> dict:
+        """The polygon of an asset at node ``g``, else a disc holding ``people`` at ``gathering_density``."""
         node_id = self.net.nodes[g]
         for a in getattr(self.twin, "assets", None) or []:
             if a.node == node_id and a.polygon is not None and getattr(a.polygon, "area", 0) > 1.0:

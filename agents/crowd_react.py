@@ -65,6 +65,7 @@ class Reactions:
         return rows, pos
 
     def _near(self, xy, radius_m: float, states: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """Rows in ``states`` within ``radius_m`` of ``xy``, and where they are."""
         rows, pos = self._in_world(states)
         m = np.hypot(pos[:, 0] - xy[0], pos[:, 1] - xy[1]) <= radius_m
         return rows[m], pos[m]

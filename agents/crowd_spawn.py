@@ -81,12 +81,7 @@ class Spawner:
 
     # ------------------------------------------------------------------ population
     def add_population(self, n: int, *, t0: float = 0.0) -> np.ndarray:
-        """Background pedestrians with itineraries between POIs, in and out of buildings; returns their ids.
-
-        A share ``walking_share`` starts mid-trip on random streets (weighted by length), the rest in a POI
-        whose dwell ends at a random time within ``dwell_indoor_s`` (a building) or ``dwell_outdoor_s`` (an
-        outdoor POI, standing in the world); afterwards each picks its next POI.
-        """
+        """See ``Crowd.add_population``."""
         _count("population", n)
         if n == 0:
             return np.zeros(0, np.int64)
@@ -133,10 +128,7 @@ class Spawner:
 
     # ------------------------------------------------------------------ flows
     def add_flow(self, from_node, to_node, people: int, depart_s=(0.0, 0.0)) -> np.ndarray:
-        """``people`` walk ``from_node`` -> ``to_node``, departing uniformly within ``depart_s``; returns ids.
-
-        They leave the world on arrival (an ``arrived`` event at ``to_node``).
-        """
+        """See ``Crowd.add_flow``."""
         a = self.places.node_index(from_node, "flow.from")
         b = self.places.node_index(to_node, "flow.to")
         if a == b:
@@ -157,10 +149,7 @@ class Spawner:
         return rows.astype(np.int64)
 
     def add_walkers(self, u, v, offsets_m: Iterable[float], to_node, *, key=0) -> np.ndarray:
-        """Place people walking on edge ``(u, v, key)`` at ``offsets_m`` from ``u``, heading to ``to_node``.
-
-        For controlled experiments and injects (they count as a flow: they leave the world on arrival).
-        """
+        """See ``Crowd.add_walkers``."""
         iv, g = self.places.node_index(v, "walkers.v"), self.places.node_index(to_node, "walkers.to")
         iu = self.places.node_index(u, "walkers.u")
         try:
@@ -189,10 +178,7 @@ class Spawner:
 
     # ------------------------------------------------------------------ gatherings
     def add_gathering(self, at_node, people: int, arrive_s=(0.0, 0.0), leave_s=None) -> np.ndarray:
-        """``people`` come from homes ``gathering_origin_m`` away, arrive at ``at_node`` within ``arrive_s``,
-        stand spread over the asset's area (its polygon, else a disc at ``gathering_density``), and go home
-        within ``leave_s`` (``None``: they stay). Returns their ids.
-        """
+        """See ``Crowd.add_gathering``."""
         g = self.places.node_index(at_node, "gathering.at")
         _count("gathering.people", people)
         a0, a1 = _window("gathering.arrive_s", arrive_s)

@@ -28,8 +28,9 @@ column               dtype    unit   default   meaning
 ``lateral``          float32  1      0.0       lane across the street, a fraction in [-0.5, 0.5] of its
                                                free width (width - person width); > 0 left of the way
 ``lane_jump_x``      float64  m      0.0       the lane point's jump on entering the edge at a node (new
-``lane_jump_y``                                direction and lateral offset), eased out over
+                                               direction and lateral offset), eased out over
                                                ``lane_blend_m`` so positions stay continuous
+``lane_jump_y``      float64  m      0.0       the same, along y
 ``cell_base``        float64  cell   0.0       density cell of the edge's start, cached from the edge;
                                                cell = int(``cell_base`` + ``offset`` * ``cell_slope``)
 ``cell_slope``       float64  1/m    0.0       cells per metre along the edge (< 0 on the backward
@@ -40,16 +41,19 @@ column               dtype    unit   default   meaning
 ``route_slot``       int32    id     -1        ``Router`` table toward ``goal`` (or a set of safe nodes)
 ``final_goal``       int32    index  -1        goal after the next dwell: a flow's destination (it
                                                resumes after fleeing), a gatherer's home
-``free_speed``       float64  m/s    0.0       walking speed on an empty street, ~ N(v0_mean, v0_sd)
+``free_speed``       float64  m/s    0.0       walking speed on an empty street, ~ N(v0_mean, v0_sd) in
+                                               [v0_min, v0_max]
 ``desired_speed``    float64  m/s    0.0       ``free_speed`` times the flee or panic boost while walking,
                                                0 otherwise
 ``speed``            float64  m/s    0.0       ``desired_speed`` times Weidmann's factor of the density
                                                cell; 0 while queued
-``height``           float32  m      1.7       body height, ~ N(person_height_m, sd) in [1.4, 2.05]
+``height``           float32  m      1.7       body height, ~ N(person_height_m, person_height_sd) in
+                                               [1.4, 2.05]
 ``spot_x``           float64  m      0.0       where the person stands in the world (a dwell or gathering
-``spot_y``                                     spot, where evacuated or injured); a leg's start
+                                               spot, where evacuated or injured); a leg's start
+``spot_y``           float64  m      0.0       the same, along y
 ``leg_end_x``        float64  m      0.0       the end of the straight leg walked at a node
-``leg_end_y``
+``leg_end_y``        float64  m      0.0       the same, along y
 ``due_t``            float64  s      inf       time of the next scheduled change: a pending person's
                                                departure, the end of a dwell; inf for none
 ``leave_t``          float64  s      inf       when a gatherer leaves the gathering; inf: stays
