@@ -10,51 +10,59 @@ People standing in the world (a dwell spot, a gathering's area) walk a straight 
 a node, and a lane change at a node eases in over ``lane_blend_m``, so positions never jump.
 Person ids are row numbers 0..N-1, never reused. Events are ground truth dicts ``{"t", "kind", "id", "xy"}``
 plus extras; a step from ``t`` to ``t + dt`` stamps its events ``t + dt`` (the state they describe).
-Adding people lives in ``agents._crowd_spawn``, reactions and routing weights in ``agents._crowd_react``.
+
+``Crowd`` is the facade; each part is given what it works on:
+
+==========================  ==============================================================================
+``agents.people``           ``People``, the table of people (one column per attribute, documented there)
+``agents.crowd_params``     ``CrowdParams`` (every constant with its default) and ``CrowdError``
+``agents.crowd_streets``    ``Streets``: edge geometry, density cells, ground positions
+``agents.crowd_places``     ``Places``: routable nodes, points of interest, gathering areas
+``agents.crowd_spawn``      ``Spawner``: ``add_population``, ``add_flow``, ``add_walkers``, ``add_gathering``
+``agents.crowd_walking``    ``Walking``: speeds, advance, edge entry (token buckets), lane changes
+``agents.crowd_trips``      ``Trips``: arrivals, ends of dwells, departures
+``agents.crowd_react``      ``Reactions``: hazards, surges, evacuation orders, injuries
+``agents.crowd_weights``    ``RouteWeights``: closures, hazards and congestion as routing weights
+``agents.crowd_events``     the ground-truth event records
+==========================  ==============================================================================
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import shapely
-from scipy.spatial import cKDTree
 
-from agents._crowd_base import (
+from agents.crowd_events import spawned_events
+from agents.crowd_params import CrowdError, CrowdParams
+from agents.crowd_places import Places
+from agents.crowd_react import Reactions
+from agents.crowd_spawn import Spawner
+from agents.crowd_streets import Streets
+from agents.crowd_trips import Trips
+from agents.crowd_walking import Walking
+from agents.crowd_weights import RouteWeights
+from agents.people import (
     ARRIVED,
     DWELLING,
     EVACUATED,
-    FLOW,
-    GATHERING,
     INDOOR,
     INJURED,
     PENDING,
-    POPULATION,
     STATES,
+    VISIBLE,
     WALKING,
-    CrowdError,
-    CrowdParams,
+    People,
 )
-from agents._crowd_react import _ReactMixin
-from agents._crowd_spawn import _SpawnMixin
-from agents.fundamental import free_speeds, speed_factor
 from agents.routing import Router, RoutingError, WalkNetwork
 from agents.world import PERSON, Targets
 
 __all__ = ["ARRIVED", "DWELLING", "EVACUATED", "INDOOR", "INJURED", "PENDING", "STATES", "WALKING", "Crowd",
            "CrowdError", "CrowdParams"]
 
-_VISIBLE = np.array([False, True, True, False, False, True, True])  # by state code: in the world, seen
-_GROUP = ("population", "flow", "gathering")
-_CHUNK = 4096
 
-
-def _pick(items: list, mask: np.ndarray) -> list:
-    return [x for x, m in zip(items, mask.tolist(), strict=True) if m]
-
-
-class Crowd(_SpawnMixin, _ReactMixin):
+class Crowd:
     """Pedestrians on ``twin.walk`` as a structure of arrays; see the module docstring.
 
     Parameters
@@ -64,6 +72,19 @@ class Crowd(_SpawnMixin, _ReactMixin):
     rng : numpy.random.Generator
         The only source of randomness.
     params : CrowdParams
+        Defaults to ``CrowdParams()``.
+
+    Attributes
+    ----------
+    net : WalkNetwork
+        The walk graph as arrays (node and edge indices).
+    router : Router
+        Shared shortest-path trees toward destinations.
+    people : People
+        The people table; ``len(crowd)`` rows of it are people.
+    p : CrowdParams
+    streets, places, weights, trips, walking, spawner, reactions
+        The parts (see the module docstring).
     """
 
     def __init__(self, twin, *, rng: np.random.Generator, params: CrowdParams | None = None):
@@ -78,180 +99,121 @@ class Crowd(_SpawnMixin, _ReactMixin):
             raise CrowdError(str(e)) from None
         self.router = Router(self.net)
         net = self.net
-        E = net.n_edges
-        self._E = E
-        # sentinel edges: waiting at a node / not on the graph. On _WAIT a row with _elen >= 0 walks a
-        # straight leg of that length from (px, py) to (lx, ly) (dwell spot to its node, or back); else waits
-        self._WAIT, self._HOLD = E, E + 1
-        # per-edge geometry (+ 2 sentinel rows)
-        x, y = net.x, net.y
-        dx, dy = x[net.ev] - x[net.eu], y[net.ev] - y[net.eu]
-        d = np.maximum(np.hypot(dx, dy), 1e-9)
-        self._ux, self._uy = dx / d, dy / d
-        self._dx, self._dy = dx, dy
-        self._len = np.concatenate([net.length, [-1.0, np.inf]])
-        self._evx = np.concatenate([net.ev, [-1, -1]]).astype(np.int32)
-        self._mid = np.column_stack([(x[net.eu] + x[net.ev]) / 2, (y[net.eu] + y[net.ev]) / 2])
-        self._build_cells()
-        # flow capacity into each edge (token bucket, refilled lazily)
-        self._rate = params.specific_flow * net.width
-        grid = np.linspace(0.05, params.rho_max, 2000)
-        q = grid * params.v0_mean * speed_factor(grid, gamma=params.gamma, rho_max=params.rho_max)
-        self._rho_crit, self._q_max = float(grid[q.argmax()]), float(q.max())
-        self._credit_max = self._rate + 1.0   # a burst of one second of capacity plus one person
-        self._credit = self._credit_max.copy()
-        self._credit_t = np.zeros(E)
-        self._closed = np.zeros(E, bool)
-        self._congestion = np.ones(E)
-        self._hazards: list[tuple[float, float, float, float]] = []  # (x, y, r, t_end)
-        self._last_hazard_reweight = -np.inf
-        self._reweight_due = np.inf   # a hazard change waiting for hazard_reweight_s to pass
-        self._next_reroute = params.reroute_period_s if params.reroute_period_s > 0 else np.inf
-        core = np.flatnonzero(net.core)
-        self._core_nodes = core
-        self._core_tree = cKDTree(np.column_stack([x[core], y[core]]))
-        self._core_edges = np.flatnonzero(net.core[net.eu] & net.core[net.ev])
-        self._pois: np.ndarray | None = None
-        self._gatherings: list[dict] = []
-        self._announce: list[np.ndarray] = []
-        self.n = 0
-        self._cap = 0
-        self._alloc(_CHUNK)
-
-    # ------------------------------------------------------------------ storage
-    _FIELDS = (("edge", np.int32, 0), ("off", np.float64, 0.0), ("lat", np.float32, 0.0),
-               ("v0", np.float64, 0.0), ("vcap", np.float64, 0.0), ("speed", np.float64, 0.0),
-               ("node", np.int32, -1), ("goal", np.int32, -1), ("slot", np.int32, -1),
-               ("state", np.int8, ARRIVED), ("group", np.int8, 0), ("phase", np.int8, 0),
-               ("flee", np.bool_, False), ("evac", np.bool_, False), ("seen", np.bool_, False),
-               ("t_next", np.float64, np.inf), ("t_aux", np.float64, np.inf), ("aux", np.int32, -1),
-               ("gid", np.int32, -1), ("px", np.float64, 0.0), ("py", np.float64, 0.0),
-               ("height", np.float32, 1.7), ("ca", np.float64, 0.0), ("cb", np.float64, 0.0),
-               ("elen", np.float64, np.inf), ("lx", np.float64, 0.0), ("ly", np.float64, 0.0),
-               ("jx", np.float64, 0.0), ("jy", np.float64, 0.0))
-
-    def _alloc(self, cap: int) -> None:
-        """Grow every column to ``cap`` rows (chunked, like mesa's ContinuousSpace agent buffer)."""
-        for name, dt, fill in self._FIELDS:
-            new = np.full(cap, fill, dtype=dt)
-            if self._cap:
-                new[: self.n] = getattr(self, "_" + name)[: self.n]
-            setattr(self, "_" + name, new)
-        self._cap = cap
-
-    def _new_rows(self, k: int) -> np.ndarray:
-        if self.n + k > self._cap:
-            self._alloc(max(self._cap * 2, self.n + k + _CHUNK))
-        rows = np.arange(self.n, self.n + k)
-        self.n += k
-        self._v0[rows] = free_speeds(self.rng, k, mean=self.p.v0_mean, sd=self.p.v0_sd, lo=self.p.v0_min,
-                                     hi=self.p.v0_max)
-        self._height[rows] = np.clip(self.rng.normal(self.p.person_height_m, self.p.person_height_sd, k),
-                                     1.4, 2.05)
-        self._lat[rows] = self.rng.uniform(-0.5, 0.5, k)
-        self._set_edge(rows, self._HOLD)
-        return rows
-
-    def _set_edge(self, rows: np.ndarray, edges) -> None:
-        """Put ``rows`` on ``edges``; cache its cell mapping and length per row (no per-step gather)."""
-        self._edge[rows] = edges
-        e = self._edge[rows]
-        self._ca[rows] = self._ca_e[e]
-        self._cb[rows] = self._cb_e[e]
-        self._elen[rows] = self._len[e]
+        self.streets = Streets(net, params)
+        self.weights = RouteWeights(net, self.router, self.streets, params)
+        self.places = Places(twin, net, self.router, params, rng)
+        self.people = People()
+        self.trips = Trips(self.people, net, self.router, self.streets, self.places, params, rng)
+        self.walking = Walking(self.people, net, self.router, self.streets, self.trips, params)
+        self.spawner = Spawner(self.people, net, self.router, self.streets, self.places, params, rng)
+        self.reactions = Reactions(self.people, net, self.router, self.streets, self.places, self.trips,
+                                   self.weights, params)
 
     def __len__(self) -> int:
-        return self.n
+        return self.people.n
+
+    @property
+    def n(self) -> int:
+        """How many people were added so far (ids ``0 .. n - 1``)."""
+        return self.people.n
 
     @property
     def state(self) -> np.ndarray:
         """State codes of every person so far (view; see ``STATES``)."""
-        return self._state[: self.n]
+        return self.people.state[: self.people.n]
 
     @property
     def edge(self) -> np.ndarray:
         """Edge index of walking people (``>= net.n_edges`` = waiting at a node or off the graph)."""
-        return self._edge[: self.n]
+        return self.people.edge[: self.people.n]
 
     @property
     def goal(self) -> np.ndarray:
         """Goal node index (``net.nodes[goal]`` is the original node id)."""
-        return self._goal[: self.n]
+        return self.people.goal[: self.people.n]
 
-    # ------------------------------------------------------------------ cells
-    def _build_cells(self) -> None:
-        """Density cells of ~cell_m per street; both directions of a street share its cells."""
-        net, E = self.net, self._E
-        idx = np.arange(E)
-        street = np.where(net.rev >= 0, np.minimum(idx, net.rev), idx)
-        fwd = street == idx
-        ncell = np.maximum(1, np.ceil(net.length / self.p.cell_m)).astype(np.int64)
-        base = np.zeros(E, np.int64)
-        sid = np.flatnonzero(fwd)
-        starts = np.concatenate([[0], np.cumsum(ncell[sid])[:-1]])
-        base[sid] = starts
-        base = base[street]
-        C = int(ncell[sid].sum())
-        s = (ncell - 1e-6) / net.length
-        a = np.where(fwd, base, base + ncell - 1e-9).astype(float)
-        b = np.where(fwd, s, -s)
-        self._ca_e = np.concatenate([a, [C, C]])
-        self._cb_e = np.concatenate([b, [0.0, 0.0]])
-        area = np.zeros(C + 1)
-        cell_len = net.length / ncell
-        # a street's cell area from its forward edge: (length / ncell) * width
-        reps = np.repeat(cell_len[sid] * net.width[sid], ncell[sid])
-        area[:C] = reps
-        area[C] = 1e12                      # the dummy cell for everybody not walking an edge
-        self._inv_area = 1.0 / area
-        self._n_cells = C
-        self._cell_street = np.repeat(sid, ncell[sid])
+    # ------------------------------------------------------------------ adding people
+    def add_population(self, n: int, *, t0: float = 0.0) -> np.ndarray:
+        """Background pedestrians with itineraries between POIs, in and out of buildings; returns their ids.
+
+        A share ``walking_share`` starts mid-trip on random streets (weighted by length), the rest in a POI
+        whose dwell ends at a random time within ``dwell_indoor_s`` (a building) or ``dwell_outdoor_s`` (an
+        outdoor POI, standing in the world); afterwards each picks its next POI.
+        """
+        return self.spawner.add_population(n, t0=t0)
+
+    def add_flow(self, from_node, to_node, people: int, depart_s=(0.0, 0.0)) -> np.ndarray:
+        """``people`` walk ``from_node`` -> ``to_node``, departing uniformly within ``depart_s``; returns ids.
+
+        They leave the world on arrival (an ``arrived`` event at ``to_node``).
+        """
+        return self.spawner.add_flow(from_node, to_node, people, depart_s)
+
+    def add_walkers(self, u, v, offsets_m: Iterable[float], to_node, *, key=0) -> np.ndarray:
+        """Place people walking on edge ``(u, v, key)`` at ``offsets_m`` from ``u``, heading to ``to_node``.
+
+        For controlled experiments and injects (they count as a flow: they leave the world on arrival).
+        """
+        return self.spawner.add_walkers(u, v, offsets_m, to_node, key=key)
+
+    def add_gathering(self, at_node, people: int, arrive_s=(0.0, 0.0), leave_s=None) -> np.ndarray:
+        """``people`` come from homes ``gathering_origin_m`` away, arrive at ``at_node`` within ``arrive_s``,
+        stand spread over the asset's area (its polygon, else a disc at ``gathering_density``), and go home
+        within ``leave_s`` (``None``: they stay). Returns their ids.
+        """
+        return self.spawner.add_gathering(at_node, people, arrive_s, leave_s)
+
+    # ------------------------------------------------------------------ reactions
+    def hazard(self, xy, radius_m: float, *, t: float, duration_s: float) -> None:
+        """A hazard (fire, blast, attacker) at ``xy``: people within ``radius_m`` flee away from it, faster,
+        and routing avoids its streets for ``duration_s``."""
+        self.reactions.hazard(xy, radius_m, t=t, duration_s=duration_s)
+
+    def surge(self, xy, radius_m: float, *, t: float) -> None:
+        """A panic at ``xy``: people within ``radius_m`` run away (``panic_boost``); no street closes."""
+        self.reactions.surge(xy, radius_m, t=t)
+
+    def evacuate(self, zone, safe_nodes: Iterable, *, t: float) -> int:
+        """Everybody inside ``zone`` (shapely polygon, m), indoors too, walks to the nearest ``safe_nodes``.
+
+        Returns how many were ordered out; each emits ``evacuated`` on reaching a safe node.
+        """
+        return self.reactions.evacuate(zone, safe_nodes, t=t)
+
+    def injure_near(self, xy, radius_m: float, *, t: float) -> list[dict]:
+        """People in the world within ``radius_m`` of ``xy`` fall injured where they are; returns events."""
+        return self.reactions.injure_near(xy, radius_m, t=t)
+
+    def close_edges(self, edges: Iterable) -> None:
+        """Close streets (``(u, v)`` or ``(u, v, key)``, both ways) to routing: people reroute or hold.
+
+        Somebody already on a closed street finishes it; whoever has no open way left to the goal waits at
+        the node (holds at the cordon) until ``reopen_edges``; no escape routing out of a closed area.
+        """
+        self.weights.close(edges)
+
+    def reopen_edges(self, edges: Iterable) -> None:
+        """Undo ``close_edges`` for these streets."""
+        self.weights.reopen(edges)
+
     # ------------------------------------------------------------------ positions
-    def _xy(self, rows: np.ndarray) -> np.ndarray:
-        """Ground positions of ``rows``: along the edge plus lateral offset; node or stored spot otherwise."""
-        rows = np.asarray(rows, np.int64)
-        out = np.column_stack([self._px[rows], self._py[rows]])
-        e = self._edge[rows]
-        st = self._state[rows]
-        on = (e < self._E) & (st == WALKING)
-        if on.any():
-            r, ee = rows[on], e[on]
-            net = self.net
-            lat = self._lat[r] * np.maximum(net.width[ee] - self.p.person_width_m, 0.0)
-            ux, uy = self._ux[ee], self._uy[ee]
-            frac = self._off[r] / net.length[ee]   # along the chord (curved streets are longer than it)
-            # entering an edge at a node, the lane point jumps (new direction, lateral offset): (jx, jy) is
-            # that jump, eased out over the first lane_blend_m so positions stay continuous
-            ease = np.maximum(1.0 - self._off[r] / self.p.lane_blend_m, 0.0)
-            out[on, 0] = net.x[net.eu[ee]] + self._dx[ee] * frac - uy * lat + self._jx[r] * ease
-            out[on, 1] = net.y[net.eu[ee]] + self._dy[ee] * frac + ux * lat + self._jy[r] * ease
-        leg = (e == self._WAIT) & (st == WALKING) & (self._elen[rows] >= 0)
-        wait = (e == self._WAIT) & (st == WALKING) & ~leg
-        if wait.any():
-            nd = self._node[rows[wait]]
-            out[wait, 0], out[wait, 1] = self.net.x[nd], self.net.y[nd]
-        if leg.any():   # from the dwell spot (px, py) straight to the leg's end (lx, ly)
-            r = rows[leg]
-            frac = np.minimum(self._off[r] / np.maximum(self._elen[r], 1e-9), 1.0)
-            out[leg, 0] += (self._lx[r] - out[leg, 0]) * frac
-            out[leg, 1] += (self._ly[r] - out[leg, 1]) * frac
-        return out
-
     def _visible_rows(self) -> np.ndarray:
-        return np.flatnonzero(_VISIBLE[self._state[: self.n]])
+        return np.flatnonzero(VISIBLE[self.people.state[: self.people.n]])
 
     def targets(self) -> Targets:
         """People in the world now (walking, standing, evacuated or injured) as PERSON ``Targets``."""
         rows = self._visible_rows()
         k = len(rows)
-        return Targets(ids=rows.astype(np.int64), cls=np.full(k, PERSON, np.int8), xy=self._xy(rows),
-                       height_m=self._height[rows].astype(float), width_m=np.full(k, self.p.person_width_m),
-                       speed=np.where(self._state[rows] == WALKING, self._speed[rows], 0.0))
+        return Targets(ids=rows.astype(np.int64), cls=np.full(k, PERSON, np.int8),
+                       xy=self.streets.positions(self.people, rows),
+                       height_m=self.people.height[rows].astype(float),
+                       width_m=np.full(k, self.p.person_width_m),
+                       speed=np.where(self.people.state[rows] == WALKING, self.people.speed[rows], 0.0))
 
     def counts_in(self, zones: Mapping[str, object]) -> dict[str, int]:
         """People in the world inside each zone polygon (metres)."""
         rows = self._visible_rows()
-        xy = self._xy(rows)
+        xy = self.streets.positions(self.people, rows)
         out = {}
         for name, poly in zones.items():
             x0, y0, x1, y1 = poly.bounds
@@ -259,322 +221,23 @@ class Crowd(_SpawnMixin, _ReactMixin):
             out[name] = int(shapely.contains_xy(poly, xy[m, 0], xy[m, 1]).sum()) if m.any() else 0
         return out
 
-    # ------------------------------------------------------------------ events
-    def _events(self, t: float, kind: str, rows: np.ndarray, xy: np.ndarray | None = None,
-                **extra) -> list[dict]:
-        if len(rows) == 0:
-            return []
-        if xy is None:
-            xy = self._xy(rows)
-        xy = np.round(xy, 2).tolist()
-        t = round(float(t), 3)
-        out = [{"t": t, "kind": kind, "id": r, "xy": p} for r, p in zip(rows.tolist(), xy, strict=True)]
-        for key, v in extra.items():
-            vals = v.tolist() if isinstance(v, np.ndarray) else v if isinstance(v, list) else [v] * len(out)
-            for ev, x in zip(out, vals, strict=True):
-                ev[key] = x
-        return out
-
-    def _node_ids(self, idx: np.ndarray) -> list:
-        nodes = self.net.nodes
-        return [nodes[i] for i in idx.tolist()]
-
     # ------------------------------------------------------------------ the step
     def step(self, t: float, dt: float) -> list[dict]:
         """Advance from ``t`` to ``t + dt``; returns this step's ground-truth events (stamped ``t + dt``)."""
-        n = self.n
+        pp = self.people
+        n = pp.n
         tt = t + dt
         events: list[dict] = []
-        if self._announce:
-            rows = np.concatenate(self._announce)
-            self._announce = []
-            rows = rows[_VISIBLE[self._state[rows]]]
-            events += self._events(tt, "spawned", rows, group=[_GROUP[g] for g in self._group[rows]])
-        if self._hazards and any(h[3] <= tt for h in self._hazards):
-            self._hazards = [h for h in self._hazards if h[3] > tt]
-            self._hazard_reweight(tt)
-        elif self._reweight_due <= tt:
-            self._hazard_reweight(tt)
-        due = np.flatnonzero(self._t_next[:n] <= tt)
+        rows = pp.take_announced()
+        if rows is not None:
+            events += spawned_events(tt, rows[VISIBLE[pp.state[rows]]], pp, self.streets)
+        self.weights.update(tt)
+        due = np.flatnonzero(pp.due_t[:n] <= tt)
         if due.size:
-            events += self._due(due, tt)
-        # densities and speeds
-        off = self._off[:n]
-        cell = (self._ca[:n] + off * self._cb[:n]).astype(np.intp)
-        counts = np.bincount(cell, minlength=self._n_cells + 1)
-        p = self.p
-        if self._n_cells < n:   # the diagram once per cell, then one gather
-            f = self._factor(counts * self._inv_area)[cell]
-        else:                   # a big graph with few people: per person
-            f = self._factor(counts[cell] * self._inv_area[cell])
-        spd = self._speed[:n]
-        np.multiply(self._vcap[:n], f, out=spd)
-        off += spd * dt
-        if tt >= self._next_reroute:
-            self._next_reroute = tt + p.reroute_period_s
-            self._congestion_check(counts)
-        cand = np.flatnonzero(off >= self._elen[:n])
+            events += self.trips.due(due, tt)
+        counts = self.walking.advance(dt)
+        self.weights.check_congestion(tt, counts)
+        cand = np.flatnonzero(pp.offset[:n] >= pp.leg_length[:n])
         if cand.size:
-            events += self._transition(cand, tt, counts)
+            events += self.walking.transition(cand, tt, counts)
         return events
-
-    def _factor(self, rho: np.ndarray) -> np.ndarray:
-        """Weidmann's v(rho)/v0, floored at ``min_speed_factor`` (rho > 0 wherever somebody stands)."""
-        p = self.p
-        x = 1.0 / np.maximum(rho, 1e-9)
-        x -= 1.0 / p.rho_max
-        x *= -p.gamma
-        np.expm1(x, out=x)
-        np.negative(x, out=x)
-        return np.maximum(x, p.min_speed_factor, out=x)
-
-    def _transition(self, c: np.ndarray, tt: float, counts: np.ndarray) -> list[dict]:
-        """People at the end of their edge or leg (or waiting at a node) move on, arrive, or queue.
-
-        Entry into an edge is a token bucket refilled at ``min(specific_flow, supply(rho_entry)) * width`` per
-        second, where the supply of the edge's first cell is the diagram's maximum flow below critical density
-        and ``rho * v(rho)`` above it (cell-transmission style), so a congested street takes only what drains.
-        """
-        events = []
-        ec = self._edge[c]
-        at_node = ec == self._WAIT
-        waiting = at_node & (self._elen[c] < 0)   # else at the end of a leg
-        node = np.where(at_node, self._node[c], self._evx[ec])
-        # waiting: walked off this step; leg or edge: beyond its end
-        over = np.where(waiting, self._off[c], self._off[c] - self._elen[c])
-        at_goal = node == self._goal[c]
-        if at_goal.any():
-            events += self._arrive(c[at_goal], node[at_goal], tt)
-            keep = ~at_goal
-            c, ec, waiting, node, over = c[keep], ec[keep], waiting[keep], node[keep], over[keep]
-        if c.size == 0:
-            return events
-        ne = self.router.next_edges(self._slot[c], node)
-        ok = ne >= 0
-        adm = np.zeros(len(c), bool)
-        if ok.any():
-            k = np.flatnonzero(ok)
-            nk = ne[k]
-            srt = np.sort(nk)
-            ue = srt[np.concatenate(([True], srt[1:] != srt[:-1]))]
-            entry = self._ca_e[ue].astype(np.int64)
-            rho = counts[entry] * self._inv_area[entry]
-            rate = np.minimum(self._rate[ue], self._supply(rho) * self.net.width[ue])
-            self._credit[ue] = np.minimum(self._credit_max[ue],
-                                          self._credit[ue] + rate * (tt - self._credit_t[ue]))
-            self._credit_t[ue] = tt
-            ok_over = over[k]
-            # by edge, then longest overshoot first (who got there first); one float argsort beats lexsort
-            order = np.argsort(nk * (ok_over.max() + 1.0) - ok_over)
-            ns = nk[order]
-            first = np.empty(len(ns), bool)
-            first[0] = True
-            np.not_equal(ns[1:], ns[:-1], out=first[1:])
-            starts = np.flatnonzero(first)
-            rank = np.arange(len(ns)) - np.repeat(starts, np.diff(np.append(starts, len(ns))))
-            allow = rank < np.floor(self._credit[ns])
-            adm[k[order[allow]]] = True
-            np.subtract.at(self._credit, ns[allow], 1.0)
-        a = c[adm]
-        if a.size:
-            na = ne[adm]
-            self._lane_jump(a, ec[adm], na, node[adm])
-            self._set_edge(a, na)
-            self._off[a] = np.minimum(over[adm], self.net.length[na] * 0.999)
-            self._node[a] = node[adm]
-        held = c[~adm & ~waiting]   # at the end of their edge or leg
-        if held.size:
-            self._off[held] = self._elen[held]
-            self._node[held] = node[~adm & ~waiting]
-        stay = c[~adm]
-        self._speed[stay] = 0.0
-        self._off[c[~adm & waiting]] = 0.0
-        return events
-
-    def _lane_jump(self, a: np.ndarray, old: np.ndarray, new: np.ndarray, node: np.ndarray) -> None:
-        """Store in (jx, jy) where ``a`` are seen at ``node`` minus the lane point of edge ``new`` there.
-
-        Seen at the end of edge ``old``: its lane point plus what is left of its own easing; at the end of a
-        leg: the leg's end; waiting: the node. ``_xy`` eases the difference out over ``lane_blend_m``.
-        """
-        net, p = self.net, self.p
-        lat = self._lat[a]
-        w_new = lat * np.maximum(net.width[new] - p.person_width_m, 0.0)
-        jx = self._uy[new] * w_new       # minus the new lane's offset from the node
-        jy = -self._ux[new] * w_new
-        on = old < self._E
-        if on.any():
-            eo = old[on]
-            w_old = lat[on] * np.maximum(net.width[eo] - p.person_width_m, 0.0)
-            ease = np.maximum(1.0 - net.length[eo] / p.lane_blend_m, 0.0)
-            ao = a[on]
-            jx[on] += -self._uy[eo] * w_old + self._jx[ao] * ease
-            jy[on] += self._ux[eo] * w_old + self._jy[ao] * ease
-        leg = ~on & (self._elen[a] >= 0)
-        if leg.any():
-            al = a[leg]
-            jx[leg] += self._lx[al] - net.x[node[leg]]
-            jy[leg] += self._ly[al] - net.y[node[leg]]
-        self._jx[a], self._jy[a] = jx, jy
-
-    def _supply(self, rho: np.ndarray) -> np.ndarray:
-        """Specific flow (P/(m s)) a cell at density ``rho`` takes in: Q_max below critical, Q(rho) above."""
-        p = self.p
-        q = rho * p.v0_mean * speed_factor(rho, gamma=p.gamma, rho_max=p.rho_max, floor=p.min_speed_factor)
-        return np.where(rho <= self._rho_crit, self._q_max, q)
-
-    def _arrive(self, r: np.ndarray, node: np.ndarray, tt: float) -> list[dict]:
-        """People reaching their goal node: arrived/evacuated events, then dwell, go indoors or leave."""
-        p, rng = self.p, self.rng
-        events = []
-        # where they are now (at the end of their edge or leg) is where they stand: no jump on arrival
-        self._off[r] = np.minimum(self._off[r], np.maximum(self._elen[r], 0.0))
-        here = self._xy(r)
-        self._node[r] = node
-        self._set_edge(r, self._HOLD)
-        self._off[r] = 0.0
-        self._vcap[r] = 0.0
-        goal_ids = self._node_ids(node)
-        nxy = np.column_stack([self.net.x[node], self.net.y[node]])
-        evac = self._evac[r]
-        flee = self._flee[r] & ~evac
-        norm = ~evac & ~flee
-        if evac.any():
-            re = r[evac]
-            events += self._events(tt, "evacuated", re, nxy[evac], goal=_pick(goal_ids, evac))
-            self._state[re] = EVACUATED
-            self._px[re], self._py[re] = here[evac, 0], here[evac, 1]
-            self._t_next[re] = np.inf
-        if flee.any():
-            rf = r[flee]
-            events += self._events(tt, "arrived", rf, nxy[flee], goal=_pick(goal_ids, flee), reason="fled")
-            self._flee[rf] = False
-            self._state[rf] = DWELLING
-            self._px[rf], self._py[rf] = here[flee, 0], here[flee, 1]
-            self._t_next[rf] = tt + p.after_flee_dwell_s
-            self._phase[rf] = np.where(self._group[rf] == GATHERING, 2, self._phase[rf])
-        settle = norm & (self._group[r] == GATHERING) & (self._phase[r] == 1)
-        if settle.any():   # gatherers at the end of the leg from the gathering node to their spot
-            rs = r[settle]
-            self._state[rs] = DWELLING
-            self._px[rs], self._py[rs] = self._lx[rs], self._ly[rs]
-            self._t_next[rs] = np.maximum(self._t_aux[rs], tt)
-            norm &= ~settle
-        if norm.any():
-            rn, nn, hn = r[norm], node[norm], here[norm]
-            events += self._events(tt, "arrived", rn, nxy[norm],
-                                   goal=_pick(goal_ids, norm))
-            grp = self._group[rn]
-            pop = grp == POPULATION
-            if pop.any():
-                rp, np_ = rn[pop], nn[pop]
-                ind = self._indoor_node[np_]
-                self._state[rp] = np.where(ind, INDOOR, DWELLING)
-                lo, hi = p.dwell_indoor_s
-                olo, ohi = p.dwell_outdoor_s
-                dwell = np.where(ind, rng.uniform(lo, hi, len(rp)), rng.uniform(olo, ohi, len(rp)))
-                self._t_next[rp] = tt + dwell
-                self._px[rp], self._py[rp] = hn[pop, 0], hn[pop, 1]
-            gone = (grp == FLOW) | ((grp == GATHERING) & (self._phase[rn] == 2))
-            self._state[rn[gone]] = ARRIVED
-            self._t_next[rn[gone]] = np.inf
-            at_event = (grp == GATHERING) & (self._phase[rn] == 0)
-            if at_event.any():   # walk a straight leg from the node to a spot spread over the area
-                rg = rn[at_event]
-                self._phase[rg] = 1
-                self._place_in_gathering(rg)
-                self._lx[rg], self._ly[rg] = self._px[rg], self._py[rg]
-                self._px[rg], self._py[rg] = hn[at_event, 0], hn[at_event, 1]
-                self._state[rg] = WALKING
-                self._set_edge(rg, self._WAIT)
-                self._elen[rg] = np.hypot(self._lx[rg] - self._px[rg], self._ly[rg] - self._py[rg])
-                self._vcap[rg] = self._v0[rg]
-                self._t_next[rg] = np.inf
-        return events
-
-    def _due(self, d: np.ndarray, tt: float) -> list[dict]:
-        """Scheduled changes: departures of pending people and the end of dwells."""
-        st = self._state[d]
-        pend = d[st == PENDING]
-        dw = d[(st == DWELLING) | (st == INDOOR)]
-        self._t_next[d] = np.inf
-        events = []
-        if dw.size:
-            grp = self._group[dw]
-            pop = dw[grp == POPULATION]
-            if pop.size:
-                j = self._pick_poi(self._node[pop].astype(np.int64))
-                self._goal[pop] = self._pois[j]
-                self._slot[pop] = self._poi_slot[j]
-            fl = dw[grp == FLOW]
-            if fl.size:
-                self._goal[fl] = self._aux[fl]
-                self._slot[fl] = self._slots_for(self._aux[fl])
-            ga = dw[grp == GATHERING]
-            if ga.size:
-                self._phase[ga] = 2
-                self._goal[ga] = self._aux[ga]
-                self._slot[ga] = self._slots_for(self._aux[ga])
-            new = dw[~self._seen[dw]]
-            home = dw[self._goal[dw] == self._node[dw]]
-            if home.size:  # already there (a flow that fled onto its own goal)
-                self._state[home] = ARRIVED
-                dw = dw[self._goal[dw] != self._node[dw]]
-            self._start_walking(dw)
-            self._seen[new] = True
-            events += self._events(tt, "spawned", new, group=[_GROUP[g] for g in self._group[new]])
-        if pend.size:
-            self._start_walking(pend)
-            self._seen[pend] = True
-            events += self._events(tt, "spawned", pend, group=[_GROUP[g] for g in self._group[pend]])
-        return events
-
-    def _slots_for(self, goals: np.ndarray) -> np.ndarray:
-        u, inv = np.unique(goals, return_inverse=True)
-        return np.array([self.router.slot([g]) for g in u.tolist()], np.int32)[inv]
-
-    def _start_walking(self, r: np.ndarray) -> None:
-        boost = np.where(self._flee[r], self.p.flee_boost, 1.0)
-        self._depart(r)
-        self._vcap[r] = self._v0[r] * boost
-
-    def _leave_nodes(self, rows: np.ndarray) -> np.ndarray:
-        """The node each of ``rows`` joins the graph at: the nearest routable node to a standing person's
-        spot (a gatherer on a big square walks to its nearest corner, not its centre), else ``_node``."""
-        nd = self._node[rows].copy()
-        standing = self._state[rows] == DWELLING
-        if standing.any():
-            r = rows[standing]
-            nd[standing] = self._snap(np.column_stack([self._px[r], self._py[r]]))
-        return nd
-
-    def _depart(self, rows: np.ndarray) -> None:
-        """Set non-walking ``rows`` walking from where they are (goal and slot already set).
-
-        People appearing (pending, indoor) wait at their node; people standing in the world (dwelling) walk a
-        straight leg from their spot to the nearest node, ending where they will enter their first edge (its
-        lateral lane), so their positions never jump.
-        """
-        standing = rows[self._state[rows] == DWELLING]
-        other = rows[self._state[rows] != DWELLING]
-        if standing.size:
-            nd = self._leave_nodes(standing)
-            self._node[standing] = nd
-            net = self.net
-            lx, ly = net.x[nd].copy(), net.y[nd].copy()
-            ne = self.router.next_edges(self._slot[standing], nd)
-            ok = ne >= 0
-            if ok.any():
-                e = ne[ok]
-                lat = self._lat[standing[ok]] * np.maximum(net.width[e] - self.p.person_width_m, 0.0)
-                lx[ok] -= self._uy[e] * lat
-                ly[ok] += self._ux[e] * lat
-            self._lx[standing], self._ly[standing] = lx, ly
-            self._state[standing] = WALKING
-            self._set_edge(standing, self._WAIT)
-            self._elen[standing] = np.hypot(lx - self._px[standing], ly - self._py[standing])
-            self._off[standing] = 0.0
-        if other.size:
-            self._state[other] = WALKING
-            self._set_edge(other, self._WAIT)
-            self._off[other] = 0.0

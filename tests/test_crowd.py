@@ -198,7 +198,7 @@ def test_evacuate_sends_people_in_zone_to_nearest_safe_node():
     inside = c.counts_in({"z": zone})["z"]
     n = c.evacuate(zone, ["0,0", "8,8"], t=20.0)
     assert n >= inside > 0
-    ordered = np.flatnonzero(c._evac[: len(c)])
+    ordered = np.flatnonzero(c.people.evacuating[: len(c)])
     assert len(ordered) == n
     ev = _run(c, 400, t=20.0)
     evac = [e for e in ev if e["kind"] == "evacuated"]
@@ -283,7 +283,7 @@ def test_buffer_grows_in_chunks_ids_never_reused():
     a = c.add_flow("0,0", "8,8", 3000, depart_s=(0, 10))
     b = c.add_flow("8,8", "0,0", 3000, depart_s=(0, 10))
     assert a.tolist() == list(range(3000)) and b.tolist() == list(range(3000, 6000))
-    assert c._cap >= 6000 and len(c) == 6000
+    assert c.people.capacity >= 6000 and len(c) == 6000
 
 
 def test_bad_input_raises_crowd_error():
@@ -438,7 +438,7 @@ def test_population_outdoor_starts_dwell_in_the_outdoor_range():
     c = Crowd(tw, rng=np.random.default_rng(25), params=p)
     ids = c.add_population(300)
     assert np.all(c.state[ids] == DWELLING)
-    t_next = c._t_next[ids]
+    t_next = c.people.due_t[ids]
     assert t_next.max() <= p.dwell_outdoor_s[1] and t_next.min() >= 0.0
     xy0 = c.targets().xy
     _run(c, 420.0, dt=1.0)
@@ -457,6 +457,6 @@ def test_population_outdoor_starts_dwell_in_the_outdoor_range():
     ids2 = c2.add_population(400)
     ind = c2.state[ids2] == 3
     assert 0 < ind.sum() < len(ids2)
-    assert c2._t_next[ids2][~ind].max() <= p2.dwell_outdoor_s[1]
-    assert c2._t_next[ids2][ind].max() > 2 * p2.dwell_outdoor_s[1]
-    assert c2._t_next[ids2][ind].max() <= p2.dwell_indoor_s[1]
+    assert c2.people.due_t[ids2][~ind].max() <= p2.dwell_outdoor_s[1]
+    assert c2.people.due_t[ids2][ind].max() > 2 * p2.dwell_outdoor_s[1]
+    assert c2.people.due_t[ids2][ind].max() <= p2.dwell_indoor_s[1]

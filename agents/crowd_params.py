@@ -1,20 +1,12 @@
-"""Crowd constants shared by the crowd modules: person states, groups, the error class and the parameters."""
+"""The crowd's parameters (every constant with its default) and its error class."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from agents.fundamental import GAMMA, RHO_MAX, SPECIFIC_FLOW, V0_MEAN, V0_SD
 
-__all__ = ["ARRIVED", "DWELLING", "EVACUATED", "FLOW", "GATHERING", "INDOOR", "INJURED", "PENDING",
-           "POPULATION", "STATES", "WALKING", "CrowdError", "CrowdParams"]
-
-#: Person states (code = index).
-STATES = ("pending", "walking", "dwelling", "indoor", "arrived", "evacuated", "injured")
-PENDING, WALKING, DWELLING, INDOOR, ARRIVED, EVACUATED, INJURED = range(7)
-POPULATION, FLOW, GATHERING = 0, 1, 2
+__all__ = ["CrowdError", "CrowdParams"]
 
 
 class CrowdError(ValueError):
@@ -58,12 +50,3 @@ class CrowdParams:
     reroute_min_density: float = 1.0  # P/m^2 on some street before congestion changes routing
     reroute_min_people: int = 10
 
-
-def _window(name: str, w) -> tuple[float, float]:
-    try:
-        a, b = float(w[0]), float(w[1])
-    except (TypeError, ValueError, IndexError, KeyError):
-        raise CrowdError(f"{name}: must be [t0, t1] seconds, got {w!r}") from None
-    if not (np.isfinite(a) and np.isfinite(b)) or b < a or a < 0:
-        raise CrowdError(f"{name}: must be [t0, t1] with 0 <= t0 <= t1, got {w!r}")
-    return a, b
