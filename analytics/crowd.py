@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from analytics._io import atomic_write_lines
 from analytics.base import Detector, EpisodeFilter, make_alert
+from analytics.files import atomic_write_lines
 from analytics.geometry import Zones
 from analytics.tracks import TrackHistory
 

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from analytics._io import atomic_write_lines, first_data_line, open_text
 from analytics.base import AnalyticsInputError, ReadStats
+from analytics.files import atomic_write_lines, first_data_line, open_text
 
 __all__ = ["iter_mot_frames", "load_mot", "write_mot"]
 

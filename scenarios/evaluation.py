@@ -34,9 +34,9 @@ from typing import Any
 
 import numpy as np
 
-from analytics._io import atomic_write_lines
 from analytics.base import AnalyticsInputError
 from analytics.events import iter_jsonl
+from analytics.files import atomic_write_lines
 from analytics.motscore import load_mot_fast, mot_metrics
 from analytics.tracking import TRACK_FILE, track_mot
 
