@@ -238,11 +238,10 @@ def track_mot(
 
     A negative detection confidence (results files use -1) is read as 1.
     """
-    from analytics.mot import iter_mot_frames
-    from analytics.motscore import load_mot_fast
+    from analytics.mot import iter_mot_frames, load_mot
 
     if stats is None:  # the whole file at once (C parser), split by frame: the same frames in the same order
-        rows_all = load_mot_fast(path)
+        rows_all = load_mot(path)
         cuts = np.flatnonzero(np.diff(rows_all[:, 0])) + 1
         frames: Iterable[tuple[int, np.ndarray]] = (
             (int(r[0, 0]), r) for r in np.split(rows_all, cuts) if len(r)
