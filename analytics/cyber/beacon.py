@@ -74,6 +74,10 @@ class BeaconParams:
 class BeaconingDetector(ConnDetector):
     """Regular inter-arrival times per (src, dst, port)."""
 
+    name = "beacon"
+    alert_kinds = ("beaconing",)
+    Params = BeaconParams
+
     def __init__(self, params: BeaconParams = BeaconParams()) -> None:
         self.p = params
         self._starts: dict[tuple[str, str, int], deque[float]] = {}

@@ -45,6 +45,9 @@ class BruteForceDetector(ConnDetector):
     ``totals`` keeps every source's attempt count over the whole stream (for reports).
     """
 
+    name = "brute_force"
+    alert_kinds = ("brute_force",)
+    Params = BruteForceParams
     topics = ("net/conn", "host/syslog")
 
     def __init__(self, params: BruteForceParams = BruteForceParams()) -> None:

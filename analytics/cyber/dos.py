@@ -48,6 +48,10 @@ class DosDetector(ConnDetector):
     The standard deviation has a Poisson floor ``sqrt(mean) + 1`` so a quiet host's first flows do not alarm.
     """
 
+    name = "dos"
+    alert_kinds = ("dos",)
+    Params = DosParams
+
     def __init__(self, params: DosParams = DosParams()) -> None:
         self.p = params
         self._bin: int | None = None

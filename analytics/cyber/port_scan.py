@@ -48,6 +48,10 @@ class PortScanParams:
 class PortScanDetector(ConnDetector):
     """Distinct targets per source per window, fed per record or vectorised per chunk."""
 
+    name = "port_scan"
+    alert_kinds = ("port_scan",)
+    Params = PortScanParams
+
     def __init__(self, params: PortScanParams = PortScanParams()) -> None:
         self.p = params
         self._targets: dict[tuple[str, int], set[tuple[str, int]]] = {}

@@ -51,6 +51,9 @@ class StreamLossParams:
 class StreamLossDetector(ConnDetector):
     """Broken or silent RTSP flows per (server, camera) and camera health outages; one alert per outage."""
 
+    name = "stream_loss"
+    alert_kinds = ("stream_loss",)
+    Params = StreamLossParams
     topics = ("net/conn", "camera/health")
 
     def __init__(self, params: StreamLossParams = StreamLossParams()) -> None:
