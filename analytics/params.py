@@ -180,11 +180,10 @@ def _checked(key: str, default: Any, value: Any) -> Any:
     if isinstance(default, bool):
         ok, want = isinstance(value, bool), "true or false"
     elif isinstance(default, int | float):
-        ok, want = isinstance(value, int | float) and not isinstance(value, bool), "a number"
-        if ok and isinstance(default, int) and not isinstance(value, int):
-            ok, want = False, "an integer"
-        if ok and isinstance(default, float):
-            value = float(value)
+        number = int if isinstance(default, int) else int | float
+        ok = isinstance(value, number) and not isinstance(value, bool)
+        want = "an integer" if isinstance(default, int) else "a number"
+        value = type(default)(value) if ok else value
     elif isinstance(default, str):
         ok, want = isinstance(value, str), "a string"
     elif isinstance(default, tuple):
