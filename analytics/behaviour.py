@@ -179,7 +179,7 @@ class LoiteringDetector(Detector):
         new id after an occlusion or missed detections, and the dwell clock must not restart."""
         cam = tid.rsplit(":", 1)[0] + ":"
         group = self._by_cam.get(cam)
-        # a camera id that extends this one ("a:" and "a:b:") shares the prefix: scan everything, as before
+        # a camera id that extends this one ("a:" and "a:b:") shares the prefix: scan every track
         nested = self._nested[cam] if group is not None else any(c.startswith(cam) for c in self._by_cam)
         tracks = self._dwell if nested else (group or {})
         best, best_d2 = None, r2
