@@ -199,8 +199,8 @@ def test_name_clash_raises_and_keeps_the_first(registry) -> None:
 
 
 def test_subclass_without_its_own_name_and_bad_declarations() -> None:
-    class SlowLoitering(LoiteringDetector):  # inherits the name: not registered a second time
-        pass
+    class SlowLoitering(LoiteringDetector):
+        """Inherits the name: not registered a second time."""
 
     assert Detector.registered()["loitering"] is LoiteringDetector
     with pytest.raises(DetectorRegistryError, match="alert_kinds must be a non-empty tuple"):
