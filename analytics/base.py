@@ -122,11 +122,8 @@ class DetectorContext:
 
     Parameters
     ----------
-    zones
-        ``{name: polygon}`` in projected metres: crowd-density zones, also the pedestrian areas vehicles
-        must not drive in.
-    restricted
-        Polygons where any person or vehicle is an intrusion.
+    zones, restricted
+        The pipeline's crowd zones and restricted polygons (see ``analytics.pipeline.AnalyticsPipeline``).
     built
         The detectors built so far, by name, in build order; the pipeline adds each one as it is built.
     """
