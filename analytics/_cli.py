@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from analytics._io import atomic_write_lines, open_text
 from analytics.base import AnalyticsInputError, ReadStats
 from analytics.events import iter_jsonl
+from analytics.files import atomic_write_lines, open_text
 from analytics.mot import iter_mot_frames, load_mot, write_mot
 from analytics.pipeline import AnalyticsPipeline
 from analytics.syslog import iter_syslog

@@ -112,6 +112,9 @@ class AcousticDetector(Detector):
     or fireworks (fireworks are counted in ``suppressed`` and not alerted); three or more microphones
     give a TDOA fix, fewer the position of the loudest one."""
 
+    name = "acoustic"
+    alert_kinds = ("gunshot", "explosion")
+    Params = AcousticParams
     #: Every topic: any message's time closes a group of arrivals once ``group_s`` has passed, so an impulse
     #: is reported without waiting for the next acoustic detection.
     topics = ("*",)

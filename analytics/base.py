@@ -1,45 +1,51 @@
-"""The shared contracts of analytics: the alert record, the detector base class, the input error, read stats.
+"""The shared contracts of analytics: the alert record, the detector base class and its registry, the input
+error, read stats.
 
 Every stage takes plain message dicts ``{"t": seconds, "topic": ..., **payload}`` (one events.jsonl line) so
 the same code runs on a simulator's bus and on a real feed. Detectors share one small base class with the
 one method a pipeline calls (``update``) plus ``flush`` at end of stream, in the spirit of Stone Soup's
-``Detector``/``Tracker`` but without its metaclass.
+``Detector``/``Tracker`` but without its metaclass. A detector class declares its name, the alert kinds it
+emits and its parameters dataclass, and registers itself when it is defined: the pipeline's default
+detector set, its parameters (``analytics.params.AnalyticsParams``) and the known alert kinds all come from
+the registry, so a new detector is one module (or one class anywhere) plus its test.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 __all__ = [
-    "ALERT_KINDS",
     "AnalyticsInputError",
     "Detector",
+    "DetectorContext",
+    "DetectorRegistryError",
     "EpisodeFilter",
+    "Polygon",
     "ReadStats",
+    "UnknownDetectorError",
+    "alert_kinds",
     "make_alert",
 ]
 
-#: Every alert kind a detector in this package emits.
-ALERT_KINDS = (
-    "loitering",
-    "abandoned_object",
-    "running",
-    "zone_intrusion",
-    "vehicle_intrusion",
-    "crowd_density",
-    "crowd_anomaly",
-    "gunshot",
-    "explosion",
-    "port_scan",
-    "brute_force",
-    "dos",
-    "beaconing",
-    "stream_loss",
-)
+#: A polygon in projected metres: a sequence of (x, y) vertices.
+Polygon = Sequence[Sequence[float]]
+
+#: Registered detector classes by name, in registration order (``Detector.__init_subclass__``).
+_REGISTRY: dict[str, type[Detector]] = {}
+
+
+def alert_kinds() -> tuple[str, ...]:
+    """Every alert kind the registered detectors emit, each once, in registration order.
+
+    >>> alert_kinds()[:3]
+    ('loitering', 'abandoned_object', 'running')
+    """
+    return tuple(dict.fromkeys(kind for cls in _REGISTRY.values() for kind in cls.alert_kinds))
 
 
 class AnalyticsInputError(ValueError):
@@ -89,8 +95,8 @@ def make_alert(
 
     ``lonlat`` stays ``None`` here; the pipeline fills it when it was given a CRS.
     """
-    if kind not in ALERT_KINDS:
-        raise ValueError(f"unknown alert kind {kind!r}")
+    if kind not in alert_kinds():
+        raise ValueError(f"unknown alert kind {kind!r}: no registered detector declares it")
     return {
         "t": round(float(t), 3),
         "kind": kind,
@@ -102,16 +108,124 @@ def make_alert(
     }
 
 
+class DetectorRegistryError(ValueError):
+    """A detector class with invalid declarations, or a name another detector class is registered under."""
+
+
+class UnknownDetectorError(LookupError):
+    """A detector name under which no detector is registered (or, in a pipeline, built yet)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorContext:
+    """What a pipeline gives the detectors it builds (``Detector.from_context``).
+
+    Parameters
+    ----------
+    zones, restricted
+        The pipeline's crowd zones and restricted polygons (see ``analytics.pipeline.AnalyticsPipeline``).
+    built
+        The detectors built so far, by name, in build order; the pipeline adds each one as it is built.
+    """
+
+    zones: Mapping[str, Polygon] | None = None
+    restricted: Sequence[Polygon] | None = None
+    built: dict[str, Detector] = field(default_factory=dict)
+
+    def detector(self, name: str) -> Detector:
+        """The detector built under ``name`` before the one being built (a detector that reads another's
+        state, as the crowd anomalies read the density estimates).
+
+        Raises
+        ------
+        UnknownDetectorError
+            If no detector of that name was built before.
+        """
+        try:
+            return self.built[name]
+        except KeyError:
+            have = ", ".join(self.built) or "none"
+            msg = f"no detector {name!r} was built before this one (built: {have})"
+            raise UnknownDetectorError(msg) from None
+
+
 class Detector(ABC):
     """One detector: it reads messages of the ``topics`` it names and returns alerts.
 
     ``update`` is called once per message in time order; ``flush`` once at end of stream, for detectors
     that hold state (an open window, a pending group of arrivals).
+
+    A concrete detector declares, as class attributes, ``name`` (the key of its parameters in
+    ``AnalyticsParams`` and of the detector in a pipeline), ``alert_kinds`` (every kind it emits) and
+    ``Params`` (its frozen parameters dataclass, every field with a default); it overrides ``from_context``
+    if it needs more than its parameters to be built. A class that sets ``name`` registers itself when it
+    is defined; a class without one (an abstract helper such as ``analytics.cyber.ConnDetector``, or a
+    subclass that does not set its own) does not. The pipeline builds the registered detectors in
+    registration order: importing ``analytics`` defines the built-in ones first, in a fixed order.
+
+    Examples
+    --------
+    A detector defined outside the package (``unregister`` removes it again):
+
+    >>> @dataclass(frozen=True, slots=True)
+    ... class DoorParams:
+    ...     conf: float = 0.6
+    >>> class DoorDetector(Detector):
+    ...     name = "door"
+    ...     alert_kinds = ("door_forced",)
+    ...     Params = DoorParams
+    ...     topics = ("access/door",)
+    ...
+    ...     def __init__(self, params: DoorParams = DoorParams()) -> None:
+    ...         self.p = params
+    ...
+    ...     def update(self, msg):
+    ...         forced = msg.get("state") == "forced"
+    ...         return [make_alert(msg["t"], "door_forced", self.p.conf)] if forced else []
+    >>> list(Detector.registered())[-1], alert_kinds()[-1]
+    ('door', 'door_forced')
+    >>> Detector.unregister("door").__name__
+    'DoorDetector'
     """
 
+    #: Registry name, also the key of the detector's parameters; None: not registered (a helper base).
+    name: ClassVar[str | None] = None
+    #: Every alert kind the detector emits.
+    alert_kinds: ClassVar[tuple[str, ...]] = ()
+    #: The frozen dataclass of the detector's parameters (every field with a default).
+    Params: ClassVar[type]
     #: Topics this detector reads (exact names, or ``"*"`` for every message); the pipeline routes only
     #: those to it.
     topics: tuple[str, ...] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("name") is not None:
+            _register(cls)
+
+    @classmethod
+    def from_context(cls, ctx: DetectorContext, params: Any) -> Detector:
+        """Build this detector for a pipeline from its context and parameters. Default: ``cls(params)``."""
+        return cls(params)
+
+    @staticmethod
+    def registered() -> dict[str, type[Detector]]:
+        """The registered detector classes by name, in registration order (a copy)."""
+        return dict(_REGISTRY)
+
+    @staticmethod
+    def unregister(name: str) -> type[Detector]:
+        """Remove the detector class registered under ``name`` and return it (tests clean up with it).
+
+        Raises
+        ------
+        UnknownDetectorError
+            If no class is registered under ``name``.
+        """
+        try:
+            return _REGISTRY.pop(name)
+        except KeyError:
+            raise UnknownDetectorError(f"no detector registered under {name!r}") from None
 
     @abstractmethod
     def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
@@ -120,6 +234,33 @@ class Detector(ABC):
     def flush(self) -> list[dict[str, Any]]:
         """End of stream: return alerts still pending. Default: none pending."""
         return []
+
+
+def _register(cls: type[Detector]) -> None:
+    """Check a detector class's declarations and register it under its ``name``."""
+    where = f"{cls.__module__}.{cls.__qualname__}"
+    name = cls.name
+    if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
+        raise DetectorRegistryError(f"{where}: name must be an identifier not starting with _, got {name!r}")
+    kinds = cls.alert_kinds
+    if not isinstance(kinds, tuple) or not kinds or not all(isinstance(k, str) and k for k in kinds):
+        raise DetectorRegistryError(f"{where}: alert_kinds must be a non-empty tuple of str, got {kinds!r}")
+    params = getattr(cls, "Params", None)
+    if not (isinstance(params, type) and dataclasses.is_dataclass(params)):
+        raise DetectorRegistryError(f"{where}: Params must be a dataclass, got {params!r}")
+    required = [
+        f.name
+        for f in dataclasses.fields(params)
+        if f.init and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    if required:
+        raise DetectorRegistryError(f"{where}: every field of {params.__name__} needs a default: {required}")
+    taken = _REGISTRY.get(name)
+    if taken is not None and taken is not cls:
+        raise DetectorRegistryError(
+            f"{where}: detector name {name!r} is taken by {taken.__module__}.{taken.__qualname__}"
+        )
+    _REGISTRY[name] = cls
 
 
 class EpisodeFilter:

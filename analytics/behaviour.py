@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from analytics.base import Detector, EpisodeFilter, make_alert
+from analytics.base import Detector, DetectorContext, EpisodeFilter, make_alert
 from analytics.geometry import Zones
 from analytics.tracks import TrackHistory
 
@@ -109,6 +109,9 @@ class _Dwell:
 class LoiteringDetector(Detector):
     """Dwell time per person track in the area of its recent positions; one alert per episode."""
 
+    name = "loitering"
+    alert_kinds = ("loitering",)
+    Params = LoiteringParams
     topics = ("track/frame",)
 
     def __init__(self, params: LoiteringParams = LoiteringParams()) -> None:
@@ -176,7 +179,7 @@ class LoiteringDetector(Detector):
         new id after an occlusion or missed detections, and the dwell clock must not restart."""
         cam = tid.rsplit(":", 1)[0] + ":"
         group = self._by_cam.get(cam)
-        # a camera id that extends this one ("a:" and "a:b:") shares the prefix: scan everything, as before
+        # a camera id that extends this one ("a:" and "a:b:") shares the prefix: scan every track
         nested = self._nested[cam] if group is not None else any(c.startswith(cam) for c in self._by_cam)
         tracks = self._dwell if nested else (group or {})
         best, best_d2 = None, r2
@@ -232,6 +235,9 @@ class _Object:
 class AbandonedObjectDetector(Detector):
     """Static object tracks left unattended (by their owner, else by everyone) for ``unattended_s``."""
 
+    name = "abandoned"
+    alert_kinds = ("abandoned_object",)
+    Params = AbandonedParams
     topics = ("track/frame",)
 
     def __init__(self, params: AbandonedParams = AbandonedParams()) -> None:
@@ -327,6 +333,9 @@ class RunningParams:
 class RunningDetector(Detector):
     """Persons faster than ``run_speed_mps`` for ``min_duration_s``; several at once is a dispersal."""
 
+    name = "running"
+    alert_kinds = ("running",)
+    Params = RunningParams
     topics = ("track/frame",)
 
     def __init__(self, params: RunningParams = RunningParams()) -> None:
@@ -421,7 +430,15 @@ class ZoneIntrusionParams:
 class ZoneIntrusionDetector(Detector):
     """Tracks inside any of the ``restricted`` polygons (projected metres)."""
 
+    name = "zone_intrusion"
+    alert_kinds = ("zone_intrusion",)
+    Params = ZoneIntrusionParams
     topics = ("track/frame",)
+
+    @classmethod
+    def from_context(cls, ctx: DetectorContext, params: ZoneIntrusionParams) -> ZoneIntrusionDetector:
+        """Watch the pipeline's restricted polygons."""
+        return cls(ctx.restricted, params)
 
     def __init__(
         self,
@@ -500,7 +517,15 @@ class VehicleParams:
 class VehicleIntrusionDetector(Detector):
     """Vehicle tracks moving inside pedestrian ``zones`` or at ramming speed near persons."""
 
+    name = "vehicle"
+    alert_kinds = ("vehicle_intrusion",)
+    Params = VehicleParams
     topics = ("track/frame",)
+
+    @classmethod
+    def from_context(cls, ctx: DetectorContext, params: VehicleParams) -> VehicleIntrusionDetector:
+        """The pipeline's zones are the pedestrian areas."""
+        return cls(ctx.zones, params)
 
     def __init__(
         self,

@@ -1,11 +1,11 @@
 """Roboflow ``trackers``' ByteTrack with every tracklet's Kalman filter held in one set of arrays.
 
 Why: the library gives each tracklet its own ``KalmanFilter`` object, so a frame costs one small-matrix
-predict and one update per track in Python (~70 % of tracking time). ``PooledByteTrackTracker`` keeps the
-library's association, two-stage matching, lifecycle and id allocation, and only swaps the per-tracklet
-filter for rows of a ``KalmanPool``: one batched predict and one batched update per frame, with the
-same matrices (F, Q, R, initial P taken from a library tracklet) and the same algebra (Joseph form), so
-it returns the same ids as the plain library tracker (tested).
+predict and one update per track in Python, most of the tracking time (``docs/performance.md``).
+``PooledByteTrackTracker`` keeps the library's association, two-stage matching, lifecycle and id
+allocation, and only swaps the per-tracklet filter for rows of a ``KalmanPool``: one batched predict and
+one batched update per frame, with the same matrices (F, Q, R, initial P taken from a library tracklet)
+and the same algebra (Joseph form), so it returns the same ids as the plain library tracker (tested).
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from analytics._io import atomic_write_lines
-from analytics.base import Detector, EpisodeFilter, make_alert
+from analytics.base import Detector, DetectorContext, EpisodeFilter, make_alert
+from analytics.files import atomic_write_lines
 from analytics.geometry import Zones
 from analytics.tracks import TrackHistory
 
@@ -135,7 +135,15 @@ class CrowdDensityDetector(Detector):
     every ``history_s`` as ``(t, zone, people)`` rows, which ``write_density_csv`` saves for scoring.
     """
 
+    name = "density"
+    alert_kinds = ("crowd_density",)
+    Params = DensityParams
     topics = ("track/frame", "counter/area")
+
+    @classmethod
+    def from_context(cls, ctx: DetectorContext, params: DensityParams) -> CrowdDensityDetector:
+        """Count people in the pipeline's zones."""
+        return cls(ctx.zones, params)
 
     def __init__(
         self, zones: dict[str, Sequence[Sequence[float]]] | None, params: DensityParams = DensityParams()
@@ -265,7 +273,15 @@ class CrowdAnomalyDetector(Detector):
     """Density jumps and sudden dispersals (read from the density detector's estimates) and counter-flow
     among person tracks."""
 
+    name = "crowd_anomaly"
+    alert_kinds = ("crowd_anomaly",)
+    Params = CrowdAnomalyParams
     topics = ("track/frame", "counter/area")
+
+    @classmethod
+    def from_context(cls, ctx: DetectorContext, params: CrowdAnomalyParams) -> CrowdAnomalyDetector:
+        """Watch the pipeline's zones, reading the density detector built before this one."""
+        return cls(ctx.zones, ctx.detector(CrowdDensityDetector.name), params)
 
     def __init__(
         self,

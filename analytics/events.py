@@ -7,8 +7,8 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from analytics._io import first_data_line, open_text
 from analytics.base import AnalyticsInputError, ReadStats
+from analytics.files import first_data_line, open_text
 
 __all__ = ["iter_jsonl"]
 

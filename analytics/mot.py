@@ -1,8 +1,11 @@
-"""MOTChallenge text files (det.txt, gt.txt, tracker results): a streaming reader by frame and a writer.
+"""MOTChallenge text files (det.txt, gt.txt, tracker results): a streaming reader by frame, a whole-file
+loader and a writer.
 
 Rows are ``frame, id, bb_left, bb_top, bb_width, bb_height, conf, x, y, z`` (frames 1-based; det.txt has
 id -1). Frames are yielded in file order, each once, so a file must be grouped by frame as MOTChallenge
-files are; a row of an earlier frame after a later one is counted as malformed.
+files are; a row of an earlier frame after a later one is counted as malformed. ``load_mot`` gives the
+rows of ``iter_mot_frames`` stacked: a clean file is parsed whole by pandas' C parser, any other file goes
+through the streaming reader, whose rules decide.
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ import os
 from collections.abc import Iterable, Iterator
 
 import numpy as np
+import pandas as pd
 
-from analytics._io import atomic_write_lines, first_data_line, open_text
 from analytics.base import AnalyticsInputError, ReadStats
+from analytics.files import atomic_write_lines, first_data_line, open_text
 
 __all__ = ["iter_mot_frames", "load_mot", "write_mot"]
 
@@ -67,9 +71,40 @@ def iter_mot_frames(
 
 
 def load_mot(path: str | os.PathLike, stats: ReadStats | None = None) -> np.ndarray:
-    """All rows of a MOTChallenge file as one (N, 10) array (for scoring, which needs every frame)."""
+    """All rows of a MOTChallenge file as one (N, 10) array (for scoring, which needs every frame).
+
+    The rows, the errors and the malformed-line rules are those of ``iter_mot_frames``: a clean file (every
+    row numeric with 6 to 10 fields, positive box sizes, frames in order) is parsed at once by pandas' C
+    parser; any other file, or a call that asks for ``stats``, is read by ``iter_mot_frames``.
+
+    Raises
+    ------
+    AnalyticsInputError
+        If the file is missing or its first line is not a MOTChallenge row.
+    """
+    rows = _load_clean(path) if stats is None else None
+    if rows is not None:
+        return rows
     frames = [rows for _, rows in iter_mot_frames(path, stats)]
     return np.vstack(frames) if frames else np.empty((0, 10))
+
+
+def _load_clean(path: str | os.PathLike) -> np.ndarray | None:
+    """The (N, 10) rows of a clean file by one C parse, or None where ``iter_mot_frames`` must decide."""
+    try:
+        df = pd.read_csv(path, header=None, sep=",", skipinitialspace=True, dtype=float, engine="c")
+        a = df.to_numpy(dtype=float)
+    except (ValueError, OSError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        return None
+    if a.ndim != 2 or not 6 <= a.shape[1] <= 10 or not len(a):
+        return None
+    if np.isnan(a).any() or (a[:, 4] <= 0).any() or (a[:, 5] <= 0).any():
+        return None
+    if (np.diff(a[:, 0].astype(int)) < 0).any():
+        return None  # a frame repeated after a later one: the streaming reader drops such rows
+    if a.shape[1] < 10:
+        a = np.hstack([a, np.full((len(a), 10 - a.shape[1]), -1.0)])
+    return a
 
 
 def write_mot(path: str | os.PathLike, rows: Iterable[Iterable[float]]) -> None:

@@ -11,11 +11,9 @@ distance matrix with the same definition (1 - IoU, pairs above ``1 - iou_thresho
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
-__all__ = ["MOT_METRICS", "iou_distance", "load_mot_fast", "mot_metrics", "mot_metrics_reference"]
+__all__ = ["MOT_METRICS", "iou_distance", "mot_metrics", "mot_metrics_reference"]
 
 #: Metrics reported: motmetrics' ``motchallenge_metrics`` less the transfer/ascend/migrate counts.
 MOT_METRICS = (
@@ -56,31 +54,6 @@ def iou_distance(objs: np.ndarray, hyps: np.ndarray, *, max_dist: float = 0.5) -
         iou = np.where(inter > 0, inter / union, 0.0)
     dist = 1.0 - iou
     return np.where(dist > max_dist, np.nan, dist)
-
-
-def load_mot_fast(path: str | os.PathLike) -> np.ndarray:
-    """``analytics.mot.load_mot`` with pandas' C parser for clean files; any file the fast parse cannot vouch
-    for (non-numeric or ragged rows, empty boxes, frames out of order) is read by ``load_mot`` instead, so
-    the rows, the errors and the malformed-line rules are the same."""
-    import pandas as pd
-
-    from analytics.mot import load_mot
-
-    try:
-        df = pd.read_csv(path, header=None, sep=",", skipinitialspace=True, dtype=float, engine="c")
-        a = df.to_numpy(dtype=float)
-    except (ValueError, OSError, pd.errors.ParserError, pd.errors.EmptyDataError):
-        return load_mot(path)
-    if a.ndim != 2 or not 6 <= a.shape[1] <= 10 or not len(a):
-        return load_mot(path)
-    if np.isnan(a).any() or (a[:, 4] <= 0).any() or (a[:, 5] <= 0).any():
-        return load_mot(path)
-    frames = a[:, 0].astype(int)
-    if (np.diff(frames) < 0).any():
-        return load_mot(path)  # a frame repeated after a later one: load_mot's rule drops such rows
-    if a.shape[1] < 10:
-        a = np.hstack([a, np.full((len(a), 10 - a.shape[1]), -1.0)])
-    return a
 
 
 def _split_frames(rows: np.ndarray, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

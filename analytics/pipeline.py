@@ -2,73 +2,49 @@
 
 ``push`` takes one bus message dict (``{"t", "topic", **payload}``, as in ``events.jsonl``) at a time in time
 order; camera messages go through the tracker first, whose ``track/frame`` output feeds the behaviour and
-crowd detectors; every other topic goes straight to the detectors that name it.
+crowd detectors; every other topic goes straight to the detectors that name it. The default detector set is
+every registered detector (``analytics.base.Detector``), built in registration order.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
-from analytics.acoustic import AcousticDetector, AcousticParams
-from analytics.base import Detector
-from analytics.behaviour import (
-    AbandonedObjectDetector,
-    AbandonedParams,
-    LoiteringDetector,
-    LoiteringParams,
-    RunningDetector,
-    RunningParams,
-    VehicleIntrusionDetector,
-    VehicleParams,
-    ZoneIntrusionDetector,
-    ZoneIntrusionParams,
-)
-from analytics.crowd import CrowdAnomalyDetector, CrowdAnomalyParams, CrowdDensityDetector, DensityParams
-from analytics.cyber import (
-    BeaconingDetector,
-    BeaconParams,
-    BruteForceDetector,
-    BruteForceParams,
-    ConnDetector,
-    DosDetector,
-    DosParams,
-    PortScanDetector,
-    PortScanParams,
-    StreamLossDetector,
-    StreamLossParams,
-)
+from analytics.base import Detector, DetectorContext, Polygon
+from analytics.crowd import CrowdDensityDetector
+from analytics.cyber.conn import ConnDetector
 from analytics.geometry import LonLatProjector
-from analytics.tracking import TrackerParams, TrackStage
+from analytics.params import AnalyticsParams
+from analytics.tracking import TrackStage
 
-__all__ = ["AnalyticsParams", "AnalyticsPipeline", "run_pipeline"]
-
-Polygon = Sequence[Sequence[float]]
+__all__ = ["AnalyticsParams", "AnalyticsPipeline", "build_detectors", "run_pipeline"]
 
 
-@dataclass(frozen=True, slots=True)
-class AnalyticsParams:
-    """Every stage's parameters, each with its documented defaults (see the dataclass of each detector)."""
+def build_detectors(
+    params: AnalyticsParams | None = None,
+    *,
+    zones: Mapping[str, Polygon] | None = None,
+    restricted: Sequence[Polygon] | None = None,
+) -> list[Detector]:
+    """One detector of every registered class, in registration order, each built by its ``from_context``
+    with its parameters from ``params`` (default ``AnalyticsParams()``).
 
-    tracker: TrackerParams = field(default_factory=TrackerParams)
-    loitering: LoiteringParams = field(default_factory=LoiteringParams)
-    abandoned: AbandonedParams = field(default_factory=AbandonedParams)
-    running: RunningParams = field(default_factory=RunningParams)
-    zone_intrusion: ZoneIntrusionParams = field(default_factory=ZoneIntrusionParams)
-    vehicle: VehicleParams = field(default_factory=VehicleParams)
-    density: DensityParams = field(default_factory=DensityParams)
-    crowd_anomaly: CrowdAnomalyParams = field(default_factory=CrowdAnomalyParams)
-    acoustic: AcousticParams = field(default_factory=AcousticParams)
-    port_scan: PortScanParams = field(default_factory=PortScanParams)
-    brute_force: BruteForceParams = field(default_factory=BruteForceParams)
-    dos: DosParams = field(default_factory=DosParams)
-    beacon: BeaconParams = field(default_factory=BeaconParams)
-    stream_loss: StreamLossParams = field(default_factory=StreamLossParams)
-    default_fps: float = 5.0
+    Parameters
+    ----------
+    params
+        ``AnalyticsParams``.
+    zones, restricted
+        The pipeline's crowd zones and restricted polygons (see ``AnalyticsPipeline``).
+    """
+    params = AnalyticsParams() if params is None else params
+    ctx = DetectorContext(zones=zones, restricted=restricted)
+    for name, cls in Detector.registered().items():
+        ctx.built[name] = cls.from_context(ctx, params.of(name))
+    return list(ctx.built.values())
 
 
 class AnalyticsPipeline:
@@ -84,42 +60,28 @@ class AnalyticsPipeline:
     crs
         The CRS of the metres (e.g. ``"EPSG:32635"``); with it alerts carry ``lonlat``, else ``None``.
     params
-        ``AnalyticsParams``.
+        ``AnalyticsParams`` (default: every stage's defaults).
     detectors
-        Replace the default detector set (composition by injection); the tracker stage stays.
+        Replace the default detector set (``build_detectors``; composition by injection); the tracker
+        stage stays.
     """
 
     def __init__(
         self,
         *,
-        zones: dict[str, Polygon] | None = None,
+        zones: Mapping[str, Polygon] | None = None,
         restricted: Sequence[Polygon] | None = None,
         crs: str | int | None = None,
-        params: AnalyticsParams = AnalyticsParams(),
+        params: AnalyticsParams | None = None,
         detectors: Sequence[Detector] | None = None,
     ) -> None:
-        self.params = params
-        self.tracks = TrackStage(params.tracker, default_fps=params.default_fps)
+        self.params = AnalyticsParams() if params is None else params
+        self.tracks = TrackStage(self.params.tracker, default_fps=self.params.default_fps)
         if detectors is None:
-            self.density = CrowdDensityDetector(zones, params.density)
-            detectors = [
-                LoiteringDetector(params.loitering),
-                AbandonedObjectDetector(params.abandoned),
-                RunningDetector(params.running),
-                ZoneIntrusionDetector(restricted, params.zone_intrusion),
-                VehicleIntrusionDetector(zones, params.vehicle),
-                self.density,
-                CrowdAnomalyDetector(zones, self.density, params.crowd_anomaly),
-                AcousticDetector(params.acoustic),
-                PortScanDetector(params.port_scan),
-                BruteForceDetector(params.brute_force),
-                DosDetector(params.dos),
-                BeaconingDetector(params.beacon),
-                StreamLossDetector(params.stream_loss),
-            ]
-        else:
-            self.density = next((d for d in detectors if isinstance(d, CrowdDensityDetector)), None)
+            detectors = build_detectors(self.params, zones=zones, restricted=restricted)
         self.detectors = list(detectors)
+        #: The crowd-density detector, if the set has one (its estimates: ``density_history``).
+        self.density = next((d for d in self.detectors if isinstance(d, CrowdDensityDetector)), None)
         self._routes: dict[str, list[Detector]] = defaultdict(list)
         for det in self.detectors:
             for topic in det.topics:
@@ -158,6 +120,12 @@ class AnalyticsPipeline:
         for det in self.detectors:
             out += det.flush()
         return self._finish(out)
+
+    def density_history(self) -> list[tuple[float, str, float]]:
+        """The crowd-density estimates so far as ``(t, zone, people)`` rows, one per zone every
+        ``DensityParams.history_s`` (what ``analytics.crowd.write_density_csv`` saves); empty without a
+        density detector."""
+        return [] if self.density is None else list(self.density.history)
 
     def _finish(self, alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for a in alerts:

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from analytics._io import first_data_line, open_text
 from analytics.base import AnalyticsInputError, ReadStats
+from analytics.files import first_data_line, open_text
 
 __all__ = ["SyslogRecord", "auth_failure", "iter_syslog", "parse_syslog_line"]
 

@@ -1,17 +1,15 @@
 """Multi-object tracking of camera detections, projected to the ground through the camera homography.
 
 Tracker library: Roboflow ``trackers`` (``ByteTrackTracker``), the maintained successor of supervision's
-ByteTrack (supervision 0.28 deprecated it and 0.30 removed it; 0.31.2, our pinned version, no longer has
-it). We chose ByteTrack over Stone Soup because camera detections are image boxes: ByteTrack associates
-boxes by IoU with a Kalman box model and recovers occluded targets from low-confidence boxes, which is
-what a detector feed needs, and it is an order of magnitude faster per detection than a Stone Soup
-``MultiTargetTracker`` built from Python state objects. Ground positions are then taken per track from
-the box's foot point, so the behaviour detectors work in metres.
+ByteTrack. We chose ByteTrack over Stone Soup because camera detections are image boxes: ByteTrack
+associates boxes by IoU with a Kalman box model and recovers occluded targets from low-confidence boxes,
+which is what a detector feed needs, and it costs far less per detection than a Stone Soup
+``MultiTargetTracker`` built from Python state objects (figures in ``docs/performance.md``). Ground
+positions are then taken per track from the box's foot point, so the behaviour detectors work in metres.
 
-Speed: the library gives every tracklet its own Python Kalman filter (~70 % of tracking time, ~19k det/s
-at 20 people a frame); ``analytics.bytetrack_pool`` keeps the library's ByteTrack logic and runs all
-tracklets' filters as one batched numpy predict and update per frame (same ids, states equal to 1e-8):
-43k det/s at 20 people a frame, 77k at 50, on one core (``bench/analytics.py``).
+``CameraTracker`` runs ``analytics.bytetrack_pool.PooledByteTrackTracker``: the library's ByteTrack logic
+with all tracklets' Kalman filters run as one batched numpy predict and update per frame instead of one
+Python filter per tracklet (same ids, states equal to 1e-8).
 ``TrackStage`` keeps each camera's output as MOTChallenge rows; ``write_track_files`` saves them in the run
 folder (``TRACK_FILE``) so scoring reads them instead of tracking det.txt a second time.
 """
@@ -238,11 +236,10 @@ def track_mot(
 
     A negative detection confidence (results files use -1) is read as 1.
     """
-    from analytics.mot import iter_mot_frames
-    from analytics.motscore import load_mot_fast
+    from analytics.mot import iter_mot_frames, load_mot
 
     if stats is None:  # the whole file at once (C parser), split by frame: the same frames in the same order
-        rows_all = load_mot_fast(path)
+        rows_all = load_mot(path)
         cuts = np.flatnonzero(np.diff(rows_all[:, 0])) + 1
         frames: Iterable[tuple[int, np.ndarray]] = (
             (int(r[0, 0]), r) for r in np.split(rows_all, cuts) if len(r)

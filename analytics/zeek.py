@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analytics._io import first_data_line, open_binary, open_text
 from analytics.base import AnalyticsInputError, ReadStats
+from analytics.files import first_data_line, open_binary, open_text
 
 __all__ = ["CONN_COLUMNS", "chunk_messages", "iter_conn_chunks", "iter_conn_messages"]
 

@@ -18,7 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from analytics.motscore import MOT_METRICS, load_mot_fast, mot_metrics, mot_metrics_reference  # noqa: E402
+from analytics.mot import load_mot  # noqa: E402
+from analytics.motscore import MOT_METRICS, mot_metrics, mot_metrics_reference  # noqa: E402
 from analytics.tracking import TRACK_FILE, track_mot  # noqa: E402
 from scenarios.evaluation import _seqinfo_fps, write_metrics  # noqa: E402
 
@@ -62,8 +63,8 @@ def main() -> None:
         if a.reference:
             tf = tr = 0.0
             for cam in cams:
-                gt = load_mot_fast(cam / "gt" / "gt.txt")
-                hyp = load_mot_fast(cam / TRACK_FILE) if (cam / TRACK_FILE).is_file() else track_mot(
+                gt = load_mot(cam / "gt" / "gt.txt")
+                hyp = load_mot(cam / TRACK_FILE) if (cam / TRACK_FILE).is_file() else track_mot(
                     str(cam / "det" / "det.txt"), fps=_seqinfo_fps(cam / "seqinfo.ini") or 5.0
                 )
                 c0 = time.process_time()

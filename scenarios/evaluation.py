@@ -34,10 +34,11 @@ from typing import Any
 
 import numpy as np
 
-from analytics._io import atomic_write_lines
 from analytics.base import AnalyticsInputError
 from analytics.events import iter_jsonl
-from analytics.motscore import load_mot_fast, mot_metrics
+from analytics.files import atomic_write_lines
+from analytics.mot import load_mot
+from analytics.motscore import mot_metrics
 from analytics.tracking import TRACK_FILE, track_mot
 
 __all__ = ["DETECTS", "EARLY_S", "RADIUS_M", "WINDOW_S", "score_run", "write_metrics"]
@@ -169,7 +170,7 @@ def _hypotheses(cam: Path, fps: float) -> tuple[np.ndarray, str] | None:
     det.txt re-tracked here at the camera's frame rate; None without either."""
     track, det = cam / TRACK_FILE, cam / "det" / "det.txt"
     if track.is_file():
-        return (load_mot_fast(track) if track.stat().st_size else np.empty((0, 10))), "online"
+        return (load_mot(track) if track.stat().st_size else np.empty((0, 10))), "online"
     if not det.is_file():
         return None
     cam_fps = _seqinfo_fps(cam / "seqinfo.ini") or fps
@@ -187,7 +188,7 @@ def _tracking(run: Path, fps: float) -> dict[str, dict[str, Any]]:
         if found is None:
             continue
         hyp, source = found
-        m = mot_metrics(load_mot_fast(gt), hyp)
+        m = mot_metrics(load_mot(gt), hyp)
         out[cam.name] = {"tracks": source} | {
             k: round(m[k], 4)
             for k in (

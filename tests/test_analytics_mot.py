@@ -9,7 +9,7 @@ import pytest
 
 from analytics.base import AnalyticsInputError, ReadStats
 from analytics.mot import iter_mot_frames, load_mot, write_mot
-from analytics.motscore import MOT_METRICS, iou_distance, load_mot_fast, mot_metrics, mot_metrics_reference
+from analytics.motscore import MOT_METRICS, iou_distance, mot_metrics, mot_metrics_reference
 from analytics.tracking import CameraTracker, track_mot
 from twin.datapath import data_dir
 
@@ -108,17 +108,25 @@ def test_fast_scoring_equals_motmetrics_on_switches() -> None:
     assert all(a[k] == pytest.approx(b[k], rel=1e-12) for k in MOT_METRICS)
 
 
-def test_load_mot_fast_equals_load_mot(tmp_path) -> None:
-    """Clean files take the fast parse; anything odd falls back to load_mot's rules."""
+def _streamed(path) -> np.ndarray:
+    """The rows of ``iter_mot_frames`` stacked: the rules ``load_mot`` must keep."""
+    frames = [rows for _, rows in iter_mot_frames(path)]
+    return np.vstack(frames) if frames else np.empty((0, 10))
+
+
+def test_load_mot_equals_streaming_reader(tmp_path) -> None:
+    """Clean files take the one-parse path; anything odd falls back to the streaming reader's rules."""
     p = tmp_path / "det.txt"
     p.write_text("1,-1,1,2,3,4,0.9\n1,-1,5,5,5,5,0.5\n2,-1,1,2,3,4,0.8\n")
-    assert np.array_equal(load_mot_fast(p), load_mot(p)) and load_mot_fast(p).shape == (3, 10)
+    assert np.array_equal(load_mot(p), _streamed(p)) and load_mot(p).shape == (3, 10)
     p.write_text("1,-1,1,2,3,4,0.9\n1,-1,oops\n2,-1,1,2,3,4,0.8,-1,-1,-1\n1,-1,5,5,5,5,0.5\n2,3,1,1,0,4,1\n")
-    assert np.array_equal(load_mot_fast(p), load_mot(p)) and len(load_mot_fast(p)) == 2
+    assert np.array_equal(load_mot(p), _streamed(p)) and len(load_mot(p)) == 2
     for seq in ("TUD-Campus", "TUD-Stadtmitte"):
-        assert np.array_equal(load_mot_fast(MOT / seq / "gt.txt"), load_mot(MOT / seq / "gt.txt"))
+        assert np.array_equal(load_mot(MOT / seq / "gt.txt"), _streamed(MOT / seq / "gt.txt"))
+    stats = ReadStats(str(p))
+    assert np.array_equal(load_mot(p, stats), _streamed(p)) and stats.malformed == 3
     with pytest.raises(AnalyticsInputError, match="no such file"):
-        load_mot_fast(tmp_path / "missing.txt")
+        load_mot(tmp_path / "missing.txt")
 
 
 def test_iou_distance_matches_definition() -> None:

@@ -1,4 +1,5 @@
-"""File helpers shared by the readers: open a text file as our input error, write a file atomically."""
+"""File helpers of the readers and writers: open a text or binary file (a missing or unreadable one is our
+input error), find the first data line, write a file atomically."""
 
 from __future__ import annotations
 
