@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sensors.atomic import AtomicTextFile
+from twin.files import AtomicTextFile
 
 __all__ = ["Bus", "BusError", "Deferred", "Message", "Recorder", "dumps"]
 

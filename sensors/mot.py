@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from sensors.atomic import AtomicTextFile
 from sensors.bus import Bus, Message
 from sensors.camera import Camera, CameraTruth
 from sensors.numtext import det_text, gt_text
+from twin.files import AtomicTextFile
 
 __all__ = ["MotExporter"]
 

@@ -12,9 +12,8 @@ cast again and rewritten; a cache folder that cannot be written is skipped (the 
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,7 @@ import shapely
 from sensors import camera_occlusion
 from sensors.camera_occlusion import Shadow, ShadowRaster, shadow
 from twin.cache import cache_dir
+from twin.files import write_atomic
 
 __all__ = ["buildings_digest", "cached_shadow", "shadow_dir"]
 
@@ -84,12 +84,10 @@ def _store(path: Path, sh: Shadow | None) -> None:
             "codes": r.codes,
             "meta": np.concatenate([[r.x0, r.y0, r.cell_m, r.off], ext]),
         }
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, path)
+        write_atomic(path, buf.getvalue(), mode=0o600)
     except OSError as exc:  # a read-only or full cache folder: run on without caching
         log.debug("shadow cache not written (%s)", exc)
 
