@@ -136,7 +136,7 @@ class Recorder:
 
     def write(self, msg: Message) -> None:
         dets = msg.payload.get("detections")
-        if msg.topic == "camera/frame" and hasattr(dets, "boxes"):  # sensors.detections.Detections
+        if msg.topic == "camera/frame" and hasattr(dets, "boxes"):  # sensors.camera.detections.Detections
             rest = {k: v for k, v in msg.payload.items() if k != "detections"}
             self.write_frame(msg.t, rest, dets.boxes, dets.cls, dets.conf, dets.names)
             return
@@ -144,9 +144,9 @@ class Recorder:
         self.lines += 1
 
     def write_frame(self, t: float, payload: dict, boxes, cls, conf, names: tuple[str, ...]) -> None:
-        """A ``camera/frame`` message whose detections are given as arrays (``sensors.detections``): the
-        line ``write`` would give for the dicts, with the detection list formatted by a compiled kernel."""
-        from sensors.detections import frame_line
+        """A ``camera/frame`` message whose detections are given as arrays (``sensors.camera.detections``):
+        the line ``write`` would give for the dicts, the detection list formatted by a compiled kernel."""
+        from sensors.camera.detections import frame_line
 
         self._out.write(frame_line(_record(t, "camera/frame", payload), boxes, cls, conf, names) + "\n")
         self.lines += 1

@@ -107,7 +107,7 @@ class MotExporter:
             seq.fps, seq.size = float(p["fps"]), (int(p["resolution"][0]), int(p["resolution"][1]))
             return
         dets = p["detections"]
-        if hasattr(dets, "boxes"):  # sensors.detections.Detections: the values as arrays already
+        if hasattr(dets, "boxes"):  # sensors.camera.detections.Detections: the values as arrays already
             self.frame(str(p["camera_id"]), int(p["frame"]), dets.boxes, dets.conf)
         else:
             boxes = np.array([d["bbox"] for d in dets], dtype=float).reshape(len(dets), 4)

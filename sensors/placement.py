@@ -48,8 +48,8 @@ import shapely
 from sensors.acoustic import Microphone
 from sensors.base import Sensor, SensorError
 from sensors.camera import CONDITIONS, Camera, CameraConfig, CameraGroup
+from sensors.camera.coverage import coverage_problem, greedy_cover
 from sensors.counters import AreaCounter, LineCounter
-from sensors.placement_auto import coverage_problem, greedy_cover
 
 __all__ = ["OSM_DEFAULTS", "PlacementError", "aim_yaw", "auto_cameras", "build_physical_sensors",
            "osm_cameras", "walk_samples"]

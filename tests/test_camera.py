@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from agents.world import Targets, WorldView
 from sensors.base import SensorError
 from sensors.camera import Camera, CameraConfig, detection_probability, to_ground
-from sensors.camera_geometry import Pose, apply_homography
+from sensors.camera.geometry import Pose, apply_homography
 
 CLEAN = dict(miss_rate=0.0, bbox_noise=0.0, fp_per_frame=0.0)
 
@@ -221,7 +221,7 @@ def test_grid_shortcut_never_drops_a_target_in_view(yaw, pitch, hfov, seed):
 
 def test_shadows_agree_with_exact_sight_lines_around_buildings():
     """Shadow polygons hide the same points as exact sight-line tests (measured 99.8 %, 77 % hidden)."""
-    from sensors.camera_occlusion import blocked, shadow
+    from sensors.camera.occlusion import blocked, shadow
 
     rng = np.random.default_rng(2)
     boxes, heights = [], []

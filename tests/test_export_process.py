@@ -10,7 +10,7 @@ import pytest
 
 from scenarios.engine import EXPORT_PROCESS_MIN_FRAMES, exports_mode, run_scenario
 from sensors.bus import Bus, Message
-from sensors.camera_group import CameraTruth
+from sensors.camera.group import CameraTruth
 from sensors.export_process import ExportError, ExportProcess
 
 SCENARIO = """\

@@ -89,7 +89,7 @@ def test_abort_leaves_nothing(tmp_path):
 def test_waiting_rows_do_not_hold_the_cameras_batch_arrays(tmp_path):
     """Rows wait per camera until a few thousand are formatted together; they must not keep the whole
     multi-camera batch they were sliced from alive (that grew memory without bound on long runs)."""
-    from sensors.camera_group import CameraTruth
+    from sensors.camera.group import CameraTruth
 
     exp = MotExporter(tmp_path)
     batch_boxes = np.round(np.random.default_rng(0).uniform(0, 500, (5000, 4)), 2)

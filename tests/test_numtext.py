@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sensors.bus import dumps
-from sensors.detections import Detections, detection_dicts, frame_line
+from sensors.camera.detections import Detections, detection_dicts, frame_line
 from sensors.numtext import DET_ROW, GT_ROW, det_text, detections_json, gt_text
 
 NAMES = ("person", "vehicle", "object")

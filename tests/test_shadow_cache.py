@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from _physical_sensors import X0, Y0, buildings
 
-from sensors import shadow_cache
-from sensors.camera_occlusion import shadow
-from sensors.shadow_cache import cached_shadow, shadow_dir
+from sensors.camera import shadow_cache
+from sensors.camera.occlusion import shadow
+from sensors.camera.shadow_cache import cached_shadow, shadow_dir
 
 BOXES = [
     (X0 + 20, Y0 + 20, X0 + 40, Y0 + 30),

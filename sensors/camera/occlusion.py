@@ -212,8 +212,8 @@ class Shadow:
     @classmethod
     def restore(cls, parts, geometry, *, extent: tuple[float, float, float, float] | None,
                 raster: ShadowRaster | None) -> Shadow:
-        """A shadow from stored pieces (``sensors.shadow_cache``): its parts, its point-test geometry and
-        raster as ``__init__`` and ``raster`` made them."""
+        """A shadow from stored pieces (``sensors.camera.shadow_cache``): its parts, its point-test geometry
+        and raster as ``__init__`` and ``raster`` made them."""
         sh = cls.__new__(cls)
         sh.parts, sh.geometry = np.asarray(parts, dtype=object), geometry
         sh.extent, sh._raster = extent, raster

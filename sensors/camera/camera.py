@@ -3,12 +3,12 @@
 Each call of ``Camera.measure`` is one frame (the engine calls it every ``1 / fps`` s). Every person,
 vehicle and left object (``WorldView.targets``) is projected as an upright box (foot at the ground, head
 at ``height_m``, ``width_m`` wide). Cameras sampled at the same instants share a ``CameraGroup``
-(``sensors.camera_group``; placement groups cameras by ``fps``): the first member measuring at ``t``
+(``sensors.camera.group``; placement groups cameras by ``fps``): the first member measuring at ``t``
 computes every member's frame in one numpy pass and the others take their slice (a camera built without
 a group is a group of one). A target is *in view* when it is in front of the
 camera, within ``max_range_m`` and at least ``min_visible`` (default 0.3) of its box lies inside the
 image; it is *hidden* when a building blocks the sight line from the lens to its mid-height
-(``sensors.camera_occlusion``: per camera, the buildings' shadows are built once, rasterised at 1 m, and
+(``sensors.camera.occlusion``: per camera, the buildings' shadows are built once, rasterised at 1 m, and
 every target is a raster lookup, with an exact point-in-polygon test in boundary cells; the shadows agree
 with exact sight-line tests on 99.5 % of points around Helsinki's cameras).
 
@@ -58,12 +58,12 @@ import numpy as np
 
 from agents.world import WorldView
 from sensors.base import Sensor, SensorError
-from sensors.camera_geometry import Pose, apply_homography, default_pitch_deg
-from sensors.camera_group import MOT_CLASS, CameraGroup, CameraTruth, detection_probability
-from sensors.camera_index import cells_near
-from sensors.camera_occlusion import Shadow
-from sensors.detections import Detections, FrameArrays
-from sensors.shadow_cache import cached_shadow
+from sensors.camera.detections import Detections, FrameArrays
+from sensors.camera.geometry import Pose, apply_homography, default_pitch_deg
+from sensors.camera.group import MOT_CLASS, CameraGroup, CameraTruth, detection_probability
+from sensors.camera.index import cells_near
+from sensors.camera.occlusion import Shadow
+from sensors.camera.shadow_cache import cached_shadow
 
 __all__ = ["CONDITIONS", "MOT_CLASS", "Camera", "CameraConfig", "CameraGroup", "CameraTruth",
            "detection_probability", "foot_points", "to_ground"]
@@ -241,7 +241,7 @@ class Camera(Sensor):
 
     def observe(self, world: WorldView) -> tuple[list[dict], CameraTruth]:
         """Detections (message dicts) and truth for the real pose now (no status handling), computed with the
-        rest of the camera's group (``sensors.camera_group``)."""
+        rest of the camera's group (``sensors.camera.group``)."""
         dets, truth = self.group.observe(self, world)
         return (dets.materialize() if isinstance(dets, FrameArrays) else dets), truth
 
@@ -255,7 +255,7 @@ class Camera(Sensor):
         return self._cells_val
 
     def _shadow(self, level: int) -> Shadow | None:
-        """Building shadow for targets whose mid-height is ``level / 4`` m (sensors.camera_occlusion).
+        """Building shadow for targets whose mid-height is ``level / 4`` m (sensors.camera.occlusion).
 
         The camera and the buildings do not move, so each level's shadow is built once, on first use.
         """

@@ -4,7 +4,7 @@ together, so the fixed numpy cost of a frame is paid once per instant instead of
 The engine still runs each ``Camera`` as its own sensor. The first member whose ``measure`` runs at time
 ``t`` triggers ``observe_batch`` for every member that is not offline; the others' ``measure`` calls at the
 same ``t`` (same ``Targets`` object) take their precomputed slice. Candidate (camera, target) pairs of all
-cameras come from one grid lookup (``sensors.camera_index``) and are projected, clipped, occlusion-tested
+cameras come from one grid lookup (``sensors.camera.index``) and are projected, clipped, occlusion-tested
 (a lookup in per-camera shadow rasters, exact polygon tests only in boundary cells), detected, noised and
 cluttered in flat arrays, then split per camera.
 
@@ -26,11 +26,11 @@ import numpy as np
 import shapely
 
 from agents.world import CLASS_NAMES, Targets, WorldView
-from sensors.camera_index import grid_for
-from sensors.detections import FrameArrays
+from sensors.camera.detections import FrameArrays
+from sensors.camera.index import grid_for
 
 if TYPE_CHECKING:
-    from sensors.camera import Camera
+    from sensors.camera.camera import Camera
 
 __all__ = ["MOT_CLASS", "CameraGroup", "CameraTruth", "ShadowAtlas", "detection_probability", "observe_batch"]
 
@@ -251,7 +251,7 @@ class _Clock:
 
 class ShadowAtlas:
     """Every shadow raster a group has used, packed in one flat array so a batch looks up all its pairs'
-    raster cells at once (``sensors.camera_occlusion.ShadowRaster``)."""
+    raster cells at once (``sensors.camera.occlusion.ShadowRaster``)."""
 
     def __init__(self) -> None:
         self._slot: dict[int, int] = {}
@@ -375,6 +375,6 @@ def _split_dets(boxes: np.ndarray, conf: np.ndarray, cls: np.ndarray, cam: np.nd
     bounds = np.searchsorted(cam[order], np.arange(nc + 1)).tolist()
     for j in range(nc):
         a, b = bounds[j], bounds[j + 1]
-        if a != b:  # arrays; the bus dicts are made only if someone needs them (sensors.detections)
+        if a != b:  # arrays; the bus dicts are made only if someone needs them (sensors.camera.detections)
             out[j] = FrameArrays(boxes_r[a:b], codes[a:b], conf_r[a:b], CLASS_NAMES)
     return out

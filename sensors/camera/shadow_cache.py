@@ -1,7 +1,7 @@
 """Camera shadows kept on disk beside the twin cache, so later runs in the same city load them instead of
 casting them again.
 
-Why: a shadow (``sensors.camera_occlusion.shadow`` plus its raster) depends only on the buildings, the
+Why: a shadow (``sensors.camera.occlusion.shadow`` plus its raster) depends only on the buildings, the
 camera's place and height, its range and the target height, and costs ~4 ms to cast; a 50-camera run casts
 ~100 at its first frame. Planners re-run a city with other crowds and attacks, CI re-runs the library: the
 cached ones load in ~0.3 ms. Entries live in ``<TWIN_CACHE>/shadows/`` (``twin.cache.cache_dir``), keyed by
@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from sensors import camera_occlusion
-from sensors.camera_occlusion import Shadow, ShadowRaster, shadow
+import sensors.camera.occlusion as occlusion
+from sensors.camera.occlusion import Shadow, ShadowRaster, shadow
 from twin.cache import cache_dir
 from twin.files import write_atomic
 
@@ -28,7 +28,7 @@ __all__ = ["buildings_digest", "cached_shadow", "shadow_dir"]
 
 log = logging.getLogger(__name__)
 
-_CODE = hashlib.sha256(Path(camera_occlusion.__file__).read_bytes()).hexdigest()[:16]
+_CODE = hashlib.sha256(Path(occlusion.__file__).read_bytes()).hexdigest()[:16]
 
 
 def shadow_dir() -> Path:

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from sensors.camera import CameraConfig
-from sensors.camera_occlusion import blocked
+from sensors.camera.camera import CameraConfig
+from sensors.camera.occlusion import blocked
 
 __all__ = ["CoverageProblem", "coverage_problem", "greedy_cover"]
 
