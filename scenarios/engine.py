@@ -67,10 +67,8 @@ from scenarios._fields import join
 from scenarios.evaluation import write_metrics
 from scenarios.response import AutoResponse
 from scenarios.schema import CYBER_KINDS, Scenario, ScenarioError, load_scenario
-from sensors.bus import Bus, Recorder, dumps
 from sensors.cyber import ConnLogWriter, SyslogWriter, build_cyber
-from sensors.export_process import ExportProcess
-from sensors.mot import MotExporter
+from sensors.export import Bus, ExportProcess, MotExporter, Recorder, dumps
 from sensors.placement import build_physical_sensors
 from twin import load_twin
 from twin.places import place_index, resolve_place

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from scenarios.engine import EXPORT_PROCESS_MIN_FRAMES, exports_mode, run_scenario
-from sensors.bus import Bus, Message
 from sensors.camera.group import CameraTruth
-from sensors.export_process import ExportError, ExportProcess
+from sensors.export.bus import Bus, Message
+from sensors.export.process import ExportError, ExportProcess
 
 SCENARIO = """\
 name: exp

@@ -10,9 +10,9 @@ from _physical_sensors import X0, Y0, people
 
 from agents.world import WorldView
 from analytics.mot import load_mot
-from sensors.bus import Bus
 from sensors.camera import Camera, CameraConfig
-from sensors.mot import MotExporter
+from sensors.export.bus import Bus
+from sensors.export.mot import MotExporter
 
 
 def run_cameras(tmp_path, n_frames=20, **kw):

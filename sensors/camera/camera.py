@@ -45,8 +45,8 @@ need not publish it).
 
 Ground truth: ``frame`` counts every call from 1 (offline frames too, so frame k is at t0 + (k - 1)/fps).
 For each delivered frame the camera stores ``last_truth`` (true ids, boxes, MOT class, visibility) and
-passes it to ``truth_sink(camera_id, frame, t, truth)`` if set (``sensors.mot.MotExporter.truth``); true
-ids never reach the bus."""
+passes it to ``truth_sink(camera_id, frame, t, truth)`` if set (``sensors.export.mot.MotExporter.truth``);
+true ids never reach the bus."""
 
 from __future__ import annotations
 

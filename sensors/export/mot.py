@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from sensors.bus import Bus, Message
 from sensors.camera import Camera, CameraTruth
-from sensors.numtext import det_text, gt_text
+from sensors.export.bus import Bus, Message
+from sensors.export.numtext import det_text, gt_text
 from twin.files import AtomicTextFile
 
 __all__ = ["MotExporter"]

@@ -25,11 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from sensors.bus import Bus, Message, Recorder
 from sensors.camera.detections import Detections, FrameArrays
 from sensors.camera.group import CameraTruth
-from sensors.mot import MotExporter
-from sensors.numtext import warm_kernels
+from sensors.export.bus import Bus, Message
+from sensors.export.mot import MotExporter
+from sensors.export.numtext import warm_kernels
+from sensors.export.recorder import Recorder
 
 __all__ = ["ExportError", "ExportProcess", "export_worker"]
 
