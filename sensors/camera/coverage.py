@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from sensors.camera.camera import CameraConfig
+from sensors.camera.config import CameraConfig
 from sensors.camera.occlusion import blocked
 
 __all__ = ["CoverageProblem", "coverage_problem", "greedy_cover"]

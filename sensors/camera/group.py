@@ -20,19 +20,20 @@ used while they are in a group), in a fixed order per batch, so a run is determi
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple, Protocol
 
 import numpy as np
 import shapely
 
 from agents.world import CLASS_NAMES, Targets, WorldView
+from sensors.camera.config import CameraConfig
 from sensors.camera.detections import FrameArrays
+from sensors.camera.geometry import Pose
 from sensors.camera.index import grid_for
+from sensors.camera.occlusion import Shadow
 
-if TYPE_CHECKING:
-    from sensors.camera.camera import Camera
-
-__all__ = ["MOT_CLASS", "CameraGroup", "CameraTruth", "ShadowAtlas", "detection_probability", "observe_batch"]
+__all__ = ["MOT_CLASS", "CameraGroup", "CameraTruth", "GroupMember", "ShadowAtlas", "detection_probability",
+           "observe_batch"]
 
 #: MOTChallenge (MOT17) class of each target class: pedestrian 1, car 3; left objects get 13 (not in MOT17).
 MOT_CLASS = np.array([1, 3, 13])
@@ -57,11 +58,32 @@ class CameraTruth(NamedTuple):
     visibility: np.ndarray
 
 
+class GroupMember(Protocol):
+    """What a group reads of its cameras (``sensors.camera.camera.Camera`` is one): the state a batch
+    takes (status, conditions, pose, effective detector parameters) and the camera's static lookups."""
+
+    config: CameraConfig
+    rng: np.random.Generator
+    status: str
+
+    @property
+    def pose(self) -> Pose: ...
+
+    @property
+    def conditions(self) -> tuple[str, ...]: ...
+
+    def params(self) -> dict[str, float]: ...
+
+    def view_cells(self, pose: Pose) -> np.ndarray: ...
+
+    def shadow(self, level: int) -> Shadow | None: ...
+
+
 class CameraGroup:
     """Cameras observed together at each shared sampling instant (rules in the module docstring)."""
 
     def __init__(self) -> None:
-        self.cameras: list[Camera] = []
+        self.cameras: list[GroupMember] = []
         self.rng: np.random.Generator | None = None
         self.batches = 0
         self.atlas = ShadowAtlas()
@@ -72,13 +94,13 @@ class CameraGroup:
         self._state: dict[int, tuple] = {}
         self._taken: set[int] = set()
 
-    def add(self, camera: Camera) -> None:
+    def add(self, camera: GroupMember) -> None:
         """Make ``camera`` a member; the first member's Generator becomes the group's."""
         if self.rng is None:
             self.rng = camera.rng
         self.cameras.append(camera)
 
-    def observe(self, camera: Camera, world: WorldView) -> tuple[FrameArrays | list, CameraTruth]:
+    def observe(self, camera: GroupMember, world: WorldView) -> tuple[FrameArrays | list, CameraTruth]:
         """Detections (``FrameArrays``, or [] for none) and truth of ``camera`` at ``world.t`` (one batch for
         the whole group per instant)."""
         key = id(camera)
@@ -98,14 +120,14 @@ class CameraGroup:
         self.batches += 1
 
 
-def _state(c: Camera) -> tuple:
-    return (c.status, c._conditions)
+def _state(c: GroupMember) -> tuple:
+    return (c.status, c.conditions)
 
 
 _EMPTY_TRUTH = CameraTruth(np.zeros(0, np.int64), np.zeros((0, 4)), np.zeros(0, int), np.zeros(0))
 
 
-def observe_batch(cams: list[Camera], tg: Targets, rng: np.random.Generator,
+def observe_batch(cams: list[GroupMember], tg: Targets, rng: np.random.Generator,
                   timings: dict[str, float] | None = None,
                   atlas: ShadowAtlas | None = None) -> list[tuple[FrameArrays | list, CameraTruth]]:
     """Detections (``FrameArrays``, or [] for none) and truth for each camera in ``cams`` seeing ``tg``, in
@@ -140,7 +162,7 @@ def observe_batch(cams: list[Camera], tg: Targets, rng: np.random.Generator,
 
     clock("setup")
     # ---- candidate pairs: one grid lookup for every camera's view cells
-    cells = [c._cells(p) for c, p in zip(cams, poses, strict=True)]
+    cells = [c.view_cells(p) for c, p in zip(cams, poses, strict=True)]
     ncell = np.array([len(k) for k in cells])
     pc = np.zeros(0, np.int64)
     pt = np.zeros(0, np.int64)
@@ -289,7 +311,7 @@ class ShadowAtlas:
         return out
 
 
-def _hidden(cams: list[Camera], ic: np.ndarray, xy: np.ndarray, z: np.ndarray,
+def _hidden(cams: list[GroupMember], ic: np.ndarray, xy: np.ndarray, z: np.ndarray,
             atlas: ShadowAtlas) -> np.ndarray:
     """Building occlusion of pair targets at ``xy`` (mid-height ``z``) for cameras ``ic``, against the shadow
     of each pair's camera at its 0.25 m mid-height level: one raster lookup for all pairs, then one
@@ -303,7 +325,7 @@ def _hidden(cams: list[Camera], ic: np.ndarray, xy: np.ndarray, z: np.ndarray,
     slots = np.full(len(uniq), -1, np.int64)
     geoms = np.empty(len(uniq), object)
     for u, (cam_i, level) in enumerate(zip((uniq // 64).tolist(), (uniq % 64).tolist(), strict=True)):
-        sh = cams[cam_i]._shadow(level)
+        sh = cams[cam_i].shadow(level)
         if sh is not None:
             slots[u] = atlas.slot(sh)
             geoms[u] = sh.geometry
