@@ -24,7 +24,7 @@ from sensors.camera.group import (
 )
 from sensors.camera.index import CELL_M, TargetGrid, cells_near, grid_for
 from sensors.camera.occlusion import RASTER_CELL_M, Shadow, ShadowRaster, blocked, shadow
-from sensors.camera.shadow_cache import buildings_digest, cached_shadow, shadow_dir
+from sensors.camera.shadow_cache import cached_shadow, shadow_dir
 
 __all__ = [
     "CELL_M", "CONDITIONS", "MOT_CLASS", "RASTER_CELL_M", "Camera", "CameraConfig", "CameraGroup",

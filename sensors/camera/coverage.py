@@ -8,7 +8,8 @@ Candidate mounts: walk-graph nodes and building-footprint corners within ``reach
 zones, thinned to one per 5 m cell and then evenly to at most ``max_candidates`` (default 300), each tried at
 ``n_yaws`` (default 12) compass bearings. A point is covered by a (mount, yaw) when it lies within the
 camera's useful range (where a 1.7 m person is at least ``2 x h50_px`` tall, ~47 m for the defaults), its foot
-projects inside the image, and no building blocks the sight line to 1 m above it (``camera_occlusion``).
+projects inside the image, and no building blocks the sight line to 1 m above it
+(``sensors.camera.occlusion``).
 
 Greedy: repeatedly take the (mount, yaw) with the largest newly covered area (ties: lowest index), a
 classic (1 - 1/e)-approximate maximum coverage; one (mount, yaw) matrix, vectorised with numpy.

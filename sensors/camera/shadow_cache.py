@@ -24,7 +24,7 @@ from sensors.camera.occlusion import Shadow, ShadowRaster, shadow
 from twin.cache import cache_dir
 from twin.files import write_atomic
 
-__all__ = ["buildings_digest", "cached_shadow", "shadow_dir"]
+__all__ = ["cached_shadow", "shadow_dir"]
 
 log = logging.getLogger(__name__)
 
@@ -35,28 +35,15 @@ def shadow_dir() -> Path:
     return cache_dir() / "shadows"
 
 
-def buildings_digest(buildings) -> str:
-    """A sha256 over the footprints (WKB) and heights, computed once per ``Buildings`` object."""
-    d = getattr(buildings, "_shadow_digest", None)
-    if d is None:
-        h = hashlib.sha256()
-        for wkb in shapely.to_wkb(buildings.polygons, hex=False):
-            h.update(wkb)
-        h.update(np.ascontiguousarray(buildings.heights_m, np.float64).tobytes())
-        d = h.hexdigest()
-        buildings._shadow_digest = d
-    return d
-
-
 def _key(buildings, xy, src_z, dst_z, range_m, clearance_m) -> str:
-    text = repr((_CODE, shapely.geos_version_string, buildings_digest(buildings), float(xy[0]), float(xy[1]),
+    text = repr((_CODE, shapely.geos_version_string, buildings.digest, float(xy[0]), float(xy[1]),
                  float(src_z), float(dst_z), float(range_m), float(clearance_m)))
     return hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
 def cached_shadow(buildings, xy: tuple[float, float], src_z: float, dst_z: float, *, range_m: float,
                   clearance_m: float = 2.0) -> Shadow | None:
-    """``camera_occlusion.shadow(...)`` with its raster, from the cache when it holds it."""
+    """``sensors.camera.occlusion.shadow(...)`` with its raster, from the cache when it holds it."""
     if buildings is None or len(buildings.polygons) == 0:
         return None
     path = shadow_dir() / f"{_key(buildings, xy, src_z, dst_z, range_m, clearance_m)}.npz"

@@ -105,8 +105,7 @@ def export_worker(conn: Any, out_dir: str, events_path: str, with_mot: bool) -> 
                     mot.truth(cam, frame, t, CameraTruth(c["ti"], c["tb"], c["tk"], c["tv"]))
                 elif op == "seq":
                     _, cam, fps, size = rec
-                    seq = mot._seq(cam)
-                    seq.fps, seq.size = fps, size
+                    mot.set_sequence_info(cam, fps=fps, size=size)
             except Exception:  # noqa: BLE001 - kept until close, which reports it
                 error = traceback.format_exc()
 
