@@ -28,7 +28,7 @@ import shapely
 from agents.world import CLASS_NAMES, Targets, WorldView
 from sensors.camera.config import CameraConfig
 from sensors.camera.detections import FrameArrays
-from sensors.camera.geometry import Pose
+from sensors.camera.geometry import Pose, project_offsets
 from sensors.camera.index import grid_for
 from sensors.camera.occlusion import Shadow
 
@@ -188,17 +188,11 @@ def observe_batch(cams: list[GroupMember], tg: Targets, rng: np.random.Generator
     clock("candidates")
     # ---- projection of the foot and head points, clipping to the image
     hgt = tg.height_m[pt]
-    Rp = Rs[pc]
-    foot = Rp[:, :, 0] * dx[:, None] + Rp[:, :, 1] * dy[:, None] - (ch[pc])[:, None] * Rp[:, :, 2]
-    head = foot + hgt[:, None] * Rp[:, :, 2]
-    zf, zh = foot[:, 2], head[:, 2]
-    front = (zf > 0.1) & (zh > 0.1)
-    zf_s = np.where(front, zf, 1.0)
     fp_ = f[pc]
     Wp, Hp = W[pc], H[pc]
-    uf = fp_ * foot[:, 0] / zf_s + Wp / 2.0
-    vf = fp_ * foot[:, 1] / zf_s + Hp / 2.0
-    vh = fp_ * head[:, 1] / np.where(front, zh, 1.0) + Hp / 2.0
+    (uf, vf, zf), (_, vh, zh) = project_offsets(Rs[pc], dx, dy, ch[pc], fp_, Wp, Hp, rise_m=hgt)
+    front = (zf > 0.1) & (zh > 0.1)
+    zf_s = np.where(front, zf, 1.0)
     hpx = np.where(front, vf - vh, 0.0)
     wpx = np.where(front, fp_ * tg.width_m[pt] / zf_s, 0.0)
     x0 = uf - wpx / 2
@@ -357,20 +351,13 @@ def _clutter(poses, cfgs, rmax: np.ndarray, fp: np.ndarray, Rs: np.ndarray, rng:
     size_h = _CLUTTER_H[cls] * rng.uniform(0.8, 1.2, tot)
     size_w = _CLUTTER_W[cls]
     conf = rng.uniform(0.05, 0.5, tot)
-    Rp = Rs[cam]
     ch = np.array([p.height_m for p in poses])[cam]
     dx, dy = d * np.sin(b), d * np.cos(b)
-    foot = Rp[:, :, 0] * dx[:, None] + Rp[:, :, 1] * dy[:, None] - ch[:, None] * Rp[:, :, 2]
-    head = foot + size_h[:, None] * Rp[:, :, 2]
     f = np.array([p.focal_px for p in poses])[cam]
     W = np.array([p.width_px for p in poses], float)[cam]
     H = np.array([p.height_px for p in poses], float)[cam]
-    zf, zh = foot[:, 2], head[:, 2]
+    (uf, vf, zf), (_, vh, zh) = project_offsets(Rs[cam], dx, dy, ch, f, W, H, rise_m=size_h)
     ok = (zf > 0.1) & (np.abs(zh) > 1e-9)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        uf = f * foot[:, 0] / zf + W / 2
-        vf = f * foot[:, 1] / zf + H / 2
-        vh = f * head[:, 1] / zh + H / 2
     ok &= np.isfinite(uf) & np.isfinite(vh)
     w = f[ok] * size_w[ok] / zf[ok]
     boxes = np.column_stack([uf[ok] - w / 2, vh[ok], w, (vf - vh)[ok]])
