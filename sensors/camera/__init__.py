@@ -1,11 +1,11 @@
 """The simulated CCTV camera and everything it is made of.
 
 Modules: ``camera`` (the ``Camera`` sensor: detector model, conditions, faults; read its docstring first),
-``config`` (``CameraConfig`` and the condition multipliers), ``group`` (cameras sampled at the same
-instant observed in one numpy pass), ``geometry`` (pinhole pose, projection and ground homography),
-``index`` (the per-instant grid of targets), ``occlusion`` (building shadows and sight lines),
-``shadow_cache`` (shadows kept on disk), ``detections`` (a frame's detections as dicts and arrays) and
-``coverage`` (greedy camera placement for the area of chosen assets).
+``config`` (``CameraConfig`` and the condition multipliers), ``group`` (cameras sampled at the same instant
+observed in one numpy pass), ``geometry`` (pinhole pose, projection and ground homography), ``index`` (the
+per-instant grid of targets), ``occlusion`` (building shadows and sight lines), ``raster`` (shadows as cell
+codes for fast point tests), ``shadow_cache`` (shadows kept on disk), ``detections`` (a frame's detections as
+dicts and arrays) and ``coverage`` (greedy camera placement for the area of chosen assets).
 """
 
 from sensors.camera.camera import Camera, foot_points, to_ground
@@ -23,7 +23,8 @@ from sensors.camera.group import (
     observe_batch,
 )
 from sensors.camera.index import CELL_M, TargetGrid, cells_near, grid_for
-from sensors.camera.occlusion import RASTER_CELL_M, Shadow, ShadowRaster, blocked, shadow
+from sensors.camera.occlusion import Shadow, blocked, shadow
+from sensors.camera.raster import RASTER_CELL_M, ShadowRaster
 from sensors.camera.shadow_cache import cached_shadow, shadow_dir
 
 __all__ = [

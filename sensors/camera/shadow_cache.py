@@ -20,7 +20,9 @@ import numpy as np
 import shapely
 
 import sensors.camera.occlusion as occlusion
-from sensors.camera.occlusion import Shadow, ShadowRaster, shadow
+import sensors.camera.raster as raster
+from sensors.camera.occlusion import Shadow, shadow
+from sensors.camera.raster import ShadowRaster
 from twin.cache import cache_dir
 from twin.files import write_atomic
 
@@ -28,7 +30,8 @@ __all__ = ["cached_shadow", "shadow_dir"]
 
 log = logging.getLogger(__name__)
 
-_CODE = hashlib.sha256(Path(occlusion.__file__).read_bytes()).hexdigest()[:16]
+#: The code that casts and rasterises shadows: an entry made by other code is another entry.
+_CODE = hashlib.sha256(b"".join(Path(m.__file__).read_bytes() for m in (occlusion, raster))).hexdigest()[:16]
 
 
 def shadow_dir() -> Path:
