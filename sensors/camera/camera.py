@@ -5,12 +5,12 @@ vehicle and left object (``WorldView.targets``) is projected as an upright box (
 at ``height_m``, ``width_m`` wide). Cameras sampled at the same instants share a ``CameraGroup``
 (``sensors.camera.group``; placement groups cameras by ``fps``): the first member measuring at ``t``
 computes every member's frame in one numpy pass and the others take their slice (a camera built without
-a group is a group of one). A target is *in view* when it is in front of the
-camera, within ``max_range_m`` and at least ``min_visible`` (default 0.3) of its box lies inside the
-image; it is *hidden* when a building blocks the sight line from the lens to its mid-height
-(``sensors.camera.occlusion``: per camera, the buildings' shadows are built once, rasterised at 1 m, and
-every target is a raster lookup, with an exact point-in-polygon test in boundary cells; the shadows agree
-with exact sight-line tests on 99.5 % of points around Helsinki's cameras).
+a group is a group of one). A target is *in view* when it is in front of the camera, within ``max_range_m``
+and at least ``min_visible`` (default 0.3) of its box lies inside the image; it is *hidden* when a building
+blocks the sight line from the lens to its mid-height (``sensors.camera.occlusion``: per camera, the
+buildings' shadows are built once, rasterised at 1 m, and every target is a raster lookup, with an exact
+point-in-polygon test in boundary cells; the shadows agree with exact sight-line tests except in concave
+corners, courtyards and along their far edge, see ``docs/performance.md`` for how often).
 
 Detection model (documented curve): a visible target of pixel height ``h`` is detected with probability::
 

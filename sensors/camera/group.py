@@ -325,7 +325,7 @@ def _truths(tg: Targets, pairs: _Pairs, hidden: np.ndarray, nc: int) -> list[Cam
 
 
 class _Clock:
-    """Adds the wall time since the previous call to ``timings[phase]`` (no-op without ``timings``)."""
+    """Adds the CPU time since the previous call to ``timings[phase]`` (no-op without ``timings``)."""
 
     def __init__(self, timings: dict[str, float] | None) -> None:
         self.timings = timings

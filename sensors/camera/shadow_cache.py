@@ -2,11 +2,12 @@
 casting them again.
 
 Why: a shadow (``sensors.camera.occlusion.shadow`` plus its raster) depends only on the buildings, the
-camera's place and height, its range and the target height, and costs ~4 ms to cast; a 50-camera run casts
-~100 at its first frame. Planners re-run a city with other crowds and attacks, CI re-runs the library: the
-cached ones load in ~0.3 ms. Entries live in ``<TWIN_CACHE>/shadows/`` (``twin.cache.cache_dir``), keyed by
-a hash of the buildings, the parameters, the occlusion code and the GEOS version; an unreadable entry is
-cast again and rewritten; a cache folder that cannot be written is skipped (the run does not fail).
+camera's place and height, its range and the target height, and every camera casts its own at its first frame.
+Planners re-run a city with other crowds and attacks, CI re-runs the library: loading a cached shadow costs a
+small fraction of casting it (figures in ``docs/performance.md``). Entries live in ``<TWIN_CACHE>/shadows/``
+(``twin.cache.cache_dir``), keyed by a hash of the buildings, the parameters, the occlusion code and the GEOS
+version; an unreadable entry is cast again and rewritten; a cache folder that cannot be written is skipped
+(the run does not fail).
 """
 
 from __future__ import annotations

@@ -1,13 +1,14 @@
 """The run's file exports (``events.jsonl`` and the MOTChallenge det/gt files) written by a second process.
 
-Why: turning every camera frame into JSON and MOT text costs about as much CPU as simulating it.
-``ExportProcess`` subscribes to the bus in the simulation process, pickles the messages (camera frames as
-their arrays, ``sensors.camera.detections``) and the cameras' truth in batches down a pipe, and a child
-process runs the same ``Recorder`` and ``MotExporter`` on them in the same order, so the files are
-byte-identical to in-process writing (tested) while the simulation goes on on the other core. A sender thread
-queues up to ``QUEUE_BATCHES`` batches (the child's start-up costs the simulation nothing); past that the
-simulation waits for the child, so memory stays flat. ``close()`` returns once every file is in place;
-``abort()`` drops them; an error in the child is raised in the parent at ``close()`` (or at the next send).
+Why: turning every camera frame into JSON and MOT text is a large share of a camera-heavy run's CPU time
+(``docs/performance.md``). ``ExportProcess`` subscribes to the bus in the simulation process, pickles the
+messages (camera frames as their arrays, ``sensors.camera.detections``) and the cameras' truth in batches down
+a pipe, and a child process runs the same ``Recorder`` and ``MotExporter`` on them in the same order, so the
+files are byte-identical to in-process writing (tested) while the simulation goes on on the other core. A
+sender thread queues up to ``QUEUE_BATCHES`` batches (the child's start-up costs the simulation nothing); past
+that the simulation waits for the child, so memory stays flat. ``close()`` returns once every file is in
+place; ``abort()`` drops them; an error in the child is raised in the parent at ``close()`` (or at the next
+send).
 """
 
 from __future__ import annotations
