@@ -67,6 +67,7 @@ from sensors.camera.shadow_cache import cached_shadow
 
 __all__ = ["Camera", "foot_points", "to_ground"]
 
+
 class Camera(Sensor):
     """A camera + detector; ``measure`` returns ``camera/frame`` (and calibration/health) messages."""
 
