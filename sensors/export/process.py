@@ -26,8 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from sensors.camera.detections import Detections, FrameArrays
-from sensors.camera.group import CameraTruth
+from sensors.camera import Camera, CameraTruth, Detections, FrameArrays
 from sensors.export.bus import Bus, Message
 from sensors.export.mot import MotExporter
 from sensors.export.numtext import warm_kernels
@@ -140,8 +139,6 @@ class ExportProcess:
 
     def attach(self, sensors: Any) -> None:
         """Become the ``truth_sink`` of every camera (gt.txt) and pass on its frame rate and image size."""
-        from sensors.camera import Camera
-
         for s in sensors:
             if isinstance(s, Camera):
                 s.truth_sink = self.truth
