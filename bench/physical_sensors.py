@@ -4,7 +4,7 @@ M microphones and K area counters (no crowd model: people random-walk on sampled
 Prints one row per size: placement (init), the first simulated second (warm: every camera builds its
 building shadows on first use) and the steady run apart, the steady real-time factor, then the steady
 CPU time per simulated second (``time.process_time``: honest on a shared machine) split by sensor kind and
-by camera-batch phase (``sensors.camera_group.observe_batch``; "measure" is the per-camera message and
+by camera-batch phase (``sensors.camera.group.observe_batch``; "measure" is the per-camera message and
 status overhead outside it).
 Usage: ``python -m bench.physical_sensors [--people 10000] [--cameras 50] [--fps 5] [--mics 10]``
 ``[--seconds 10]``.

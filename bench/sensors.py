@@ -40,15 +40,15 @@ COMPONENTS = {
     "crowd step (agents.crowd)": ("agents/crowd.py", "step"),
     "individuals (Mesa agents)": ("mesa/agent.py", "shuffle_do"),
     "targets for sensors": ("agents/model.py", "targets"),
-    "cameras (sensors.camera)": ("sensors/camera.py", "measure"),
+    "cameras (sensors.camera)": ("sensors/camera/camera.py", "measure"),
     "microphones (sensors.acoustic)": ("sensors/acoustic.py", "measure"),
     "network (sensors.cyber)": ("sensors/cyber/range.py", "measure"),
-    "bus publish (all subscribers)": ("sensors/bus.py", "publish"),
-    "recorder events.jsonl": ("sensors/bus.py", "write"),
-    "export pipe (pickle + wait for writer)": ("sensors/export_process.py", "_flush"),
-    "  camera occlusion": ("sensors/camera_occlusion.py", "shadow"),
-    "MOT export det.txt": ("sensors/mot.py", "on_message"),
-    "MOT export gt.txt": ("sensors/mot.py", "truth"),
+    "bus publish (all subscribers)": ("sensors/export/bus.py", "publish"),
+    "recorder events.jsonl": ("sensors/export/recorder.py", "write"),
+    "export pipe (pickle + wait for writer)": ("sensors/export/process.py", "_flush"),
+    "  camera occlusion": ("sensors/camera/occlusion.py", "shadow"),
+    "MOT export det.txt": ("sensors/export/mot.py", "on_message"),
+    "MOT export gt.txt": ("sensors/export/mot.py", "truth"),
     "analytics pipeline": ("analytics/pipeline.py", "push"),
     "  tracking (ByteTrack)": ("analytics/tracking.py", "update"),
     "crowd_density.csv": ("agents/crowd.py", "counts_in"),
@@ -154,7 +154,8 @@ WARM_S = 10.0
 
 @contextlib.contextmanager
 def _twin_cache_without_shadows():
-    """A private ``TWIN_CACHE`` holding the built twins but no camera shadows (``sensors.shadow_cache``)."""
+    """A private ``TWIN_CACHE`` holding the built twins but no camera shadows
+    (``sensors.camera.shadow_cache``)."""
     from twin.cache import cache_dir
 
     src, old = cache_dir(), os.environ.get("TWIN_CACHE")

@@ -16,7 +16,7 @@ from typing import Any
 from analytics.crowd import write_density_csv
 from analytics.pipeline import AnalyticsPipeline
 from analytics.tracking import write_track_files
-from sensors.bus import Bus, Message, dumps
+from sensors.export.bus import Bus, Message, dumps
 
 __all__ = ["AlertStream"]
 
@@ -56,7 +56,7 @@ class AlertStream:
     def close(self) -> None:
         """Close ``alerts.jsonl``; write the density estimates and the tracker's files."""
         self._fh.close()
-        write_density_csv(self.run_dir / "density_estimates.csv", self.pipeline.density.history)
+        write_density_csv(self.run_dir / "density_estimates.csv", self.pipeline.density_history())
         write_track_files(self.pipeline.tracks, self.run_dir)
 
     def abort(self) -> None:

@@ -50,9 +50,9 @@ from scenarios.run_loop import DENSITY_PERIOD_S, RunLoop
 from scenarios.scheduled import schedule_events
 from scenarios.schema import Scenario, ScenarioError, load_scenario
 from scenarios.truth import TruthWriter, merge_truth
-from sensors.bus import Bus, dumps
 from sensors.cyber import CyberRange, build_cyber
-from sensors.export_setup import RunExports
+from sensors.export.bus import Bus, dumps
+from sensors.export.setup import RunExports
 from sensors.kinds import SENSOR_KINDS
 from sensors.physical import build_physical_sensors
 from twin import load_twin

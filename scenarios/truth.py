@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from pyproj import Transformer
 
-from sensors.bus import dumps
+from sensors.export.bus import dumps
 
 __all__ = ["TRUTH_HOLD_S", "TruthWriter", "merge_truth", "positions"]
 

@@ -1,17 +1,22 @@
-"""One base class per role: a ``Sensor`` declares ``measure``, the one method the engine calls.
+"""One base class per role: a ``Sensor`` declares ``measure``, the one method the engine calls; a
+``Deferred`` payload value declares ``materialize``, the one method the bus calls.
 
 The engine runs every sensor as a simpy process that wakes each ``period_s`` seconds, hands it a
 ``WorldView`` and publishes what it returns. A new sensor kind is a new module with a short subclass.
+A sensor may publish a payload value in a compact form (``Deferred``, e.g. a camera frame's detections as
+arrays, ``sensors.camera.detections``); the bus (``sensors.export.bus``) turns it into its contract form
+only for subscribers that need that.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
+from typing import Any
 
 from agents.world import WorldView
 
-__all__ = ["STATUSES", "Sensor", "SensorError"]
+__all__ = ["STATUSES", "Deferred", "Sensor", "SensorError"]
 
 #: Fault states a sensor can be put in by scenario events or attack effects.
 STATUSES = ("ok", "offline", "frozen", "degraded", "moved")
@@ -43,3 +48,15 @@ class Sensor(ABC):
     @abstractmethod
     def measure(self, world: WorldView) -> Iterable[tuple[str, dict]]:
         """Return the ``(topic, payload)`` messages this sensor produces at ``world.t``."""
+
+
+class Deferred(ABC):
+    """A payload value published in a compact form (e.g. a camera frame's detections as arrays) whose
+    contract form ``materialize()`` builds. The bus builds it, once, before the first subscriber that did
+    not subscribe ``raw`` sees the message; raw subscribers (the file writers) read the compact form."""
+
+    __slots__ = ()
+
+    @abstractmethod
+    def materialize(self) -> Any:
+        """The value in its contract form (what subscribers that are not raw receive)."""

@@ -13,11 +13,11 @@
     ``max_range_m``...) may be given too.
 ``auto: {count: N, cover: [asset types]}``
     N cameras ``auto-01``... placed greedily for the largest visible area of those assets
-    (``sensors.placement_auto``; optional ``spacing_m``, ``reach_m``, ``max_candidates``, ``n_yaws``,
+    (``sensors.camera.coverage``; optional ``spacing_m``, ``reach_m``, ``max_candidates``, ``n_yaws``,
     ``height_m``, ``hfov_deg``, ``pitch_deg``).
 
 ``sensors.conditions: {light, weather}`` sets every camera's conditions (a listed camera's own
-``conditions`` replace them). Cameras with the same ``fps`` share one ``sensors.camera_group.CameraGroup``
+``conditions`` replace them). Cameras with the same ``fps`` share one ``sensors.camera.CameraGroup``
 (observed in one numpy pass per instant, drawing from the Generator of the group's first camera). Cameras
 missing from ``twin.network`` are attached with ``twin.network.attach_cameras``.
 """
@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sensors.camera import Camera, CameraConfig, CameraGroup
+from sensors.camera.coverage import coverage_problem, greedy_cover
+from sensors.export.mot import MotExporter
 from sensors.kinds import PlacementContext, Planned, SensorKind, one_of_at_lonlat
-from sensors.mot import MotExporter
-from sensors.placement_auto import coverage_problem, greedy_cover
 
 __all__ = ["OSM_DEFAULTS", "AutoSpec", "CameraSpec", "Cameras", "CamerasSpec", "aim_yaw", "auto_cameras",
            "osm_cameras", "walk_samples"]
@@ -90,7 +90,7 @@ _NUMBERS = ("height_m", "yaw_deg", "pitch_deg", "hfov_deg", "fps", "max_range_m"
 
 @dataclass(frozen=True)
 class AutoSpec:
-    """Cameras placed for the largest visible area of some asset types (``sensors.placement_auto``)."""
+    """Cameras placed for the largest visible area of some asset types (``sensors.camera.coverage``)."""
 
     count: int = field(metadata={"ge": 1, "doc": "how many cameras"})
     cover: tuple[str, ...] = field(default=("square", "station"), metadata={

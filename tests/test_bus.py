@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from sensors.bus import Bus, BusError, Deferred, Recorder, dumps
+from sensors.export import Bus, BusError, Deferred, Recorder, dumps
 
 
 def test_topic_patterns_and_order():

@@ -8,7 +8,7 @@ from _physical_sensors import X0, Y0, build, buildings, lonlat, people, small_tw
 
 from agents.world import WorldView
 from sensors.camera import Camera, CameraConfig, CameraGroup
-from sensors.camera_occlusion import shadow
+from sensors.camera.occlusion import shadow
 
 CLEAN = dict(miss_rate=0.0, bbox_noise=0.0, fp_per_frame=0.0, h50_px=-1e6)
 YAWS = (0.0, 90.0, 200.0)
@@ -140,7 +140,7 @@ def test_placement_groups_cameras_by_frame_rate():
 def test_deferred_frames_carry_the_arrays_of_the_same_detections():
     """With ``defer_detections`` a camera publishes ``FrameArrays``; materialized they are the dicts the same
     camera (same seed) publishes without it, and the arrays hold the same numbers."""
-    from sensors.detections import Detections, FrameArrays
+    from sensors.camera.detections import Detections, FrameArrays
 
     tg = _crowd()
     plain, lazy = _cams(CameraGroup(), seed=3), _cams(CameraGroup(), seed=3)

@@ -7,7 +7,8 @@ import pytest
 import shapely
 from _physical_sensors import X0, Y0, buildings
 
-from sensors.camera_occlusion import _SEG_M, Shadow, ShadowRaster, _project, _wall_shadows, shadow
+from sensors.camera.occlusion import _SEG_M, Shadow, _project, _wall_shadows, shadow
+from sensors.camera.raster import ShadowRaster
 
 # ---- reference: shadow() / Shadow / ShadowRaster as they were before the parts stopped being merged ------
 

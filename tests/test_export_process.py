@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from scenarios.engine import run_scenario
-from sensors.bus import Bus, Message
-from sensors.camera_group import CameraTruth
-from sensors.export_process import ExportError, ExportProcess
-from sensors.export_setup import EXPORT_PROCESS_MIN_FRAMES, exports_mode
+from sensors.camera.group import CameraTruth
+from sensors.export.bus import Bus, Message
+from sensors.export.process import ExportError, ExportProcess
+from sensors.export.setup import EXPORT_PROCESS_MIN_FRAMES, exports_mode
 
 SCENARIO = """\
 name: exp

@@ -10,9 +10,9 @@ from _physical_sensors import X0, Y0, people
 
 from agents.world import WorldView
 from analytics.mot import load_mot
-from sensors.bus import Bus
 from sensors.camera import Camera, CameraConfig
-from sensors.mot import MotExporter
+from sensors.export.bus import Bus
+from sensors.export.mot import MotExporter
 
 
 def run_cameras(tmp_path, n_frames=20, **kw):
@@ -89,7 +89,7 @@ def test_abort_leaves_nothing(tmp_path):
 def test_waiting_rows_do_not_hold_the_cameras_batch_arrays(tmp_path):
     """Rows wait per camera until a few thousand are formatted together; they must not keep the whole
     multi-camera batch they were sliced from alive (that grew memory without bound on long runs)."""
-    from sensors.camera_group import CameraTruth
+    from sensors.camera.group import CameraTruth
 
     exp = MotExporter(tmp_path)
     batch_boxes = np.round(np.random.default_rng(0).uniform(0, 500, (5000, 4)), 2)
@@ -105,3 +105,14 @@ def test_waiting_rows_do_not_hold_the_cameras_batch_arrays(tmp_path):
     det = (tmp_path / "sensors/cameras/c1/det/det.txt").read_text().splitlines()
     gt = (tmp_path / "sensors/cameras/c1/gt/gt.txt").read_text().splitlines()
     assert len(det) == len(gt) == 9 and det[0].startswith("1,-1,") and gt[-1].startswith("3,12,")
+
+
+def test_sequence_info_sets_seqinfo_frame_rate_and_size(tmp_path):
+    exp = MotExporter(tmp_path)
+    exp.set_sequence_info("c7", fps=2.5, size=(640, 480))
+    exp.frame("c7", 3, np.zeros((0, 4)), np.zeros(0))
+    exp.close()
+    ini = configparser.ConfigParser()
+    ini.read(tmp_path / "sensors" / "cameras" / "c7" / "seqinfo.ini")
+    seq = ini["Sequence"]
+    assert (seq["framerate"], seq["seqlength"], seq["imwidth"], seq["imheight"]) == ("2.5", "3", "640", "480")

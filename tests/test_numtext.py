@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sensors.bus import dumps
-from sensors.detections import Detections, detection_dicts, frame_line
-from sensors.numtext import DET_ROW, GT_ROW, det_text, detections_json, gt_text
+from sensors.camera.detections import Detections, detection_dicts
+from sensors.export.bus import dumps
+from sensors.export.numtext import DET_ROW, GT_ROW, det_text, detections_json, gt_text
+from sensors.export.recorder import frame_line
 
 NAMES = ("person", "vehicle", "object")
 

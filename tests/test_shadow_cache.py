@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from _physical_sensors import X0, Y0, buildings
 
-from sensors import shadow_cache
-from sensors.camera_occlusion import shadow
-from sensors.shadow_cache import cached_shadow, shadow_dir
+from sensors.camera import shadow_cache
+from sensors.camera.occlusion import shadow
+from sensors.camera.shadow_cache import cached_shadow, shadow_dir
 
 BOXES = [
     (X0 + 20, Y0 + 20, X0 + 40, Y0 + 30),
@@ -73,3 +73,10 @@ def test_a_cache_folder_that_cannot_be_written_is_skipped(tmp_path, monkeypatch)
     monkeypatch.setenv("TWIN_CACHE", str(blocker))              # shadows/ cannot be made under a file
     sh = cached_shadow(buildings(BOXES, [15.0, 4.0, 9.0]), (X0, Y0), 6.0, 0.75, **ARGS)
     assert sh is not None and sh.hides(_points()).any()
+
+
+def test_buildings_digest_follows_footprints_and_heights():
+    a, b = buildings(BOXES, [15.0, 4.0, 9.0]), buildings(BOXES, [15.0, 4.0, 9.0])
+    assert a.digest == b.digest and len(a.digest) == 64
+    assert buildings(BOXES, [15.0, 4.0, 1.0]).digest != a.digest
+    assert buildings(BOXES[:2], [15.0, 4.0]).digest != a.digest

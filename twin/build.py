@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from pyproj import Transformer
 
-from twin import cache
+from twin.cache import cache_dir, cache_key, file_sha256, read_cache, write_cache
 from twin.cities import OSM_SUFFIXES
 from twin.model import Twin, TwinError
 from twin.options import TwinOptions
@@ -59,9 +59,9 @@ def from_file(path: str | os.PathLike, *, city: str | None = None, bbox: tuple |
     if not p.is_file():
         raise TwinError(f"OSM file {p}: is not a file")
     label = city or _label(p)
-    key = cache.cache_key(cache.file_sha256(p), opts.key(), bbox, label)
+    key = cache_key(file_sha256(p), opts.key(), bbox, label)
     if use_cache:
-        twin = cache.read_cache(key)
+        twin = read_cache(key)
         if twin is not None:
             twin.cached = True
             twin.build_s = time.perf_counter() - t0
@@ -70,7 +70,7 @@ def from_file(path: str | os.PathLike, *, city: str | None = None, bbox: tuple |
     twin = _build(p, label=label, bbox=bbox, options=opts)
     twin.build_s = time.perf_counter() - t0
     if use_cache:
-        cache.write_cache(key, twin)
+        write_cache(key, twin)
     return twin
 
 
@@ -91,7 +91,7 @@ def from_place(place: str, *, bbox: tuple | None = None, options: TwinOptions | 
         with tempfile.TemporaryDirectory() as tmp:
             path = download_bbox(box, Path(tmp) / f"{slug}.osm")
             return from_file(path, city=place, bbox=None, options=options, use_cache=False)
-    path = cache.cache_dir() / "downloads" / f"{slug}-{cache.cache_key('bbox', box)[:8]}.osm"
+    path = cache_dir() / "downloads" / f"{slug}-{cache_key('bbox', box)[:8]}.osm"
     fresh = not path.is_file()
     if fresh:
         download_bbox(box, path)

@@ -1,8 +1,9 @@
 """On-disk cache of built twins: ``$TWIN_CACHE``, else ``<repo>/.cache/twin``.
 
 Key: sha256 of the source file + the build options + the bbox + the city label + ``CODE_VERSION``.
-Entries are pickles of ``(key, twin)`` written atomically (temp file + ``os.replace``); an entry that cannot
-be read back whole, or whose stored key differs, is ignored (the caller rebuilds and overwrites it).
+Entries are pickles of ``(key, twin)`` written atomically (``twin.files``; private to the user, 0600); an
+entry that cannot be read back whole, or whose stored key differs, is ignored (the caller rebuilds and
+overwrites it).
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ import hashlib
 import logging
 import os
 import pickle
-import tempfile
 from pathlib import Path
 
 from twin.datapath import repo_dir
+from twin.files import AtomicBinaryFile
 from twin.model import Twin
 
 __all__ = ["CODE_VERSION", "cache_dir", "cache_key", "file_sha256", "read_cache", "write_cache"]
@@ -68,15 +69,7 @@ def read_cache(key: str) -> Twin | None:
 
 
 def write_cache(key: str, twin: Twin) -> Path:
-    """Store ``twin`` under ``key`` atomically (temp file in the same folder, then ``os.replace``)."""
-    folder = cache_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".pkl", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump((key, twin), fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, _path(key))
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Store ``twin`` under ``key`` atomically (streamed to a temp file in the same folder, then renamed)."""
+    with AtomicBinaryFile(_path(key), mode=0o600) as fh:
+        pickle.dump((key, twin), fh, protocol=pickle.HIGHEST_PROTOCOL)
     return _path(key)

@@ -2,7 +2,7 @@
 
 The Overpass query goes through osmnx's own request helper (``osmnx._overpass._overpass_request``: its
 settings string, endpoint, pause and retry rules and response cache, kept under ``<twin cache>/overpass``);
-the JSON answer is written as OSM XML, atomically (temp file + ``os.replace``), so pyosmium reads it like
+the JSON answer is written as OSM XML, atomically (``twin.files``), so pyosmium reads it like
 any other extract. Nothing here runs in the tests against the network: they monkeypatch the request.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from collections import OrderedDict
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
@@ -18,6 +17,7 @@ from xml.sax.saxutils import quoteattr
 from twin.cache import cache_dir
 from twin.cities import CITIES, parse_bbox
 from twin.datapath import data_dir
+from twin.files import write_atomic
 from twin.model import TwinError
 
 __all__ = ["download_bbox", "elements_to_osm_xml", "fetch_city", "geocode_bbox"]
@@ -98,17 +98,7 @@ def download_bbox(bbox, path: str | os.PathLike) -> Path:
     elements = answer.get("elements") or []
     if not any(el.get("type") == "way" for el in elements):
         raise TwinError(f"bbox {w},{s},{e},{n}: Overpass returned no ways")
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(elements_to_osm_xml(elements))
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    out = write_atomic(path, elements_to_osm_xml(elements))
     log.info("downloaded %d OSM elements for bbox %s to %s", len(elements), (w, s, e, n), out)
     return out
 

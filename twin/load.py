@@ -72,9 +72,8 @@ def load_twin(city, *, bbox=None, options: TwinOptions | None = None, use_cache:
     else:
         raise TwinError(f"city {name!r}: unknown; known cities: {', '.join(CITIES)}; or give an OSM file "
                         f"path, a place name like 'place:{name}', or {{synthetic: ...}}")
-    from twin import build  # heavy imports (osmnx) only when a real twin is built
+    from twin.build import from_file, from_place  # heavy imports (osmnx) only when a real twin is built
 
     if kind == "place":
-        return build.from_place(target, bbox=box, options=opts, use_cache=use_cache)
-    return build.from_file(target, city=low if low in CITIES else None, bbox=box, options=opts,
-                           use_cache=use_cache)
+        return from_place(target, bbox=box, options=opts, use_cache=use_cache)
+    return from_file(target, city=low if low in CITIES else None, bbox=box, options=opts, use_cache=use_cache)

@@ -6,13 +6,14 @@ with access switches as small squares. A legend, a scale bar and a title; matplo
 
 from __future__ import annotations
 
+import io
 import math
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from twin.files import write_atomic
 from twin.model import ASSET_TYPES, Twin, TwinError
 
 __all__ = ["plot_twin"]
@@ -143,16 +144,9 @@ def plot_twin(twin: Twin, out: str | os.PathLike, *, dpi: int = 150) -> Path:
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False,
               borderaxespad=0.0)
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".png", dir=out.parent)
-    os.close(fd)
+    buf = io.BytesIO()
     try:
-        fig.savefig(tmp, dpi=dpi, format="png", bbox_inches="tight")
-        os.chmod(tmp, 0o644)            # mkstemp makes 0600; a map is for everyone to read
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        fig.savefig(buf, dpi=dpi, format="png", bbox_inches="tight")
     finally:
         plt.close(fig)
-    return out
+    return write_atomic(out, buf.getvalue())

@@ -6,11 +6,14 @@ The object is plain data (picklable), so the on-disk cache can store it whole.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import networkx as nx
 import numpy as np
+import shapely
 from pyproj import Transformer
 
 __all__ = ["ASSET_TYPES", "Asset", "Buildings", "OSMCamera", "Twin", "TwinError"]
@@ -64,6 +67,16 @@ class Buildings:
     heights_m: np.ndarray        # float array, same length
     tree: Any                    # shapely.STRtree over ``polygons``
     ids: np.ndarray              # OSM ids as strings
+
+    @cached_property
+    def digest(self) -> str:
+        """sha256 hex digest of the footprints (WKB) and heights: what caches of results computed from the
+        buildings (camera shadows) are keyed by. Computed on first use; the buildings must not change."""
+        h = hashlib.sha256()
+        for wkb in shapely.to_wkb(self.polygons, hex=False):
+            h.update(wkb)
+        h.update(np.ascontiguousarray(self.heights_m, np.float64).tobytes())
+        return h.hexdigest()
 
 
 @dataclass

@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sensors.atomic import AtomicTextFile
+from twin.files import AtomicTextFile
 
 __all__ = ["FACILITY", "SEVERITY", "SyslogWriter", "format_syslog", "rfc5424_time"]
 

@@ -12,8 +12,8 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sensors.atomic import AtomicTextFile
 from sensors.cyber.errors import CyberError
+from twin.files import AtomicTextFile
 
 __all__ = ["CONN_FIELDS", "CONN_TYPES", "ConnLogWriter", "conn_header", "format_conn"]
 

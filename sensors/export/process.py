@@ -1,13 +1,14 @@
 """The run's file exports (``events.jsonl`` and the MOTChallenge det/gt files) written by a second process.
 
-Why: turning every camera frame into JSON and MOT text costs about as much CPU as simulating it.
-``ExportProcess`` subscribes to the bus in the simulation process, pickles the messages (camera frames as
-their arrays, ``sensors.detections``) and the cameras' truth in batches down a pipe, and a child process
-runs the same ``Recorder`` and ``MotExporter`` on them in the same order, so the files are byte-identical
-to in-process writing (tested) while the simulation goes on on the other core. A sender thread queues up
-to ``QUEUE_BATCHES`` batches (the child's start-up costs the simulation nothing); past that the simulation
-waits for the child, so memory stays flat. ``close()`` returns once every file is in place; ``abort()``
-drops them; an error in the child is raised in the parent at ``close()`` (or at the next send).
+Why: turning every camera frame into JSON and MOT text is a large share of a camera-heavy run's CPU time
+(``docs/performance.md``). ``ExportProcess`` subscribes to the bus in the simulation process, pickles the
+messages (camera frames as their arrays, ``sensors.camera.detections``) and the cameras' truth in batches down
+a pipe, and a child process runs the same ``Recorder`` and ``MotExporter`` on them in the same order, so the
+files are byte-identical to in-process writing (tested) while the simulation goes on on the other core. A
+sender thread queues up to ``QUEUE_BATCHES`` batches (the child's start-up costs the simulation nothing); past
+that the simulation waits for the child, so memory stays flat. ``close()`` returns once every file is in
+place; ``abort()`` drops them; an error in the child is raised in the parent at ``close()`` (or at the next
+send).
 """
 
 from __future__ import annotations
@@ -25,11 +26,11 @@ from typing import Any
 
 import numpy as np
 
-from sensors.bus import Bus, Message, Recorder
-from sensors.camera_group import CameraTruth
-from sensors.detections import Detections, FrameArrays
-from sensors.mot import MotExporter
-from sensors.numtext import warm_kernels
+from sensors.camera import Camera, CameraTruth, Detections, FrameArrays
+from sensors.export.bus import Bus, Message
+from sensors.export.mot import MotExporter
+from sensors.export.numtext import warm_kernels
+from sensors.export.recorder import Recorder
 
 __all__ = ["ExportError", "ExportProcess", "export_worker"]
 
@@ -104,8 +105,7 @@ def export_worker(conn: Any, out_dir: str, events_path: str, with_mot: bool) -> 
                     mot.truth(cam, frame, t, CameraTruth(c["ti"], c["tb"], c["tk"], c["tv"]))
                 elif op == "seq":
                     _, cam, fps, size = rec
-                    seq = mot._seq(cam)
-                    seq.fps, seq.size = fps, size
+                    mot.set_sequence_info(cam, fps=fps, size=size)
             except Exception:  # noqa: BLE001 - kept until close, which reports it
                 error = traceback.format_exc()
 
@@ -139,8 +139,6 @@ class ExportProcess:
 
     def attach(self, sensors: Any) -> None:
         """Become the ``truth_sink`` of every camera (gt.txt) and pass on its frame rate and image size."""
-        from sensors.camera import Camera
-
         for s in sensors:
             if isinstance(s, Camera):
                 s.truth_sink = self.truth

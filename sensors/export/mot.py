@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from sensors.atomic import AtomicTextFile
-from sensors.bus import Bus, Message
 from sensors.camera import Camera, CameraTruth
-from sensors.numtext import det_text, gt_text
+from sensors.export.bus import Bus, Message
+from sensors.export.numtext import det_text, gt_text
+from twin.files import AtomicTextFile
 
 __all__ = ["MotExporter"]
 
@@ -84,6 +84,11 @@ class MotExporter:
             seq = self._seqs[camera_id] = _Seq(self.root / camera_id)
         return seq
 
+    def set_sequence_info(self, camera_id: str, *, fps: float, size: tuple[int, int]) -> None:
+        """Frame rate and image size (width, height px) of a camera's sequence, for its ``seqinfo.ini``."""
+        seq = self._seq(camera_id)
+        seq.fps, seq.size = float(fps), (int(size[0]), int(size[1]))
+
     # -------------------------------------------------------------- wiring
     @classmethod
     def for_run(cls, run_dir: str | os.PathLike, sensors: Iterable[object]) -> MotExporter | None:
@@ -105,19 +110,17 @@ class MotExporter:
         for s in sensors:
             if isinstance(s, Camera):
                 s.truth_sink = self.truth
-                seq = self._seq(s.id)
-                seq.fps, seq.size = float(s.config.fps), (s.nominal.width_px, s.nominal.height_px)
+                self.set_sequence_info(s.id, fps=s.config.fps, size=(s.nominal.width_px, s.nominal.height_px))
 
     # -------------------------------------------------------------- writing
     def on_message(self, msg: Message) -> None:
         """Bus callback: a calibration sets the sequence info, a frame appends det lines."""
         p = msg.payload
         if msg.topic == "camera/calibration":
-            seq = self._seq(str(p["camera_id"]))
-            seq.fps, seq.size = float(p["fps"]), (int(p["resolution"][0]), int(p["resolution"][1]))
+            self.set_sequence_info(str(p["camera_id"]), fps=p["fps"], size=p["resolution"])
             return
         dets = p["detections"]
-        if hasattr(dets, "boxes"):  # sensors.detections.Detections: the values as arrays already
+        if hasattr(dets, "boxes"):  # sensors.camera.detections.Detections: the values as arrays already
             self.frame(str(p["camera_id"]), int(p["frame"]), dets.boxes, dets.conf)
         else:
             boxes = np.array([d["bbox"] for d in dets], dtype=float).reshape(len(dets), 4)

@@ -6,7 +6,7 @@ writers once the sensors are known. Exporter classes (``SensorKind.exporters``, 
 follow one protocol: ``for_run(run_dir, sensors)`` builds one, ``subscribe(bus)``, ``close()``, ``abort()``.
 
 Camera-heavy runs write ``events.jsonl`` and the MOTChallenge files in a second process
-(``sensors.export_process``); which one is used is ``exports_mode``. The files are the same either way.
+(``sensors.export.process``); which one is used is ``exports_mode``. The files are the same either way.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sensors.bus import Bus, Message, Recorder
-from sensors.export_process import ExportProcess
-from sensors.mot import MotExporter
+from sensors.export.bus import Bus, Message
+from sensors.export.mot import MotExporter
+from sensors.export.process import ExportProcess
+from sensors.export.recorder import Recorder
 
 __all__ = ["EXPORT_PROCESS_MIN_FRAMES", "RunExports", "exports_mode"]
 

@@ -2,20 +2,19 @@
 
 The bus contract is a list of ``{bbox: [x, y, w, h], cls, conf}`` dicts (what any subscriber reads).
 ``Detections`` is that list, also holding the arrays the dicts were made from, so the recorder and the MOT
-exporter (in-process or in the export process) format them with the compiled kernels of ``sensors.numtext``
-instead of walking the dicts; ``frame_line`` gives exactly the JSON line ``sensors.bus.dumps`` would.
+exporter (in-process or in the export process) format them with the compiled kernels of
+``sensors.export.numtext`` instead of walking the dicts (``sensors.export.recorder.frame_line``).
 """
 
 from __future__ import annotations
 
 import gc
-from typing import Any
 
 import numpy as np
 
-from sensors.bus import Deferred, dumps
+from sensors.base import Deferred
 
-__all__ = ["Detections", "FrameArrays", "detection_dicts", "frame_line"]
+__all__ = ["Detections", "FrameArrays", "detection_dicts"]
 
 
 class Detections(list):
@@ -62,7 +61,7 @@ def detection_dicts(
     bb, cf = np.asarray(boxes, float).tolist(), np.asarray(conf, float).tolist()
     nm = [names[c] for c in np.asarray(cls).tolist()]
     # Many small acyclic dicts: with the collector running their allocation triggers passes over the whole
-    # heap (measured 6.2 -> 2.4 ms per 2,500 detections on Helsinki's heap); pausing it is safe (no cycles).
+    # heap, which cost more than building them (docs/performance.md); pausing it is safe (no cycles).
     paused = gc.isenabled()
     gc.disable()
     try:
@@ -70,15 +69,3 @@ def detection_dicts(
     finally:
         if paused:
             gc.enable()
-
-
-def frame_line(rec: dict[str, Any], boxes: np.ndarray, cls: np.ndarray, conf: np.ndarray,
-               names: tuple[str, ...]) -> str:
-    """``dumps(rec | {"detections": detection_dicts(...)})``, with the detection list made by a kernel."""
-    from sensors.numtext import detections_json  # numba: imported by the writers only
-
-    text = detections_json(boxes, cls, conf, names)
-    if text is None:
-        return dumps({**rec, "detections": detection_dicts(boxes, cls, conf, names)})
-    # keys are sorted and JSON strings escape quotes, so the first '"detections":[]' is the key itself
-    return dumps({**rec, "detections": []}).replace('"detections":[]', '"detections":' + text, 1)

@@ -1,62 +1,53 @@
 """Camera shadows kept on disk beside the twin cache, so later runs in the same city load them instead of
 casting them again.
 
-Why: a shadow (``sensors.camera_occlusion.shadow`` plus its raster) depends only on the buildings, the
-camera's place and height, its range and the target height, and costs ~4 ms to cast; a 50-camera run casts
-~100 at its first frame. Planners re-run a city with other crowds and attacks, CI re-runs the library: the
-cached ones load in ~0.3 ms. Entries live in ``<TWIN_CACHE>/shadows/`` (``twin.cache.cache_dir``), keyed by
-a hash of the buildings, the parameters, the occlusion code and the GEOS version; an unreadable entry is
-cast again and rewritten; a cache folder that cannot be written is skipped (the run does not fail).
+Why: a shadow (``sensors.camera.occlusion.shadow`` plus its raster) depends only on the buildings, the
+camera's place and height, its range and the target height, and every camera casts its own at its first frame.
+Planners re-run a city with other crowds and attacks, CI re-runs the library: loading a cached shadow costs a
+small fraction of casting it (figures in ``docs/performance.md``). Entries live in ``<TWIN_CACHE>/shadows/``
+(``twin.cache.cache_dir``), keyed by a hash of the buildings, the parameters, the occlusion code and the GEOS
+version; an unreadable entry is cast again and rewritten; a cache folder that cannot be written is skipped
+(the run does not fail).
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import shapely
 
-from sensors import camera_occlusion
-from sensors.camera_occlusion import Shadow, ShadowRaster, shadow
+import sensors.camera.occlusion as occlusion
+import sensors.camera.raster as raster
+from sensors.camera.occlusion import Shadow, shadow
+from sensors.camera.raster import ShadowRaster
 from twin.cache import cache_dir
+from twin.files import write_atomic
 
-__all__ = ["buildings_digest", "cached_shadow", "shadow_dir"]
+__all__ = ["cached_shadow", "shadow_dir"]
 
 log = logging.getLogger(__name__)
 
-_CODE = hashlib.sha256(Path(camera_occlusion.__file__).read_bytes()).hexdigest()[:16]
+#: The code that casts and rasterises shadows: an entry made by other code is another entry.
+_CODE = hashlib.sha256(b"".join(Path(m.__file__).read_bytes() for m in (occlusion, raster))).hexdigest()[:16]
 
 
 def shadow_dir() -> Path:
     return cache_dir() / "shadows"
 
 
-def buildings_digest(buildings) -> str:
-    """A sha256 over the footprints (WKB) and heights, computed once per ``Buildings`` object."""
-    d = getattr(buildings, "_shadow_digest", None)
-    if d is None:
-        h = hashlib.sha256()
-        for wkb in shapely.to_wkb(buildings.polygons, hex=False):
-            h.update(wkb)
-        h.update(np.ascontiguousarray(buildings.heights_m, np.float64).tobytes())
-        d = h.hexdigest()
-        buildings._shadow_digest = d
-    return d
-
-
 def _key(buildings, xy, src_z, dst_z, range_m, clearance_m) -> str:
-    text = repr((_CODE, shapely.geos_version_string, buildings_digest(buildings), float(xy[0]), float(xy[1]),
+    text = repr((_CODE, shapely.geos_version_string, buildings.digest, float(xy[0]), float(xy[1]),
                  float(src_z), float(dst_z), float(range_m), float(clearance_m)))
     return hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
 def cached_shadow(buildings, xy: tuple[float, float], src_z: float, dst_z: float, *, range_m: float,
                   clearance_m: float = 2.0) -> Shadow | None:
-    """``camera_occlusion.shadow(...)`` with its raster, from the cache when it holds it."""
+    """``sensors.camera.occlusion.shadow(...)`` with its raster, from the cache when it holds it."""
     if buildings is None or len(buildings.polygons) == 0:
         return None
     path = shadow_dir() / f"{_key(buildings, xy, src_z, dst_z, range_m, clearance_m)}.npz"
@@ -84,12 +75,10 @@ def _store(path: Path, sh: Shadow | None) -> None:
             "codes": r.codes,
             "meta": np.concatenate([[r.x0, r.y0, r.cell_m, r.off], ext]),
         }
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, path)
+        write_atomic(path, buf.getvalue(), mode=0o600)
     except OSError as exc:  # a read-only or full cache folder: run on without caching
         log.debug("shadow cache not written (%s)", exc)
 

@@ -8,7 +8,8 @@ Candidate mounts: walk-graph nodes and building-footprint corners within ``reach
 zones, thinned to one per 5 m cell and then evenly to at most ``max_candidates`` (default 300), each tried at
 ``n_yaws`` (default 12) compass bearings. A point is covered by a (mount, yaw) when it lies within the
 camera's useful range (where a 1.7 m person is at least ``2 x h50_px`` tall, ~47 m for the defaults), its foot
-projects inside the image, and no building blocks the sight line to 1 m above it (``camera_occlusion``).
+projects inside the image, and no building blocks the sight line to 1 m above it
+(``sensors.camera.occlusion``).
 
 Greedy: repeatedly take the (mount, yaw) with the largest newly covered area (ties: lowest index), a
 classic (1 - 1/e)-approximate maximum coverage; one (mount, yaw) matrix, vectorised with numpy.
@@ -18,13 +19,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import shapely
 
-from sensors.camera import CameraConfig
-from sensors.camera_occlusion import blocked
+from sensors.camera.config import CameraConfig
+from sensors.camera.geometry import Pose, project_offsets
+from sensors.camera.occlusion import blocked
 
 __all__ = ["CoverageProblem", "coverage_problem", "greedy_cover"]
 
@@ -110,26 +112,18 @@ def _cover_matrix(bld, points: np.ndarray, mounts: np.ndarray, yaws: np.ndarray,
     if m == 0 or p == 0:
         return out
     w, h = config.resolution
-    f = (w / 2.0) / math.tan(math.radians(config.hfov_deg) / 2.0)
+    pose = Pose(0.0, 0.0, config.height_m, 0.0, config.pitch(), config.hfov_deg, int(w), int(h))
+    f = pose.focal_px
     rng_m = min(config.max_range_m, f * 1.7 / (2.0 * config.h50_px))
     dx = points[None, :, 0] - mounts[:, None, 0]
     dy = points[None, :, 1] - mounts[:, None, 1]
     mi, pi = np.nonzero(dx * dx + dy * dy <= rng_m * rng_m)
     vis = ~blocked(bld, mounts[mi], config.height_m, points[pi], 1.0, clearance_m=config.mount_clearance_m)
     mi, pi = mi[vis], pi[vis]
-    rx, ry, rz = dx[mi, pi], dy[mi, pi], -config.height_m
-    th = math.radians(config.pitch())
+    rx, ry = dx[mi, pi], dy[mi, pi]
     for k, yaw in enumerate(yaws):
-        psi = math.radians(yaw)
-        fwd = (math.sin(psi) * math.cos(th), math.cos(psi) * math.cos(th), -math.sin(th))
-        right = (math.cos(psi), -math.sin(psi), 0.0)
-        down = np.cross(fwd, right)
-        zc = rx * fwd[0] + ry * fwd[1] + rz * fwd[2]
-        xc = rx * right[0] + ry * right[1]
-        yc = rx * down[0] + ry * down[1] + rz * down[2]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            u = f * xc / zc + w / 2.0
-            v = f * yc / zc + h / 2.0
+        R = replace(pose, yaw_deg=float(yaw)).R
+        (u, v, zc), _ = project_offsets(R, rx, ry, config.height_m, f, w, h)
         ok = (zc > 0.5) & (u >= 0) & (u <= w) & (v >= 0) & (v <= h)
         out[mi[ok] * ny + k, pi[ok]] = True
     return out

@@ -3,14 +3,14 @@
 Each call of ``Camera.measure`` is one frame (the engine calls it every ``1 / fps`` s). Every person,
 vehicle and left object (``WorldView.targets``) is projected as an upright box (foot at the ground, head
 at ``height_m``, ``width_m`` wide). Cameras sampled at the same instants share a ``CameraGroup``
-(``sensors.camera_group``; placement groups cameras by ``fps``): the first member measuring at ``t``
+(``sensors.camera.group``; placement groups cameras by ``fps``): the first member measuring at ``t``
 computes every member's frame in one numpy pass and the others take their slice (a camera built without
-a group is a group of one). A target is *in view* when it is in front of the
-camera, within ``max_range_m`` and at least ``min_visible`` (default 0.3) of its box lies inside the
-image; it is *hidden* when a building blocks the sight line from the lens to its mid-height
-(``sensors.camera_occlusion``: per camera, the buildings' shadows are built once, rasterised at 1 m, and
-every target is a raster lookup, with an exact point-in-polygon test in boundary cells; the shadows agree
-with exact sight-line tests on 99.5 % of points around Helsinki's cameras).
+a group is a group of one). A target is *in view* when it is in front of the camera, within ``max_range_m``
+and at least ``min_visible`` (default 0.3) of its box lies inside the image; it is *hidden* when a building
+blocks the sight line from the lens to its mid-height (``sensors.camera.occlusion``: per camera, the
+buildings' shadows are built once, rasterised at 1 m, and every target is a raster lookup, with an exact
+point-in-polygon test in boundary cells; the shadows agree with exact sight-line tests except in concave
+corners, courtyards and along their far edge, see ``docs/performance.md`` for how often).
 
 Detection model (documented curve): a visible target of pixel height ``h`` is detected with probability::
 
@@ -45,93 +45,27 @@ need not publish it).
 
 Ground truth: ``frame`` counts every call from 1 (offline frames too, so frame k is at t0 + (k - 1)/fps).
 For each delivered frame the camera stores ``last_truth`` (true ids, boxes, MOT class, visibility) and
-passes it to ``truth_sink(camera_id, frame, t, truth)`` if set (``sensors.mot.MotExporter.truth``); true
-ids never reach the bus."""
+passes it to ``truth_sink(camera_id, frame, t, truth)`` if set (``sensors.export.mot.MotExporter.truth``);
+true ids never reach the bus."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
 from agents.world import WorldView
-from sensors.base import Sensor, SensorError
-from sensors.camera_geometry import Pose, apply_homography, default_pitch_deg
-from sensors.camera_group import MOT_CLASS, CameraGroup, CameraTruth, detection_probability
-from sensors.camera_index import cells_near
-from sensors.camera_occlusion import Shadow
-from sensors.detections import Detections, FrameArrays
-from sensors.shadow_cache import cached_shadow
+from sensors.base import Sensor
+from sensors.camera.config import CONDITIONS, CameraConfig, check_conditions
+from sensors.camera.detections import Detections, FrameArrays
+from sensors.camera.geometry import Pose, apply_homography
+from sensors.camera.group import CameraGroup, CameraTruth
+from sensors.camera.index import cells_near
+from sensors.camera.occlusion import Shadow
+from sensors.camera.shadow_cache import cached_shadow
 
-__all__ = ["CONDITIONS", "MOT_CLASS", "Camera", "CameraConfig", "CameraGroup", "CameraTruth",
-           "detection_probability", "foot_points", "to_ground"]
-
-#: Multipliers on (h50_px, miss_rate, bbox_noise, fp_per_frame, max_range_m) per condition / degraded status.
-CONDITIONS = {
-    "dusk": (1.2, 1.3, 1.2, 1.3, 0.8),
-    "night": (1.6, 2.0, 1.5, 2.0, 0.6),
-    "rain": (1.3, 1.5, 1.3, 1.5, 0.8),
-    "snow": (1.4, 1.5, 1.3, 1.5, 0.6),
-    "fog": (1.5, 1.5, 1.2, 1.2, 0.4),
-    "degraded": (2.0, 3.0, 2.0, 2.0, 1.0),
-}
-_COND_NAMES = "dusk, night, rain, snow or fog"
-
-
-@dataclass(frozen=True)
-class CameraConfig:
-    """One camera's mounting, optics and detector quality (defaults documented in the module docstring)."""
-
-    xy: tuple[float, float]
-    height_m: float = 6.0
-    yaw_deg: float = 0.0
-    pitch_deg: float | None = None          # None: aim the image centre ``aim_distance_m`` away on the ground
-    aim_distance_m: float = 20.0
-    hfov_deg: float = 60.0
-    resolution: tuple[int, int] = (1920, 1080)
-    fps: float = 5.0
-    max_range_m: float = 150.0
-    min_range_m: float = 1.0
-    min_visible: float = 0.3
-    h50_px: float = 30.0
-    h_scale_px: float = 6.0
-    miss_rate: float = 0.02
-    bbox_noise: float = 0.03
-    fp_per_frame: float = 0.1
-    conditions: tuple[str, ...] = ()
-    tamper_yaw_deg: float = 30.0
-    mount_clearance_m: float = 2.0
-
-    def pitch(self) -> float:
-        if self.pitch_deg is not None:
-            return float(self.pitch_deg)
-        return default_pitch_deg(self.height_m, self.aim_distance_m)
-
-    def validate(self, cid: str) -> None:
-        """Raise ``SensorError`` naming the first bad field."""
-        w, h = self.resolution
-        checks = [
-            ("xy", all(math.isfinite(float(v)) for v in self.xy), "must be finite"),
-            ("height_m", 0 < self.height_m < 500, "must be in (0, 500)"),
-            ("pitch_deg", self.pitch_deg is None or -30 <= self.pitch_deg <= 90, "must be in [-30, 90]"),
-            ("hfov_deg", 1 <= self.hfov_deg <= 170, "must be in [1, 170]"),
-            ("resolution", int(w) >= 16 and int(h) >= 16, "must be [w, h] >= 16 px"),
-            ("fps", 0 < self.fps <= 120, "must be in (0, 120]"),
-            ("max_range_m", self.max_range_m > self.min_range_m >= 0, "must exceed min_range_m >= 0"),
-            ("min_visible", 0 < self.min_visible <= 1, "must be in (0, 1]"),
-            ("h_scale_px", self.h_scale_px > 0, "must be > 0"),
-            ("miss_rate", 0 <= self.miss_rate <= 1, "must be in [0, 1]"),
-            ("bbox_noise", self.bbox_noise >= 0, "must be >= 0"),
-            ("fp_per_frame", self.fp_per_frame >= 0, "must be >= 0"),
-        ]
-        for name, ok, what in checks:
-            if not ok:
-                raise SensorError(f"camera {cid}: {name} {getattr(self, name)!r} {what}")
-        for c in self.conditions:
-            if c not in CONDITIONS or c == "degraded":
-                raise SensorError(f"camera {cid}: condition {c!r} unknown; use {_COND_NAMES}")
+__all__ = ["Camera", "foot_points", "to_ground"]
 
 
 class Camera(Sensor):
@@ -184,12 +118,14 @@ class Camera(Sensor):
     def xy(self) -> tuple[float, float]:
         return (self.nominal.x, self.nominal.y)
 
+    @property
+    def conditions(self) -> tuple[str, ...]:
+        """Weather/light now (names in ``CONDITIONS``; set with ``set_conditions``)."""
+        return self._conditions
+
     def set_conditions(self, *names: str) -> None:
         """Weather/light now (names in ``CONDITIONS`` but ``degraded``); replaces the previous set."""
-        for c in names:
-            if c not in CONDITIONS or c == "degraded":
-                raise SensorError(f"camera {self.id}: condition {c!r} unknown; use {_COND_NAMES}")
-        self._conditions = tuple(names)
+        self._conditions = check_conditions(self.id, names)
 
     def params(self) -> dict[str, float]:
         """Effective detector parameters after conditions and the degraded status."""
@@ -241,12 +177,13 @@ class Camera(Sensor):
 
     def observe(self, world: WorldView) -> tuple[list[dict], CameraTruth]:
         """Detections (message dicts) and truth for the real pose now (no status handling), computed with the
-        rest of the camera's group (``sensors.camera_group``)."""
+        rest of the camera's group (``sensors.camera.group``)."""
         dets, truth = self.group.observe(self, world)
         return (dets.materialize() if isinstance(dets, FrameArrays) else dets), truth
 
-    def _cells(self, pose: Pose) -> np.ndarray:
-        """Grid cells under the view wedge at the configured range (cached per yaw)."""
+    def view_cells(self, pose: Pose) -> np.ndarray:
+        """Keys of the target-grid cells (``sensors.camera.index``) under the view wedge of ``pose`` at the
+        configured range (cached per yaw: the camera turns only when moved)."""
         key = pose.yaw_deg
         if self._cells_key != key:
             self._cells_key = key
@@ -254,8 +191,8 @@ class Camera(Sensor):
                                          half_fov_deg=pose.max_bearing_offset_deg())
         return self._cells_val
 
-    def _shadow(self, level: int) -> Shadow | None:
-        """Building shadow for targets whose mid-height is ``level / 4`` m (sensors.camera_occlusion).
+    def shadow(self, level: int) -> Shadow | None:
+        """Building shadow for targets whose mid-height is ``level / 4`` m (sensors.camera.occlusion).
 
         The camera and the buildings do not move, so each level's shadow is built once, on first use.
         """

@@ -1,9 +1,9 @@
 """Camera output as text at compiled speed: MOTChallenge det/gt rows, the JSON list of a frame's detections.
 
-Why: a 10,000-person run writes ~40,000 MOT rows and ~15,000 JSON detections per simulated second; Python's
-``%`` formatting and ``json.dumps`` cost 1.5-2 us per row, more than the simulation. These numba kernels
-write digits straight into a byte buffer (~0.1 us per row). The text is byte-identical to the Python
-formats they replace (``DET_ROW`` / ``GT_ROW`` and ``sensors.bus.dumps``; tested on random and edge values);
+Why: a camera-heavy run writes tens of thousands of MOT rows and JSON detections per simulated second, and
+Python's ``%`` formatting and ``json.dumps`` of them cost more than the simulation (``docs/performance.md``).
+These numba kernels write digits straight into a byte buffer. The text is byte-identical to the Python
+formatting (``DET_ROW`` / ``GT_ROW`` and ``sensors.export.bus.dumps``; tested on random and edge values);
 values those fast paths cannot print exactly (non-finite, -0.0, |box| >= 1e5 px, confidence outside [0, 1])
 fall back to the Python formatting, row by row for MOT and frame by frame for JSON.
 Box values must already be rounded to 0.01 px and confidences / visibilities to 0.001 (as the cameras do).
@@ -268,8 +268,8 @@ _NAMES: dict[tuple[str, ...], _Names] = {}
 def detections_json(
     boxes: np.ndarray, cls: np.ndarray, conf: np.ndarray, names: tuple[str, ...]
 ) -> str | None:
-    """The JSON text ``sensors.bus.dumps`` gives a frame's detection list ``[{"bbox": [x, y, w, h], "cls":
-    names[cls], "conf": c}, ...]``, or None when a value needs Python's own formatting (the caller's
+    """The JSON text ``sensors.export.bus.dumps`` gives a frame's detection list ``[{"bbox": [x, y, w, h],
+    "cls": names[cls], "conf": c}, ...]``, or None when a value needs Python's own formatting (the caller's
     fallback). Names must be plain ASCII without characters JSON escapes."""
     nm = _NAMES.get(names)
     if nm is None:
@@ -281,7 +281,8 @@ def detections_json(
 
 
 def warm_kernels() -> None:
-    """Compile (first use) or load (numba's cache) every kernel now, on tiny inputs (~0.3 s once)."""
+    """Compile (first use) or load (numba's cache) every kernel now, on tiny inputs, so the first real call
+    does not wait for them."""
     one = np.ones(1)
     det_text(one, np.ones((1, 4)), one * 0.5)
     gt_text(one, one, np.ones((1, 4)), one, one * 0.5)

@@ -1,5 +1,9 @@
 """Pinhole camera geometry: pose -> rotation, intrinsics, 3-D projection and the ground-plane homography.
 
+``project_offsets`` is the one pinhole projection of the camera code: a pose's ``project``, the group's
+frame (foot and head of every target, clutter boxes) and the coverage matrix of camera placement all call
+it, many cameras' points in one numpy pass.
+
 Frames: world is east/north/up in projected metres (x east, y north, z up, ground at z = 0). The image
 has ``u`` to the right and ``v`` down, origin at the top-left pixel corner; the principal point is the
 image centre and pixels are square. ``yaw_deg`` is the compass bearing of the optical axis (0 = north =
@@ -11,10 +15,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["Pose", "apply_homography", "default_pitch_deg"]
+__all__ = ["Pose", "Projection", "apply_homography", "default_pitch_deg", "project_offsets"]
 
 
 def default_pitch_deg(height_m: float, ground_distance_m: float) -> float:
@@ -63,15 +68,12 @@ class Pose:
         return (np.asarray(pts, float) - self.centre) @ self.R.T
 
     def project(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """World points (N, 3) -> pixel ``u``, ``v`` and depth along the axis (m); depth <= 0 is behind."""
-        pc = self.to_camera(pts)
-        z = pc[:, 2]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            zs = np.where(np.abs(z) > 1e-9, z, np.nan)
-            f = self.focal_px
-            u = f * pc[:, 0] / zs + self.width_px / 2.0
-            v = f * pc[:, 1] / zs + self.height_px / 2.0
-        return u, v, z
+        """World points (N, 3) -> pixel ``u``, ``v`` and depth along the axis (m); depth <= 0 is behind
+        (``project_offsets``)."""
+        p = np.asarray(pts, float).reshape(-1, 3)
+        proj, _ = project_offsets(self.R, p[:, 0] - self.x, p[:, 1] - self.y, self.height_m - p[:, 2],
+                                  self.focal_px, self.width_px, self.height_px)
+        return proj
 
     def ground_to_image(self) -> np.ndarray:
         """3x3 homography taking ground ``(x, y, 1)`` (metres) to pixel ``(u, v, 1)`` up to scale."""
@@ -108,6 +110,64 @@ class Pose:
     def horizon_v(self) -> float:
         """Image row of the horizon (rows below it see the ground)."""
         return self.height_px / 2.0 - self.focal_px * math.tan(math.radians(self.pitch_deg))
+
+
+class Projection(NamedTuple):
+    """Points seen by pinhole cameras: pixel column ``u`` (right), row ``v`` (down) and depth ``z`` (m)
+    along the optical axis, each (N,). ``u`` and ``v`` are NaN where ``|z| <= 1e-9``; ``z <= 0`` is behind
+    the camera (``u``, ``v`` then mean nothing)."""
+
+    u: np.ndarray
+    v: np.ndarray
+    z: np.ndarray
+
+
+def project_offsets(R: np.ndarray, dx: np.ndarray, dy: np.ndarray, drop_m: np.ndarray | float,
+                    focal_px: np.ndarray | float, width_px: np.ndarray | float, height_px: np.ndarray | float,
+                    *, rise_m: np.ndarray | None = None) -> tuple[Projection, Projection | None]:
+    """Pinhole projection of points given relative to their camera, for many cameras at once.
+
+    Point ``i`` lies ``dx[i]`` east, ``dy[i]`` north and ``drop_m[i]`` below the centre of a camera whose
+    world -> camera rotation (``Pose.R``) is ``R[i]``. Its camera coordinates are the rotation's columns
+    weighted by the offset, ``R[:, 0] dx + R[:, 1] dy - drop R[:, 2]``, and its pixel is
+    ``u = f x / z + W / 2``, ``v = f y / z + H / 2`` (principal point at the image centre).
+
+    Parameters
+    ----------
+    R : ndarray
+        (N, 3, 3) rotations, one per point, or one (3, 3) rotation for all.
+    dx, dy : ndarray
+        (N,) east and north offsets from the camera centre (m).
+    drop_m : ndarray or float
+        (N,) or one depth below the camera centre (m): the camera's height for a point on the ground.
+    focal_px, width_px, height_px : ndarray or float
+        (N,) or one focal length and image size (px).
+    rise_m : ndarray, optional
+        (N,) heights (m): also project the points that far above (the top of an upright box standing on
+        the point), from the point's camera coordinates plus ``rise_m R[:, 2]``.
+
+    Returns
+    -------
+    tuple of Projection
+        The points' projection and the risen points' (None without ``rise_m``).
+    """
+    R = np.asarray(R, float)
+    drop = np.asarray(drop_m, float)
+    cam = R[..., 0] * dx[:, None] + R[..., 1] * dy[:, None] - drop[..., None] * R[..., 2]
+    base = _pixels(cam, focal_px, width_px, height_px)
+    if rise_m is None:
+        return base, None
+    top = cam + np.asarray(rise_m, float)[:, None] * R[..., 2]
+    return base, _pixels(top, focal_px, width_px, height_px)
+
+
+def _pixels(cam: np.ndarray, f, width, height) -> Projection:
+    """Camera coordinates (N, 3) -> ``Projection``."""
+    z = cam[:, 2]
+    zs = np.where(np.abs(z) > 1e-9, z, np.nan)
+    u = f * cam[:, 0] / zs + width / 2.0
+    v = f * cam[:, 1] / zs + height / 2.0
+    return Projection(u, v, z)
 
 
 def apply_homography(H: np.ndarray, pts: np.ndarray) -> np.ndarray:
