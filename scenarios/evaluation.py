@@ -2,17 +2,20 @@
 false alarms per hour, tracking MOTA/IDF1/ID switches per camera, crowd density estimate error.
 
 Pure functions over a run folder (``ground_truth.jsonl``, ``alerts.jsonl``,
-``sensors/cameras/<id>/{gt,det,track}``, ``crowd_density.csv``); no simulation imports.
+``sensors/cameras/<id>/{gt,det,track}``, ``crowd_density.csv``); the only knowledge of the simulation they
+use is which alert kinds detect which attack kind, as each kind declares it (``detects``).
 
 Rules
 -----
-- ``DETECTS`` maps each attack kind to the alert kinds that count as detecting it.
+- ``detects()`` maps each attack kind to the alert kinds that count as detecting it (each attacker kind's
+  and cyber campaign's ``detected_by``). The crowd's reaction counts too: people fleeing a rammer or shots
+  empty the place in seconds (a ``crowd_anomaly`` dispersal) or run.
 - Attacks are the ``attack_phase`` records grouped by ``attack_id`` (else ``id``). An attack spans from its
   first phase record to the last one's ``t_end`` (if the records carry one) or ``t``. An attack whose
   records carry no ``t_end`` (physical attackers log only when each phase begins) and whose last phase is
   not ``gone`` (the attacker left) is still under way when the run ends: it spans to the run's
   ``duration_s`` (a scout still circling, a vehicle stopped in the crowd).
-- An alert detects an attack when its kind is in ``DETECTS[attack]``, its time lies in
+- An alert detects an attack when its kind is in ``detects()[attack]``, its time lies in
   ``[start - EARLY_S, end + WINDOW_S]``, and, where both carry the information, it is within ``RADIUS_M``
   of the attack (physical) or names one of the attack's ``src``/``dst`` addresses or of the ``cameras`` it
   took down (cyber: a camera-health stream-loss alert names the camera id, not an address).
@@ -40,24 +43,17 @@ from analytics.files import atomic_write_lines
 from analytics.mot import load_mot
 from analytics.motscore import mot_metrics
 from analytics.tracking import TRACK_FILE, track_mot
+from scenarios.schema import attack_kinds
 
-__all__ = ["DETECTS", "EARLY_S", "RADIUS_M", "WINDOW_S", "score_run", "write_metrics"]
+__all__ = ["EARLY_S", "RADIUS_M", "WINDOW_S", "detects", "score_run", "write_metrics"]
 
-#: Attack kind -> alert kinds that count as detecting it. The crowd's reaction counts too: people fleeing a
-#: rammer or shots empty the place in seconds (a ``crowd_anomaly`` dispersal) or run.
-DETECTS: dict[str, frozenset[str]] = {
-    "loiterer": frozenset({"loitering"}),
-    "bag_leaver": frozenset({"abandoned_object"}),
-    "zone_intruder": frozenset({"zone_intrusion"}),
-    "vehicle_rammer": frozenset({"vehicle_intrusion", "crowd_anomaly"}),
-    "active_assailant": frozenset({"gunshot", "running", "crowd_anomaly"}),
-    "crowd_surge": frozenset({"running", "crowd_anomaly", "crowd_density"}),
-    "cyber_scan": frozenset({"port_scan"}),
-    "cyber_bruteforce": frozenset({"brute_force"}),
-    "cyber_dos": frozenset({"dos", "stream_loss"}),
-    "cyber_beacon": frozenset({"beaconing"}),
-    "stream_hijack": frozenset({"stream_loss"}),
-}
+
+
+def detects() -> dict[str, frozenset[str]]:
+    """Attack kind -> the alert kinds that count as detecting it (each kind's ``detected_by``)."""
+    return {kind: frozenset(cls.detected_by) for kind, cls in attack_kinds().items()}
+
+
 #: Seconds after an attack's last phase in which an alert still detects it.
 WINDOW_S = 300.0
 #: Seconds before an attack's first phase an alert may come (sensor clocks, phases logged at their end).
@@ -117,8 +113,8 @@ def _position(attack: dict[str, Any], t: float) -> tuple[float, float] | None:
     return tr[1], tr[2]
 
 
-def _matches(attack: dict[str, Any], alert: dict[str, Any]) -> bool:
-    if alert["kind"] not in DETECTS.get(attack["attack"], ()):
+def _matches(attack: dict[str, Any], alert: dict[str, Any], rules: dict[str, frozenset[str]]) -> bool:
+    if alert["kind"] not in rules.get(attack["attack"], ()):
         return False
     t = float(alert["t"])
     if not attack["start"] - EARLY_S <= t <= attack["end"] + WINDOW_S:
@@ -248,8 +244,46 @@ def _density(run: Path) -> dict[str, Any] | None:
     }
 
 
-def score_run(run_dir: str | os.PathLike, *, fps: float = 5.0) -> dict[str, Any]:
-    """Score one run folder; see the module docstring for the rules.
+def _score_attacks(attacks: list[dict], alerts: list[dict], rules: dict) -> tuple[list[dict], list[bool]]:
+    """One row per attack (detected, time to detect, localisation error) and which alerts matched one."""
+    used = [False] * len(alerts)
+    rows = []
+    for a in attacks:
+        hits = [i for i, al in enumerate(alerts) if _matches(a, al, rules)]
+        for i in hits:
+            used[i] = True
+        first = min(hits, key=lambda i: float(alerts[i]["t"])) if hits else None
+        row = {"id": a["id"], "attack": a["attack"], "start_t": a["start"], "end_t": a["end"],
+               "detected": first is not None, "time_to_detect_s": None, "localisation_error_m": None,
+               "alert_kinds": sorted({alerts[i]["kind"] for i in hits}), "technique": sorted(a["technique"])}
+        if first is not None:
+            al = alerts[first]
+            row["time_to_detect_s"] = round(max(0.0, float(al["t"]) - a["start"]), 3)
+            pos = _position(a, float(al["t"]))
+            if pos is not None and al.get("xy") is not None:
+                row["localisation_error_m"] = round(math.dist(pos, al["xy"]), 2)
+        rows.append(row)
+    return rows, used
+
+
+def _per_kind(rows: list[dict]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for kind in sorted({r["attack"] for r in rows}):
+        rs = [r for r in rows if r["attack"] == kind]
+        ttd = [r["time_to_detect_s"] for r in rs if r["time_to_detect_s"] is not None]
+        loc = [r["localisation_error_m"] for r in rs if r["localisation_error_m"] is not None]
+        out[kind] = {
+            "n": len(rs),
+            "detected": sum(r["detected"] for r in rs),
+            "mean_time_to_detect_s": round(float(np.mean(ttd)), 3) if ttd else None,
+            "mean_localisation_error_m": round(float(np.mean(loc)), 2) if loc else None,
+        }
+    return out
+
+
+def score_run(run_dir: str | os.PathLike, *, fps: float = 5.0,
+              rules: dict[str, frozenset[str]] | None = None) -> dict[str, Any]:
+    """Score one run folder; see the module docstring for the rules (``rules``: default ``detects()``).
 
     Tracking is scored on each camera's online tracker output (``sensors/cameras/<id>/track/track.txt``)
     when the run wrote it, else on its det.txt tracked here at the ``frameRate`` of its ``seqinfo.ini``
@@ -261,59 +295,22 @@ def score_run(run_dir: str | os.PathLike, *, fps: float = 5.0) -> dict[str, Any]
         If ``ground_truth.jsonl`` is missing or not JSON lines.
     """
     run = Path(run_dir)
+    rules = detects() if rules is None else rules
     attacks = _attacks(run)
     run_end = _scenario_duration(run)
     for a in attacks:
         a.pop("timed")
         if a.pop("open") and run_end > a["end"]:
             a["end"] = run_end
-    alerts = (
-        list(iter_jsonl(run / "alerts.jsonl"))
-        if (run / "alerts.jsonl").is_file() and (run / "alerts.jsonl").stat().st_size
-        else []
-    )
-    used = [False] * len(alerts)
-    rows = []
-    for a in attacks:
-        hits = [i for i, al in enumerate(alerts) if _matches(a, al)]
-        for i in hits:
-            used[i] = True
-        first = min(hits, key=lambda i: float(alerts[i]["t"])) if hits else None
-        row = {
-            "id": a["id"],
-            "attack": a["attack"],
-            "start_t": a["start"],
-            "end_t": a["end"],
-            "detected": first is not None,
-            "time_to_detect_s": None,
-            "localisation_error_m": None,
-            "alert_kinds": sorted({alerts[i]["kind"] for i in hits}),
-            "technique": sorted(a["technique"]),
-        }
-        if first is not None:
-            al = alerts[first]
-            row["time_to_detect_s"] = round(max(0.0, float(al["t"]) - a["start"]), 3)
-            pos = _position(a, float(al["t"]))
-            if pos is not None and al.get("xy") is not None:
-                row["localisation_error_m"] = round(math.dist(pos, al["xy"]), 2)
-        rows.append(row)
-    per_kind: dict[str, dict[str, Any]] = {}
-    for kind in sorted({r["attack"] for r in rows}):
-        rs = [r for r in rows if r["attack"] == kind]
-        ttd = [r["time_to_detect_s"] for r in rs if r["time_to_detect_s"] is not None]
-        loc = [r["localisation_error_m"] for r in rs if r["localisation_error_m"] is not None]
-        per_kind[kind] = {
-            "n": len(rs),
-            "detected": sum(r["detected"] for r in rs),
-            "mean_time_to_detect_s": round(float(np.mean(ttd)), 3) if ttd else None,
-            "mean_localisation_error_m": round(float(np.mean(loc)), 2) if loc else None,
-        }
+    path = run / "alerts.jsonl"
+    alerts = list(iter_jsonl(path)) if path.is_file() and path.stat().st_size else []
+    rows, used = _score_attacks(attacks, alerts, rules)
     times = [float(al["t"]) for al in alerts] + [t for a in attacks for t in (a["start"], a["end"])]
     duration = _duration_s(run, times)
     false = [al for al, u in zip(alerts, used, strict=True) if not u]
     return {
         "attacks": rows,
-        "per_kind": per_kind,
+        "per_kind": _per_kind(rows),
         "alerts": len(alerts),
         "false_alarms": len(false),
         "false_alarms_by_kind": {
@@ -323,12 +320,8 @@ def score_run(run_dir: str | os.PathLike, *, fps: float = 5.0) -> dict[str, Any]
         "false_alarms_per_hour": round(len(false) / (duration / 3600.0), 3) if duration > 0 else None,
         "tracking": _tracking(run, fps),
         "density": _density(run),
-        "rules": {
-            "detects": {k: sorted(v) for k, v in DETECTS.items()},
-            "window_s": WINDOW_S,
-            "early_s": EARLY_S,
-            "radius_m": RADIUS_M,
-        },
+        "rules": {"detects": {k: sorted(v) for k, v in rules.items()}, "window_s": WINDOW_S,
+                  "early_s": EARLY_S, "radius_m": RADIUS_M},
     }
 
 
