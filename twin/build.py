@@ -103,17 +103,18 @@ def from_place(place: str, *, bbox: tuple | None = None, options: TwinOptions | 
         raise
 
 
-def _build(path: Path, *, label: str, bbox: tuple | None, options: TwinOptions) -> Twin:
-    """Read ``path`` once and assemble every part of the twin (see the module docstring)."""
-    from twin.assets import dependency_graph, make_assets
-    from twin.buildings import make_buildings
-    from twin.cameras import camera_from_tags
-    from twin.graphs import build_graph
-    from twin.network import attach_cameras, core_network
-    from twin.osmread import read_osm
+def _inside_bbox(bbox: tuple | None):
+    """``inside(ll)``: which lon/lat points (n, 2) lie in ``bbox`` (all of them without one)."""
+    def inside(ll: np.ndarray) -> np.ndarray:
+        ll = np.asarray(ll, dtype=float).reshape(-1, 2)
+        if bbox is None:
+            return np.ones(len(ll), dtype=bool)
+        return (ll[:, 0] >= bbox[0]) & (ll[:, 0] <= bbox[2]) & (ll[:, 1] >= bbox[1]) & (ll[:, 1] <= bbox[3])
+    return inside
 
-    t0 = time.perf_counter()
-    data = read_osm(path, bbox)
+
+def _highway_nodes(data, path: Path, bbox: tuple | None, inside) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every highway node with a location: ids, lon/lat and whether it lies in ``bbox``."""
     if not data.ways and bbox is not None:
         raise TwinError(f"bbox {','.join(map(str, bbox))}: contains no highway of {path.name}")
     if not data.ways:
@@ -123,30 +124,35 @@ def _build(path: Path, *, label: str, bbox: tuple | None, options: TwinOptions) 
     ok = np.isfinite(all_ll).all(axis=1)           # nodes missing from the file are left out (ways cut there)
     all_ids, first = np.unique(all_ids[ok], return_index=True)
     all_ll = all_ll[ok][first]
-
-    def inside(ll: np.ndarray) -> np.ndarray:
-        ll = np.asarray(ll, dtype=float).reshape(-1, 2)
-        if bbox is None:
-            return np.ones(len(ll), dtype=bool)
-        return (ll[:, 0] >= bbox[0]) & (ll[:, 0] <= bbox[2]) & (ll[:, 1] >= bbox[1]) & (ll[:, 1] <= bbox[3])
-
     node_in = inside(all_ll)
     if not node_in.any():
         raise TwinError(f"bbox {','.join(map(str, bbox))}: contains no highway of {path.name}")
+    return all_ids, all_ll, node_in
+
+
+def _projection(all_ll: np.ndarray, bbox: tuple | None):
+    """The UTM CRS of the bbox centre (else of the median node) and lon/lat -> metres -> lon/lat."""
     if bbox is not None:
         centre = ((bbox[0] + bbox[2]) / 2.0, (bbox[1] + bbox[3]) / 2.0)
     else:
         centre = (float(np.median(all_ll[:, 0])), float(np.median(all_ll[:, 1])))
     crs = utm_crs(*centre)
     fwd = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    inv = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
 
     def project(ll: np.ndarray) -> np.ndarray:
         ll = np.asarray(ll, dtype=float).reshape(-1, 2)
         x, y = fwd.transform(ll[:, 0], ll[:, 1])
         return np.column_stack([x, y])
 
-    all_xy = project(all_ll)
-    xy_of = dict(zip(all_ids.tolist(), map(tuple, all_xy.tolist()), strict=True))
+    return crs, project, lambda xy: np.column_stack(inv.transform(xy[:, 0], xy[:, 1]))
+
+
+def _graphs(data, path: Path, bbox, all_ids, all_ll, node_in, crs, project, options: TwinOptions):
+    """The walk and drive graphs (clipped to the nodes inside ``bbox``)."""
+    from twin.graphs import build_graph
+
+    xy_of = dict(zip(all_ids.tolist(), map(tuple, project(all_ll).tolist()), strict=True))
     lonlat_of = dict(zip(all_ids.tolist(), map(tuple, all_ll.tolist()), strict=True))
     keep_ids = None
     if bbox is not None:
@@ -161,20 +167,29 @@ def _build(path: Path, *, label: str, bbox: tuple | None, options: TwinOptions) 
     if walk.number_of_edges() == 0:
         where = f" in bbox {','.join(map(str, bbox))}" if bbox else ""
         raise TwinError(f"OSM file {path}: has no walkable ways{where}")
-    drive = build_graph(data.ways, xy_of, lonlat_of, "drive", **kw)
-    buildings = make_buildings(data.buildings, project, options, keep=inside if bbox else None)
+    return walk, build_graph(data.ways, xy_of, lonlat_of, "drive", **kw)
 
-    inv = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-    assets = make_assets(data.asset_nodes, data.asset_areas, project=project,
-                         unproject=lambda xy: np.column_stack(inv.transform(xy[:, 0], xy[:, 1])),
+
+def _build(path: Path, *, label: str, bbox: tuple | None, options: TwinOptions) -> Twin:
+    """Read ``path`` once and assemble every part of the twin (see the module docstring)."""
+    from twin.assets import dependency_graph, make_assets
+    from twin.buildings import make_buildings
+    from twin.cameras import camera_from_tags
+    from twin.network import attach_cameras, core_network
+    from twin.osmread import read_osm
+
+    t0 = time.perf_counter()
+    data = read_osm(path, bbox)
+    inside = _inside_bbox(bbox)
+    all_ids, all_ll, node_in = _highway_nodes(data, path, bbox, inside)
+    crs, project, unproject = _projection(all_ll, bbox)
+    walk, drive = _graphs(data, path, bbox, all_ids, all_ll, node_in, crs, project, options)
+    buildings = make_buildings(data.buildings, project, options, keep=inside if bbox else None)
+    assets = make_assets(data.asset_nodes, data.asset_areas, project=project, unproject=unproject,
                          keep=inside, walk=walk)
     deps = dependency_graph(assets)
-
-    cams = []
-    for cid, ll, tags in data.cameras:
-        if inside(ll)[0]:
-            cams.append(camera_from_tags(cid, tuple(project(ll)[0]), ll, tags))
-    cams.sort(key=lambda c: c.id)
+    cams = sorted((camera_from_tags(cid, tuple(project(ll)[0]), ll, tags)
+                   for cid, ll, tags in data.cameras if inside(ll)[0]), key=lambda c: c.id)
     network = core_network(options)
     attach_cameras(network, {c.id: c.xy for c in cams})
 

@@ -45,45 +45,28 @@ def _nice(length: float) -> float:
     return max(m * p for m in (1, 2, 5) if m * p <= length)
 
 
-def plot_twin(twin: Twin, out: str | os.PathLike, *, dpi: int = 150) -> Path:
-    """Draw ``twin`` to the PNG ``out`` (parent folders are created) and return its path.
+def _draw_areas(ax, twin: Twin, handles: list) -> None:
+    """Buildings and asset polygons."""
+    from matplotlib.collections import PolyCollection
+    from matplotlib.patches import Patch
 
-    Raises
-    ------
-    TwinError
-        ``out`` does not end in ``.png``.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.collections import LineCollection, PatchCollection, PolyCollection
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch, Wedge
-
-    out = Path(out)
-    if out.suffix.lower() != ".png":
-        raise TwinError(f"--out {out}: the map is a PNG, the file name must end in .png")
-    walk_xy = np.array([(d["x"], d["y"]) for g in (twin.walk, twin.drive) for _, d in g.nodes(data=True)])
-    x0, y0 = walk_xy.min(axis=0)
-    x1, y1 = walk_xy.max(axis=0)
-    w, h = max(x1 - x0, 40.0), max(y1 - y0, 40.0)
-    pad = 0.04 * max(w, h)
-    aspect = h / w
-    fig, ax = plt.subplots(figsize=(11, max(4.0, min(14.0, 11 * aspect)) + 0.6))
-    ax.set_facecolor("#f7f7f4")
-    handles = []
     polys = twin.buildings.polygons
     if len(polys):
         rings = [np.asarray(p.exterior.coords)[:, :2] for p in polys]
         ax.add_collection(PolyCollection(rings, facecolors="#c9c3bb", edgecolors="#a39d95", linewidths=0.3,
                                          zorder=1))
         handles.append(Patch(facecolor="#c9c3bb", edgecolor="#a39d95", label=f"building ({len(polys)})"))
-    area_assets = [a for a in twin.assets if a.polygon is not None]
-    for a in area_assets:
+    for a in (a for a in twin.assets if a.polygon is not None):
         for part in getattr(a.polygon, "geoms", [a.polygon]):
             c = _ASSET_STYLE[a.type][0]
             ax.fill(*part.exterior.xy, facecolor=c, alpha=0.18, edgecolor=c, linewidth=0.6, zorder=1.5)
+
+
+def _draw_networks(ax, twin: Twin, handles: list) -> None:
+    """The walk and drive graphs, and the asset points by type."""
+    from matplotlib.collections import LineCollection
+    from matplotlib.lines import Line2D
+
     ax.add_collection(LineCollection(_segments(twin.walk), colors="#3b6fc0", linewidths=0.5, alpha=0.9,
                                      zorder=3.5))
     handles.append(Line2D([], [], color="#3b6fc0", lw=1, label=f"walk network ({twin.walk.number_of_nodes()} "
@@ -101,28 +84,40 @@ def plot_twin(twin: Twin, out: str | os.PathLike, *, dpi: int = 150) -> Path:
                        zorder=6)
             handles.append(Line2D([], [], ls="", marker=m, color=c, markeredgecolor="white", ms=7,
                                   label=f"{kind.replace('_', ' ')} ({len(pts)})"))
+
+
+def _draw_cameras(ax, twin: Twin, handles: list, size: float) -> None:
+    """Access switches with their camera links, and cameras with their view wedges."""
+    from matplotlib.collections import LineCollection, PatchCollection
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Wedge
+
     net = twin.network
-    if twin.cameras:
-        sw = {n: d["xy"] for n, d in net.nodes(data=True) if d.get("kind") == "access_switch"}
-        links = [np.array([net.nodes[c]["xy"], sw[s]]) for s in sw for c in net.neighbors(s)
-                 if net.nodes[c].get("kind") == "camera"]
-        ax.add_collection(LineCollection(links, colors="#7a2a8a", linewidths=0.35, alpha=0.35, zorder=4))
-        sxy = np.array(list(sw.values())).reshape(-1, 2)
-        ax.scatter(sxy[:, 0], sxy[:, 1], s=22, marker="s", c="#7a2a8a", edgecolors="white", linewidths=0.5,
-                   zorder=7)
-        handles.append(Line2D([], [], ls="-", marker="s", color="#7a2a8a", ms=5, lw=0.6,
-                              label=f"access switch ({len(sw)}) + links"))
-        cxy = np.array([c.xy for c in twin.cameras])
-        r = 0.025 * max(w, h)
-        wedges = [Wedge(c.xy, r, 90 - c.direction_deg - 30, 90 - c.direction_deg + 30)
-                  for c in twin.cameras if c.direction_deg is not None]
-        if wedges:
-            ax.add_collection(PatchCollection(wedges, facecolor="#d62728", alpha=0.35, edgecolor="#d62728",
-                                              linewidth=0.5, zorder=7))
-        ax.scatter(cxy[:, 0], cxy[:, 1], s=9, c="#d62728", edgecolors="black", linewidths=0.3, zorder=8)
-        n_dir = len(wedges)
-        handles.append(Line2D([], [], ls="", marker="o", color="#d62728", markeredgecolor="black", ms=4,
-                              label=f"camera ({len(twin.cameras)}; {n_dir} with view wedge)"))
+    sw = {n: d["xy"] for n, d in net.nodes(data=True) if d.get("kind") == "access_switch"}
+    links = [np.array([net.nodes[c]["xy"], sw[s]]) for s in sw for c in net.neighbors(s)
+             if net.nodes[c].get("kind") == "camera"]
+    ax.add_collection(LineCollection(links, colors="#7a2a8a", linewidths=0.35, alpha=0.35, zorder=4))
+    sxy = np.array(list(sw.values())).reshape(-1, 2)
+    ax.scatter(sxy[:, 0], sxy[:, 1], s=22, marker="s", c="#7a2a8a", edgecolors="white", linewidths=0.5,
+               zorder=7)
+    handles.append(Line2D([], [], ls="-", marker="s", color="#7a2a8a", ms=5, lw=0.6,
+                          label=f"access switch ({len(sw)}) + links"))
+    cxy = np.array([c.xy for c in twin.cameras])
+    r = 0.025 * size
+    wedges = [Wedge(c.xy, r, 90 - c.direction_deg - 30, 90 - c.direction_deg + 30)
+              for c in twin.cameras if c.direction_deg is not None]
+    if wedges:
+        ax.add_collection(PatchCollection(wedges, facecolor="#d62728", alpha=0.35, edgecolor="#d62728",
+                                          linewidth=0.5, zorder=7))
+    ax.scatter(cxy[:, 0], cxy[:, 1], s=9, c="#d62728", edgecolors="black", linewidths=0.3, zorder=8)
+    handles.append(Line2D([], [], ls="", marker="o", color="#d62728", markeredgecolor="black", ms=4,
+                          label=f"camera ({len(twin.cameras)}; {len(wedges)} with view wedge)"))
+
+
+def _draw_frame(ax, twin: Twin, extent: tuple, pad: float, handles: list) -> None:
+    """Limits, scale bar, north arrow, title and legend."""
+    x0, y0, x1, y1 = extent
+    w, h = max(x1 - x0, 40.0), max(y1 - y0, 40.0)
     ax.set_xlim(x0 - pad, x1 + pad)
     ax.set_ylim(y0 - pad, y1 + pad)
     ax.set_aspect("equal")
@@ -143,6 +138,37 @@ def plot_twin(twin: Twin, out: str | os.PathLike, *, dpi: int = 150) -> Path:
                  f"{twin.crs}, bbox {b[0]:.4f},{b[1]:.4f},{b[2]:.4f},{b[3]:.4f}", fontsize=11)
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False,
               borderaxespad=0.0)
+
+
+def plot_twin(twin: Twin, out: str | os.PathLike, *, dpi: int = 150) -> Path:
+    """Draw ``twin`` to the PNG ``out`` (parent folders are created) and return its path.
+
+    Raises
+    ------
+    TwinError
+        ``out`` does not end in ``.png``.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    if out.suffix.lower() != ".png":
+        raise TwinError(f"--out {out}: the map is a PNG, the file name must end in .png")
+    walk_xy = np.array([(d["x"], d["y"]) for g in (twin.walk, twin.drive) for _, d in g.nodes(data=True)])
+    x0, y0 = walk_xy.min(axis=0)
+    x1, y1 = walk_xy.max(axis=0)
+    w, h = max(x1 - x0, 40.0), max(y1 - y0, 40.0)
+    pad = 0.04 * max(w, h)
+    fig, ax = plt.subplots(figsize=(11, max(4.0, min(14.0, 11 * h / w)) + 0.6))
+    ax.set_facecolor("#f7f7f4")
+    handles: list = []
+    _draw_areas(ax, twin, handles)
+    _draw_networks(ax, twin, handles)
+    if twin.cameras:
+        _draw_cameras(ax, twin, handles, max(w, h))
+    _draw_frame(ax, twin, (x0, y0, x1, y1), pad, handles)
     fig.tight_layout()
     buf = io.BytesIO()
     try:

@@ -45,6 +45,74 @@ def _tags(obj) -> dict:
     return {t.k: t.v for t in obj.tags}
 
 
+def _check_file(p: Path) -> None:
+    if not p.exists():
+        raise TwinError(f"OSM file {p}: does not exist")
+    if not p.is_file():
+        raise TwinError(f"OSM file {p}: is not a file")
+    if p.stat().st_size == 0:
+        raise TwinError(f"OSM file {p}: is empty")
+
+
+def _inside(bbox, lon, lat) -> bool:
+    return bbox is None or (bbox[0] <= lon <= bbox[2] and bbox[1] <= lat <= bbox[3])
+
+
+def _on_node(o, data: OSMData, bbox) -> None:
+    """A camera or an asset point (inside ``bbox``)."""
+    data.n_nodes += 1
+    tags = _tags(o)
+    loc = (o.location.lon, o.location.lat)
+    if not _inside(bbox, *loc):
+        return
+    if tags.get("man_made") == "surveillance":
+        data.cameras.append((f"cam-{o.id}", loc, tags))
+    kind = asset_type(tags)
+    if kind:
+        data.asset_nodes.append((f"n{o.id}", kind, loc, tags))
+
+
+def _on_way(o, data: OSMData, bbox, closed: dict) -> None:
+    """A highway (with a node inside ``bbox``), and closed building/asset rings kept as area fallbacks."""
+    nodes = o.nodes
+    if len(nodes) >= 4 and nodes[0].ref == nodes[-1].ref:
+        tags = _tags(o)
+        if tags.get("building", "no") != "no" or asset_type(tags):
+            closed[o.id] = ([(n.location.lon, n.location.lat) for n in nodes if n.location.valid()], tags)
+    if "highway" not in o.tags:
+        return
+    # nodes missing from a clipped extract have no location: NaN, the graph cuts the way there
+    pts = [(n.ref, n.location.lon, n.location.lat) if n.location.valid() else (n.ref, nan, nan)
+           for n in nodes]
+    arr = np.array(pts, dtype=float).reshape(-1, 3)
+    if np.isfinite(arr[:, 1]).sum() < 2:
+        return
+    if bbox is not None and not ((arr[:, 1] >= bbox[0]) & (arr[:, 1] <= bbox[2])
+                                 & (arr[:, 2] >= bbox[1]) & (arr[:, 2] <= bbox[3])).any():
+        return
+    tags = {k: o.tags[k] for k in WAY_TAGS if k in o.tags}
+    data.ways.append((o.id, arr[:, 0].astype(np.int64), arr[:, 1:], tags))
+
+
+def _on_area(o, data: OSMData, wkb) -> None:
+    """A building or an asset area (an area pyosmium could not assemble, a broken ring, is skipped)."""
+    tags = _tags(o)
+    aid = f"{'w' if o.from_way() else 'r'}{o.orig_id()}"
+    kind = asset_type(tags)
+    building = tags.get("building", "no") != "no"
+    if not (kind or building):
+        return
+    try:
+        geom = wkb.create_multipolygon(o)
+    except RuntimeError:
+        return
+    geom = bytes.fromhex(geom) if isinstance(geom, str) else geom
+    if building:
+        data.buildings.append((aid, geom, tags))
+    if kind:
+        data.asset_areas.append((aid, kind, geom, tags))
+
+
 def read_osm(path: str | os.PathLike, bbox: tuple[float, float, float, float] | None = None) -> OSMData:
     """Read ``path`` once with pyosmium (locations and areas on).
 
@@ -60,12 +128,7 @@ def read_osm(path: str | os.PathLike, bbox: tuple[float, float, float, float] | 
     import osmium
 
     p = Path(path)
-    if not p.exists():
-        raise TwinError(f"OSM file {p}: does not exist")
-    if not p.is_file():
-        raise TwinError(f"OSM file {p}: is not a file")
-    if p.stat().st_size == 0:
-        raise TwinError(f"OSM file {p}: is empty")
+    _check_file(p)
     data = OSMData()
     wkb = osmium.geom.WKBFactory()
     closed: dict[int, tuple[list, dict]] = {}   # closed building/asset ways: the fallback for failed areas
@@ -75,54 +138,11 @@ def read_osm(path: str | os.PathLike, bbox: tuple[float, float, float, float] | 
               .with_filter(osmium.filter.EmptyTagFilter()))
         for o in fp:
             if o.is_node():
-                data.n_nodes += 1
-                tags = _tags(o)
-                loc = (o.location.lon, o.location.lat)
-                if bbox is not None and not (bbox[0] <= loc[0] <= bbox[2] and bbox[1] <= loc[1] <= bbox[3]):
-                    continue
-                if tags.get("man_made") == "surveillance":
-                    data.cameras.append((f"cam-{o.id}", loc, tags))
-                kind = asset_type(tags)
-                if kind:
-                    data.asset_nodes.append((f"n{o.id}", kind, loc, tags))
+                _on_node(o, data, bbox)
             elif o.is_way():
-                nodes = o.nodes
-                if len(nodes) >= 4 and nodes[0].ref == nodes[-1].ref:
-                    tags = _tags(o)
-                    if tags.get("building", "no") != "no" or asset_type(tags):
-                        ring = [(n.location.lon, n.location.lat) for n in nodes if n.location.valid()]
-                        closed[o.id] = (ring, tags)
-                if "highway" not in o.tags:
-                    continue
-                # nodes missing from a clipped extract have no location: NaN, the graph cuts the way there
-                pts = [(n.ref, n.location.lon, n.location.lat) if n.location.valid() else (n.ref, nan, nan)
-                       for n in nodes]
-                arr = np.array(pts, dtype=float).reshape(-1, 3)
-                if np.isfinite(arr[:, 1]).sum() < 2:
-                    continue
-                if bbox is not None and not ((arr[:, 1] >= bbox[0]) & (arr[:, 1] <= bbox[2])
-                                             & (arr[:, 2] >= bbox[1]) & (arr[:, 2] <= bbox[3])).any():
-                    continue
-                ids = arr[:, 0].astype(np.int64)
-                ll = arr[:, 1:]
-                tags = {k: o.tags[k] for k in WAY_TAGS if k in o.tags}
-                data.ways.append((o.id, ids, ll, tags))
+                _on_way(o, data, bbox, closed)
             elif o.is_area():
-                tags = _tags(o)
-                aid = f"{'w' if o.from_way() else 'r'}{o.orig_id()}"
-                kind = asset_type(tags)
-                building = tags.get("building", "no") != "no"
-                if not (kind or building):
-                    continue
-                try:
-                    geom = wkb.create_multipolygon(o)
-                except RuntimeError:  # an area pyosmium could not assemble (broken ring): skip it
-                    continue
-                geom = bytes.fromhex(geom) if isinstance(geom, str) else geom
-                if building:
-                    data.buildings.append((aid, geom, tags))
-                if kind:
-                    data.asset_areas.append((aid, kind, geom, tags))
+                _on_area(o, data, wkb)
     except RuntimeError as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise TwinError(f"OSM file {p}: cannot be read as OSM data ({msg})") from None
