@@ -53,3 +53,70 @@ def test_agents_and_twin_do_not_import_downstream_layers():
             if hit:
                 bad[str(f.relative_to(ROOT))] = sorted(hit)
     assert bad == {}
+
+
+PACKAGES = ("twin", "agents", "sensors", "analytics", "scenarios")
+MAX_FUNCTION_LINES = 80
+MAX_MODULE_LINES = 600
+
+
+def _modules() -> dict[str, Path]:
+    """Dotted name -> file of every module of the packages (a package is its ``__init__``)."""
+    out = {}
+    for pkg in PACKAGES:
+        for p in sorted((ROOT / pkg).rglob("*.py")):
+            parts = p.relative_to(ROOT).with_suffix("").parts
+            out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = p
+    return out
+
+
+def _imported(name: str, path: Path, mods: dict[str, Path]) -> set[str]:
+    """Modules of ours that ``path`` imports anywhere (lazy and TYPE_CHECKING imports count too)."""
+    pkg = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = pkg.split(".")[: len(pkg.split(".")) - node.level + 1]
+                base = ".".join(parts + ([base] if base else []))
+            targets = [base] + [f"{base}.{a.name}" for a in node.names]
+        else:
+            continue
+        out.update(t for t in targets if t in mods and t != name)
+    return out
+
+
+def test_no_import_cycle_between_modules():
+    import networkx as nx
+
+    mods = _modules()
+    g = nx.DiGraph()
+    for name, path in mods.items():
+        g.add_edges_from((name, t) for t in _imported(name, path, mods))
+    assert list(nx.simple_cycles(g)) == []
+
+
+def test_no_package_imports_another_packages_private_module():
+    mods = _modules()
+    bad = {name: sorted(t for t in _imported(name, path, mods)
+                        if t.split(".")[0] != name.split(".")[0]
+                        and any(part.startswith("_") for part in t.split(".")[1:]))
+           for name, path in mods.items()}
+    assert {k: v for k, v in bad.items() if v} == {}
+
+
+def test_functions_and_modules_stay_small():
+    long_functions, long_modules = [], []
+    for name, path in _modules().items():
+        text = path.read_text(encoding="utf-8")
+        if text.count("\n") > MAX_MODULE_LINES:
+            long_modules.append((name, text.count("\n")))
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                n = node.end_lineno - node.lineno + 1
+                if n > MAX_FUNCTION_LINES:
+                    long_functions.append((f"{name}.{node.name}", n))
+    assert long_modules == [] and long_functions == []
