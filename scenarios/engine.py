@@ -163,7 +163,8 @@ class _Run:
         self.alerts = None
         if self.analytics:
             self.alerts = AlertStream(self.bus, self.tmp, zones=self.zones, restricted=self.where.restricted,
-                                      crs=self.twin.crs, on_alert=self.auto.on_alert if self.auto else None)
+                                      crs=self.twin.crs, on_alert=self.auto.on_alert if self.auto else None,
+                                      params=self.sc.analytics())
             self.aborters.append(self.alerts.abort)
         exporters = [e for _, k in SENSOR_KINDS.items() for e in k.exporters] + list(CyberRange.exporters)
         self.exports.start(self.sensors, exporters, float(self.d["duration_s"]))

@@ -7,9 +7,10 @@ the run's ``scenario.yaml``, and whose ``attacks()``/``sensors()`` are the typed
 take. Checks that need the twin (does this place exist, is this camera id known) report into the same kind
 of report (``Scenario.report``) so that they too carry their line.
 
-The ``attacks`` and ``sensors`` keys are derived from the kinds' own declarations: attack kinds are the
-registered ``agents.attackers`` and ``sensors.cyber.campaigns`` classes, sensor kinds the registered
-``sensors.kinds.SensorKind`` classes (``scenarios.specs`` turns their dataclasses into schema fields).
+The ``attacks``, ``sensors`` and ``analytics`` keys are derived from the kinds' own declarations: attack
+kinds are the registered ``agents.attackers`` and ``sensors.cyber.campaigns`` classes, sensor kinds the
+registered ``sensors.kinds.SensorKind`` classes, detector parameters the registered
+``analytics.base.Detector`` classes (``scenarios.specs`` turns their dataclasses into schema fields).
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from pathlib import Path
 import yaml
 
 from agents.attackers import ATTACKER_KINDS
+from analytics.base import Detector
+from analytics.params import AnalyticsParams
+from analytics.tracking import TrackerParams
 from scenarios._fields import (
     Free,
     Int,
@@ -116,6 +120,18 @@ def cyber_kinds() -> tuple[str, ...]:
     return tuple(CAMPAIGNS)
 
 
+def _analytics_map() -> Map:
+    """``analytics:``: the tracker's and any registered detector's parameters (``analytics.base.Detector``),
+    each block optional (absent: the detector's documented defaults)."""
+    blocks = {"tracker": TrackerParams, **{name: cls.Params for name, cls in Detector.registered().items()}}
+    keys: dict = {"default_fps": Num(optional=True, gt=0, doc="frame rate of a camera whose calibration "
+                                                              "gives none; default 5")}
+    for name, params in blocks.items():
+        m = map_of(params)
+        keys[name] = Map(keys=m.keys, rules=m.rules, optional=True, doc=f"{name} parameters")
+    return Map(keys=keys)
+
+
 def _attacks_field() -> Tagged:
     return Tagged(variants={kind: map_of(cls.Params) for kind, cls in attack_kinds().items()})
 
@@ -193,7 +209,8 @@ _SCHEMA = Map(keys={
     "crowd": _CROWD,
     "sensors": None,                 # derived from the registered kinds in ``schema()``
     "restricted_zones": ListOf(default=[], item=_RESTRICTED),
-    "attacks": None,                 # derived too
+    "analytics": None,               # derived from the registered detectors
+    "attacks": None,                 # derived from the registered attacker kinds and cyber campaigns
     "response": _RESPONSE,
     "events": ListOf(default=[], item=Tagged(variants=EVENTS, tag_default="sensor_fault")),
     "criteria": ListOf(default=[], item=_CRITERION),
@@ -207,6 +224,7 @@ def schema() -> Map:
     keys = dict(_SCHEMA.keys)
     keys["sensors"] = _sensors_map()
     keys["attacks"] = ListOf(default=[], item=_attacks_field())
+    keys["analytics"] = _analytics_map()
     crit = Map(keys={**_CRITERION.keys, "detect": Str(optional=True, choices=tuple(attack_kinds()),
                                                       doc="an attack kind that must raise an alert")},
                rules=_CRITERION.rules)
@@ -242,6 +260,10 @@ class Scenario:
         """The ``sensors`` blocks as typed specs, by sensor kind key (``conditions`` apart)."""
         kinds = dict(SENSOR_KINDS.items())
         return {k: _typed_block(kinds[k], v) for k, v in self.data["sensors"].items() if k in kinds}
+
+    def analytics(self) -> AnalyticsParams:
+        """The analytics pipeline's parameters (``analytics:``; defaults for every block not given)."""
+        return AnalyticsParams.from_mapping(self.data.get("analytics", {}))
 
     def conditions(self) -> tuple[str, ...]:
         """The scene's light and weather as camera condition names (``day`` and ``clear`` add none)."""
