@@ -1,10 +1,11 @@
 """Benchmark of run scoring: ``write_metrics`` seconds on a finished run folder, and the numpy CLEAR-MOT/IDF1
 scorer against motmetrics' accumulator on the same cameras (equal metrics, time of each).
 
-Run: ``.venv/bin/python bench/scoring.py RUN_DIR [--reference]``. Works on a copy of the folder (the run is
-not touched). Prints wall and CPU seconds of scoring with the run's cameras re-tracked from det.txt and, when
-every camera also has the online tracker's ``track/track.txt`` (or after ``--make-tracks`` writes it from
-det.txt), scoring that reads it; ``--reference`` adds the per-camera motmetrics comparison.
+Run: ``.venv/bin/python bench/scoring.py [RUN_DIR] [--reference]`` (without a folder, the default scenario is
+run first, unscored, into a temporary one). Works on a copy of the folder (the run is not touched). Prints
+wall and CPU seconds of scoring with the run's cameras re-tracked from det.txt and, when every camera also
+has the online tracker's ``track/track.txt`` (or after ``--make-tracks`` writes it from det.txt), scoring
+that reads it; ``--reference`` adds the per-camera motmetrics comparison.
 """
 
 from __future__ import annotations
@@ -33,13 +34,20 @@ def timed(fn, *args) -> tuple[float, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("run_dir")
+    ap.add_argument("run_dir", nargs="?", help="a finished run folder (default: run the default scenario)")
     ap.add_argument("--make-tracks", action="store_true", help="write track/track.txt from det.txt first")
     ap.add_argument("--reference", action="store_true", help="also time motmetrics per camera")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(tmp) / "run"
-        shutil.copytree(a.run_dir, run)
+        if a.run_dir is None:
+            from scenarios.engine import run_scenario
+
+            scen = Path(__file__).resolve().parents[1] / "scenarios" / "library" / "helsinki" / "default.yaml"
+            print(f"scoring a fresh run of {scen.name} (no RUN_DIR given)")
+            run_scenario(scen, out=run, quiet=True, metrics=False)
+        else:
+            shutil.copytree(a.run_dir, run)
         cams = sorted(p for p in (run / "sensors" / "cameras").iterdir() if (p / "gt" / "gt.txt").is_file())
         tracks = [c / TRACK_FILE for c in cams]
         saved = {t: t.read_bytes() for t in tracks if t.is_file()}
