@@ -46,7 +46,7 @@ def main() -> None:
         rng = np.random.default_rng(a.seed)
         t0 = time.perf_counter()
         cams = sorted(twin.cameras, key=lambda c: c.id)[: a.cameras]
-        spec = {"cameras": {"fps": a.fps, "list": [{"id": c.id, "at": {"xy": list(c.xy)}} for c in cams]},
+        spec = {"cameras": {"fps": a.fps, "list": [{"id": c.id, "lonlat": list(c.lonlat)} for c in cams]},
                 "acoustic": a.mics,
                 "counters": [{"id": f"sq{k}", "kind": "area", "at": x.name}
                              for k, x in enumerate(sorted((x for x in twin.assets if x.polygon is not None),

@@ -31,8 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import yaml  # noqa: E402
 
-from scenarios.engine import exports_mode, run_scenario  # noqa: E402
+from scenarios.engine import run_scenario  # noqa: E402
 from scenarios.schema import parse_scenario  # noqa: E402
+from sensors.export.setup import exports_mode  # noqa: E402
 from twin import load_twin  # noqa: E402
 
 #: Components to attribute run time to: label -> (file suffix, function name) in the profile.
