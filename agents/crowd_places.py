@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
-from scipy.spatial import cKDTree
 
 from agents.crowd_params import CrowdError, CrowdParams
 from agents.routing import Router, RoutingError, WalkNetwork
+from twin.nearest import NodeIndex
 
 __all__ = ["Places"]
 
@@ -54,7 +54,7 @@ class Places:
         self.rng = rng
         core = np.flatnonzero(net.core)
         self.core_nodes = core
-        self._core_tree = cKDTree(np.column_stack([net.x[core], net.y[core]]))
+        self._core_index = NodeIndex.of_points(core.tolist(), np.column_stack([net.x[core], net.y[core]]))
         self.core_edges = np.flatnonzero(net.core[net.eu] & net.core[net.ev])
         self.pois: np.ndarray | None = None
         self.gatherings: list[dict] = []
@@ -69,8 +69,7 @@ class Places:
 
     def snap(self, xy: np.ndarray) -> np.ndarray:
         """Nearest core (routable) node index for each point."""
-        _, k = self._core_tree.query(np.asarray(xy, float).reshape(-1, 2))
-        return self.core_nodes[k]
+        return self.core_nodes[self._core_index.nearest_index(np.asarray(xy, float).reshape(-1, 2))]
 
     # ------------------------------------------------------------------ points of interest
     def ensure_pois(self) -> None:

@@ -27,11 +27,18 @@ class NodeIndex:
     'b'
     """
 
-    def __init__(self, graph: nx.Graph) -> None:
-        self.nodes: list[Any] = list(graph.nodes)
-        self.xy = np.array([[graph.nodes[n]["x"], graph.nodes[n]["y"]] for n in self.nodes],
-                           float).reshape(-1, 2)
+    def __init__(self, graph: nx.Graph | None = None, *, nodes: list | None = None, xy=None) -> None:
+        if graph is not None:
+            nodes = list(graph.nodes)
+            xy = [[graph.nodes[n]["x"], graph.nodes[n]["y"]] for n in nodes]
+        self.nodes: list[Any] = list(nodes or [])
+        self.xy = np.asarray(xy if xy is not None else [], float).reshape(-1, 2)
         self._tree = cKDTree(self.xy) if len(self.nodes) else None
+
+    @classmethod
+    def of_points(cls, nodes, xy) -> NodeIndex:
+        """An index over some nodes given with their positions (e.g. only the routable ones)."""
+        return cls(nodes=list(nodes), xy=xy)
 
     def nearest_index(self, xy) -> np.ndarray:
         """Row in ``nodes`` of the node nearest to each point of ``xy`` ((2,) or (n, 2))."""
