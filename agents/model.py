@@ -49,6 +49,8 @@ class CityModel(mesa.Model):
         self._next_id = ID_BASE
         #: left objects: target id -> {"xy", "placed_t", "remove_t", "by"}
         self.objects: dict[int, dict] = {}
+        #: harmless look-alikes acting in the world (``agents.lookalikes``), stepped after the individuals
+        self.lookalikes: list = []
 
     # --- bookkeeping ------------------------------------------------------------------------------------
     def new_target_id(self) -> int:
@@ -97,6 +99,8 @@ class CityModel(mesa.Model):
         if self.crowd is not None:
             self.truth.extend(self.crowd.step(t, dt))
         self.agents.shuffle_do("act", t, dt)
+        for look in self.lookalikes:
+            look.step(t, dt)
         t1 = t + dt
         due = [o for o, d in self.objects.items() if d["remove_t"] is not None and d["remove_t"] <= t1]
         for oid in sorted(due):
@@ -125,9 +129,10 @@ class CityModel(mesa.Model):
                        width_m=np.array(col[4], float), speed=np.array(col[5], float))
 
     def targets(self) -> Targets:
-        """Every physical target now: the crowd's pedestrians and the individuals."""
+        """Every physical target now: the crowd's pedestrians, the individuals and the look-alikes'."""
         parts = [self.crowd.targets()] if self.crowd is not None else []
-        return Targets.concat([*parts, self.individual_targets()])
+        looks = [tg for tg in (look.targets() for look in self.lookalikes) if tg is not None]
+        return Targets.concat([*parts, self.individual_targets(), *looks])
 
     def dispatch(self, kind: str, xy, t: float, *, reason: str = "") -> Any:
         """Send the idle ``kind`` unit (police|fire|ambulance) with the least drive time to ``xy`` at ``t``.

@@ -9,11 +9,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["CLASS_NAMES", "Impulse", "Targets", "WorldView"]
+__all__ = ["BICYCLE", "CLASS_NAMES", "FURNITURE", "OBJECT", "PERSON", "VEHICLE", "Impulse", "Targets",
+           "WorldView"]
 
-#: Target classes (index = code in ``Targets.cls``); names are what cameras report as ``cls``.
-CLASS_NAMES = ("person", "vehicle", "object")
-PERSON, VEHICLE, OBJECT = 0, 1, 2
+#: Target classes (index = code in ``Targets.cls``); names are what cameras report as ``cls``. ``object`` is a
+#: carried object set down (a bag); ``bicycle`` a person riding one; ``furniture`` a bench, bin or bollard
+#: (no detector class of its own: a detector may call it something else, or nothing).
+CLASS_NAMES = ("person", "vehicle", "object", "bicycle", "furniture")
+PERSON, VEHICLE, OBJECT, BICYCLE, FURNITURE = 0, 1, 2, 3, 4
 
 
 @dataclass(frozen=True)

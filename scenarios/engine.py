@@ -7,8 +7,9 @@ the exports and the analytics, then runs the clock (``scenarios.run_loop``).
 
 Seeds: ``numpy.random.SeedSequence(seed).spawn(len(SEED_STREAMS))``, one generator per stream in the fixed
 order of ``SEED_STREAMS`` = crowd, individuals (attackers, responders, Mesa's shuffle), sensors (the physical
-sensors: one child per sensor, kind by kind), cyber. A new stream is appended to that tuple, so earlier
-streams keep their numbers.
+sensors: one child per sensor, kind by kind), cyber, world (the look-alikes: one child per registered kind,
+in registry order, used or not). A new stream is appended to that tuple, so earlier streams keep their
+numbers.
 
 Alerts from the analytics pipeline (``scenarios.alerting``) are published back on ``analytics/alert`` and
 written to ``alerts.jsonl``; under ``response.policy: auto`` they also dispatch responders
@@ -40,6 +41,7 @@ import psutil
 
 from agents.attackers import ATTACKER_KINDS, make_attacker
 from agents.crowd import Crowd
+from agents.lookalikes import LOOKALIKE_KINDS
 from agents.model import CityModel
 from agents.responders import create_responders
 from scenarios.alerting import AlertStream
@@ -62,7 +64,7 @@ from twin.zones import density_zones, zones_geojson
 __all__ = ["DENSITY_PERIOD_S", "SEED_STREAMS", "RunResult", "run_scenario"]
 
 #: Order in which the master seed is split (``SeedSequence(seed).spawn``); append only.
-SEED_STREAMS = ("crowd", "individuals", "sensors", "cyber")
+SEED_STREAMS = ("crowd", "individuals", "sensors", "cyber", "world")
 
 
 @dataclass
@@ -111,6 +113,7 @@ class _Run:
         self.auto = AutoResponse(self.model) if d["response"]["policy"] == "auto" else None
         self.attackers = [make_attacker(self.model, kind, p, at_node=where.node, at_xy=where.xy, zone=zone)
                           for kind, p, where, zone in self.where.physical]
+        self._build_lookalikes()
         #: who acts in this run, e.g. {"attacker/bag_leaver": 1, "responder/police": 1, ...} (Mesa groupby)
         self.cast = dict(sorted(self.model.agents.groupby(lambda a: f"{a.role}/{a.kind}").count().items()))
         self._build_io()
@@ -137,6 +140,16 @@ class _Run:
         for i, e in enumerate(d["events"]):
             if e["kind"] == "sensor_fault" and e["sensor"] not in self.by_id:
                 rep.error(f"events[{i}].sensor", f"no sensor {e['sensor']!r} in this run")
+
+    def _build_lookalikes(self) -> None:
+        """The enabled look-alikes, each with its own generator (one per registered kind, in order)."""
+        specs = self.sc.lookalikes()
+        gens = self.rng["world"].spawn(len(LOOKALIKE_KINDS))
+        for (key, cls), gen in zip(LOOKALIKE_KINDS.items(), gens, strict=True):
+            if specs[key].enabled:
+                look = cls(self.model, specs[key], rng=gen)
+                look.start(0.0)
+                self.model.lookalikes.append(look)
 
     def _build_crowd(self) -> None:
         c = self.d["crowd"]

@@ -7,10 +7,11 @@ the run's ``scenario.yaml``, and whose ``attacks()``/``sensors()`` are the typed
 take. Checks that need the twin (does this place exist, is this camera id known) report into the same kind
 of report (``Scenario.report``) so that they too carry their line.
 
-The ``attacks``, ``sensors`` and ``analytics`` keys are derived from the kinds' own declarations: attack
-kinds are the registered ``agents.attackers`` and ``sensors.cyber.campaigns`` classes, sensor kinds the
-registered ``sensors.kinds.SensorKind`` classes, detector parameters the registered
-``analytics.base.Detector`` classes (``scenarios.specs`` turns their dataclasses into schema fields).
+The ``attacks``, ``sensors``, ``lookalikes`` and ``analytics`` keys are derived from the kinds' own
+declarations: attack kinds are the registered ``agents.attackers`` and ``sensors.cyber.campaigns`` classes,
+sensor kinds the registered ``sensors.kinds.SensorKind`` classes, look-alikes the registered
+``agents.lookalikes`` classes, detector parameters the registered ``analytics.base.Detector`` classes
+(``scenarios.specs`` turns their dataclasses into schema fields).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 import yaml
 
 from agents.attackers import ATTACKER_KINDS
+from agents.lookalikes import LOOKALIKE_KINDS
 from analytics.base import Detector
 from analytics.params import AnalyticsParams
 from analytics.tracking import TrackerParams
@@ -132,6 +134,15 @@ def _analytics_map() -> Map:
     return Map(keys=keys)
 
 
+def _lookalikes_map() -> Map:
+    """``lookalikes:``: one block per registered look-alike kind (``agents.lookalikes``), defaults filled."""
+    keys = {}
+    for key, cls in LOOKALIKE_KINDS.items():
+        m = map_of(cls.Params)
+        keys[key] = Map(keys=m.keys, rules=m.rules, doc=(cls.__doc__ or "").strip().split("\n")[0])
+    return Map(keys=keys)
+
+
 def _attacks_field() -> Tagged:
     return Tagged(variants={kind: map_of(cls.Params) for kind, cls in attack_kinds().items()})
 
@@ -207,7 +218,8 @@ _SCHEMA = Map(keys={
     "dt_s": Num(default=0.5, gt=0, le=10),
     "start_time": Time(default=DEFAULT_START_TIME),
     "crowd": _CROWD,
-    "sensors": None,                 # derived from the registered kinds in ``schema()``
+    "lookalikes": None,              # derived from the registered look-alike kinds in ``schema()``
+    "sensors": None,                 # derived from the registered kinds
     "restricted_zones": ListOf(default=[], item=_RESTRICTED),
     "analytics": None,               # derived from the registered detectors
     "attacks": None,                 # derived from the registered attacker kinds and cyber campaigns
@@ -225,6 +237,7 @@ def schema() -> Map:
     keys["sensors"] = _sensors_map()
     keys["attacks"] = ListOf(default=[], item=_attacks_field())
     keys["analytics"] = _analytics_map()
+    keys["lookalikes"] = _lookalikes_map()
     crit = Map(keys={**_CRITERION.keys, "detect": Str(optional=True, choices=tuple(attack_kinds()),
                                                       doc="an attack kind that must raise an alert")},
                rules=_CRITERION.rules)
@@ -260,6 +273,11 @@ class Scenario:
         """The ``sensors`` blocks as typed specs, by sensor kind key (``conditions`` apart)."""
         kinds = dict(SENSOR_KINDS.items())
         return {k: _typed_block(kinds[k], v) for k, v in self.data["sensors"].items() if k in kinds}
+
+    def lookalikes(self) -> dict[str, object]:
+        """Every registered look-alike kind's block, typed (its ``Params``), by key."""
+        given = self.data.get("lookalikes", {})
+        return {key: spec_of(cls.Params, given.get(key, {})) for key, cls in LOOKALIKE_KINDS.items()}
 
     def analytics(self) -> AnalyticsParams:
         """The analytics pipeline's parameters (``analytics:``; defaults for every block not given)."""
