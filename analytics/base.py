@@ -90,21 +90,28 @@ def make_alert(
     source: Iterable[str] = (),
     evidence: dict[str, Any] | None = None,
     lonlat: Sequence[float] | None = None,
+    zone: str | None = None,
 ) -> dict[str, Any]:
-    """Build one alert dict ``{t, kind, conf, lonlat, xy, source, evidence}`` with plain JSON types.
+    """Build one alert dict ``{t, kind, conf, lonlat, xy, zone, source, evidence}`` with plain JSON types.
 
-    ``lonlat`` stays ``None`` here; the pipeline fills it when it was given a CRS.
+    Every alert says where: a point (``xy``, metres; ``lonlat``), a zone (``zone``: the name of one of the
+    pipeline's zones; taken from ``evidence["zone"]`` when not given), or, for network alerts, the hosts in
+    ``source`` and the evidence. ``lonlat`` stays ``None`` here; the pipeline fills it when it was given a
+    CRS.
     """
     if kind not in alert_kinds():
         raise ValueError(f"unknown alert kind {kind!r}: no registered detector declares it")
+    evidence = dict(evidence or {})
+    zone = zone if zone is not None else evidence.get("zone")
     return {
         "t": round(float(t), 3),
         "kind": kind,
         "conf": round(min(1.0, max(0.0, float(conf))), 3),
         "lonlat": None if lonlat is None else [float(lonlat[0]), float(lonlat[1])],
         "xy": None if xy is None or not all(map(math.isfinite, xy)) else [round(float(v), 2) for v in xy],
+        "zone": None if zone is None else str(zone),
         "source": sorted({str(s) for s in source}),
-        "evidence": dict(evidence or {}),
+        "evidence": evidence,
     }
 
 

@@ -89,12 +89,17 @@ class AnalyticsPipeline:
         self._lonlat = LonLatProjector(crs)
         self.messages = 0
         self.alerts = 0
+        self._now = float("-inf")       # time of the latest message pushed: when alerts are raised
         #: The ``track/frame`` messages the last ``push`` produced (for writing tracker output).
         self.last_tracks: list[dict[str, Any]] = []
 
     def push(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
-        """Take one message (in time order) and return the alerts it completes."""
+        """Take one message (in time order) and return the alerts it completes, each stamped with the
+        message's time (when it was raised; a detector's own estimate of the event time is kept as
+        ``evidence.t_event``)."""
         self.messages += 1
+        if isinstance(msg.get("t"), int | float):
+            self._now = max(self._now, float(msg["t"]))
         topic = msg.get("topic", "")
         out: list[dict[str, Any]] = []
         derived = self.tracks.update(msg) if topic.startswith("camera/") else []
@@ -104,7 +109,7 @@ class AnalyticsPipeline:
                 out += det.update(m)
             for det in self._routes.get("*", ()):
                 out += det.update(m)
-        return self._finish(out)
+        return self._finish(out, stamp=True)
 
     def push_conn_chunk(self, df: pd.DataFrame) -> list[dict[str, Any]]:
         """Take a chunk of conn.log records (``analytics.zeek.iter_conn_chunks``): the vectorised path."""
@@ -119,7 +124,7 @@ class AnalyticsPipeline:
         out: list[dict[str, Any]] = []
         for det in self.detectors:
             out += det.flush()
-        return self._finish(out)
+        return self._finish(out, stamp=True)
 
     def density_history(self) -> list[tuple[float, str, float]]:
         """The crowd-density estimates so far as ``(t, zone, people)`` rows, one per zone every
@@ -127,10 +132,14 @@ class AnalyticsPipeline:
         density detector."""
         return [] if self.density is None else list(self.density.history)
 
-    def _finish(self, alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _finish(self, alerts: list[dict[str, Any]], *, stamp: bool = False) -> list[dict[str, Any]]:
+        now = round(self._now, 3) if stamp and self._now > float("-inf") else None
         for a in alerts:
             if a.get("lonlat") is None:
                 a["lonlat"] = self._lonlat(a.get("xy"))
+            if now is not None and a["t"] != now:
+                a["evidence"].setdefault("t_event", a["t"])
+                a["t"] = now
         self.alerts += len(alerts)
         return alerts
 

@@ -1,9 +1,11 @@
-"""In the simulator: each attacker kind is detected in its library scenario, and the same scenario without
-the attack raises no alert of the kinds that detect it (``scenarios.evaluation.detects``).
+"""In the simulator: each attack kind is detected in its library scenario, by the strict scoring rules
+(``scenarios.detection``), for several seeds; and the same scenario without the attack raises no alert of any
+kind, unless a look-alike in its ground truth explains it.
 
 Scenarios: ``scenarios/library/helsinki/detect-<kind>.yaml``, one per attack kind (the Senate Square blocks,
 the bbox shared with the other Helsinki scenarios so the twin cache is reused); a kind added to the registry
-needs its scenario here. The measured times to detect are in ``docs/performance.md``.
+needs its scenario here. The measured figures are in ``docs/performance.md`` and, over 10 seeds each, in
+``bench/detection.py``'s table.
 
 The analytics watch only the scenario's declared ``restricted_zones`` (never an attack's own zone), so the
 zone-intrusion control keeps its restricted zone and would alert on any passer-by who enters it.
@@ -18,11 +20,12 @@ import pytest
 import yaml
 
 from scenarios.engine import run_scenario
-from scenarios.evaluation import detects
 from scenarios.schema import attack_kinds
 
 LIBRARY = Path(__file__).resolve().parent.parent / "scenarios" / "library" / "helsinki"
 KINDS = tuple(attack_kinds())
+#: Seeds each attack scenario runs with, besides its file's own.
+EXTRA_SEEDS = (101, 202)
 
 
 def _scenario(kind: str) -> tuple[Path, dict]:
@@ -30,30 +33,26 @@ def _scenario(kind: str) -> tuple[Path, dict]:
     return path, yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-def _alerts(run: Path) -> list[dict]:
-    text = (run / "alerts.jsonl").read_text(encoding="utf-8")
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+def _detection(run: Path) -> dict:
+    return json.loads((run / "metrics.json").read_text(encoding="utf-8"))["detection"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_attack_is_detected_in_time(kind: str, tmp_path: Path) -> None:
+def test_attack_is_detected_in_time_for_every_seed(kind: str, tmp_path: Path) -> None:
     path, data = _scenario(kind)
     (within,) = [c["within_s"] for c in data["criteria"] if c.get("detect") == kind]
     assert [a["kind"] for a in data["attacks"]] == [kind]
-    res = run_scenario(path, out=tmp_path / "run", quiet=True)
-    det = json.loads((res.out_dir / "metrics.json").read_text(encoding="utf-8"))["detection"]
-    rows = [r for r in det["attacks"] if r["attack"] == kind]
-    assert len(rows) == 1, det["attacks"]
-    row = rows[0]
-    assert row["detected"], (row, det["false_alarms_by_kind"])
-    assert 0 <= row["time_to_detect_s"] <= within, row
-    assert set(row["alert_kinds"]) <= detects()[kind]
-    # alerts of the detecting kinds all belong to the attack (none elsewhere or at other times)
-    assert not set(det["false_alarms_by_kind"]) & detects()[kind], det["false_alarms_by_kind"]
+    missed = []
+    for seed in (data["seed"], *EXTRA_SEEDS):
+        det = _detection(run_scenario(path, seed=seed, out=tmp_path / f"run-{seed}", quiet=True).out_dir)
+        (row,) = [r for r in det["attacks"] if r["attack"] == kind]
+        if not (row["detected"] and row["time_to_detect_s"] <= within):
+            missed.append((seed, row["time_to_detect_s"], det["false_alarms_by_kind"]))
+    assert missed == [], f"{kind}: not detected within {within} s for (seed, time to detect, false alarms)"
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_same_scenario_without_the_attack_raises_no_such_alert(kind: str, tmp_path: Path) -> None:
+def test_same_scenario_without_the_attack_raises_no_unexplained_alert(kind: str, tmp_path: Path) -> None:
     _, data = _scenario(kind)
     data["attacks"] = []
     data["criteria"] = [c for c in data["criteria"] if "detect" not in c]
@@ -62,6 +61,7 @@ def test_same_scenario_without_the_attack_raises_no_such_alert(kind: str, tmp_pa
     res = run_scenario(control, out=tmp_path / "run", quiet=True)
     truth = (res.out_dir / "ground_truth.jsonl").read_text(encoding="utf-8")
     assert '"attack_phase"' not in truth
-    alerts = _alerts(res.out_dir)
-    assert res.stats["alerts"] == len(alerts)
-    assert [a for a in alerts if a["kind"] in detects()[kind]] == []
+    det = _detection(res.out_dir)
+    explained = sum(det["false_alarms_explained"].values())
+    assert det["alerts"] == det["false_alarms"] == res.stats["alerts"]
+    assert det["false_alarms"] == explained, (det["false_alarms_by_kind"], det["false_alarms_explained"])

@@ -14,70 +14,40 @@ def _jsonl(path, recs):
     path.write_text("".join(json.dumps(r) + "\n" for r in recs))
 
 
-def alert(t, kind, xy=None, **ev):
-    return {"t": t, "kind": kind, "conf": 0.8, "lonlat": None, "xy": xy, "source": ["s"], "evidence": ev}
+def alert(t, kind, xy=None, zone=None, **ev):
+    return {"t": t, "kind": kind, "conf": 0.8, "lonlat": None, "xy": xy, "zone": zone, "source": ["s"],
+            "evidence": ev}
+
+
+def phase(t, attack, ph, aid, xy=None, **kw):
+    return {"t": t, "kind": "attack_phase", "attack": attack, "phase": ph, "xy": xy, "lonlat": None,
+            "attack_id": aid, "id": kw.pop("id", aid), **kw}
+
+
+SQUARE = [[24.94, 60.16], [24.96, 60.16], [24.96, 60.18], [24.94, 60.18], [24.94, 60.16]]
+GATE = [[25.00, 60.16], [25.01, 60.16], [25.01, 60.17], [25.00, 60.16]]
 
 
 @pytest.fixture()
 def run_dir(tmp_path):
+    dos = {"technique": "T1498", "src": "10.9.9.9", "dst": "10.0.0.5"}
+    surge = phase(1200.0, "crowd_surge", "trigger", "a4", [0.0, 0.0])
+    surge["lonlat"] = [24.95, 60.17]
     _jsonl(
         tmp_path / "ground_truth.jsonl",
         [
             {"t": 0.0, "kind": "person_spawn", "id": "p1", "xy": [0, 0], "lonlat": None},
-            {
-                "t": 600.0,
-                "kind": "attack_phase",
-                "attack": "bag_leaver",
-                "phase": "approach",
-                "id": 17,  # agents record the attacker's target id here and the attack in attack_id
-                "attack_id": "a1",
-                "xy": [100.0, 50.0],
-                "lonlat": None,
-            },
-            {
-                "t": 640.0,
-                "kind": "attack_phase",
-                "attack": "bag_leaver",
-                "phase": "gone",  # the attacker left: the attack ends here
-                "id": 17,
-                "attack_id": "a1",
-                "xy": [110.0, 50.0],
-                "lonlat": None,
-            },
-            {
-                "t": 550.0,
-                "kind": "attack_phase",
-                "attack": "cyber_dos",
-                "phase": "flood",
-                "t_end": 1000.0,  # the flood phase lasts beyond the later "stop" record's t
-                "id": "a2",
-                "xy": None,
-                "lonlat": None,
-                "technique": "T1498",
-                "src": "10.9.9.9",
-                "dst": "10.0.0.5",
-            },
-            {
-                "t": 850.0,
-                "kind": "attack_phase",
-                "attack": "cyber_dos",
-                "phase": "stop",
-                "id": "a2",
-                "xy": None,
-                "lonlat": None,
-                "technique": "T1498",
-                "src": "10.9.9.9",
-                "dst": "10.0.0.5",
-            },
-            {
-                "t": 1000.0,
-                "kind": "attack_phase",
-                "attack": "loiterer",
-                "phase": "loiter",
-                "id": "a3",
-                "xy": [500.0, 500.0],
-                "lonlat": None,
-            },
+            # agents record the attacker's target id in id and the attack in attack_id
+            phase(600.0, "bag_leaver", "approach", "a1", [100.0, 50.0], id=17),
+            {"t": 610.0, "kind": "object_placed", "id": 9001, "by": 17, "xy": [100.0, 50.0], "lonlat": None},
+            phase(640.0, "bag_leaver", "gone", "a1", [110.0, 50.0], id=17),
+            # the flood phase lasts beyond the later "stop" record's t; its first packet is at 551 s
+            phase(550.0, "cyber_dos", "flood", "a2", t_end=1000.0, **dos),
+            {"t": 551.0, "kind": "attack_flow", "attack": "cyber_dos", "id": "a2", "phase": "flood",
+             "xy": None, "lonlat": None, "src": "10.9.9.9", "dst": "10.0.0.5"},
+            phase(850.0, "cyber_dos", "stop", "a2", **dos),
+            phase(1000.0, "loiterer", "loiter", "a3", [500.0, 500.0]),
+            surge,
         ],
     )
     _jsonl(
@@ -85,11 +55,20 @@ def run_dir(tmp_path):
         [
             alert(565.0, "dos", src=["10.9.9.9"], dst="10.0.0.5"),
             alert(570.0, "dos", src=["10.1.1.1"], dst="10.0.0.77"),  # other host: false alarm
-            alert(705.0, "abandoned_object", xy=[113.0, 54.0]),  # 5 m from the bag, 105 s after start
+            alert(605.0, "abandoned_object", xy=[100.0, 50.0]),  # before the bag is down: false alarm
+            alert(705.0, "abandoned_object", xy=[113.0, 54.0]),  # 13.6 m from the drop, 95 s after it
             alert(706.0, "abandoned_object", xy=[900.0, 900.0]),  # far away: false alarm
             alert(1100.0, "running", xy=[500.0, 500.0]),  # wrong kind for a loiterer: false alarm
+            alert(1100.0, "dos", src=["10.9.9.9"], dst="10.0.0.5"),  # after the flood + grace: false alarm
+            alert(1220.0, "crowd_density", zone="square"),  # the zone holds the surge: detects it
+            alert(1221.0, "crowd_density", zone="gate"),  # another zone: false alarm
         ],
     )
+    zones = [{"type": "Feature", "properties": {"zone": name},
+              "geometry": {"type": "Polygon", "coordinates": [c]}}
+             for name, c in (("square", SQUARE), ("gate", GATE))]
+    geojson = {"type": "FeatureCollection", "features": zones}
+    (tmp_path / "crowd_zones.geojson").write_text(json.dumps(geojson))
     (tmp_path / "scenario.yaml").write_text("name: t\nduration_s: 1800\n")
     cam = tmp_path / "sensors" / "cameras" / "cam1"
     (cam / "gt").mkdir(parents=True)
@@ -132,22 +111,27 @@ def run_dir(tmp_path):
 def test_score_run(run_dir) -> None:
     m = score_run(run_dir)
     by = {a["attack"]: a for a in m["attacks"]}
-    assert len(m["attacks"]) == 3 and by["bag_leaver"]["id"] == "a1"  # grouped by attack_id
-    assert by["bag_leaver"]["detected"] and by["bag_leaver"]["time_to_detect_s"] == 105.0
-    assert by["bag_leaver"]["localisation_error_m"] == 5.0  # to the nearest-in-time position (110, 50)
-    assert by["cyber_dos"]["detected"] and by["cyber_dos"]["time_to_detect_s"] == 15.0
-    assert by["cyber_dos"]["end_t"] == 1000.0 and by["bag_leaver"]["end_t"] == 640.0
-    assert by["loiterer"]["end_t"] == 1800.0  # still loitering when the run ends
+    assert len(m["attacks"]) == 4 and by["bag_leaver"]["id"] == "a1"  # grouped by attack_id
+    # the bag: from the drop (610 s) on; localisation to the drop
+    assert by["bag_leaver"]["act_t"] == 610.0 and by["bag_leaver"]["time_to_detect_s"] == 95.0
+    assert by["bag_leaver"]["localisation_error_m"] == 13.6
+    assert by["bag_leaver"]["window_end_t"] == 1860.0  # still lying there at the end of the run, + 60 s
+    # the flood: from its first packet; the alert names the targeted host
+    assert by["cyber_dos"]["detected"] and by["cyber_dos"]["time_to_detect_s"] == 14.0
+    assert by["cyber_dos"]["end_t"] == 1000.0 and by["cyber_dos"]["window_end_t"] == 1060.0
     assert by["cyber_dos"]["localisation_error_m"] is None and by["cyber_dos"]["technique"] == ["T1498"]
     assert not by["loiterer"]["detected"]
-    assert m["false_alarms"] == 3 and m["false_alarms_per_hour"] == 6.0 and m["duration_s"] == 1800
-    assert m["false_alarms_by_kind"] == {"abandoned_object": 1, "dos": 1, "running": 1}
-    assert m["per_kind"]["bag_leaver"] == {
-        "n": 1,
-        "detected": 1,
-        "mean_time_to_detect_s": 105.0,
-        "mean_localisation_error_m": 5.0,
-    }
+    assert by["crowd_surge"]["detected"] and by["crowd_surge"]["alert_kinds"] == ["crowd_density"]
+    assert m["false_alarms"] == 6 and m["false_alarms_per_hour"] == 12.0 and m["duration_s"] == 1800
+    assert m["false_alarms_by_kind"] == {"abandoned_object": 2, "crowd_density": 1, "dos": 2, "running": 1}
+    assert m["per_kind"]["bag_leaver"] == {"n": 1, "detected": 1, "recall": 1.0,
+                                           "median_time_to_detect_s": 95.0, "p90_time_to_detect_s": 95.0,
+                                           "median_localisation_error_m": 13.6}
+    assert m["per_kind"]["loiterer"]["recall"] == 0.0
+    assert m["per_alert_kind"]["dos"] == {"alerts": 3, "true": 1, "false": 2, "precision": 0.3333,
+                                          "false_alarms_per_hour": 4.0}
+    assert m["rules"]["windows"]["bag_leaver"] == {"from": "object_placed", "until": "object_removed",
+                                                   "grace_s": 60.0, "acts": ["object_placed"]}
     cam = m["tracking"]["cam1"]
     # 40 gt boxes; the first frame has no ids yet (2 consecutive frames), 1 missed detection
     assert cam["num_misses"] == 3 and cam["num_switches"] == 0 and cam["num_false_positives"] == 0
@@ -160,7 +144,7 @@ def test_write_metrics_keeps_other_keys(run_dir) -> None:
     (run_dir / "metrics.json").write_text(json.dumps({"exposed": 12}))
     path = write_metrics(run_dir)
     data = json.loads(path.read_text())
-    assert data["exposed"] == 12 and data["detection"]["false_alarms"] == 3
+    assert data["exposed"] == 12 and data["detection"]["false_alarms"] == 6
     assert not list(run_dir.glob(".metrics.json.*"))
 
 

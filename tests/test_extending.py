@@ -105,6 +105,8 @@ def _define_kinds():
 
         kind = "night_intruder"
         detected_by = frozenset({"after_hours_motion"})
+        observable_from = "approach"      # scoring: it is on site from its first step
+        observable_until = "leave"
 
         @dataclass(frozen=True)
         class Params(AttackParams):

@@ -26,6 +26,10 @@ class ActiveAssailant(Attacker):
 
     kind = "active_assailant"
     detected_by = frozenset({"gunshot", "running", "crowd_anomaly"})
+    observable_from = "shot"
+    observable_until = "stopped"
+    grace_s = 60.0
+    act_records = ("shot",)
 
     @dataclass(frozen=True)
     class Params(AttackParams):

@@ -21,6 +21,10 @@ class BagLeaver(Attacker):
 
     kind = "bag_leaver"
     detected_by = frozenset({"abandoned_object"})
+    observable_from = "object_placed"
+    observable_until = "object_removed"
+    grace_s = 60.0
+    act_records = ("object_placed",)
 
     @dataclass(frozen=True)
     class Params(AttackParams):

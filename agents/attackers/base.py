@@ -84,6 +84,15 @@ class Attacker(mesa.Agent, ABC):
     Params: ClassVar[type[AttackParams]] = AttackParams
     #: Alert kinds that count as detecting this kind of attack (scoring).
     detected_by: ClassVar[frozenset[str]] = frozenset()
+    #: Scoring window (``scenarios.detection``): it opens at the attack's first observable act, the first
+    #: truth record of this kind or, if it is a phase name, the start of that phase, ...
+    observable_from: ClassVar[str] = ""
+    #: ... and closes when this phase begins (None: while the attacker is there: its last phase, else the
+    #: run's end), plus ``grace_s`` (at most 60 s: alerts raised from a short history of the act).
+    observable_until: ClassVar[str | None] = None
+    grace_s: ClassVar[float] = 30.0
+    #: Truth record kinds whose positions are the act's (localisation error); none: the attacker's track.
+    act_records: ClassVar[tuple[str, ...]] = ()
     cls = PERSON
     height_m, width_m = 1.75, 0.5
 

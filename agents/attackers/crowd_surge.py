@@ -17,6 +17,10 @@ class CrowdSurge(Attacker):
 
     kind = "crowd_surge"
     detected_by = frozenset({"running", "crowd_anomaly", "crowd_density"})
+    observable_from = "trigger"
+    observable_until = "trigger"
+    grace_s = 60.0
+    act_records = ()
 
     @dataclass(frozen=True)
     class Params(AttackParams):

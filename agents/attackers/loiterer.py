@@ -21,6 +21,10 @@ class Loiterer(Attacker):
 
     kind = "loiterer"
     detected_by = frozenset({"loitering"})
+    observable_from = "loiter"
+    observable_until = "leave"
+    grace_s = 30.0
+    act_records = ()
 
     @dataclass(frozen=True)
     class Params(AttackParams):

@@ -26,6 +26,10 @@ class VehicleRammer(Attacker):
 
     kind = "vehicle_rammer"
     detected_by = frozenset({"vehicle_intrusion", "crowd_anomaly"})
+    observable_from = "ram"
+    observable_until = None
+    grace_s = 60.0
+    act_records = ("vehicle_impact",)
     cls = VEHICLE
     height_m, width_m = 1.6, 1.9
 

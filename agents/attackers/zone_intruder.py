@@ -21,6 +21,10 @@ class ZoneIntruder(Attacker):
 
     kind = "zone_intruder"
     detected_by = frozenset({"zone_intrusion"})
+    observable_from = "enter"
+    observable_until = "exit"
+    grace_s = 30.0
+    act_records = ()
 
     @dataclass(frozen=True)
     class Params(AttackParams):

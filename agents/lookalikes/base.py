@@ -48,6 +48,9 @@ class Lookalike:
     rank: ClassVar[int] = DEFAULT_RANK
     #: The scenario block this kind reads.
     Params: ClassVar[type[LookalikeParams]] = LookalikeParams
+    #: Alert kinds it may honestly raise (a jogger looks like running): scoring counts such false alarms
+    #: near one of its records as explained by it (``scenarios.detection``), still as false alarms.
+    explains: ClassVar[frozenset[str]] = frozenset()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

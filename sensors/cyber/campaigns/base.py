@@ -96,6 +96,11 @@ class Campaign(ABC):
     Params: ClassVar[type[CampaignParams]] = CampaignParams
     #: True: without a given ``src`` its packets carry forged sources (the truth says "spoofed").
     spoofs_source: ClassVar[bool] = False
+    #: Scoring window (``scenarios.detection``): from its first packet or the first camera it cuts (the first
+    #: ``attack_flow`` or ``camera_status`` record) to the end of its last phase, plus ``grace_s`` (at most
+    #: 60 s: detectors count flows over windows).
+    observable_from: ClassVar[tuple[str, ...]] = ("attack_flow", "camera_status")
+    grace_s: ClassVar[float] = 60.0
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
