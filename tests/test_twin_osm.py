@@ -1,5 +1,7 @@
 """Twins from hand-written OSM XML (.osm, .osm.bz2, .osm.gz): every tag rule gives the numbers it promises."""
 
+from collections import Counter
+
 import networkx as nx
 import pytest
 from twin_toytown import CAMERAS, HEIGHTS, WIDTHS, write_toytown
@@ -58,7 +60,8 @@ def test_building_heights(town):
 
 def test_assets_types_capacities_and_nearest_node(town):
     by_id = {a.id: a for a in town.assets}
-    assert sorted(a.type for a in town.assets) == sorted(CAPACITY)  # one of each of the 12 types
+    # one of each of the 13 types, plus the market square (relation 31) and three stops of one name
+    assert Counter(a.type for a in town.assets) == {**dict.fromkeys(CAPACITY, 1), "square": 2, "stop": 3}
     assert by_id["n102"].type == "police" and by_id["n102"].capacity == 30 and by_id["n102"].polygon is None
     hosp = by_id["w23"]
     assert hosp.type == "hospital" and hosp.name == "Toy Hospital"
@@ -73,10 +76,12 @@ def test_assets_types_capacities_and_nearest_node(town):
 def test_dependency_graph_edges_and_kinds(town):
     g = town.dependencies
     kinds = nx.get_edge_attributes(g, "kind")
-    assert sum(1 for k in kinds.values() if k == "power") == 11            # everything but the substation
+    assert sum(1 for k in kinds.values() if k == "power") == 12     # everything but the substation and stops
     assert {v for (u, v), k in kinds.items() if k == "water"} == {"w23", "n103", "n106", "n107", "n109"}
     assert {v for (u, v), k in kinds.items() if k == "telecom"} == {"w23", "n103", "n102", "n105"}
-    assert nx.descendants(g, "n100") == set(g.nodes) - {"n100"}             # losing power takes all down
+    stops = {a.id for a in town.assets if a.type == "stop"}
+    assert nx.descendants(g, "n100") == set(g.nodes) - {"n100"} - stops    # losing power takes all down
+    assert stops == {"n112", "n113", "n114"} and all(g.degree(s) == 0 for s in stops)
     assert g.in_degree("n100") == 0 and g.edges["n101", "w23"]["kind"] == "water"
 
 
