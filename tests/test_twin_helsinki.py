@@ -26,6 +26,8 @@ def test_helsinki_counts(helsinki):
     assert types["square"] >= 20 and types["school"] >= 10 and types["station"] >= 3
     assert 100 <= types["stop"] <= 160                                # 128 tram and bus stops measured
     assert 1200 <= len(t.features) <= 2000                            # 1,584 other named features measured
+    # an area asset's zone is one polygon, also for relations cut by the extract (their largest part)
+    assert all(a.polygon.geom_type == "Polygon" for a in t.assets if a.polygon is not None)
     minlon, minlat, maxlon, maxlat = t.bbox_wgs84
     assert 24.9 < minlon < maxlon < 25.0 and 60.15 < minlat < maxlat < 60.2
 

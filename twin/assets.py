@@ -154,14 +154,22 @@ def dependency_graph(assets: list[Asset]) -> nx.DiGraph:
     return g
 
 
+def _largest_part(geom):
+    """The largest polygon of a (multi)polygon."""
+    parts = shapely.get_parts(geom)
+    return parts[int(np.argmax(shapely.area(parts)))] if len(parts) else geom
+
+
 def make_assets(nodes: list, areas: list, *, project: Callable, unproject: Callable, keep: Callable,
                 walk: nx.MultiDiGraph) -> list[Asset]:
     """Assets from reader items, sorted by (type, id), each with its nearest walk node.
 
     ``nodes`` are ``(id, type, (lon, lat), tags)``, ``areas`` ``(id, type, WKB in lon/lat, tags)``;
     ``project``/``unproject`` map (N, 2) lon/lat <-> projected metres; ``keep`` takes (N, 2) lon/lat and
-    returns the bool mask of what lies in the bbox. An area's position is the representative point of its
-    projected polygon.
+    returns the bool mask of what lies in the bbox. An area asset's ``polygon`` is one Polygon (the zone the
+    density, counters and analytics use): of an area in several parts, its largest part (the others are
+    mostly slivers left where the extract's edge cut the ring, see ``twin.multipolygon``); its area, capacity
+    and position (the representative point) are that part's.
     """
     assets: list[Asset] = []
     if nodes:
@@ -173,14 +181,12 @@ def make_assets(nodes: list, areas: list, *, project: Callable, unproject: Calla
                                     xy=(float(q[0]), float(q[1])), lonlat=(float(p[0]), float(p[1])),
                                     capacity=capacity(kind, 0.0), tags=tags))
     if areas:
-        geoms = shapely.from_wkb([a[2] for a in areas])
+        geoms = np.array([_largest_part(g) for g in shapely.from_wkb([a[2] for a in areas])], dtype=object)
         mask = keep(shapely.get_coordinates(shapely.point_on_surface(geoms)))
         polys = shapely.transform(geoms, project)
         for (aid, kind, _, tags), poly, k in zip(areas, polys, mask, strict=True):
             if not k:
                 continue
-            if isinstance(poly, shapely.MultiPolygon) and len(poly.geoms) == 1:
-                poly = poly.geoms[0]
             rp = poly.representative_point()
             lon, lat = unproject(np.array([[rp.x, rp.y]]))[0]
             area = float(poly.area)

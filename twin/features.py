@@ -4,7 +4,8 @@ A feature is a node, a way or a multipolygon relation with a non-empty ``name`` 
 ``FEATURE_KEYS``; its ``kind`` is ``key=value`` of the first of them it has. Named highways count (kind
 ``highway=...``), so that a street missing from the walk graph (a drive-only road, a footway cut off from the
 largest component) still resolves. Its position: a node's location; for an area (a closed way or a relation)
-a point inside it (``shapely.point_on_surface``); for an open way the vertex nearest the mean of its vertices.
+a point inside it (``shapely.point_on_surface``); for an open way, or a closed highway not tagged ``area=yes``
+(a roundabout, a path round a park), the vertex nearest the mean of its vertices.
 An object that is an asset is not a feature (the asset stands for it), nor is a named highway whose name is a
 street of the walk graph (the street stands for it).
 

@@ -139,7 +139,8 @@ def _on_way(o, data: OSMData, bbox, closed: dict, rels: _Relations) -> None:
     if is_closed and (_is_building(tags) or area_kind):
         closed[o.id] = ([(n.location.lon, n.location.lat) for n in nodes if n.location.valid()], tags)
     if arr is not None and not area_kind and (fkind := feature_kind(tags)) and _any_inside(bbox, arr[:, 1:]):
-        pos = way_point(arr[:, 1:], is_closed)
+        # a closed highway is a loop (a roundabout, a path round a park) unless tagged area=yes
+        pos = way_point(arr[:, 1:], is_closed and ("highway" not in tags or tags.get("area") == "yes"))
         if pos is not None:
             data.features.append((f"w{o.id}", tags["name"].strip(), fkind, pos))
     if "highway" not in o.tags or np.isfinite(arr[:, 1]).sum() < 2 or not _any_inside(bbox, arr[:, 1:]):

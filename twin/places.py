@@ -97,16 +97,22 @@ def _asset_keys(assets: list[Asset]) -> tuple[dict, dict, dict]:
     return {a.id.lower(): a for a in assets}, qualified, plain
 
 
+def _features(twin: Twin) -> list:
+    """The twin's named features (none for a hand-built twin-like object without them)."""
+    return list(getattr(twin, "features", None) or ())
+
+
 def _feature_keys(twin: Twin, near) -> tuple[dict, dict]:
     """Feature ids and names (a shared name: the feature nearest the mean of them) to their places."""
     def place(f) -> Place:
         return Place(f.node if f.node is not None else near.nearest(f.xy), (float(f.xy[0]), float(f.xy[1])))
 
+    features = _features(twin)
     groups: dict[str, list] = {}
-    for f in twin.features:
+    for f in features:
         groups.setdefault(f.name.strip().lower(), []).append(f)
     names = {key: place(_nearest_mean(group, lambda f: f.xy)) for key, group in groups.items()}
-    return {f.id.lower(): place(f) for f in twin.features}, names
+    return {f.id.lower(): place(f) for f in features}, names
 
 
 def _build_index(twin: Twin, asset_keys: tuple[dict, dict, dict]) -> dict[str, Place]:
@@ -206,7 +212,7 @@ _MEMO: dict[int, tuple[weakref.ref, tuple, Places]] = {}
 
 def _signature(twin: Twin) -> tuple:
     return (id(twin.walk), twin.walk.number_of_nodes(), twin.walk.number_of_edges(), len(twin.assets),
-            len(twin.cameras), len(twin.features))
+            len(twin.cameras), len(_features(twin)))
 
 
 def places_of(twin: Twin) -> Places:
