@@ -72,6 +72,12 @@ _RULES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "stop": (("railway", ("tram_stop",)), ("highway", ("bus_stop",)), ("public_transport", ("platform",))),
 }
 assert tuple(_RULES) == ASSET_TYPES
+#: tag key -> (rank of the type in ASSET_TYPES, values): the rules by key, so a lookup reads each key once
+_BY_KEY: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
+for _rank, _rules in enumerate(_RULES.values()):
+    for _key, _values in _rules:
+        _BY_KEY.setdefault(_key, []).append((_rank, _values))
+_STOP = ASSET_TYPES.index("stop")
 
 #: type -> (persons per m² of mapped area, floor = capacity of a point POI)
 CAPACITY: dict[str, tuple[float, int]] = {
@@ -100,13 +106,14 @@ def asset_type(tags: dict, *, area: bool = False) -> str | None:
 
     ``area`` is True for a way or relation: those are never a ``stop`` (stops are nodes).
     """
-    for kind, rules in _RULES.items():
-        if area and kind == "stop":
-            continue
-        for key, values in rules:
-            if tags.get(key) in values:
-                return kind
-    return None
+    best = None
+    for key, rules in _BY_KEY.items():
+        value = tags.get(key)
+        if value is not None:
+            for rank, values in rules:
+                if value in values and (best is None or rank < best) and not (area and rank == _STOP):
+                    best = rank
+    return None if best is None else ASSET_TYPES[best]
 
 
 def stop_modes(tags: dict) -> tuple[str, ...]:

@@ -104,15 +104,15 @@ def _any_inside(bbox, ll: np.ndarray) -> bool:
 def _on_node(o, data: OSMData, bbox) -> None:
     """A camera, an asset point or a named feature (inside ``bbox``)."""
     data.n_nodes += 1
-    tags = _tags(o)
+    tags = o.tags                        # pyosmium's tag list; copied to a dict only for what is kept
     loc = (o.location.lon, o.location.lat)
     if not _inside(bbox, *loc):
         return
     if tags.get("man_made") == "surveillance":
-        data.cameras.append((f"cam-{o.id}", loc, tags))
+        data.cameras.append((f"cam-{o.id}", loc, _tags(o)))
     kind = asset_type(tags)
     if kind:
-        data.asset_nodes.append((f"n{o.id}", kind, loc, tags))
+        data.asset_nodes.append((f"n{o.id}", kind, loc, _tags(o)))
     elif fkind := feature_kind(tags):
         data.features.append((f"n{o.id}", tags["name"].strip(), fkind, loc))
 
@@ -127,23 +127,22 @@ def _way_points(o) -> np.ndarray:
 def _on_way(o, data: OSMData, bbox, closed: dict, rels: _Relations) -> None:
     """A highway (with a node inside ``bbox``), a relation's member way, a named feature, and closed
     building/asset rings kept as area fallbacks."""
-    nodes = o.nodes
-    arr = _way_points(o) if (o.id in rels.member_ways or "highway" in o.tags or "name" in o.tags) else None
+    nodes, tags = o.nodes, o.tags          # pyosmium's tag list: .get and ``in`` like a dict, no copy
+    arr = _way_points(o) if (o.id in rels.member_ways or "highway" in tags or "name" in tags) else None
     if o.id in rels.member_ways:
         rels.ways[o.id] = (arr[:, 0].astype(np.int64), arr[:, 1:])
-    if not len(o.tags):
+    if not len(tags):
         return
     is_closed = len(nodes) >= 4 and nodes[0].ref == nodes[-1].ref
-    tags = _tags(o)
     area_kind = asset_type(tags, area=True) if is_closed else None
     if is_closed and (_is_building(tags) or area_kind):
-        closed[o.id] = ([(n.location.lon, n.location.lat) for n in nodes if n.location.valid()], tags)
+        closed[o.id] = ([(n.location.lon, n.location.lat) for n in nodes if n.location.valid()], _tags(o))
     if arr is not None and not area_kind and (fkind := feature_kind(tags)) and _any_inside(bbox, arr[:, 1:]):
         # a closed highway is a loop (a roundabout, a path round a park) unless tagged area=yes
         pos = way_point(arr[:, 1:], is_closed and ("highway" not in tags or tags.get("area") == "yes"))
         if pos is not None:
             data.features.append((f"w{o.id}", tags["name"].strip(), fkind, pos))
-    if "highway" not in o.tags or np.isfinite(arr[:, 1]).sum() < 2 or not _any_inside(bbox, arr[:, 1:]):
+    if "highway" not in tags or np.isfinite(arr[:, 1]).sum() < 2 or not _any_inside(bbox, arr[:, 1:]):
         return
     # nodes missing from a clipped extract have no location: NaN, the graph cuts the way there
     way_tags = {k: tags[k] for k in WAY_TAGS if k in tags}
@@ -153,13 +152,14 @@ def _on_way(o, data: OSMData, bbox, closed: dict, rels: _Relations) -> None:
 def _on_area(o, data: OSMData, wkb, rels: _Relations) -> None:
     """A building or an asset area, or a named feature's relation (an area pyosmium could not assemble, a
     broken ring, is skipped here and built by ``_clipped_areas`` / ``_incomplete_relations``)."""
-    tags = _tags(o)
+    tags = o.tags
     from_way = o.from_way()
     kind = asset_type(tags, area=True)
     building = _is_building(tags)
     fkind = None if (kind or from_way) else feature_kind(tags)   # a way's feature point is taken in _on_way
     if not (kind or building or fkind):
         return
+    tags = _tags(o)
     try:
         geom = wkb.create_multipolygon(o)
     except RuntimeError:
