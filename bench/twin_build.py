@@ -32,7 +32,8 @@ rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 print(json.dumps({"wall_s": wall, "import_s": import_s, "cached": twin.cached, "rss_mb": rss_mb,
                   "walk": twin.walk.number_of_nodes(), "drive": twin.drive.number_of_nodes(),
                   "buildings": len(twin.buildings.polygons), "assets": len(twin.assets),
-                  "cameras": len(twin.cameras)}))
+                  "stops": sum(a.type == "stop" for a in twin.assets),
+                  "features": len(getattr(twin, "features", ())), "cameras": len(twin.cameras)}))
 """
 
 
@@ -61,7 +62,7 @@ def _run(city: str, mode: str, env: dict) -> dict:
 def main(argv: list[str]) -> int:
     cities = argv or _available()
     print(f"{'city':10s} {'cold_s':>7s} {'cached_s':>8s} {'import_s':>8s} {'peak_rss_mb':>11s} "
-          f"{'walk':>6s} {'drive':>6s} {'bldg':>6s} {'assets':>6s} {'cams':>5s}")
+          f"{'walk':>6s} {'drive':>6s} {'bldg':>6s} {'assets':>6s} {'stops':>5s} {'feats':>5s} {'cams':>5s}")
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, TWIN_CACHE=tmp, PYTHONPATH=str(ROOT))
         for city in cities:
@@ -70,7 +71,8 @@ def main(argv: list[str]) -> int:
             assert cached["cached"], f"{city}: second load did not come from the cache"
             print(f"{city:10s} {cold['wall_s']:7.2f} {cached['wall_s']:8.3f} {cached['import_s']:8.2f} "
                   f"{max(cold['rss_mb'], cached['rss_mb']):11.0f} {cold['walk']:6d} {cold['drive']:6d} "
-                  f"{cold['buildings']:6d} {cold['assets']:6d} {cold['cameras']:5d}")
+                  f"{cold['buildings']:6d} {cold['assets']:6d} {cold['stops']:5d} {cold['features']:5d} "
+                  f"{cold['cameras']:5d}")
     return 0
 
 

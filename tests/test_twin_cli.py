@@ -82,7 +82,8 @@ def test_info_json_and_text(tmp_path, capsys):
     assert s["walk"]["nodes"] == 8 and s["walk"]["edges"] == 16
     assert s["walk"]["length_km"] == pytest.approx(0.89, rel=0.01)
     assert s["drive"]["nodes"] == 4 and s["buildings"] == 5 and s["cameras"] == 5
-    assert s["assets"]["hospital"] == 1 and sum(s["assets"].values()) == 12
+    assert s["assets"]["hospital"] == 1 and sum(s["assets"].values()) == 16 and s["assets"]["stop"] == 3
+    assert s["features"] == 5
     assert s["network"] == {"nodes": 13, "edges": 12, "access_switches": 1}
     rc, out, _ = _run(["twin", "info", str(path), "--json"], capsys)
     assert json.loads(out)["cached"] is True
@@ -130,7 +131,7 @@ def test_fetch_writes_the_extract_atomically(tmp_path, capsys, monkeypatch):
     assert [p.name for p in target.parent.iterdir()] == ["bilbao.osm"]
     t = load_twin("bilbao")
     assert t.city == "bilbao" and t.crs == "EPSG:32630" and t.bbox_wgs84 == (-2.955, 43.25, -2.915, 43.276)
-    assert len(t.assets) == 12 and len(t.cameras) == 5 and t.walk.number_of_nodes() == 8
+    assert len(t.assets) == 16 and len(t.cameras) == 5 and t.walk.number_of_nodes() == 8
     assert len(t.buildings.polygons) == 5
     # a failed download writes nothing and exits 2
     def fail(q):

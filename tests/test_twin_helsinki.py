@@ -18,10 +18,16 @@ def test_helsinki_counts(helsinki):
     assert 5400 <= t.walk.graph["n_nodes_unsimplified"] <= 5800      # 5,583 measured before simplification
     assert 2000 <= t.walk.number_of_nodes() <= 2600                   # 2,277 after osmnx simplification
     assert len(t.cameras) == 221
-    assert 480 <= len(t.buildings.polygons) <= 510     # 495: 446 assembled + 49 cut by the extract edge
-    assert 80 <= len(t.assets) <= 120                                 # 98 measured
+    # 502: 446 assembled + 49 closed ways cut by the extract edge + 7 polygons of 5 relations cut by it
+    assert 480 <= len(t.buildings.polygons) <= 520
     types = Counter(a.type for a in t.assets)
+    # 103 measured: 98 assembled by pyosmium + 5 squares with members missing from the extract (Kauppatori...)
+    assert 85 <= len(t.assets) - types["stop"] <= 125
     assert types["square"] >= 20 and types["school"] >= 10 and types["station"] >= 3
+    assert 100 <= types["stop"] <= 160                                # 128 tram and bus stops measured
+    assert 1200 <= len(t.features) <= 2000                            # 1,584 other named features measured
+    # an area asset's zone is one polygon, also for relations cut by the extract (their largest part)
+    assert all(a.polygon.geom_type == "Polygon" for a in t.assets if a.polygon is not None)
     minlon, minlat, maxlon, maxlat = t.bbox_wgs84
     assert 24.9 < minlon < maxlon < 25.0 and 60.15 < minlat < maxlat < 60.2
 
@@ -68,7 +74,8 @@ def _same(a, b):
     assert sa == sb
     assert dict(a.walk.nodes(data=True)) == dict(b.walk.nodes(data=True))
     assert list(a.walk.edges(keys=True)) == list(b.walk.edges(keys=True))
-    assert a.cameras == b.cameras and a.assets == b.assets and len(a.assets) == 12
+    assert a.cameras == b.cameras and a.assets == b.assets and len(a.assets) == 16
+    assert a.features == b.features and len(a.features) == 5
     assert np.array_equal(a.buildings.heights_m, b.buildings.heights_m)
     assert list(a.buildings.ids) == list(b.buildings.ids)
     assert nx.utils.graphs_equal(a.network, b.network)
@@ -108,6 +115,18 @@ def test_cache_key_covers_options_bbox_and_file(tmp_path):
         fh.write("<!-- edited -->\n")
     assert load_twin(path).cached is False
     assert os.environ["TWIN_CACHE"] == str(cache_dir())
+
+
+def test_a_twin_built_by_other_code_is_not_reused(tmp_path, monkeypatch):
+    import twin.cache
+
+    path = write_toytown(tmp_path)
+    assert load_twin(path).cached is False and load_twin(path).cached is True
+    monkeypatch.setattr(twin.cache, "_CODE_DIGEST", ["an edit of the twin package"])
+    assert load_twin(path).cached is False                       # the source digest is part of the key
+    monkeypatch.setattr(twin.cache, "CODE_VERSION", "twin-older")
+    assert load_twin(path).cached is False
+    assert len(list(cache_dir().glob("*.pkl"))) == 3
 
 
 def test_no_cache_writes_nothing(tmp_path):

@@ -1,12 +1,18 @@
 """Twins from hand-written OSM XML (.osm, .osm.bz2, .osm.gz): every tag rule gives the numbers it promises."""
 
+from collections import Counter
+
 import networkx as nx
+import numpy as np
 import pytest
+import shapely
 from twin_toytown import CAMERAS, HEIGHTS, WIDTHS, write_toytown
 
 from twin import TwinOptions, load_twin
-from twin.assets import CAPACITY
+from twin.assets import CAPACITY, stop_modes
+from twin.multipolygon import assemble, join_rings
 from twin.summary import summary
+from twin.zones import density_zones
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +64,8 @@ def test_building_heights(town):
 
 def test_assets_types_capacities_and_nearest_node(town):
     by_id = {a.id: a for a in town.assets}
-    assert sorted(a.type for a in town.assets) == sorted(CAPACITY)  # one of each of the 12 types
+    # one of each of the 13 types, plus the market square (relation 31) and three stops of one name
+    assert Counter(a.type for a in town.assets) == {**dict.fromkeys(CAPACITY, 1), "square": 2, "stop": 3}
     assert by_id["n102"].type == "police" and by_id["n102"].capacity == 30 and by_id["n102"].polygon is None
     hosp = by_id["w23"]
     assert hosp.type == "hospital" and hosp.name == "Toy Hospital"
@@ -73,10 +80,12 @@ def test_assets_types_capacities_and_nearest_node(town):
 def test_dependency_graph_edges_and_kinds(town):
     g = town.dependencies
     kinds = nx.get_edge_attributes(g, "kind")
-    assert sum(1 for k in kinds.values() if k == "power") == 11            # everything but the substation
+    assert sum(1 for k in kinds.values() if k == "power") == 12     # everything but the substation and stops
     assert {v for (u, v), k in kinds.items() if k == "water"} == {"w23", "n103", "n106", "n107", "n109"}
     assert {v for (u, v), k in kinds.items() if k == "telecom"} == {"w23", "n103", "n102", "n105"}
-    assert nx.descendants(g, "n100") == set(g.nodes) - {"n100"}             # losing power takes all down
+    stops = {a.id for a in town.assets if a.type == "stop"}
+    assert nx.descendants(g, "n100") == set(g.nodes) - {"n100"} - stops    # losing power takes all down
+    assert stops == {"n112", "n113", "n114"} and all(g.degree(s) == 0 for s in stops)
     assert g.in_degree("n100") == 0 and g.edges["n101", "w23"]["kind"] == "water"
 
 
@@ -136,3 +145,57 @@ def test_a_building_cut_by_the_extract_edge_keeps_its_present_part(tmp_path):
     assert t.buildings.polygons[0].area == pytest.approx(22.2 * 22.2, rel=0.02)   # the four present corners
     (school,) = t.assets
     assert school.type == "school" and school.tags["twin:clipped"] == "yes" and school.area_m2 > 400
+
+
+def test_a_relation_with_members_missing_is_built_from_the_members_present(town):
+    """Relation 31: outline way 27 and hole way 29 are not in the file, way 28 lacks a node; pyosmium drops
+    such a relation, the twin builds it from ways 26 and 28 (the gaps bridged straight): the full square."""
+    market = {a.id: a for a in town.assets}["r31"]
+    assert market.type == "square" and market.name == "Market Place" and market.tags["twin:clipped"] == "yes"
+    assert market.area_m2 == pytest.approx(55.6 * 55.7, rel=0.02) and not market.polygon.interiors
+    assert market.polygon.contains(shapely.Point(market.xy))
+    assert market.capacity == round(market.area_m2 * 2.0)
+
+
+def test_join_rings_reverses_ways_and_assemble_subtracts_present_holes():
+    # a square outline in three ways, one reversed, in shuffled member order; a hole as one closed way
+    ways = {
+        1: (np.array([10, 11, 12]), np.array([[0, 0], [4, 0], [4, 4]], float)),
+        2: (np.array([13, 10]), np.array([[0, 4], [0, 0]], float)),
+        3: (np.array([13, 12]), np.array([[0, 4], [4, 4]], float)),           # drawn the other way round
+        4: (np.array([20, 21, 22, 20]), np.array([[1, 1], [2, 1], [2, 2], [1, 1]], float)),
+    }
+    (ring,) = join_rings([ways[1], ways[3], ways[2]])
+    assert ring.tolist() == [[0, 0], [4, 0], [4, 4], [0, 4], [0, 0]]
+    geom = shapely.from_wkb(assemble([(1, "outer"), (3, "outer"), (2, "outer"), (4, "inner")], ways))
+    assert geom.area == pytest.approx(16 - 0.5)
+    # way 3 missing: the gap is closed straight (the same square); a node without location is left out
+    assert shapely.from_wkb(assemble([(1, "outer"), (2, "outer"), (3, "outer")], {1: ways[1], 2: ways[2]})
+                            ).area == pytest.approx(16)
+    cut = {1: (ways[1][0], np.array([[0, 0], [np.nan, np.nan], [4, 4]])), 2: ways[2], 3: ways[3]}
+    triangle = shapely.from_wkb(assemble([(1, "outer"), (2, "outer"), (3, "outer")], cut))
+    assert triangle.area == pytest.approx(8)
+    # nothing polygonal present: None
+    assert assemble([(1, "outer"), (9, "outer")], {1: (ways[1][0][:2], ways[1][1][:2])}) is None
+    assert assemble([(4, "inner")], ways) is None
+
+
+def test_stops_are_point_assets_without_a_density_zone(town):
+    stops = sorted((a for a in town.assets if a.type == "stop"), key=lambda a: a.id)
+    assert [(a.id, a.name, stop_modes(a.tags)) for a in stops] == [
+        ("n112", "Toriasema", ("tram",)), ("n113", "Toriasema", ("tram",)), ("n114", "Toriasema", ("bus",))]
+    assert all(a.polygon is None and a.node == 3 and a.capacity == CAPACITY["stop"][1] for a in stops)
+    zones = density_zones(town)
+    assert not set(zones) & {a.id for a in stops} and "r31" in zones and "n102" in zones
+
+
+def test_named_features_are_kept_apart_from_the_assets(town):
+    got = {f.id: (f.name, f.kind) for f in town.features}
+    assert got == {"n110": ("Cafe Toy", "amenity=cafe"), "n111": ("Main Square", "shop=bakery"),
+                   "n115": ("Toriasema", "public_transport=stop_position"),
+                   "w15": ("Moottoritie", "highway=motorway"),        # a street missing from the walk graph
+                   "w40": ("Toy Park", "leisure=park")}
+    park = next(f for f in town.features if f.id == "w40")
+    corner = np.array(town.to_xy([[24.942, 60.1691]]))[0]               # the park's south-west corner
+    assert 0 < park.xy[0] - corner[0] < 44.6 and 0 < park.xy[1] - corner[1] < 44.6   # inside the 0.4 square
+    assert not {f.id for f in town.features} & {a.id for a in town.assets}

@@ -50,9 +50,21 @@ def test_parse_direction(text, deg):
     ({"shop": "mall"}, "shopping"), ({"power": "substation"}, "substation"),
     ({"telecom": "exchange"}, "telecom"), ({"man_made": "water_tower"}, "water_works"),
     ({"amenity": "bench"}, None), ({"shop": "bakery"}, None), ({}, None),
+    ({"railway": "tram_stop"}, "stop"), ({"highway": "bus_stop"}, "stop"),
+    ({"public_transport": "platform"}, "stop"), ({"public_transport": "stop_position"}, None),
+    ({"railway": "halt", "public_transport": "platform"}, "station"),
 ])
 def test_asset_type(tags, kind):
     assert asset_type(tags) == kind
+
+
+def test_a_stop_is_a_node_and_a_platform_area_a_feature():
+    from twin.features import feature_kind
+
+    platform = {"public_transport": "platform", "railway": "platform", "name": "Rautatientori"}
+    assert asset_type(platform) == "stop" and asset_type(platform, area=True) is None
+    assert feature_kind(platform) == "public_transport=platform"
+    assert asset_type({"highway": "pedestrian", "public_transport": "platform"}, area=True) == "square"
 
 
 def test_capacity_is_area_times_density_with_a_floor():

@@ -34,8 +34,18 @@ AREAS = [
     (23, (0.2, 1.2), 0.5, {"building": "hospital", "amenity": "hospital", "name": "Toy Hospital"}),
     (25, (1.2, 0.2), 0.6, {"highway": "pedestrian", "area": "yes", "name": "Main Square"}),
     (24, (1.2, 1.2), 0.3, {}),   # outer ring of relation 30
+    (40, (-0.9, 1.0), 0.4, {"leisure": "park", "name": "Toy Park"}),      # a named feature, not an asset
 ]
-RELATIONS = [(30, [24], {"type": "multipolygon", "building": "yes", "height": "20"})]
+# Relation 31, the market square, is cut by the extract: its outline is ways 26 (SW-SE-NE), 27 (NE-bump-NW:
+# absent from the file) and 28 (NW-missing node-SW), its hole way 29 (absent). Built from what is there, it is
+# the full 0.5 x 0.5 square: the gap of way 27 and the missing node of way 28 are bridged by straight edges.
+MARKET_NODES = {1101: (-0.95, 0.2), 1102: (-0.95, 0.7), 1103: (-0.45, 0.7), 1104: (-0.45, 0.2)}  # 1106 absent
+OPEN_WAYS = [(26, [1101, 1102, 1103], {}), (28, [1104, 1106, 1101], {})]
+RELATIONS = [
+    (30, [(24, "outer")], {"type": "multipolygon", "building": "yes", "height": "20"}),
+    (31, [(26, "outer"), (27, "outer"), (28, "outer"), (29, "inner")],
+     {"type": "multipolygon", "place": "square", "highway": "pedestrian", "name": "Market Place"}),
+]
 #: building id -> expected height
 HEIGHTS = {"w20": 12.0, "w21": 12.0, "w22": 9.0, "w23": 9.0, "r30": 20.0}
 
@@ -50,6 +60,12 @@ POINTS = [  # id, (row, col), tags
     (107, (1.9, 1.9), {"leisure": "stadium", "name": "Arena"}),
     (108, (1.1, 0.1), {"amenity": "place_of_worship", "name": "Chapel"}),
     (109, (0.4, 1.9), {"shop": "mall", "name": "Mall"}),
+    (110, (1.6, 1.0), {"amenity": "cafe", "name": "Cafe Toy"}),                 # named features
+    (111, (1.7, 1.3), {"shop": "bakery", "name": "Main Square"}),              # named like the square w25
+    (112, (0.08, 1.55), {"railway": "tram_stop", "name": "Toriasema"}),        # three stops of one name
+    (113, (-0.08, 1.6), {"railway": "tram_stop", "name": "Toriasema"}),
+    (114, (-0.1, 1.8), {"highway": "bus_stop", "name": "Toriasema"}),
+    (115, (0.0, 1.6), {"public_transport": "stop_position", "name": "Toriasema"}),   # a feature, no stop
     (200, (0.05, 0.5), {"man_made": "surveillance", "camera:direction": "NE", "height": "4"}),
     (201, (0.05, 1.5), {"man_made": "surveillance", "direction": "90", "camera:mount": "pole"}),
     (202, (1.05, 0.5), {"man_made": "surveillance", "camera:direction": "300-60"}),
@@ -76,7 +92,9 @@ def toytown_xml(lat0: float = LAT0, lon0: float = LON0) -> str:
         nodes.append((nid, *_ll(rc, (lat0, lon0)), {}))
     for pid, rc, tags in POINTS:
         nodes.append((pid, *_ll(rc, (lat0, lon0)), tags))
-    for wid, ids, tags in WAYS:
+    for nid, rc in MARKET_NODES.items():
+        nodes.append((nid, *_ll(rc, (lat0, lon0)), {}))
+    for wid, ids, tags in WAYS + OPEN_WAYS:
         ways.append((wid, ids, tags))
     next_id = 1000
     for wid, (r, c), size, tags in AREAS:
@@ -92,8 +110,8 @@ def toytown_xml(lat0: float = LAT0, lon0: float = LON0) -> str:
     for wid, ids, tags in sorted(ways, key=lambda w: w[0]):
         out.append(f'<way id="{wid}">' + "".join(f'<nd ref="{i}"/>' for i in ids) + _tags(tags) + "</way>")
     for rid, members, tags in RELATIONS:
-        out.append(f'<relation id="{rid}">' + "".join(f'<member type="way" ref="{m}" role="outer"/>'
-                                                      for m in members) + _tags(tags) + "</relation>")
+        out.append(f'<relation id="{rid}">' + "".join(f'<member type="way" ref="{m}" role="{role}"/>'
+                                                      for m, role in members) + _tags(tags) + "</relation>")
     out.append("</osm>")
     return "\n".join(out) + "\n"
 

@@ -1,9 +1,10 @@
 """Build a twin from an OSM file or a place name: public ``from_*`` entry points funnel into ``_build``.
 
 ``from_file`` hashes the file and returns the cached twin when the cache holds one for the same file, options,
-bbox and code version; otherwise ``_build`` reads the file once (``twin.osmread``), makes the walk and drive
-graphs, buildings, assets and their dependencies, cameras and the IT network, logs a one-line summary and
-the result is cached. A failed build raises ``TwinError`` and writes nothing.
+bbox and code (``CODE_VERSION`` and the digest of the ``twin`` package's source, ``twin.cache``); otherwise
+``_build`` reads the file once (``twin.osmread``), makes the walk and drive graphs, buildings, assets and
+their dependencies, the named features (``twin.features``), cameras and the IT network, logs a one-line
+summary and the result is cached. A failed build raises ``TwinError`` and writes nothing.
 ``Twin.build_s`` is the wall time of this load (the build, or the cache read when ``Twin.cached``).
 """
 
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from pyproj import Transformer
 
-from twin.cache import cache_dir, cache_key, file_sha256, read_cache, write_cache
+from twin.cache import cache_dir, cache_key, code_digest, file_sha256, read_cache, write_cache
 from twin.cities import OSM_SUFFIXES
 from twin.model import Twin, TwinError
 from twin.options import TwinOptions
@@ -59,7 +60,7 @@ def from_file(path: str | os.PathLike, *, city: str | None = None, bbox: tuple |
     if not p.is_file():
         raise TwinError(f"OSM file {p}: is not a file")
     label = city or _label(p)
-    key = cache_key(file_sha256(p), opts.key(), bbox, label)
+    key = cache_key(file_sha256(p), opts.key(), bbox, label, code_digest())
     if use_cache:
         twin = read_cache(key)
         if twin is not None:
@@ -175,6 +176,7 @@ def _build(path: Path, *, label: str, bbox: tuple | None, options: TwinOptions) 
     from twin.assets import dependency_graph, make_assets
     from twin.buildings import make_buildings
     from twin.cameras import camera_from_tags
+    from twin.features import make_features
     from twin.network import attach_cameras, core_network
     from twin.osmread import read_osm
 
@@ -188,6 +190,8 @@ def _build(path: Path, *, label: str, bbox: tuple | None, options: TwinOptions) 
     assets = make_assets(data.asset_nodes, data.asset_areas, project=project, unproject=unproject,
                          keep=inside, walk=walk)
     deps = dependency_graph(assets)
+    features = make_features(data.features, project=project, keep=inside, walk=walk,
+                             exclude={a.id for a in assets})
     cams = sorted((camera_from_tags(cid, tuple(project(ll)[0]), ll, tags)
                    for cid, ll, tags in data.cameras if inside(ll)[0]), key=lambda c: c.id)
     network = core_network(options)
@@ -200,9 +204,9 @@ def _build(path: Path, *, label: str, bbox: tuple | None, options: TwinOptions) 
                                            float(ext[:, 0].max()), float(ext[:, 1].max()))
     twin = Twin(city=label, source=str(path), crs=crs, bbox_wgs84=bbox_wgs84, walk=walk, drive=drive,
                 buildings=buildings, assets=assets, dependencies=deps, cameras=cams, network=network,
-                options=options)
-    log.info("twin %s: walk %d nodes/%d edges, drive %d/%d, %d buildings, %d assets, %d cameras in %.1f s",
-             label, walk.number_of_nodes(), walk.number_of_edges(), drive.number_of_nodes(),
-             drive.number_of_edges(), len(buildings.polygons), len(assets), len(cams),
-             time.perf_counter() - t0)
+                options=options, features=features)
+    log.info("twin %s: walk %d nodes/%d edges, drive %d/%d, %d buildings, %d assets, %d named features, "
+             "%d cameras in %.1f s", label, walk.number_of_nodes(), walk.number_of_edges(),
+             drive.number_of_nodes(), drive.number_of_edges(), len(buildings.polygons), len(assets),
+             len(features), len(cams), time.perf_counter() - t0)
     return twin

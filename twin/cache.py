@@ -1,6 +1,8 @@
 """On-disk cache of built twins: ``$TWIN_CACHE``, else ``<repo>/.cache/twin``.
 
-Key: sha256 of the source file + the build options + the bbox + the city label + ``CODE_VERSION``.
+Key: sha256 of the source file + the build options + the bbox + the city label + ``CODE_VERSION`` + the sha256
+of the ``twin`` package's source files (``code_digest``), so a twin built by older code is never reused: not
+even when a change forgets to bump ``CODE_VERSION``.
 Entries are pickles of ``(key, twin)`` written atomically (``twin.files``; private to the user, 0600); an
 entry that cannot be read back whole, or whose stored key differs, is ignored (the caller rebuilds and
 overwrites it).
@@ -18,12 +20,26 @@ from twin.datapath import repo_dir
 from twin.files import AtomicBinaryFile
 from twin.model import Twin
 
-__all__ = ["CODE_VERSION", "cache_dir", "cache_key", "file_sha256", "read_cache", "write_cache"]
+__all__ = ["CODE_VERSION", "cache_dir", "cache_key", "code_digest", "file_sha256", "read_cache",
+           "write_cache"]
 
 log = logging.getLogger(__name__)
 
-#: Bump whenever the build changes what a twin contains: old entries then miss.
-CODE_VERSION = "twin-5"
+#: Bump whenever the build changes what a twin contains: old entries then miss (``code_digest`` also changes
+#: with any edit of the package, this names the format). twin-6: stops, named features, relations with
+#: missing members.
+CODE_VERSION = "twin-6"
+_CODE_DIGEST: list[str] = []
+
+
+def code_digest() -> str:
+    """sha256 hex digest of the ``twin`` package's ``*.py`` files (names and bytes), once per process."""
+    if not _CODE_DIGEST:
+        h = hashlib.sha256()
+        for p in sorted(Path(__file__).resolve().parent.glob("*.py")):
+            h.update(p.name.encode() + b"\0" + p.read_bytes())
+        _CODE_DIGEST.append(h.hexdigest())
+    return _CODE_DIGEST[0]
 
 
 def cache_dir() -> Path:
@@ -42,7 +58,8 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 
 def cache_key(source_hash: str, *parts: object) -> str:
-    """The cache key: a sha256 over the source hash, ``parts`` (options, bbox, label) and ``CODE_VERSION``."""
+    """The cache key: a sha256 over the source hash, ``parts`` (options, bbox, label, ``code_digest`` for a
+    built twin) and ``CODE_VERSION``."""
     text = "\n".join([CODE_VERSION, source_hash, *map(repr, parts)])
     return hashlib.sha256(text.encode()).hexdigest()
 

@@ -23,6 +23,7 @@ _ASSET_STYLE = {  # type -> (colour, marker)
     "school": ("#bcbd22", "^"), "hospital": ("#d62728", "P"), "police": ("#000080", "p"),
     "fire_station": ("#ff7f0e", "h"), "place_of_worship": ("#9467bd", "v"), "shopping": ("#e377c2", "o"),
     "substation": ("#8c564b", "X"), "telecom": ("#7f7f7f", "d"), "water_works": ("#00bfff", "8"),
+    "stop": ("#2e8b57", "o"),
 }
 assert set(_ASSET_STYLE) == set(ASSET_TYPES)
 
@@ -80,7 +81,8 @@ def _draw_networks(ax, twin: Twin, handles: list) -> None:
         pts = np.array([a.xy for a in twin.assets if a.type == kind]).reshape(-1, 2)
         if len(pts):
             c, m = _ASSET_STYLE[kind]
-            ax.scatter(pts[:, 0], pts[:, 1], s=46, c=c, marker=m, edgecolors="white", linewidths=0.6,
+            size = 14 if kind == "stop" else 46
+            ax.scatter(pts[:, 0], pts[:, 1], s=size, c=c, marker=m, edgecolors="white", linewidths=0.6,
                        zorder=6)
             handles.append(Line2D([], [], ls="", marker=m, color=c, markeredgecolor="white", ms=7,
                                   label=f"{kind.replace('_', ' ')} ({len(pts)})"))

@@ -16,12 +16,15 @@ import numpy as np
 import shapely
 from pyproj import Transformer
 
-__all__ = ["ASSET_TYPES", "Asset", "Buildings", "OSMCamera", "Twin", "TwinError"]
+__all__ = ["ASSET_TYPES", "Asset", "Buildings", "Feature", "OSMCamera", "Twin", "TwinError"]
 
-#: Asset types recognised from OSM tags (see ``twin.assets`` for the tag rules).
+#: Asset types recognised from OSM tags (see ``twin.assets`` for the tag rules). The order is the precedence
+#: of the tag rules and of place names (``twin.places``). ``stop`` (a tram or bus stop: a point where people
+#: wait) is last: it is an asset for the agents and the place names, but no density zone (``twin.zones``) and
+#: no dependent of the utilities (``twin.assets.DEPENDS``).
 ASSET_TYPES = (
     "station", "square", "stadium", "school", "hospital", "police", "fire_station", "place_of_worship",
-    "shopping", "substation", "telecom", "water_works",
+    "shopping", "substation", "telecom", "water_works", "stop",
 )
 
 
@@ -33,7 +36,12 @@ class TwinError(ValueError):
 
 @dataclass
 class Asset:
-    """A place that matters for security or resilience."""
+    """A place that matters for security or resilience.
+
+    A ``stop`` (tram or bus stop, see ``twin.assets``) is always a point: its ``xy`` is the mapped stop node,
+    ``node`` the walk node nearest to it, ``name`` the stop's name (shared by its platforms; ``tags`` tell the
+    mode, ``twin.assets.stop_modes``).
+    """
 
     id: str                      # stable: "n123" / "w456" / "r789" (OSM type letter + id) or a synthetic name
     type: str                    # one of ASSET_TYPES
@@ -45,6 +53,22 @@ class Asset:
     polygon: Any = None          # shapely Polygon in projected metres (the asset's zone), or None for a point
     node: Any = None             # nearest walk-graph node id
     tags: dict = field(default_factory=dict)
+
+
+@dataclass
+class Feature:
+    """A named OSM object that is not an asset (a shop, a cafe, a park, a street cut out of the graphs...).
+
+    Features exist so that any named feature can be used as a place (``twin.places``); they are kept apart
+    from ``Twin.assets`` so that the per-asset parts of a run (density zones, sensor placement) do not grow.
+    """
+
+    id: str                      # "n123" / "w456" / "r789"
+    name: str                    # the OSM ``name``
+    kind: str                    # "key=value" of the first of ``twin.features.FEATURE_KEYS`` it has
+    xy: tuple[float, float]      # its node, the representative point of its area, or the vertex of an open
+    lonlat: tuple[float, float]  # way nearest the way's mean (projected metres / WGS84)
+    node: Any = None             # nearest walk-graph node id
 
 
 @dataclass
@@ -86,7 +110,8 @@ class Twin:
     ``walk``/``drive`` follow osmnx conventions (MultiDiGraph, node ``x``/``y`` in metres, edge ``length``
     in m); every walk edge has ``width_m``. ``network`` is the city's IT/OT network (networkx Graph) whose
     nodes carry ``kind`` (camera, access_switch, aggregation, core, vms, soc, ntp, dns, admin) and ``ip``;
-    camera nodes also carry ``camera_id``.
+    camera nodes also carry ``camera_id``. ``features`` are the named OSM objects that are not assets, for
+    place names only (``twin.places``).
     """
 
     city: str
@@ -103,6 +128,7 @@ class Twin:
     options: Any = None
     build_s: float = 0.0
     cached: bool = False
+    features: list[Feature] = field(default_factory=list)   # named non-asset OSM objects (places only)
 
     def to_lonlat(self, xy: np.ndarray) -> np.ndarray:
         """Projected metres (N, 2) -> WGS84 lon/lat (N, 2)."""

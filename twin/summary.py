@@ -27,7 +27,8 @@ def _graph(g: nx.MultiDiGraph) -> dict:
 
 
 def summary(twin: Twin) -> dict:
-    """The key figures: city, crs, bbox_wgs84, walk, drive, buildings, assets by type, cameras, network..."""
+    """The key figures: city, crs, bbox_wgs84, walk, drive, buildings, assets by type, named features,
+    cameras, network..."""
     counts = Counter(a.type for a in twin.assets)
     return {
         "city": twin.city,
@@ -39,6 +40,7 @@ def summary(twin: Twin) -> dict:
         "buildings": int(len(twin.buildings.polygons)),
         "assets": {t: counts[t] for t in ASSET_TYPES if counts[t]},
         "dependencies": twin.dependencies.number_of_edges(),
+        "features": len(getattr(twin, "features", None) or ()),
         "cameras": len(twin.cameras),
         "network": {"nodes": twin.network.number_of_nodes(), "edges": twin.network.number_of_edges(),
                     "access_switches": sum(1 for _, d in twin.network.nodes(data=True)
@@ -60,6 +62,7 @@ def summary_text(twin: Twin) -> str:
         f"  drive     {s['drive']['nodes']} nodes, {s['drive']['edges']} edges, {s['drive']['length_km']} km",
         f"  buildings {s['buildings']}",
         f"  assets    {sum(s['assets'].values())}: {assets}; {s['dependencies']} dependencies",
+        f"  features  {s['features']} other named OSM objects (places)",
         f"  cameras   {s['cameras']} on {s['network']['access_switches']} access switches "
         f"(network {s['network']['nodes']} nodes, {s['network']['edges']} links)",
         f"  {'loaded from cache' if s['cached'] else 'built'} in {s['build_s']:.2f} s",

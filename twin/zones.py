@@ -1,7 +1,9 @@
 """Zones of a twin: the areas whose people are counted (``crowd_density.csv``) and their GeoJSON.
 
-A zone per asset: its polygon, else a ``POINT_ZONE_M`` disc round its position. A synthetic twin without
-assets gets one 5 m disc per walk node and one band per street (its width) instead.
+A zone per asset except stops: its polygon, else a ``POINT_ZONE_M`` disc round its position. Stops
+(``NO_ZONE_TYPES``) get none: a disc round a stop covers the street it stands on, whose passers-by and halting
+vehicles are not a crowd at an asset. A synthetic twin without assets gets one 5 m disc per walk node and one
+band per street (its width) instead.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ import shapely
 
 from twin.model import Twin
 
-__all__ = ["POINT_ZONE_M", "density_zones", "zones_geojson"]
+__all__ = ["NO_ZONE_TYPES", "POINT_ZONE_M", "density_zones", "zones_geojson"]
 
 #: Radius of the zone round an asset with no polygon (m).
 POINT_ZONE_M = 25.0
+#: Asset types without a density zone.
+NO_ZONE_TYPES = ("stop",)
 
 
 def _synthetic_zones(twin: Twin) -> dict[str, Any]:
@@ -37,9 +41,9 @@ def _synthetic_zones(twin: Twin) -> dict[str, Any]:
 
 
 def density_zones(twin: Twin) -> dict[str, Any]:
-    """Zone name -> shapely polygon (metres), by asset id (see the module docstring)."""
+    """Zone name -> shapely polygon (metres), by asset id, stops left out (see the module docstring)."""
     zones: dict[str, Any] = {}
-    for a in sorted(twin.assets, key=lambda a: a.id):
+    for a in sorted((a for a in twin.assets if a.type not in NO_ZONE_TYPES), key=lambda a: a.id):
         zones[a.id] = a.polygon if a.polygon is not None else shapely.Point(*a.xy).buffer(POINT_ZONE_M)
     if not zones and twin.city.startswith("synthetic"):
         zones = _synthetic_zones(twin)
