@@ -79,6 +79,8 @@ class Places:
         p, rng, net = self.p, self.rng, self.net
         nodes, indoor = [], []
         for a in sorted(getattr(self.twin, "assets", None) or [], key=lambda a: str(a.id)):
+            if a.type == "stop":        # people waiting at stops are a look-alike of their own
+                continue
             if a.node is not None and a.node in net.index and net.core[net.index[a.node]]:
                 nodes.append(net.index[a.node])
                 indoor.append(a.type in _INDOOR_TYPES)
