@@ -49,7 +49,8 @@ IDENTITY_CONFUSION = ((1.0, 0.0, 0.0, 0.0), (0.0, 1.0, 0.0, 0.0), (0.0, 0.0, 1.0
 #: ``CameraConfig`` fields of an ideal detector (no miss, noise, false detection or confusion), for tests
 #: and benchmarks that isolate one effect; it still has the detection curve and its confidences.
 PERFECT_DETECTOR = {"miss_rate": 0.0, "bbox_noise": 0.0, "fp_per_frame": 0.0, "near_fp_scale": 0.0,
-                    "persistent_fp_static": 0.0, "persistent_fp_per_hour": 0.0, "confusion": IDENTITY_CONFUSION}
+                    "persistent_fp_static": 0.0, "persistent_fp_per_hour": 0.0,
+                    "confusion": IDENTITY_CONFUSION}
 #: ``CameraConfig`` fields of a distortion-free lens and an exact published calibration.
 PERFECT_OPTICS = {"calib_xy_sigma_m": 0.0, "calib_height_sigma_m": 0.0, "calib_yaw_sigma_deg": 0.0,
                   "calib_pitch_sigma_deg": 0.0, "calib_roll_sigma_deg": 0.0, "lens_k1_range": (0.0, 0.0),
