@@ -2,8 +2,8 @@
 
 For every pair of boxes of one camera that overlap in the image, the farther target (depth along the
 optical axis) loses the overlap's share of its box. Several occluders combine as if their covers were
-independent, ``visible = prod_j (1 - covered_j)``: exact for one occluder, optimistic where occluders
-overlap each other (they are counted as covering different parts). The overlapping pairs come from one sort
+independent, ``visible = prod_j (1 - covered_j)``: exact for one occluder; with several it is pessimistic
+where they cover the same part of the box and optimistic where they cover different parts. The overlapping pairs come from one sort
 of all boxes by (camera, left edge) and one ``searchsorted``: a box pairs with the boxes after it in that
 order whose left edge lies inside it, which lists every overlapping pair once, with no loop over targets.
 """
