@@ -3,9 +3,10 @@
 For every pair of boxes of one camera that overlap in the image, the farther target (depth along the
 optical axis) loses the overlap's share of its box. Several occluders combine as if their covers were
 independent, ``visible = prod_j (1 - covered_j)``: exact for one occluder; with several it is pessimistic
-where they cover the same part of the box and optimistic where they cover different parts. The overlapping pairs come from one sort
-of all boxes by (camera, left edge) and one ``searchsorted``: a box pairs with the boxes after it in that
-order whose left edge lies inside it, which lists every overlapping pair once, with no loop over targets.
+where they cover the same part of the box and optimistic where they cover different parts. The overlapping
+pairs come from one sort of all boxes by (camera, left edge) and one ``searchsorted``: a box pairs with the
+boxes after it in that order whose left edge lies inside it, which lists every overlapping pair once, with
+no loop over targets.
 """
 
 from __future__ import annotations
@@ -33,13 +34,12 @@ def target_visibility(cam: np.ndarray, x0: np.ndarray, y0: np.ndarray, w: np.nda
     idx = np.flatnonzero(ok)
     if len(idx) < 2:
         return vis
-    order = idx[np.lexsort((x0[idx], cam[idx]))]
-    a0 = x0[order]
-    a1 = a0 + w[order]
-    base = a0.min()
-    span = float(a1.max() - base) + 1.0
-    key = cam[order] * span + (a0 - base)
-    hi = np.searchsorted(key, cam[order] * span + (a1 - base), side="left")
+    base = x0[idx].min()
+    span = float((x0[idx] + w[idx]).max() - base) + 1.0
+    key = cam[idx] * span + (x0[idx] - base)      # sorts by camera, then left edge
+    srt = np.argsort(key, kind="stable")
+    order, key = idx[srt], key[srt]
+    hi = np.searchsorted(key, key + w[order], side="left")
     lo = np.arange(1, len(order) + 1)
     cnt = np.maximum(hi - lo, 0)
     tot = int(cnt.sum())

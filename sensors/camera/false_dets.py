@@ -67,16 +67,21 @@ def clutter(rig: Rig, rng: np.random.Generator):
 def persistent(rig: Rig, cams: list[GroupMember], t: float, rng: np.random.Generator):
     """Detections of the persistent false sources present at ``t`` (each detected with probability
     ``pdet``; confidence level jittered by N(0, ``LEVEL_JITTER``); box noise as a true detection's)."""
-    act = [c.false_sources.active(t) for c in cams]
-    n = np.array([len(a.cls) for a in act])
-    tot = int(n.sum())
+    win = [c.false_sources.window(t) for c in cams]
+    n = np.array([len(w.t0) for w in win])
+    if not n.any():
+        return _none()
+    t0, t1 = np.concatenate([w.t0 for w in win]), np.concatenate([w.t1 for w in win])
+    on = (t0 <= t) & (t < t1)
+    tot = int(on.sum())
     if tot == 0:
         return _none()
-    cam = np.repeat(np.arange(len(cams)), n)
-    xy = np.vstack([a.xy for a in act])
-    hm, wm = np.concatenate([a.height_m for a in act]), np.concatenate([a.width_m for a in act])
-    cls = np.concatenate([a.cls for a in act])
-    level = np.concatenate([a.level for a in act])
+    cam = np.repeat(np.arange(len(cams)), n)[on]
+    xy = np.vstack([w.src.xy for w in win])[on]
+    hm = np.concatenate([w.src.height_m for w in win])[on]
+    wm = np.concatenate([w.src.width_m for w in win])[on]
+    cls = np.concatenate([w.src.cls for w in win])[on]
+    level = np.concatenate([w.src.level for w in win])[on]
     seen = rng.random(tot) < rig.pdet[cam]
     z = rng.normal(0.0, 1.0, (5, tot))
     conf = sigmoid(sample_quantiles(rig.prof[cam], level + LEVEL_JITTER * z[4], false=True))

@@ -48,6 +48,8 @@ class ActiveSources(NamedTuple):
 
 
 class _Block(NamedTuple):
+    """Sources with their start and end times (s; static ones -inf to inf)."""
+
     t0: np.ndarray
     t1: np.ndarray
     src: ActiveSources
@@ -63,6 +65,7 @@ class FalseSources:
         self.per_hour, self.life_s, self.seed = float(per_hour), float(life_s), int(seed)
         self.static = self._sources(np.random.default_rng([self.seed, 0]), n_static)
         self._blocks: dict[int, _Block] = {}
+        self._window: tuple[int, _Block] | None = None
 
     @classmethod
     def draw(cls, rng: np.random.Generator, xy: tuple[float, float], yaw_deg: float, half_fov_deg: float,
@@ -94,15 +97,21 @@ class FalseSources:
             blk = self._blocks[k] = _Block(t0, t0 + life, self._sources(rng, n))
         return blk
 
+    def window(self, t: float) -> _Block:
+        """Every source that may exist at ``t``: the static ones and the transient ones of its hour and the
+        hour before, with their start and end times (cached per hour)."""
+        k = int(math.floor(t / _BLOCK_S)) if self.per_hour > 0 and t >= 0 else -1
+        if self._window is None or self._window[0] != k:
+            n = len(self.static.cls)
+            parts = [_Block(np.full(n, -np.inf), np.full(n, np.inf), self.static)]
+            parts += [self._block(j) for j in (k - 1, k) if j >= 0]
+            src = ActiveSources(*(np.concatenate(a) for a in zip(*(b.src for b in parts), strict=True)))
+            self._window = (k, _Block(np.concatenate([b.t0 for b in parts]),
+                                      np.concatenate([b.t1 for b in parts]), src))
+        return self._window[1]
+
     def active(self, t: float) -> ActiveSources:
         """The sources present at time ``t`` (s): the static ones and the transient ones alive then."""
-        parts = [self.static]
-        if self.per_hour > 0 and t >= 0:
-            k = int(math.floor(t / _BLOCK_S))
-            for blk in (self._block(k - 1), self._block(k)) if k > 0 else (self._block(k),):
-                on = (blk.t0 <= t) & (t < blk.t1)
-                if on.any():
-                    parts.append(ActiveSources(*(a[on] for a in blk.src)))
-        if len(parts) == 1:
-            return self.static
-        return ActiveSources(*(np.concatenate(a) for a in zip(*parts, strict=True)))
+        w = self.window(t)
+        on = (w.t0 <= t) & (t < w.t1)
+        return ActiveSources(*(a[on] for a in w.src))
