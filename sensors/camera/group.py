@@ -26,10 +26,10 @@ import numpy as np
 import shapely
 
 from agents.world import CLASS_NAMES, FURNITURE, Targets, WorldView
-from sensors.camera import false_dets
 from sensors.camera.crowd import target_visibility
 from sensors.camera.detections import FrameArrays
 from sensors.camera.detector import confuse, sample_quantiles, tp_logit_shift
+from sensors.camera.false_dets import clutter, near_boxes, persistent, sigmoid
 from sensors.camera.geometry import project_offsets
 from sensors.camera.index import grid_for
 from sensors.camera.rig import GroupMember, Rig, lens_boxes, make_rig
@@ -117,7 +117,7 @@ def observe_batch(cams: list[GroupMember], tg: Targets, rng: np.random.Generator
     the target grid (``_candidates``), their projection through each lens and clipping to the image
     (``_project``), building occlusion (``_hidden``), occlusion by nearer targets (``_crowd``), the detection
     draw, class, confidence and box noise (``_detect``, with the part boxes of ``false_dets.near_boxes``),
-    clutter and persistent false sources (``false_dets``), the split into per-camera frames
+    clutter and persistent false sources (``sensors.camera.false_dets``), the split into per-camera frames
     (``_split_dets``) and the truth per camera (``_truths``). Random draws come in that order, from ``rng``.
 
     ``atlas`` keeps the cameras' shadow rasters between calls (a group passes its own).
@@ -140,7 +140,7 @@ def observe_batch(cams: list[GroupMember], tg: Targets, rng: np.random.Generator
     clock("crowd")
     parts = _detect(rig, tg, pairs, hidden, cvis, rng)
     clock("detect")
-    parts += [false_dets.clutter(rig, rng), false_dets.persistent(rig, cams, t, rng)]
+    parts += [clutter(rig, rng), persistent(rig, cams, t, rng)]
     clock("clutter")
     boxes, conf, cls, cam = (np.concatenate(a) for a in zip(*parts, strict=True))
     dets = _split_dets(boxes, conf, cls, cam, rig.W, rig.H, len(cams))
@@ -263,9 +263,9 @@ def _detect(rig: Rig, tg: Targets, pairs: _Pairs, hidden: np.ndarray, cvis: np.n
     false = true_cls == FURNITURE      # a thing with no detector class: whatever it is reported as is false
     logit = np.where(false, sample_quantiles(prof, level, false=True),
                      sample_quantiles(prof, level, false=False) - tp_logit_shift(prof, h_eff))
-    conf = false_dets.sigmoid(logit)
+    conf = sigmoid(logit)
     true_boxes = np.column_stack([pairs.x0[k], pairs.vh[k], pairs.wpx[k], hpx[k]])
-    near = false_dets.near_boxes(rig, kc, true_boxes, cls, rng)
+    near = near_boxes(rig, kc, true_boxes, cls, rng)
     return [(np.column_stack([cu - bw / 2, fv - bh, bw, bh]), conf, cls, kc), near]
 
 

@@ -31,9 +31,8 @@ def install(camera_id: str, config: CameraConfig, nominal: Pose, rng: np.random.
 
     The radial model is a polynomial: a pair drawn too strong for a wide field of view would fold back
     before the image's corner (``sensors.camera.geometry.fold_r2``). Such a pair is scaled by 0.8 until
-    the corner is imaged well inside the fold (wide lenses get milder coefficients than drawn; at the
-    default ranges, for strong k1 with small k2: no draw at 60 deg hfov (1920 x 1080), 6 % at 70 deg, 15 % at
-    90 deg).
+    the corner is imaged well inside the fold: wide lenses get milder coefficients than drawn (how often, at
+    the default ranges, is in ``docs/performance.md``).
     """
     c = config
     k1 = float(rng.uniform(*c.lens_k1_range))
