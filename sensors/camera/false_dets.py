@@ -5,6 +5,8 @@ boxes ``[x, y, w, h]`` px, confidence, class code and camera index of each false
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from sensors.camera.detector import near_box_params, sample_quantiles
@@ -64,24 +66,33 @@ def clutter(rig: Rig, rng: np.random.Generator):
     return boxes[ok], conf[ok], cls[ok].astype(np.int64), cam[ok]
 
 
-def persistent(rig: Rig, cams: list[GroupMember], t: float, rng: np.random.Generator):
+def _windows(cams: list[GroupMember], t: float, cache: dict | None):
+    """Every camera's source window at ``t`` (``FalseSources.window``) in one set of flat arrays (camera
+    index, t0, t1, xy, height, width, class, level), kept in ``cache`` while the windows are the same."""
+    win = [c.false_sources.window(t) for c in cams]
+    hit = None if cache is None else cache.get("false_sources")
+    if hit is not None and len(hit[0]) == len(win) and all(map(operator.is_, hit[0], win)):
+        return hit[1]
+    n = np.array([len(w.t0) for w in win], np.int64)
+    flat = (np.repeat(np.arange(len(cams)), n), np.concatenate([w.t0 for w in win]),
+            np.concatenate([w.t1 for w in win]), np.vstack([w.src.xy for w in win]).reshape(-1, 2),
+            *(np.concatenate([getattr(w.src, k) for w in win])
+              for k in ("height_m", "width_m", "cls", "level")))
+    if cache is not None:
+        cache["false_sources"] = (win, flat)
+    return flat
+
+
+def persistent(rig: Rig, cams: list[GroupMember], t: float, rng: np.random.Generator,
+               cache: dict | None = None):
     """Detections of the persistent false sources present at ``t`` (each detected with probability
     ``pdet``; confidence level jittered by N(0, ``LEVEL_JITTER``); box noise as a true detection's)."""
-    win = [c.false_sources.window(t) for c in cams]
-    n = np.array([len(w.t0) for w in win])
-    if not n.any():
-        return _none()
-    t0, t1 = np.concatenate([w.t0 for w in win]), np.concatenate([w.t1 for w in win])
+    cam, t0, t1, xy, hm, wm, cls, level = _windows(cams, t, cache)
     on = (t0 <= t) & (t < t1)
     tot = int(on.sum())
     if tot == 0:
         return _none()
-    cam = np.repeat(np.arange(len(cams)), n)[on]
-    xy = np.vstack([w.src.xy for w in win])[on]
-    hm = np.concatenate([w.src.height_m for w in win])[on]
-    wm = np.concatenate([w.src.width_m for w in win])[on]
-    cls = np.concatenate([w.src.cls for w in win])[on]
-    level = np.concatenate([w.src.level for w in win])[on]
+    cam, xy, hm, wm, cls, level = cam[on], xy[on], hm[on], wm[on], cls[on], level[on]
     seen = rng.random(tot) < rig.pdet[cam]
     z = rng.normal(0.0, 1.0, (5, tot))
     conf = sigmoid(sample_quantiles(rig.prof[cam], level + LEVEL_JITTER * z[4], false=True))

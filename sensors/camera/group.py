@@ -67,6 +67,7 @@ class CameraGroup:
         self.rng: np.random.Generator | None = None
         self.batches = 0
         self.atlas = ShadowAtlas()
+        self._cache: dict = {}
         self.timings: dict[str, float] | None = None     # set to {} to collect per-phase wall times
         self._t: float | None = None
         self._targets: Targets | None = None
@@ -92,7 +93,8 @@ class CameraGroup:
 
     def _run(self, world: WorldView) -> None:
         live = [c for c in self.cameras if c.status != "offline"]
-        out = observe_batch(live, world.targets, self.rng, self.timings, self.atlas, t=float(world.t))
+        out = observe_batch(live, world.targets, self.rng, self.timings, self.atlas, t=float(world.t),
+                            cache=self._cache)
         self._t, self._targets = world.t, world.targets
         self._res = {id(c): r for c, r in zip(live, out, strict=True)}
         self._state = {id(c): _state(c) for c in live}
@@ -109,7 +111,7 @@ _EMPTY_TRUTH = CameraTruth(np.zeros(0, np.int64), np.zeros((0, 4)), np.zeros(0, 
 
 def observe_batch(cams: list[GroupMember], tg: Targets, rng: np.random.Generator,
                   timings: dict[str, float] | None = None, atlas: ShadowAtlas | None = None, *,
-                  t: float = 0.0) -> list[tuple[FrameArrays | list, CameraTruth]]:
+                  t: float = 0.0, cache: dict | None = None) -> list[tuple[FrameArrays | list, CameraTruth]]:
     """Detections (``FrameArrays``, or [] for none) and truth for each camera in ``cams`` seeing ``tg`` at
     time ``t``, in one numpy pass.
 
@@ -120,14 +122,15 @@ def observe_batch(cams: list[GroupMember], tg: Targets, rng: np.random.Generator
     clutter and persistent false sources (``sensors.camera.false_dets``), the split into per-camera frames
     (``_split_dets``) and the truth per camera (``_truths``). Random draws come in that order, from ``rng``.
 
-    ``atlas`` keeps the cameras' shadow rasters between calls (a group passes its own).
+    ``atlas`` keeps the cameras' shadow rasters between calls, ``cache`` the config-only arrays and the
+    persistent sources' flat arrays (a group passes its own of both).
     ``timings``, if given, accumulates CPU seconds per phase (setup, candidates, project, occlusion, crowd,
     detect, clutter, messages, truth) for benchmarks.
     """
     clock = _Clock(timings)
     if not cams:
         return []
-    rig = make_rig(cams)
+    rig = make_rig(cams, cache)
     clock("setup")
     pc, pt, dx, dy = _candidates(cams, rig, tg)
     clock("candidates")
@@ -140,7 +143,7 @@ def observe_batch(cams: list[GroupMember], tg: Targets, rng: np.random.Generator
     clock("crowd")
     parts = _detect(rig, tg, pairs, hidden, cvis, rng)
     clock("detect")
-    parts += [clutter(rig, rng), persistent(rig, cams, t, rng)]
+    parts += [clutter(rig, rng), persistent(rig, cams, t, rng, cache)]
     clock("clutter")
     boxes, conf, cls, cam = (np.concatenate(a) for a in zip(*parts, strict=True))
     dets = _split_dets(boxes, conf, cls, cam, rig.W, rig.H, len(cams))

@@ -7,6 +7,7 @@ confusion matrix, each as an array over the cameras.
 
 from __future__ import annotations
 
+import operator
 from typing import NamedTuple, Protocol
 
 import numpy as np
@@ -74,14 +75,34 @@ class Rig(NamedTuple):
     pdet: np.ndarray            # share of frames a persistent false source is detected in
 
 
-def make_rig(cams: list[GroupMember]) -> Rig:
-    """Each camera's pose, config and detector parameters now, as arrays over the cameras."""
+def _static(cfgs: list[CameraConfig]) -> dict[str, np.ndarray]:
+    """The config-only arrays of a batch (they change only when the batch's cameras do)."""
+    prof = np.array([profile_index(c.detector) for c in cfgs], np.int64)
+    return {
+        "rmin": np.array([c.min_range_m for c in cfgs]), "hsc": np.array([c.h_scale_px for c in cfgs]),
+        "minvis": np.array([c.min_visible for c in cfgs]), "prof": prof,
+        "near": near_rate(prof) * np.array([c.near_fp_scale for c in cfgs]),
+        "confusion": np.array([c.confusion for c in cfgs], float).reshape(len(cfgs), 5, 4),
+        "occlude": np.array([c.target_occlusion for c in cfgs], bool),
+        "pdet": np.array([c.persistent_fp_detect for c in cfgs]),
+    }
+
+
+def make_rig(cams: list[GroupMember], cache: dict | None = None) -> Rig:
+    """Each camera's pose, config and detector parameters now, as arrays over the cameras. ``cache`` (a
+    group's dict) keeps the config-only arrays while the batch has the same cameras."""
     poses = [c.pose for c in cams]
     prms = [c.params() for c in cams]
     cfgs = [c.config for c in cams]
     k1 = np.array([p.k1 for p in poses])
     k2 = np.array([p.k2 for p in poses])
-    prof = np.array([profile_index(c.detector) for c in cfgs], np.int64)
+    hit = None if cache is None else cache.get("rig")
+    if hit is not None and len(hit[0]) == len(cfgs) and all(map(operator.is_, hit[0], cfgs)):
+        static = hit[1]
+    else:
+        static = _static(cfgs)
+        if cache is not None:
+            cache["rig"] = (cfgs, static)
     return Rig(
         poses, cfgs,
         cx=np.array([p.x for p in poses]),
@@ -92,18 +113,11 @@ def make_rig(cams: list[GroupMember]) -> Rig:
         H=np.array([p.height_px for p in poses], float),
         Rs=np.stack([p.R for p in poses]),
         rmax=np.array([p["max_range_m"] for p in prms]),
-        rmin=np.array([c.min_range_m for c in cfgs]),
         h50=np.array([p["h50_px"] for p in prms]),
         miss=np.array([p["miss_rate"] for p in prms]),
         noise=np.array([p["bbox_noise"] for p in prms]),
         fp=np.array([p["fp_per_frame"] for p in prms]),
-        hsc=np.array([c.h_scale_px for c in cfgs]),
-        minvis=np.array([c.min_visible for c in cfgs]),
-        k1=k1, k2=k2, fold=fold_r2(k1, k2), prof=prof,
-        near=near_rate(prof) * np.array([c.near_fp_scale for c in cfgs]),
-        confusion=np.array([c.confusion for c in cfgs], float).reshape(len(cfgs), 5, 4),
-        occlude=np.array([c.target_occlusion for c in cfgs], bool),
-        pdet=np.array([c.persistent_fp_detect for c in cfgs]),
+        k1=k1, k2=k2, fold=fold_r2(k1, k2), **static,
     )
 
 
