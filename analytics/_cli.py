@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -63,7 +64,27 @@ def _calibrations(path: str) -> list[dict[str, Any]]:
             isinstance(h, list) and len(h) == 3 and all(isinstance(row, list) and len(row) == 3 for row in h)
         ):
             raise AnalyticsInputError(f"{path}: line 1: record {i} has no 3x3 'image_to_ground'")
+        _check_lens(path, i, r)
     return recs
+
+
+def _numbers(v: Any, n: int | None = None) -> bool:
+    ok = isinstance(v, list) and all(
+        isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) for x in v)
+    return ok and (n is None or len(v) == n)
+
+
+def _check_lens(path: str, i: int, r: dict[str, Any]) -> None:
+    """Optional lens fields: ``dist_coeffs`` ([k1, k2], OpenCV radial terms; more terms must be 0) needs a 3x3
+    ``camera_matrix``; a record without them is read as a distortion-free lens."""
+    d = r.get("dist_coeffs")
+    if d is None:
+        return
+    if not (_numbers(d) and 1 <= len(d) <= 5 and all(x == 0 for x in d[2:])):
+        raise AnalyticsInputError(f"{path}: line 1: record {i}: 'dist_coeffs' must be [k1, k2] (finite)")
+    k = r.get("camera_matrix")
+    if not (isinstance(k, list) and len(k) == 3 and all(_numbers(row, 3) for row in k)):
+        raise AnalyticsInputError(f"{path}: line 1: record {i}: 'dist_coeffs' needs a 3x3 'camera_matrix'")
 
 
 def analyze(args: argparse.Namespace) -> int:

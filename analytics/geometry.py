@@ -1,4 +1,5 @@
-"""Ground-plane geometry: homography projection of bbox foot points, zone polygons, lon/lat projection."""
+"""Ground-plane geometry: homography projection of bbox foot points (undistorted first when the camera's
+calibration has lens coefficients), zone polygons, lon/lat projection."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import shapely
 
-__all__ = ["LonLatProjector", "Zones", "foot_points", "apply_homography"]
+__all__ = ["GroundProjector", "LonLatProjector", "Zones", "apply_homography", "foot_points",
+           "undistort_points"]
 
 
 def apply_homography(h: np.ndarray, pts: np.ndarray) -> np.ndarray:
@@ -26,10 +28,82 @@ def apply_homography(h: np.ndarray, pts: np.ndarray) -> np.ndarray:
     return out
 
 
+def undistort_points(pts: np.ndarray, camera_matrix: np.ndarray, dist_coeffs,
+                     iterations: int = 20) -> np.ndarray:
+    """Pinhole pixels (N, 2) of pixels ``pts`` seen through a lens with OpenCV's radial coefficients
+    ``dist_coeffs = [k1, k2]`` (further terms, if given, must be 0) and intrinsics ``camera_matrix``: what
+    ``cv2.undistortPoints(pts, K, dist, P=K)`` computes, solved exactly. A distorted radius ``r_d`` comes from
+    the pinhole radius ``r`` as ``r_d = r (1 + k1 r^2 + k2 r^4)`` in normalised coordinates; ``r`` is found by
+    Newton's method from ``r_d``; points with no root before the model folds (distorted radius stops
+    growing) come back as NaN.
+
+    >>> K = np.array([[1000.0, 0, 960], [0, 1000.0, 540], [0, 0, 1]])
+    >>> undistort_points(np.array([[960.0, 540.0], [1460.0, 540.0]]), K, [-0.2, 0.0]).round(2).tolist()
+    [[960.0, 540.0], [1489.73, 540.0]]
+    """
+    p = np.asarray(pts, dtype=float).reshape(-1, 2)
+    d = np.zeros(2) if dist_coeffs is None else np.asarray(dist_coeffs, dtype=float).ravel()
+    if len(d) > 2 and np.any(d[2:] != 0):
+        raise ValueError("undistort_points: only the radial k1, k2 terms are supported")
+    k1, k2 = (float(d[0]) if len(d) else 0.0), (float(d[1]) if len(d) > 1 else 0.0)
+    if not (k1 or k2) or not len(p):
+        return p.copy()
+    K = np.asarray(camera_matrix, dtype=float)
+    x, y = (p[:, 0] - K[0, 2]) / K[0, 0], (p[:, 1] - K[1, 2]) / K[1, 1]
+    rd = np.hypot(x, y)
+    r = rd.copy()
+    for _ in range(iterations):
+        r2 = r * r
+        g = r * (1 + k1 * r2 + k2 * r2 * r2) - rd
+        dg = 1 + 3 * k1 * r2 + 5 * k2 * r2 * r2
+        r = r - g / np.where(np.abs(dg) > 1e-9, dg, 1e-9)
+    r2 = r * r
+    ok = (np.abs(r * (1 + k1 * r2 + k2 * r2 * r2) - rd) < 1e-9 * np.maximum(rd, 1.0)) & (r >= 0)
+    ok &= 1 + 3 * k1 * r2 + 5 * k2 * r2 * r2 > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = np.where(ok, np.where(rd > 0, r / rd, 1.0), np.nan)
+    return np.column_stack([K[0, 2] + K[0, 0] * x * s, K[1, 2] + K[1, 1] * y * s])
+
+
 def foot_points(bboxes: np.ndarray) -> np.ndarray:
     """Foot point (x + w/2, y + h) of each ``[x, y, w, h]`` box: where the target touches the ground."""
     b = np.asarray(bboxes, dtype=float).reshape(-1, 4)
     return np.column_stack([b[:, 0] + b[:, 2] / 2.0, b[:, 1] + b[:, 3]])
+
+
+class GroundProjector:
+    """Image pixels -> ground (projected metres) for one camera: undistort (``undistort_points``, when the
+    calibration gives ``camera_matrix`` and non-zero ``dist_coeffs``) then the ``image_to_ground`` homography.
+
+    A calibration record without lens fields (older records, or a real feed that publishes none) is read as
+    a distortion-free lens.
+    """
+
+    def __init__(self, image_to_ground: np.ndarray, camera_matrix: np.ndarray | None = None,
+                 dist_coeffs: Sequence[float] | None = None) -> None:
+        self.image_to_ground = np.asarray(image_to_ground, dtype=float)
+        k = np.zeros(2) if dist_coeffs is None else np.asarray(dist_coeffs, dtype=float).ravel()
+        self.dist_coeffs = k if camera_matrix is not None and np.any(k != 0) else None
+        self.camera_matrix = None if self.dist_coeffs is None else np.asarray(camera_matrix, dtype=float)
+
+    @classmethod
+    def from_record(cls, rec: Mapping) -> GroundProjector | None:
+        """The projector of a ``camera/calibration`` record (None if it has no ``image_to_ground``)."""
+        h = rec.get("image_to_ground")
+        if h is None:
+            return None
+        return cls(h, rec.get("camera_matrix"), rec.get("dist_coeffs"))
+
+    def pixels(self, pts: np.ndarray) -> np.ndarray:
+        """Ground points (N, 2) of image pixels (N, 2); NaN where the ray misses the ground."""
+        p = np.asarray(pts, dtype=float).reshape(-1, 2)
+        if self.dist_coeffs is not None:
+            p = undistort_points(p, self.camera_matrix, self.dist_coeffs)
+        return apply_homography(self.image_to_ground, p)
+
+    def boxes(self, xywh: np.ndarray) -> np.ndarray:
+        """Ground points (N, 2) of the foot points of ``[x, y, w, h]`` boxes."""
+        return self.pixels(foot_points(xywh))
 
 
 class Zones:

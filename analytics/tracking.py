@@ -5,7 +5,9 @@ ByteTrack. We chose ByteTrack over Stone Soup because camera detections are imag
 associates boxes by IoU with a Kalman box model and recovers occluded targets from low-confidence boxes,
 which is what a detector feed needs, and it costs far less per detection than a Stone Soup
 ``MultiTargetTracker`` built from Python state objects (figures in ``docs/performance.md``). Ground
-positions are then taken per track from the box's foot point, so the behaviour detectors work in metres.
+positions are then taken per track from the box's foot point, undistorted with the calibration's lens
+coefficients when it has them and mapped by its homography (``analytics.geometry.GroundProjector``), so the
+behaviour detectors work in metres.
 
 ``CameraTracker`` runs ``analytics.bytetrack_pool.PooledByteTrackTracker``: the library's ByteTrack logic
 with all tracklets' Kalman filters run as one batched numpy predict and update per frame instead of one
@@ -24,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from analytics.geometry import apply_homography, foot_points
+from analytics.geometry import GroundProjector, foot_points
 
 __all__ = [
     "CLASSES",
@@ -38,8 +40,9 @@ __all__ = [
     "write_track_files",
 ]
 
-#: Detection classes a camera reports; the index is the class id given to the tracker.
-CLASSES = ("person", "vehicle", "object")
+#: Detection classes a camera reports; the index is the class id given to the tracker. An unknown class is
+#: tracked as ``object``.
+CLASSES = ("person", "vehicle", "object", "bicycle")
 #: Where a camera's online tracker output goes in a run folder, beside ``det/det.txt`` and ``gt/gt.txt``
 #: (MOTChallenge result rows, 1-based ids); scoring reads it instead of re-tracking det.txt.
 TRACK_FILE = "track/track.txt"
@@ -47,12 +50,14 @@ TRACK_FILE = "track/track.txt"
 FOOT_JITTER = 0.05
 
 
-def ground_sigma(image_to_ground: np.ndarray, xywh: np.ndarray) -> np.ndarray:
-    """Metres the ground point moves when each box's foot point moves down by ``FOOT_JITTER`` x height."""
+def ground_sigma(projector: GroundProjector | np.ndarray, xywh: np.ndarray) -> np.ndarray:
+    """Metres the ground point moves when each box's foot point moves down by ``FOOT_JITTER`` x height
+    (``projector``: a ``GroundProjector``, or a bare image-to-ground homography)."""
+    proj = projector if isinstance(projector, GroundProjector) else GroundProjector(projector)
     b = np.asarray(xywh, dtype=float).reshape(-1, 4)
     feet = foot_points(b)
     shifted = feet + np.column_stack([np.zeros(len(b)), FOOT_JITTER * b[:, 3]])
-    d = apply_homography(image_to_ground, shifted) - apply_homography(image_to_ground, feet)
+    d = proj.pixels(shifted) - proj.pixels(feet)
     return np.hypot(d[:, 0], d[:, 1])
 
 
@@ -93,6 +98,7 @@ class CameraTracker:
         fps: float,
         params: TrackerParams = TrackerParams(),
         image_to_ground: np.ndarray | None = None,
+        projector: GroundProjector | None = None,
     ) -> None:
         import supervision as sv
 
@@ -100,7 +106,10 @@ class CameraTracker:
 
         self._sv = sv
         self.camera_id = camera_id
-        self.image_to_ground = None if image_to_ground is None else np.asarray(image_to_ground, dtype=float)
+        #: Image -> ground of this camera (``projector``, else the bare homography ``image_to_ground``).
+        self.projector = projector
+        if projector is None and image_to_ground is not None:
+            self.projector = GroundProjector(image_to_ground)
         self._tracker = PooledByteTrackTracker(
             lost_track_buffer=max(1, round(params.lost_track_buffer_s * 30.0)),
             frame_rate=float(fps),
@@ -130,9 +139,7 @@ class CameraTracker:
         ids = out.tracker_id[keep]
         bx = out.xyxy[keep]
         xywh = np.column_stack([bx[:, 0], bx[:, 1], bx[:, 2] - bx[:, 0], bx[:, 3] - bx[:, 1]])
-        ground = None
-        if self.image_to_ground is not None:
-            ground = apply_homography(self.image_to_ground, foot_points(xywh))
+        ground = None if self.projector is None else self.projector.boxes(xywh)
         return ids, xywh, out.class_id[keep], ground
 
 
@@ -165,12 +172,11 @@ class TrackStage:
         tracker = self.trackers.get(cam)
         if tracker is None:
             cal = self.calibration.get(cam, {})
-            h = cal.get("image_to_ground")
             tracker = CameraTracker(
                 cam,
                 fps=float(cal.get("fps") or self.default_fps),
                 params=self.params,
-                image_to_ground=None if h is None else np.asarray(h, dtype=float),
+                projector=GroundProjector.from_record(cal),
             )
             self.trackers[cam] = tracker
         dets = msg.get("detections") or []
@@ -195,7 +201,7 @@ class TrackStage:
                 "cls": [CLASSES[int(c)] for c in cls_out],
                 "bbox": xywh,
                 "xy": ground,
-                "xy_sigma": None if ground is None else ground_sigma(tracker.image_to_ground, xywh),
+                "xy_sigma": None if ground is None else ground_sigma(tracker.projector, xywh),
             }
         ]
 
@@ -213,7 +219,7 @@ class TrackStage:
         cam = str(rec["camera_id"])
         self.calibration[cam] = rec
         if cam in self.trackers and rec.get("image_to_ground") is not None:
-            self.trackers[cam].image_to_ground = np.asarray(rec["image_to_ground"], dtype=float)
+            self.trackers[cam].projector = GroundProjector.from_record(rec)
 
     def run(self, messages: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         """Pull form: yield ``track/frame`` messages for an iterator of camera messages."""

@@ -4,8 +4,8 @@ M microphones and K area counters (no crowd model: people random-walk on sampled
 Prints one row per size: placement (init), the first simulated second (warm: every camera builds its
 building shadows on first use) and the steady run apart, the steady real-time factor, then the steady
 CPU time per simulated second (``time.process_time``: honest on a shared machine) split by sensor kind and
-by camera-batch phase (``sensors.camera.group.observe_batch``; "measure" is the per-camera message and
-status overhead outside it).
+by camera-batch phase (``sensors.camera.group.observe_batch``: "crowd" is the occlusion among people,
+"clutter" the false detections; "measure" is the per-camera message and status overhead outside it).
 Usage: ``python -m bench.physical_sensors [--people 10000] [--cameras 50] [--fps 5] [--mics 10]``
 ``[--seconds 10]``.
 """
@@ -41,7 +41,7 @@ def main() -> None:
     a = ap.parse_args()
     twin = load_twin("helsinki")
     print(f"{'people':>7} {'cameras':>7} {'fps':>4} {'mics':>5} {'init_s':>7} {'warm_s':>7} {'run_s':>7}"
-          f" {'s/sim_s':>8} {'x_realtime':>10} {'frames':>7} {'dets':>8}")
+          f" {'s/sim_s':>8} {'x_realtime':>10} {'cpu_s/sim_s':>11} {'frames':>7} {'dets':>8}")
     for n in a.people:
         rng = np.random.default_rng(a.seed)
         t0 = time.perf_counter()

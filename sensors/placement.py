@@ -10,12 +10,15 @@
 ``list: [{id, at | lonlat, height_m, yaw_deg, pitch_deg, hfov_deg, resolution: [w, h], fps, ...}]``
     ``at`` is a PLACE (``twin.places``, or ``[lon, lat]``); a missing ``yaw_deg`` aims as above. Detector
     fields of ``sensors.camera.CameraConfig`` (``miss_rate``, ``fp_per_frame``, ``h50_px``, ``bbox_noise``,
-    ``max_range_m``...) may be given too.
+    ``max_range_m``, ``detector``, ``near_fp_scale``, ``target_occlusion``, the ``persistent_fp_*`` rates, the
+    ``calib_*_sigma_*`` calibration errors and the ``lens_*`` distortion...) may be given too.
 ``auto: {count: N, cover: [asset types]}``
     N cameras ``auto-01``... placed greedily for the largest visible area of those assets
     (``sensors.camera.coverage``; optional ``spacing_m``, ``reach_m``, ``max_candidates``, ``n_yaws``,
     ``height_m``, ``hfov_deg``, ``pitch_deg``).
 
+``sensors.cameras.detector`` (default ``frcnn``) is the confidence profile of every camera that does not
+name its own (``sensors.camera.detector``: ``frcnn`` strong, ``acf`` weak).
 ``sensors.conditions: {light, weather}`` sets every camera's conditions (a listed camera's own
 ``conditions`` replace them). Cameras with the same ``fps`` share one ``sensors.camera.CameraGroup``
 (observed in one numpy pass per instant, drawing from the Generator of the group's first camera). Cameras
@@ -31,6 +34,7 @@ import numpy as np
 
 from sensors.camera import Camera, CameraConfig, CameraGroup
 from sensors.camera.coverage import coverage_problem, greedy_cover
+from sensors.camera.detector import PROFILES
 from sensors.export.mot import MotExporter
 from sensors.kinds import PlacementContext, Planned, SensorKind, one_of_at_lonlat
 
@@ -52,11 +56,21 @@ def _opt(doc: str = "", **bounds) -> object:
     return field(default=None, metadata={"doc": doc, **bounds})
 
 
+def _lens_ranges(d: dict, path: str, rep) -> None:
+    for key in ("lens_k1_range", "lens_k2_range"):
+        r = d.get(key)
+        if isinstance(r, list) and (len(r) != 2 or (len(r) == 2 and r[0] > r[1])):
+            rep.error(f"{path}.{key}", f"must be [low, high] with low <= high, got {r!r}")
+
+
+_RANGE_META = {"item": {"ge": -1, "le": 1}, "min_len": 2, "doc": "[low, high] radial coefficient drawn"}
+
+
 @dataclass(frozen=True)
 class CameraSpec:
     """One listed camera; absent fields take ``CameraConfig``'s defaults (and ``yaw_deg`` aims itself)."""
 
-    RULES = (one_of_at_lonlat, _ranges)
+    RULES = (one_of_at_lonlat, _ranges, _lens_ranges)
 
     id: str = field(metadata={"doc": "sensor id"})
     at: str | tuple[float, float] | None = field(default=None, metadata={"kind": "place"})
@@ -80,12 +94,33 @@ class CameraSpec:
     aim_distance_m: float | None = _opt(ge=0)
     tamper_yaw_deg: float | None = _opt(ge=0)
     mount_clearance_m: float | None = _opt(ge=0)
+    detector: str | None = field(default=None, metadata={
+        "choices": tuple(PROFILES), "doc": "confidence profile (frcnn strong, acf weak), else the block's"})
+    near_fp_scale: float | None = _opt("x the profile's part-box false detections per detection", ge=0)
+    target_occlusion: bool | None = field(default=None, metadata={"doc": "nearer targets hide farther ones"})
+    persistent_fp_static: float | None = _opt("mean whole-run false sources (poster, mannequin)", ge=0)
+    persistent_fp_per_hour: float | None = _opt("transient false sources per hour", ge=0)
+    persistent_fp_life_s: float | None = _opt("mean life of a transient false source beyond 2 s", ge=0)
+    persistent_fp_detect: float | None = _opt("share of frames a false source is detected in", ge=0, le=1)
+    calib_xy_sigma_m: float | None = _opt("published position error, per axis", ge=0, le=10)
+    calib_height_sigma_m: float | None = _opt("published height error", ge=0, le=10)
+    calib_yaw_sigma_deg: float | None = _opt("published yaw error", ge=0, le=10)
+    calib_pitch_sigma_deg: float | None = _opt("published pitch error", ge=0, le=10)
+    calib_roll_sigma_deg: float | None = _opt("published roll error", ge=0, le=10)
+    lens_k1_range: tuple[float, ...] | None = field(default=None, metadata=_RANGE_META)
+    lens_k2_range: tuple[float, ...] | None = field(default=None, metadata=_RANGE_META)
+    lens_k_sigma: float | None = _opt("error of the published k1, k2", ge=0, le=0.2)
 
 
 #: ``CameraSpec`` fields that become ``CameraConfig`` numbers when given.
 _NUMBERS = ("height_m", "yaw_deg", "pitch_deg", "hfov_deg", "fps", "max_range_m", "min_range_m",
             "min_visible", "h50_px", "h_scale_px", "miss_rate", "bbox_noise", "fp_per_frame",
-            "aim_distance_m", "tamper_yaw_deg", "mount_clearance_m")
+            "aim_distance_m", "tamper_yaw_deg", "mount_clearance_m", "near_fp_scale", "persistent_fp_static",
+            "persistent_fp_per_hour", "persistent_fp_life_s", "persistent_fp_detect", "calib_xy_sigma_m",
+            "calib_height_sigma_m", "calib_yaw_sigma_deg", "calib_pitch_sigma_deg", "calib_roll_sigma_deg",
+            "lens_k_sigma")
+#: ``CameraSpec`` fields passed to ``CameraConfig`` as they are when given.
+_AS_IS = ("target_occlusion", "lens_k1_range", "lens_k2_range")
 
 
 @dataclass(frozen=True)
@@ -112,6 +147,8 @@ class CamerasSpec:
     list: tuple[CameraSpec, ...] = ()
     auto: AutoSpec | None = None
     fps: float = field(default=5.0, metadata={"gt": 0, "le": 60, "doc": "frame rate of OSM and auto cameras"})
+    detector: str = field(default="frcnn", metadata={
+        "choices": tuple(PROFILES), "doc": "confidence profile of cameras that do not name one"})
 
 
 def walk_samples(twin, step_m: float = 10.0) -> np.ndarray:
@@ -150,7 +187,7 @@ def aim_yaw(xy: tuple[float, float], samples: np.ndarray, *, half_wedge_deg: flo
 
 
 def osm_cameras(twin, *, fps: float = 5.0, conditions: tuple[str, ...] = (),
-                samples: np.ndarray | None = None) -> list[tuple[str, CameraConfig]]:
+                samples: np.ndarray | None = None, detector: str = "frcnn") -> list[tuple[str, CameraConfig]]:
     """``(id, config)`` for every OSM camera of the twin, sorted by id (defaults in the module docstring)."""
     samples = walk_samples(twin) if samples is None else samples
     out = []
@@ -163,13 +200,15 @@ def osm_cameras(twin, *, fps: float = 5.0, conditions: tuple[str, ...] = (),
             height_m=float(c.height_m) if c.height_m else OSM_DEFAULTS["height_m"], yaw_deg=float(yaw),
             aim_distance_m=OSM_DEFAULTS["aim_distance_m"],
             hfov_deg=OSM_DEFAULTS["wide_hfov_deg" if wide else "hfov_deg"],
-            resolution=OSM_DEFAULTS["resolution"], fps=float(fps), conditions=conditions)))
+            resolution=OSM_DEFAULTS["resolution"], fps=float(fps), conditions=conditions, detector=detector)))
     return out
 
 
 def _list_camera(item: CameraSpec, xy: tuple[float, float], fps: float, conditions: tuple[str, ...],
-                 samples: np.ndarray) -> CameraConfig:
-    kw = {k: float(getattr(item, k)) for k in _NUMBERS if getattr(item, k) is not None}
+                 samples: np.ndarray, detector: str = "frcnn") -> CameraConfig:
+    kw: dict = {k: float(getattr(item, k)) for k in _NUMBERS if getattr(item, k) is not None}
+    kw.update({k: getattr(item, k) for k in _AS_IS if getattr(item, k) is not None})
+    kw["detector"] = item.detector if item.detector is not None else detector
     kw.setdefault("fps", fps)
     if "yaw_deg" not in kw:
         kw["yaw_deg"] = aim_yaw(xy, samples)
@@ -183,7 +222,7 @@ def _or(value, default):
 
 
 def auto_cameras(twin, auto: AutoSpec, *, fps: float = 5.0, conditions: tuple[str, ...] = (),
-                 samples: np.ndarray | None = None):
+                 samples: np.ndarray | None = None, detector: str = "frcnn"):
     """``(cameras, problem, chosen)``: the ``auto`` cameras and the coverage problem they solve.
 
     Raises
@@ -211,7 +250,7 @@ def auto_cameras(twin, auto: AutoSpec, *, fps: float = 5.0, conditions: tuple[st
         xy, yaw = problem.option(k)
         cams.append((f"auto-{j:02d}", CameraConfig(
             xy=xy, height_m=base.height_m, yaw_deg=yaw, pitch_deg=base.pitch_deg, hfov_deg=base.hfov_deg,
-            aim_distance_m=base.aim_distance_m, fps=float(fps), conditions=conditions)))
+            aim_distance_m=base.aim_distance_m, fps=float(fps), conditions=conditions, detector=detector)))
     return cams, problem, chosen
 
 
@@ -230,15 +269,18 @@ class Cameras(SensorKind):
         cams: list[tuple[str, str, CameraConfig]] = []
         if spec.from_osm:
             cams += [(cid, "sensors.cameras.from_osm", cfg)
-                     for cid, cfg in osm_cameras(twin, fps=fps, conditions=ctx.conditions, samples=samples)]
+                     for cid, cfg in osm_cameras(twin, fps=fps, conditions=ctx.conditions, samples=samples,
+                                                 detector=spec.detector)]
         for i, item in enumerate(spec.list):
             path = f"sensors.cameras.list[{i}]"
             xy = ctx.where(item, path)
             if xy is not None:
-                cams.append((item.id.strip(), path, _list_camera(item, xy, fps, ctx.conditions, samples)))
+                cams.append((item.id.strip(), path,
+                             _list_camera(item, xy, fps, ctx.conditions, samples, spec.detector)))
         if spec.auto is not None:
             try:
-                found = auto_cameras(twin, spec.auto, fps=fps, conditions=ctx.conditions, samples=samples)[0]
+                found = auto_cameras(twin, spec.auto, fps=fps, conditions=ctx.conditions, samples=samples,
+                                     detector=spec.detector)[0]
             except ValueError as exc:
                 ctx.error("sensors.cameras.auto.cover", str(exc))
                 found = []

@@ -64,3 +64,42 @@ def test_ground_sigma_grows_with_distance() -> None:
     boxes = np.array([[near[0] - 20, near[1] - 200, 40, 200], [far[0] - 3, far[1] - 25, 6, 25]])
     sig = ground_sigma(i2g, boxes)
     assert sig[0] == pytest.approx(0.277, abs=0.002) and sig[1] == pytest.approx(0.777, abs=0.002)
+
+
+def _distort(pts: np.ndarray, K: np.ndarray, k1: float, k2: float) -> np.ndarray:
+    """OpenCV's radial model written out (the forward map ``undistort_points`` inverts)."""
+    x, y = (pts[:, 0] - K[0, 2]) / K[0, 0], (pts[:, 1] - K[1, 2]) / K[1, 1]
+    r2 = x * x + y * y
+    s = 1 + k1 * r2 + k2 * r2 * r2
+    return np.column_stack([K[0, 2] + K[0, 0] * x * s, K[1, 2] + K[1, 1] * y * s])
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.floats(-0.35, 0.0), st.floats(0.0, 0.15), st.floats(500, 2000))
+def test_undistort_inverts_radial_distortion(k1: float, k2: float, f: float) -> None:
+    from analytics.geometry import undistort_points
+
+    K = np.array([[f, 0, 640.0], [0, f, 360.0], [0, 0, 1]])
+    pts = np.column_stack([np.linspace(0, 1280, 9), np.linspace(0, 720, 9)])
+    if 1 + 3 * k1 * ((640 / f) ** 2 + (360 / f) ** 2) * 1.2 <= 0:
+        return      # the model folds inside this image: no lens is like that
+    back = undistort_points(_distort(pts, K, k1, k2), K, [k1, k2])
+    assert np.allclose(back, pts, atol=1e-6)
+
+
+def test_ground_projector_undistorts_foot_points_before_the_homography() -> None:
+    """A lens with k1 = -0.2 moves a foot point 17 m ahead and 9 m aside by tens of pixels; projecting the
+    distorted pixel without undistorting misses the ground point by ~0.9 m, the projector lands on it."""
+    from analytics.geometry import GroundProjector
+
+    g2i = camera_homography()
+    K = np.array([[800.0, 0, 640], [0, 800.0, 360], [0, 0, 1]])
+    ground = np.array([[100.0 + 9.0, 216.0]])
+    pin = apply_homography(g2i, ground)
+    seen = _distort(pin, K, -0.2, 0.0)
+    proj = GroundProjector(np.linalg.inv(g2i), K, [-0.2, 0.0])
+    assert np.hypot(*(seen - pin)[0]) > 20
+    assert np.allclose(proj.pixels(seen), ground, atol=1e-6)
+    assert np.hypot(*(apply_homography(np.linalg.inv(g2i), seen) - ground)[0]) > 0.8
+    boxes = np.array([[seen[0, 0] - 10, seen[0, 1] - 100, 20, 100]])
+    assert np.allclose(proj.boxes(boxes), ground, atol=1e-6)

@@ -86,6 +86,13 @@ def test_cli_events_replay_out_file_and_exit_codes(tmp_path, capsys) -> None:
     mot = data_dir() / "datasets" / "mot" / "TUD-Campus" / "test.txt"
     assert run_sim.main(["analyze", "--mot", str(mot), "--calib", str(tmp_path / "calib.json")]) == 2
     assert "calib.json: line 1: record 0 has no 3x3" in capsys.readouterr().err.splitlines()[-1]
+    bad_lens = {"camera_id": "c", "image_to_ground": CALIB["image_to_ground"], "dist_coeffs": [-0.2, "x"]}
+    (tmp_path / "calib3.json").write_text(json.dumps(bad_lens))
+    assert run_sim.main(["analyze", "--mot", str(mot), "--calib", str(tmp_path / "calib3.json")]) == 2
+    assert "record 0: 'dist_coeffs' must be [k1, k2]" in capsys.readouterr().err.splitlines()[-1]
+    (tmp_path / "calib3.json").write_text(json.dumps({**bad_lens, "dist_coeffs": [-0.2, 0.01]}))
+    assert run_sim.main(["analyze", "--mot", str(mot), "--calib", str(tmp_path / "calib3.json")]) == 2
+    assert "needs a 3x3 'camera_matrix'" in capsys.readouterr().err.splitlines()[-1]
     (tmp_path / "calib2.json").write_text(
         json.dumps([{k: v for k, v in CALIB.items() if k not in ("t", "topic")}])
     )

@@ -11,12 +11,14 @@ from _physical_sensors import X0, Y0, people
 from agents.world import WorldView
 from analytics.mot import load_mot
 from sensors.camera import Camera, CameraConfig
+from sensors.camera.config import PERFECT_DETECTOR
 from sensors.export.bus import Bus
 from sensors.export.mot import MotExporter
 
 
 def run_cameras(tmp_path, n_frames=20, **kw):
-    cfg = dict(xy=(X0, Y0), height_m=6.0, yaw_deg=0.0, pitch_deg=12.0, fp_per_frame=0.0)
+    """Two cameras with an ideal detector (no false detection or confusion; misses and noise as given)."""
+    cfg = dict(xy=(X0, Y0), height_m=6.0, yaw_deg=0.0, pitch_deg=12.0, **PERFECT_DETECTOR)
     cfg.update(kw)
     cams = [Camera("cam-a", CameraConfig(**cfg), rng=np.random.default_rng(0)),
             Camera("cam-b", CameraConfig(**{**cfg, "yaw_deg": 180.0}), rng=np.random.default_rng(1))]
@@ -45,7 +47,9 @@ def test_export_files_and_their_contents(tmp_path):
     assert len(det) == 40 and all(len(r.split(",")) == 10 and r.split(",")[1] == "-1" for r in det)
     gt = load_mot(base / "gt" / "gt.txt")
     assert gt.shape == (40, 10) and set(gt[:, 1].astype(int)) == {5, 1_000_000_007}
-    assert (gt[:, 6] == 1).all() and (gt[:, 7] == 1).all() and (gt[:, 8] > 0.99).all()
+    assert (gt[:, 6] == 1).all() and (gt[:, 7] == 1).all()
+    # both walkers are wholly in the image; where their boxes cross, the nearer one hides ~5 % of the other
+    assert (gt[:, 8] > 0.9).all() and 0 < (gt[:, 8] < 1).sum() < 10
     gt_b = load_mot(tmp_path / "sensors" / "cameras" / "cam-b" / "gt" / "gt.txt")
     assert set(gt_b[:, 1].astype(int)) == {42}             # the camera looking south sees only id 42
     ini = configparser.ConfigParser()
@@ -116,3 +120,24 @@ def test_sequence_info_sets_seqinfo_frame_rate_and_size(tmp_path):
     ini.read(tmp_path / "sensors" / "cameras" / "c7" / "seqinfo.ini")
     seq = ini["Sequence"]
     assert (seq["framerate"], seq["seqlength"], seq["imwidth"], seq["imheight"]) == ("2.5", "3", "640", "480")
+
+
+def test_gt_classes_of_every_target_class(tmp_path):
+    """gt.txt classes (MOT17 numbering): person 1, vehicle 3, bicycle 4, furniture 10 (occluder on the
+    ground); a left object (bag) keeps 13, which MOT17 does not use."""
+    from agents.world import CLASS_NAMES, Targets
+    from sensors.camera.config import PERFECT_OPTICS
+
+    cam = Camera("c", CameraConfig(xy=(X0, Y0), height_m=6.0, yaw_deg=0.0, pitch_deg=12.0, **PERFECT_DETECTOR,
+                                   **PERFECT_OPTICS), rng=np.random.default_rng(0))
+    exp = MotExporter(tmp_path)
+    exp.attach([cam])
+    n = len(CLASS_NAMES)
+    xy = np.column_stack([X0 + np.linspace(-8, 8, n), np.full(n, Y0 + 25)])
+    tg = Targets(np.arange(n, dtype=np.int64), np.arange(n, dtype=np.int8), xy,
+                 np.array([1.7, 1.5, 0.5, 1.8, 0.9]), np.array([0.5, 1.8, 0.4, 0.7, 1.6]), np.zeros(n))
+    list(cam.measure(WorldView(0.0, tg)))
+    exp.close()
+    gt = load_mot(tmp_path / "sensors" / "cameras" / "c" / "gt" / "gt.txt")
+    assert dict(zip(gt[:, 1].astype(int).tolist(), gt[:, 7].astype(int).tolist(), strict=True)) == {
+        0: 1, 1: 3, 2: 13, 3: 4, 4: 10}

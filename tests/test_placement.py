@@ -72,6 +72,28 @@ def test_list_cameras_at_places_and_lonlat_are_attached_to_the_network():
     assert cal["resolution"] == [1280, 720] and np.array(cal["image_to_ground"]).shape == (3, 3)
 
 
+def test_detector_model_fields_of_listed_cameras_and_the_block_detector():
+    """A listed camera's detector-model fields reach its ``CameraConfig``; the block's ``detector`` is the
+    default of the others (OSM and auto cameras too)."""
+    twin = small_twin()
+    item = {"id": "a", "at": "North Square", "detector": "frcnn", "near_fp_scale": 0.5,
+            "target_occlusion": False, "persistent_fp_static": 2.0, "persistent_fp_per_hour": 0.0,
+            "persistent_fp_life_s": 30.0, "persistent_fp_detect": 0.6, "calib_xy_sigma_m": 0.0,
+            "calib_height_sigma_m": 0.0, "calib_yaw_sigma_deg": 1.0, "calib_pitch_sigma_deg": 0.0,
+            "calib_roll_sigma_deg": 0.0, "lens_k1_range": [-0.1, -0.1], "lens_k2_range": [0.02, 0.02],
+            "lens_k_sigma": 0.0}
+    spec = {"cameras": {"detector": "acf", "list": [item, {"id": "b", "at": "School"}]}}
+    a, b = build(twin, spec)
+    c = a.config
+    assert (c.detector, c.near_fp_scale, c.target_occlusion, c.persistent_fp_static, c.persistent_fp_life_s,
+            c.persistent_fp_detect) == ("frcnn", 0.5, False, 2.0, 30.0, 0.6)
+    assert (a.nominal.k1, a.nominal.k2) == (-0.1, 0.02) == (a.published.k1, a.published.k2)
+    assert a.published.x == a.nominal.x and a.published.yaw_deg != a.nominal.yaw_deg
+    assert b.config.detector == "acf" and b.config.target_occlusion is True
+    auto = auto_cameras(twin, AutoSpec(count=1, cover=("square",)), detector="acf")[0]
+    assert auto[0][1].detector == "acf"
+
+
 def test_auto_placement_beats_random_placements():
     """Greedy coverage of 3 cameras on the two squares vs the mean of 200 random (mount, yaw) triples.
 
@@ -164,6 +186,14 @@ def test_same_seed_same_sensors():
     ({"counters": [{"id": "k", "kind": "line", "at": "School", "period_s": 0.5, "sample_s": 2}]},
      r"counters\[0\]\.period_s: must be >= sample_s"),
     ({"conditions": {"light": "twilight"}}, r"conditions\.light"),
+    ({"cameras": {"list": [{"id": "c", "at": "School", "detector": "yolo"}]}}, r"list\[0\]\.detector"),
+    ({"cameras": {"detector": "dpm"}}, r"cameras\.detector"),
+    ({"cameras": {"list": [{"id": "c", "at": "School", "lens_k1_range": [-0.1, -0.3]}]}},
+     r"list\[0\]\.lens_k1_range: must be \[low, high\]"),
+    ({"cameras": {"list": [{"id": "c", "at": "School", "lens_k2_range": [0.0, 0.1, 0.2]}]}},
+     r"list\[0\]\.lens_k2_range"),
+    ({"cameras": {"list": [{"id": "c", "at": "School", "persistent_fp_detect": 2}]}},
+     r"list\[0\]\.persistent_fp_detect: must be <= 1"),
 ])
 def test_bad_blocks_are_scenario_errors(spec, match):
     with pytest.raises(ScenarioError, match=match) as exc:

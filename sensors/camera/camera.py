@@ -1,4 +1,5 @@
-"""A CCTV camera with a detector behind it: pinhole projection, occlusion, misses, noise and clutter.
+"""A CCTV camera with a detector behind it: projection through a real lens, occlusion, misses, noise,
+confidences calibrated on real detector output, class confusion and clutter.
 
 Each call of ``Camera.measure`` is one frame (the engine calls it every ``1 / fps`` s). Every person,
 vehicle and left object (``WorldView.targets``) is projected as an upright box (foot at the ground, head
@@ -17,13 +18,27 @@ Detection model (documented curve): a visible target of pixel height ``h`` is de
     p(h) = (1 - miss_rate) / (1 + exp(-(h - h50_px) / h_scale_px))
 
 defaults ``miss_rate = 0.02``, ``h50_px = 30``, ``h_scale_px = 6`` (a 1080p detector finds people taller
-than ~50 px almost always and loses them below ~20 px). Reported ``conf`` is ``p(h)`` plus N(0, 0.05),
-clipped to [0.05, 0.99]. Box noise: centre and foot row move by N(0, ``bbox_noise`` * h) px, width and
-height are scaled by exp(N(0, ``bbox_noise``)) (default 0.03: matched-box IoU about 0.9, typical of a
-modern detector; independent per frame, so far targets jitter on the ground: at 60 m from a 6 m camera
-the foot point moves ~0.5 m per frame); boxes are clipped to the image. False
-positives: Poisson (``fp_per_frame``, default 0.1) clutter boxes per frame, each a person-sized box
-(vehicle 15 %, object 5 %) at a random ground point in the field of view, ``conf`` ~ U(0.05, 0.5).
+than ~50 px almost always and loses them below ~20 px). People hide people (``target_occlusion``): in each
+camera, the part of a box covered by the boxes of nearer targets (depth along the optical axis) is hidden,
+the covered shares of several occluders combining as if independent (visible = prod(1 - covered_j));
+``sensors.camera.crowd``. The visible share (image border and nearer targets) must reach ``min_visible``,
+and a partly hidden target is detected like one of its visible height: ``p(h * visible_by_targets)``. So the
+miss rate rises with crowd density, and gt.txt's visibility reports it. The detector then reports a class
+through the confusion matrix ``confusion`` and a confidence drawn from the calibrated profile ``detector``
+(``sensors.camera.detector``: true detections from real Faster R-CNN or ACF true-positive scores, less
+confident below ~130 px; false ones from their false-positive scores). Box noise: centre and foot row move
+by N(0, ``bbox_noise`` * h) px, width and height are scaled by exp(N(0, ``bbox_noise``)) (default 0.03:
+matched-box IoU about 0.9, typical of a modern detector; independent per frame, so far targets jitter on the
+ground: at 60 m from a 6 m camera the foot point moves ~0.5 m per frame); boxes are clipped to the image.
+False positives: part boxes beside detected targets (the profile's measured rate x ``near_fp_scale``);
+Poisson (``fp_per_frame``, default 0.1, the FRCNN's measured background rate) clutter boxes per frame, each a
+person-sized box (vehicle 15 %, object 5 %) at a random ground point in the field of view; persistent
+sources (``sensors.camera.persistent``); furniture taken for a bag.
+
+Lens and calibration (``sensors.camera.install``): the lens has radial distortion (k1, k2) that moves every
+box where the image shows it; the published calibration is the true pose plus a survey error and the lens
+coefficients plus an estimation error (sigmas in ``sensors.camera.config``), so ground projections of
+detections carry a realistic error even with perfect boxes.
 
 Conditions (per camera ``conditions`` or ``set_conditions``) and the ``degraded`` status multiply
 parameters::
@@ -59,9 +74,10 @@ from agents.world import WorldView
 from sensors.base import Sensor
 from sensors.camera.config import CONDITIONS, CameraConfig, check_conditions
 from sensors.camera.detections import Detections, FrameArrays
-from sensors.camera.geometry import Pose, apply_homography
+from sensors.camera.geometry import Pose, apply_homography, undistort_pixels
 from sensors.camera.group import CameraGroup, CameraTruth
 from sensors.camera.index import cells_near
+from sensors.camera.install import install
 from sensors.camera.occlusion import Shadow
 from sensors.camera.shadow_cache import cached_shadow
 
@@ -97,9 +113,15 @@ class Camera(Sensor):
         self._shadows: dict[int, Shadow | None] = {}
         self._moved: Pose | None = None
         w, h = config.resolution
-        self.nominal = Pose(float(config.xy[0]), float(config.xy[1]), float(config.height_m),
-                            float(config.yaw_deg) % 360.0, config.pitch(), float(config.hfov_deg),
-                            int(w), int(h))
+        pose = Pose(float(config.xy[0]), float(config.xy[1]), float(config.height_m),
+                    float(config.yaw_deg) % 360.0, config.pitch(), float(config.hfov_deg), int(w), int(h))
+        inst = install(camera_id, config, pose, rng)
+        #: The true installed pose, with the true lens (``sensors.camera.install``).
+        self.nominal = inst.true
+        #: What the published calibration says the pose and lens are (true ones plus estimation errors).
+        self.published = inst.published
+        #: Persistent false-detection sources in this camera's view (``sensors.camera.persistent``).
+        self.false_sources = inst.false_sources
         self.group = group if group is not None else CameraGroup()
         self.group.add(self)
 
@@ -139,13 +161,17 @@ class Camera(Sensor):
                 "max_range_m": max(rng_m, c.min_range_m + 1e-6)}
 
     def calibration(self) -> dict:
-        """The published calibration record (``camera/calibration``), from the nominal (installed) pose."""
-        p = self.nominal
+        """The published calibration record (``camera/calibration``): the surveyed pose and the estimated
+        lens (``published``, not the true ones). ``image_to_ground``/``ground_to_image`` map *undistorted*
+        pixels; ``camera_matrix`` (3x3) and ``dist_coeffs`` ([k1, k2], OpenCV's radial terms) undistort a
+        detection's pixels first."""
+        p = self.published
         return {
             "camera_id": self.id, "image_to_ground": p.image_to_ground().tolist(),
             "ground_to_image": p.ground_to_image().tolist(), "resolution": [p.width_px, p.height_px],
             "fps": float(self.config.fps), "xy": [p.x, p.y], "height_m": p.height_m, "yaw_deg": p.yaw_deg,
-            "pitch_deg": p.pitch_deg, "hfov_deg": p.hfov_deg,
+            "pitch_deg": p.pitch_deg, "roll_deg": p.roll_deg, "hfov_deg": p.hfov_deg,
+            "camera_matrix": p.K.tolist(), "dist_coeffs": [p.k1, p.k2],
         }
 
     # ---------------------------------------------------------------- measuring
@@ -214,6 +240,13 @@ def foot_points(dets: list[dict]) -> np.ndarray:
 
 
 def to_ground(calibration: dict, dets: list[dict]) -> np.ndarray:
-    """Ground positions (N, 2) of detections through a published calibration record."""
-    return apply_homography(np.array(calibration["image_to_ground"]), foot_points(dets))
+    """Ground positions (N, 2) of detections through a published calibration record: foot points undistorted
+    with its ``camera_matrix`` and ``dist_coeffs`` (none: no distortion), then its homography."""
+    feet = foot_points(dets)
+    k = calibration.get("dist_coeffs") or [0.0, 0.0]
+    if len(feet) and (k[0] or k[1]):
+        K = np.asarray(calibration["camera_matrix"], float)
+        feet = np.column_stack(undistort_pixels(feet[:, 0], feet[:, 1], K[0, 0], 2 * K[0, 2], 2 * K[1, 2],
+                                                float(k[0]), float(k[1])))
+    return apply_homography(np.array(calibration["image_to_ground"]), feet)
 

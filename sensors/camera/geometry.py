@@ -8,7 +8,15 @@ Frames: world is east/north/up in projected metres (x east, y north, z up, groun
 has ``u`` to the right and ``v`` down, origin at the top-left pixel corner; the principal point is the
 image centre and pixels are square. ``yaw_deg`` is the compass bearing of the optical axis (0 = north =
 +y, 90 = east, clockwise); ``pitch_deg`` is the tilt of the optical axis below the horizon (down
-positive, 0 = level, 90 = straight down). No lens distortion and no roll."""
+positive, 0 = level, 90 = straight down); ``roll_deg`` turns the camera about its optical axis (positive
+turns the image's right edge down).
+
+Lens: radial distortion of the Brown-Conrady model as OpenCV writes it (k1, k2; no tangential terms):
+a pinhole pixel at normalised coordinates ``(x, y) = ((u - W/2) / f, (v - H/2) / f)`` is seen at
+``(x, y) * (1 + k1 r^2 + k2 r^4)``, ``r^2 = x^2 + y^2`` (``distort_pixels``; ``undistort_pixels`` inverts it).
+The ground homographies of a ``Pose`` map *undistorted* pixels; ``Pose.project`` gives distorted ones (where
+a point is seen). Beyond the radius where the distorted radius stops growing (``fold_r2``) the model folds
+back; points there are reported as NaN (no camera of the project's ranges images that far off-axis)."""
 
 from __future__ import annotations
 
@@ -19,7 +27,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["Pose", "Projection", "apply_homography", "default_pitch_deg", "project_offsets"]
+__all__ = ["Pose", "Projection", "apply_homography", "default_pitch_deg", "distort_pixels", "fold_r2",
+           "project_offsets", "undistort_pixels"]
 
 
 def default_pitch_deg(height_m: float, ground_distance_m: float) -> float:
@@ -39,6 +48,9 @@ class Pose:
     hfov_deg: float
     width_px: int
     height_px: int
+    roll_deg: float = 0.0
+    k1: float = 0.0
+    k2: float = 0.0
 
     @cached_property
     def focal_px(self) -> float:
@@ -57,6 +69,9 @@ class Pose:
         fwd = np.array([math.sin(psi) * math.cos(th), math.cos(psi) * math.cos(th), -math.sin(th)])
         right = np.array([math.cos(psi), -math.sin(psi), 0.0])
         down = np.cross(fwd, right)
+        if self.roll_deg:
+            c, s = math.cos(math.radians(self.roll_deg)), math.sin(math.radians(self.roll_deg))
+            right, down = c * right + s * down, -s * right + c * down
         return np.vstack([right, down, fwd])
 
     @cached_property
@@ -68,12 +83,15 @@ class Pose:
         return (np.asarray(pts, float) - self.centre) @ self.R.T
 
     def project(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """World points (N, 3) -> pixel ``u``, ``v`` and depth along the axis (m); depth <= 0 is behind
-        (``project_offsets``)."""
+        """World points (N, 3) -> pixel ``u``, ``v`` (lens distortion applied) and depth along the axis (m);
+        depth <= 0 is behind (``project_offsets``)."""
         p = np.asarray(pts, float).reshape(-1, 3)
         proj, _ = project_offsets(self.R, p[:, 0] - self.x, p[:, 1] - self.y, self.height_m - p[:, 2],
                                   self.focal_px, self.width_px, self.height_px)
-        return proj
+        if not (self.k1 or self.k2):
+            return proj
+        u, v = distort_pixels(proj.u, proj.v, self.focal_px, self.width_px, self.height_px, self.k1, self.k2)
+        return Projection(u, v, proj.z)
 
     def ground_to_image(self) -> np.ndarray:
         """3x3 homography taking ground ``(x, y, 1)`` (metres) to pixel ``(u, v, 1)`` up to scale."""
@@ -96,7 +114,10 @@ class Pose:
         """Largest horizontal angle between the view bearing and a ground ray through the image (180 if the
         image sees the ground behind the camera's foot)."""
         w, h, f = self.width_px, self.height_px, self.focal_px
-        corners = np.array([[0, 0], [w, 0], [0, h], [w, h], [w / 2, h]], float)
+        corners = np.array([[0, 0], [w, 0], [0, h], [w, h], [w / 2, h], [0, h / 2], [w, h / 2]], float)
+        if self.k1 or self.k2:     # the rays the lens bends onto the image's edge
+            corners = np.column_stack(undistort_pixels(corners[:, 0], corners[:, 1], f, w, h, self.k1,
+                                                       self.k2))
         a = (corners[:, 0] - w / 2) / f
         b = (corners[:, 1] - h / 2) / f
         rays = self.R[2] + a[:, None] * self.R[0] + b[:, None] * self.R[1]
@@ -108,7 +129,7 @@ class Pose:
         return float(np.degrees(np.arctan2(side, along)).max())
 
     def horizon_v(self) -> float:
-        """Image row of the horizon (rows below it see the ground)."""
+        """Image row of the horizon (rows below it see the ground; pinhole, no roll or distortion)."""
         return self.height_px / 2.0 - self.focal_px * math.tan(math.radians(self.pitch_deg))
 
 
@@ -178,3 +199,56 @@ def apply_homography(H: np.ndarray, pts: np.ndarray) -> np.ndarray:
         w = np.where(np.abs(q[:, 2]) > 1e-12, q[:, 2], np.nan)
         return q[:, :2] / w[:, None]
 
+
+
+def fold_r2(k1: np.ndarray | float, k2: np.ndarray | float) -> np.ndarray:
+    """Squared normalised radius where the distorted radius ``r (1 + k1 r^2 + k2 r^4)`` stops growing
+    (``inf`` where it always grows): the smallest positive root of ``1 + 3 k1 s + 5 k2 s^2`` in ``s = r^2``.
+    The lens model is used inside it only."""
+    k1, k2 = np.broadcast_arrays(np.asarray(k1, float), np.asarray(k2, float))
+    a, b = 5.0 * k2, 3.0 * k1
+    out = np.full(k1.shape, np.inf)
+    lin = (a == 0) & (b < 0)
+    out[lin] = -1.0 / b[lin]
+    disc = b * b - 4.0 * a
+    quad = (a != 0) & (disc >= 0)
+    sq = np.sqrt(disc[quad])
+    roots = np.stack([(-b[quad] - sq) / (2 * a[quad]), (-b[quad] + sq) / (2 * a[quad])])
+    out[quad] = np.where(roots > 0, roots, np.inf).min(axis=0)
+    return out
+
+
+def distort_pixels(u, v, f, width, height, k1, k2, fold=None) -> tuple[np.ndarray, np.ndarray]:
+    """Where pinhole pixels ``(u, v)`` are seen through a lens with radial coefficients ``k1``, ``k2`` (all
+    arguments arrays of one length, or scalars; model in the module docstring). NaN past ``fold_r2`` (give
+    ``fold`` if it is known already)."""
+    cx, cy = np.asarray(width, float) / 2.0, np.asarray(height, float) / 2.0
+    x, y = (np.asarray(u, float) - cx) / f, (np.asarray(v, float) - cy) / f
+    r2 = x * x + y * y
+    s = 1.0 + r2 * (k1 + k2 * r2)
+    s = np.where(r2 < (fold_r2(k1, k2) if fold is None else fold), s, np.nan)
+    return cx + f * x * s, cy + f * y * s
+
+
+def undistort_pixels(u, v, f, width, height, k1, k2, iterations: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    """Pinhole pixels of distorted pixels ``(u, v)`` (inverse of ``distort_pixels``): the undistorted radius
+    solves ``r (1 + k1 r^2 + k2 r^4) = r_d`` by Newton's method from ``r_d``; NaN where it has no root inside
+    ``fold_r2``."""
+    cx, cy = np.asarray(width, float) / 2.0, np.asarray(height, float) / 2.0
+    xd, yd = (np.asarray(u, float) - cx) / f, (np.asarray(v, float) - cy) / f
+    rd = np.hypot(xd, yd)
+    k1b = np.broadcast_to(np.asarray(k1, float), rd.shape)
+    k2b = np.broadcast_to(np.asarray(k2, float), rd.shape)
+    r = rd.copy()
+    for _ in range(iterations):
+        r2 = r * r
+        g = r * (1.0 + r2 * (k1b + k2b * r2)) - rd
+        dg = 1.0 + r2 * (3.0 * k1b + 5.0 * k2b * r2)
+        r = r - g / np.where(np.abs(dg) > 1e-9, dg, 1e-9)
+    r2 = r * r
+    ok = np.abs(r * (1.0 + r2 * (k1b + k2b * r2)) - rd) < 1e-9 * np.maximum(rd, 1.0)
+    ok &= (r2 < fold_r2(k1b, k2b)) & (r >= 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(rd > 0, r / rd, 1.0)
+    scale = np.where(ok, scale, np.nan)
+    return cx + f * xd * scale, cy + f * yd * scale

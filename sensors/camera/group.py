@@ -20,26 +20,27 @@ used while they are in a group), in a fixed order per batch, so a run is determi
 from __future__ import annotations
 
 import time
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 
 import numpy as np
 import shapely
 
-from agents.world import CLASS_NAMES, Targets, WorldView
-from sensors.camera.config import CameraConfig
+from agents.world import CLASS_NAMES, FURNITURE, Targets, WorldView
+from sensors.camera.crowd import target_visibility
 from sensors.camera.detections import FrameArrays
-from sensors.camera.geometry import Pose, project_offsets
+from sensors.camera.detector import confuse, sample_quantiles, tp_logit_shift
+from sensors.camera.false_dets import clutter, near_boxes, persistent, sigmoid
+from sensors.camera.geometry import project_offsets
 from sensors.camera.index import grid_for
-from sensors.camera.occlusion import Shadow
+from sensors.camera.rig import GroupMember, Rig, lens_boxes, make_rig
 
 __all__ = ["MOT_CLASS", "CameraGroup", "CameraTruth", "GroupMember", "ShadowAtlas", "detection_probability",
            "observe_batch"]
 
-#: MOTChallenge (MOT17) class of each target class: pedestrian 1, car 3; left objects get 13 (not in MOT17).
-MOT_CLASS = np.array([1, 3, 13])
-_CLUTTER_CLS_P = np.array([0.80, 0.15, 0.05])
-_CLUTTER_H = np.array([1.7, 1.5, 0.5])
-_CLUTTER_W = np.array([0.5, 1.8, 0.4])
+#: MOTChallenge class of each target class (``agents.world.CLASS_NAMES`` order), MOT17's numbering:
+#: person -> pedestrian 1, vehicle -> car 3, bicycle (a person riding one) -> bicycle 4, furniture (bench,
+#: bin, bollard) -> 10 "occluder on the ground"; left objects (bags) get 13, which MOT17 does not use.
+MOT_CLASS = np.array([1, 3, 13, 4, 10])
 
 
 def detection_probability(h_px: np.ndarray, *, h50_px: float | np.ndarray, h_scale_px: float | np.ndarray,
@@ -58,27 +59,6 @@ class CameraTruth(NamedTuple):
     visibility: np.ndarray
 
 
-class GroupMember(Protocol):
-    """What a group reads of its cameras (``sensors.camera.camera.Camera`` is one): the state a batch
-    takes (status, conditions, pose, effective detector parameters) and the camera's static lookups."""
-
-    config: CameraConfig
-    rng: np.random.Generator
-    status: str
-
-    @property
-    def pose(self) -> Pose: ...
-
-    @property
-    def conditions(self) -> tuple[str, ...]: ...
-
-    def params(self) -> dict[str, float]: ...
-
-    def view_cells(self, pose: Pose) -> np.ndarray: ...
-
-    def shadow(self, level: int) -> Shadow | None: ...
-
-
 class CameraGroup:
     """Cameras observed together at each shared sampling instant (rules in the module docstring)."""
 
@@ -87,6 +67,7 @@ class CameraGroup:
         self.rng: np.random.Generator | None = None
         self.batches = 0
         self.atlas = ShadowAtlas()
+        self._cache: dict = {}
         self.timings: dict[str, float] | None = None     # set to {} to collect per-phase wall times
         self._t: float | None = None
         self._targets: Targets | None = None
@@ -112,7 +93,8 @@ class CameraGroup:
 
     def _run(self, world: WorldView) -> None:
         live = [c for c in self.cameras if c.status != "offline"]
-        out = observe_batch(live, world.targets, self.rng, self.timings, self.atlas)
+        out = observe_batch(live, world.targets, self.rng, self.timings, self.atlas, t=float(world.t),
+                            cache=self._cache)
         self._t, self._targets = world.t, world.targets
         self._res = {id(c): r for c, r in zip(live, out, strict=True)}
         self._state = {id(c): _state(c) for c in live}
@@ -128,25 +110,27 @@ _EMPTY_TRUTH = CameraTruth(np.zeros(0, np.int64), np.zeros((0, 4)), np.zeros(0, 
 
 
 def observe_batch(cams: list[GroupMember], tg: Targets, rng: np.random.Generator,
-                  timings: dict[str, float] | None = None,
-                  atlas: ShadowAtlas | None = None) -> list[tuple[FrameArrays | list, CameraTruth]]:
-    """Detections (``FrameArrays``, or [] for none) and truth for each camera in ``cams`` seeing ``tg``, in
-    one numpy pass.
+                  timings: dict[str, float] | None = None, atlas: ShadowAtlas | None = None, *,
+                  t: float = 0.0, cache: dict | None = None) -> list[tuple[FrameArrays | list, CameraTruth]]:
+    """Detections (``FrameArrays``, or [] for none) and truth for each camera in ``cams`` seeing ``tg`` at
+    time ``t``, in one numpy pass.
 
-    Phases: the cameras as arrays (``_rig``), candidate (camera, target) pairs from the target grid
-    (``_candidates``), their projection and clipping to the image (``_project``), building occlusion
-    (``_hidden``), the detection draw and box noise (``_detect``), clutter (``_clutter``), the split into
-    per-camera frames (``_split_dets``) and the truth per camera (``_truths``). Random draws come in that
-    order, from ``rng``.
+    Phases: the cameras as arrays (``sensors.camera.rig.make_rig``), candidate (camera, target) pairs from
+    the target grid (``_candidates``), their projection through each lens and clipping to the image
+    (``_project``), building occlusion (``_hidden``), occlusion by nearer targets (``_crowd``), the detection
+    draw, class, confidence and box noise (``_detect``, with the part boxes of ``false_dets.near_boxes``),
+    clutter and persistent false sources (``sensors.camera.false_dets``), the split into per-camera frames
+    (``_split_dets``) and the truth per camera (``_truths``). Random draws come in that order, from ``rng``.
 
-    ``atlas`` keeps the cameras' shadow rasters between calls (a group passes its own).
-    ``timings``, if given, accumulates CPU seconds per phase (setup, candidates, project, occlusion,
+    ``atlas`` keeps the cameras' shadow rasters between calls, ``cache`` the config-only arrays and the
+    persistent sources' flat arrays (a group passes its own of both).
+    ``timings``, if given, accumulates CPU seconds per phase (setup, candidates, project, occlusion, crowd,
     detect, clutter, messages, truth) for benchmarks.
     """
     clock = _Clock(timings)
     if not cams:
         return []
-    rig = _rig(cams)
+    rig = make_rig(cams, cache)
     clock("setup")
     pc, pt, dx, dy = _candidates(cams, rig, tg)
     clock("candidates")
@@ -155,67 +139,21 @@ def observe_batch(cams: list[GroupMember], tg: Targets, rng: np.random.Generator
     hidden = _hidden(cams, pairs.ic, tg.xy[pairs.it], 0.5 * tg.height_m[pairs.it],
                      atlas if atlas is not None else ShadowAtlas())
     clock("occlusion")
-    boxes, conf, cls, dcam = _detect(rig, tg, pairs, hidden, rng)
+    cvis = _crowd(rig, pairs, hidden)
+    clock("crowd")
+    parts = _detect(rig, tg, pairs, hidden, cvis, rng)
     clock("detect")
-    cb, cconf, ccls, ccam = _clutter(rig, rng)
+    parts += [clutter(rig, rng), persistent(rig, cams, t, rng, cache)]
     clock("clutter")
-    dets = _split_dets(np.vstack([boxes, cb]), np.concatenate([conf, cconf]), np.concatenate([cls, ccls]),
-                       np.concatenate([dcam, ccam]), rig.W, rig.H, len(cams))
+    boxes, conf, cls, cam = (np.concatenate(a) for a in zip(*parts, strict=True))
+    dets = _split_dets(boxes, conf, cls, cam, rig.W, rig.H, len(cams))
     clock("messages")
-    truths = _truths(tg, pairs, hidden, len(cams))
+    truths = _truths(tg, pairs, hidden, cvis, len(cams))
     clock("truth")
     return list(zip(dets, truths, strict=True))
 
 
-class _Rig(NamedTuple):
-    """The batch's cameras as they are when it starts: poses, configs and per-camera arrays (effective
-    detector parameters after conditions and status)."""
-
-    poses: list[Pose]
-    cfgs: list[CameraConfig]
-    cx: np.ndarray              # camera x, y, height (m)
-    cy: np.ndarray
-    ch: np.ndarray
-    f: np.ndarray               # focal length, image width and height (px)
-    W: np.ndarray
-    H: np.ndarray
-    Rs: np.ndarray              # (nc, 3, 3) world -> camera rotations
-    rmax: np.ndarray            # range limits (m)
-    rmin: np.ndarray
-    h50: np.ndarray             # detector: logistic midpoint, miss rate, box noise, clutter rate, scale
-    miss: np.ndarray
-    noise: np.ndarray
-    fp: np.ndarray
-    hsc: np.ndarray
-    minvis: np.ndarray          # least visible part of a box that can be detected
-
-
-def _rig(cams: list[GroupMember]) -> _Rig:
-    """Each camera's pose, config and detector parameters now, as arrays over the cameras."""
-    poses = [c.pose for c in cams]
-    prms = [c.params() for c in cams]
-    cfgs = [c.config for c in cams]
-    return _Rig(
-        poses, cfgs,
-        cx=np.array([p.x for p in poses]),
-        cy=np.array([p.y for p in poses]),
-        ch=np.array([p.height_m for p in poses]),
-        f=np.array([p.focal_px for p in poses]),
-        W=np.array([p.width_px for p in poses], float),
-        H=np.array([p.height_px for p in poses], float),
-        Rs=np.stack([p.R for p in poses]),
-        rmax=np.array([p["max_range_m"] for p in prms]),
-        rmin=np.array([c.min_range_m for c in cfgs]),
-        h50=np.array([p["h50_px"] for p in prms]),
-        miss=np.array([p["miss_rate"] for p in prms]),
-        noise=np.array([p["bbox_noise"] for p in prms]),
-        fp=np.array([p["fp_per_frame"] for p in prms]),
-        hsc=np.array([c.h_scale_px for c in cfgs]),
-        minvis=np.array([c.min_visible for c in cfgs]),
-    )
-
-
-def _candidates(cams: list[GroupMember], rig: _Rig,
+def _candidates(cams: list[GroupMember], rig: Rig,
                 tg: Targets) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Candidate pairs, grouped by camera: camera and target index and the target's offset (dx, dy) from
     the camera, for every target within range in the cells under each camera's view (one grid lookup for
@@ -247,9 +185,10 @@ def _candidates(cams: list[GroupMember], rig: _Rig,
 
 
 class _Pairs(NamedTuple):
-    """Candidate pairs projected: per pair its camera and target, foot pixel (``uf``, ``vf``), head row
-    ``vh``, box width and height (px, 0 behind the camera) and left edge ``x0``; ``inimg`` the pairs
-    whose box meets the image, with their camera ``ic``, target ``it`` and visible part ``frac``."""
+    """Candidate pairs projected through the lens: per pair its camera and target, foot pixel (``uf``,
+    ``vf``), head row ``vh``, box width and height (px, 0 behind the camera) and left edge ``x0``; ``inimg``
+    the pairs whose box meets the image, with their camera ``ic``, target ``it``, visible part ``frac`` and
+    depth ``z`` (m along the optical axis)."""
 
     cam: np.ndarray
     target: np.ndarray
@@ -263,56 +202,83 @@ class _Pairs(NamedTuple):
     ic: np.ndarray
     it: np.ndarray
     frac: np.ndarray
+    z: np.ndarray
 
 
-def _project(rig: _Rig, tg: Targets, pc: np.ndarray, pt: np.ndarray, dx: np.ndarray,
+def _project(rig: Rig, tg: Targets, pc: np.ndarray, pt: np.ndarray, dx: np.ndarray,
              dy: np.ndarray) -> _Pairs:
-    """Projection of the pairs' foot and head points (``project_offsets``), boxes clipped to the image."""
+    """Projection of the pairs' foot and head points (``project_offsets``) through the lens
+    (``sensors.camera.rig.lens_boxes``), boxes clipped to the image."""
     fp_ = rig.f[pc]
     Wp, Hp = rig.W[pc], rig.H[pc]
     (uf, vf, zf), (_, vh, zh) = project_offsets(rig.Rs[pc], dx, dy, rig.ch[pc], fp_, Wp, Hp,
                                                 rise_m=tg.height_m[pt])
     front = (zf > 0.1) & (zh > 0.1)
     zf_s = np.where(front, zf, 1.0)
+    uf, vf, vh, wpx = lens_boxes(rig, pc, uf, vf, vh, fp_ * tg.width_m[pt] / zf_s)
+    front &= np.isfinite(uf) & np.isfinite(vf) & np.isfinite(vh) & np.isfinite(wpx)
     hpx = np.where(front, vf - vh, 0.0)
-    wpx = np.where(front, fp_ * tg.width_m[pt] / zf_s, 0.0)
+    wpx = np.where(front, wpx, 0.0)
     x0 = uf - wpx / 2
     cw = np.minimum(x0 + wpx, Wp) - np.maximum(x0, 0)
     chh = np.minimum(vh + hpx, Hp) - np.maximum(vh, 0)
     area = wpx * hpx
     inimg = np.flatnonzero(front & (area > 0) & (cw > 0) & (chh > 0))
     frac = cw[inimg] * chh[inimg] / area[inimg]
-    return _Pairs(pc, pt, uf, vf, vh, wpx, hpx, x0, inimg, pc[inimg], pt[inimg], frac)
+    return _Pairs(pc, pt, uf, vf, vh, wpx, hpx, x0, inimg, pc[inimg], pt[inimg], frac, zf[inimg])
 
 
-def _detect(rig: _Rig, tg: Targets, pairs: _Pairs, hidden: np.ndarray,
-            rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Detection draw and box noise for the pairs in view and not hidden: boxes (x, y, w, h px), conf,
-    class and camera index of each detection."""
+def _crowd(rig: Rig, pairs: _Pairs, hidden: np.ndarray) -> np.ndarray:
+    """Share of each in-image pair's box that nearer targets leave visible (``sensors.camera.crowd``; 1 for
+    cameras with ``target_occlusion`` off; targets hidden by buildings hide nobody)."""
+    k = pairs.inimg
+    active = (~hidden) & rig.occlude[pairs.ic]
+    if not active.any():
+        return np.ones(len(k))
+    return target_visibility(pairs.ic, pairs.x0[k], pairs.vh[k], pairs.wpx[k], pairs.hpx[k], pairs.z, active)
+
+
+def _detect(rig: Rig, tg: Targets, pairs: _Pairs, hidden: np.ndarray, cvis: np.ndarray,
+            rng: np.random.Generator) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Detection draw (``p`` of the height left visible by nearer targets), reported class (confusion), box
+    noise and confidence for the pairs in view and not hidden, then their part boxes: two lists of boxes
+    (x, y, w, h px), conf, class and camera index."""
     pc, hpx = pairs.cam, pairs.hpx
-    okm = (~hidden) & (pairs.frac >= rig.minvis[pairs.ic])
+    okm = (~hidden) & (pairs.frac * cvis >= rig.minvis[pairs.ic])
     ok = pairs.inimg[okm]
     oc = pc[ok]
-    p = detection_probability(hpx[ok], h50_px=rig.h50[oc], h_scale_px=rig.hsc[oc], miss_rate=rig.miss[oc])
+    h_eff = hpx[ok] * cvis[okm]
+    p = detection_probability(h_eff, h50_px=rig.h50[oc], h_scale_px=rig.hsc[oc], miss_rate=rig.miss[oc])
     hit = rng.random(len(ok)) < p
-    k = ok[hit]
+    true_cls = tg.cls[pairs.target[ok[hit]]].astype(np.int64)
+    cls = confuse(rig.confusion[oc[hit], true_cls], rng.random(int(hit.sum())))
+    rep = cls >= 0
+    k, cls, true_cls, h_eff = ok[hit][rep], cls[rep], true_cls[rep], h_eff[hit][rep]
     kc = pc[k]
-    z = rng.normal(0.0, 1.0, (5, len(k)))
+    z = rng.normal(0.0, 1.0, (4, len(k)))
     nz = rig.noise[kc]
     cu = pairs.uf[k] + z[0] * nz * hpx[k]
     fv = pairs.vf[k] + z[1] * nz * hpx[k]
     bw = pairs.wpx[k] * np.exp(z[2] * nz)
     bh = hpx[k] * np.exp(z[3] * nz)
-    conf = np.clip(p[hit] + z[4] * 0.05, 0.05, 0.99)
-    cls = tg.cls[pairs.target[k]].astype(np.int64)
-    return np.column_stack([cu - bw / 2, fv - bh, bw, bh]), conf, cls, kc
+    prof = rig.prof[kc]
+    level = rng.random(len(k))
+    false = true_cls == FURNITURE      # a thing with no detector class: whatever it is reported as is false
+    logit = np.where(false, sample_quantiles(prof, level, false=True),
+                     sample_quantiles(prof, level, false=False) - tp_logit_shift(prof, h_eff))
+    conf = sigmoid(logit)
+    true_boxes = np.column_stack([pairs.x0[k], pairs.vh[k], pairs.wpx[k], hpx[k]])
+    near = near_boxes(rig, kc, true_boxes, cls, rng)
+    return [(np.column_stack([cu - bw / 2, fv - bh, bw, bh]), conf, cls, kc), near]
 
 
-def _truths(tg: Targets, pairs: _Pairs, hidden: np.ndarray, nc: int) -> list[CameraTruth]:
+def _truths(tg: Targets, pairs: _Pairs, hidden: np.ndarray, cvis: np.ndarray,
+            nc: int) -> list[CameraTruth]:
     """The truth of each camera: targets in view (pairs are grouped by camera already), their boxes, MOT
-    class and visibility (0 when hidden by a building)."""
+    class and visibility (the share inside the image and not covered by nearer targets; 0 when hidden by a
+    building)."""
     inimg, ic, it = pairs.inimg, pairs.ic, pairs.it
-    vis = pairs.frac * ~hidden
+    vis = pairs.frac * cvis * ~hidden
     bounds = np.searchsorted(ic, np.arange(nc + 1))
     tboxes = np.column_stack([pairs.x0[inimg], pairs.vh[inimg], pairs.wpx[inimg], pairs.hpx[inimg]])
     tids = tg.ids[it].astype(np.int64)
@@ -405,35 +371,6 @@ def _hidden(cams: list[GroupMember], ic: np.ndarray, xy: np.ndarray, z: np.ndarr
     if len(mixed):
         out[mixed] = shapely.contains_xy(geoms[inv[mixed]], xy[mixed, 0], xy[mixed, 1])
     return out
-
-
-def _clutter(rig: _Rig, rng: np.random.Generator):
-    """Poisson clutter for every camera at random ground points in its field of view: boxes, conf, class
-    and camera index (flat)."""
-    kk = rng.poisson(rig.fp)
-    tot = int(kk.sum())
-    if tot == 0:
-        return np.zeros((0, 4)), np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64)
-    cam = np.repeat(np.arange(len(rig.poses)), kk)
-    lo = np.array([max(c.min_range_m, 3.0) for c in rig.cfgs])[cam]
-    hi = np.maximum(np.minimum(rig.rmax, 80.0), 4.0)[cam]
-    d = rng.uniform(lo, hi)
-    yaw = np.array([p.yaw_deg for p in rig.poses])[cam]
-    half = np.array([p.hfov_deg / 2 for p in rig.poses])[cam]
-    b = np.radians(yaw + rng.uniform(-half, half))
-    cls = rng.choice(3, size=tot, p=_CLUTTER_CLS_P)
-    size_h = _CLUTTER_H[cls] * rng.uniform(0.8, 1.2, tot)
-    size_w = _CLUTTER_W[cls]
-    conf = rng.uniform(0.05, 0.5, tot)
-    dx, dy = d * np.sin(b), d * np.cos(b)
-    f = rig.f[cam]
-    (uf, vf, zf), (_, vh, zh) = project_offsets(rig.Rs[cam], dx, dy, rig.ch[cam], f, rig.W[cam], rig.H[cam],
-                                                rise_m=size_h)
-    ok = (zf > 0.1) & (np.abs(zh) > 1e-9)
-    ok &= np.isfinite(uf) & np.isfinite(vh)
-    w = f[ok] * size_w[ok] / zf[ok]
-    boxes = np.column_stack([uf[ok] - w / 2, vh[ok], w, (vf - vh)[ok]])
-    return boxes, conf[ok], cls[ok].astype(np.int64), cam[ok]
 
 
 def _split_dets(boxes: np.ndarray, conf: np.ndarray, cls: np.ndarray, cam: np.ndarray, W: np.ndarray,

@@ -2,7 +2,9 @@
 
 Layout under ``out_dir``: ``sensors/cameras/<camera_id>/det/det.txt`` (one line per detection,
 ``frame,-1,x,y,w,h,conf,-1,-1,-1``), ``.../gt/gt.txt`` (one line per true target in view,
-``frame,id,x,y,w,h,1,cls,visibility`` with MOT17 classes: pedestrian 1, car 3, left object 13) and
+``frame,id,x,y,w,h,1,cls,visibility`` with MOT17 classes: pedestrian 1, car 3, bicycle 4, furniture 10
+("occluder on the ground"), left object 13 (not an MOT17 class; ``sensors.camera.group.MOT_CLASS``), and
+visibility the share of the box inside the image and not hidden by nearer targets, 0 behind a building) and
 ``.../seqinfo.ini`` (``[Sequence]`` name, imDir, frameRate, seqLength, imWidth, imHeight, imExt). Frames are
 1-based camera frame numbers; pixel boxes are the bus's (0-based pixel grid, as ``analytics.mot`` reads them;
 tools that subtract MOTChallenge's 1 do it on both files, so scores do not change).
