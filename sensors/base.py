@@ -18,8 +18,10 @@ from agents.world import WorldView
 
 __all__ = ["STATUSES", "Deferred", "Sensor", "SensorError"]
 
-#: Fault states a sensor can be put in by scenario events or attack effects.
-STATUSES = ("ok", "offline", "frozen", "degraded", "moved")
+#: Internal states a sensor can be put in by scenario events (``ok``, ``offline``, ``frozen``, ``degraded``,
+#: ``moved``) or attack effects (``replayed``: a camera whose stream an attacker replaces with a replay).
+#: What a sensor publishes about them is only what a real feed would show (e.g. ``camera/health``).
+STATUSES = ("ok", "offline", "frozen", "degraded", "moved", "replayed")
 
 
 class SensorError(ValueError):

@@ -120,15 +120,15 @@ def test_beacon_intervals_are_regular():
     assert gaps.std() / gaps.mean() < 0.05
 
 
-def test_stream_hijack_freezes_the_target_camera_only_during_the_window():
+def test_stream_hijack_replays_the_target_camera_only_during_the_window():
     g = small_network(10)
     cr = run(g, [{"kind": "stream_hijack", "target": "cam-004", "start_s": 200, "duration_s": 120}],
              duration_s=600.0)
     assert cr.camera_status(199.0)["cam-004"] == "ok"
-    assert cr.camera_status(200.0)["cam-004"] == "frozen"
-    assert cr.camera_status(319.0)["cam-004"] == "frozen"
+    assert cr.camera_status(200.0)["cam-004"] == "replayed"
+    assert cr.camera_status(319.0)["cam-004"] == "replayed"
     assert cr.camera_status(320.0)["cam-004"] == "ok"
-    assert Counter(cr.camera_status(250.0).values()) == {"ok": 9, "frozen": 1}
+    assert Counter(cr.camera_status(250.0).values()) == {"ok": 9, "replayed": 1}
     ip = g.nodes["cam-004"]["ip"]
     rtsp = [r for r in cr.all_records() if r["id.resp_h"] == ip and r["id.resp_p"] == 554]
     assert [r["conn_state"] for r in rtsp if r["id.orig_h"] == VMS and r["conn_state"] != "S1"] == ["RSTR"]
@@ -163,8 +163,8 @@ def test_truth_events_carry_the_attack_technique_ids():
     uids = {r["uid"] for r in cr.all_records()}
     assert flows and all(e["uid"] in uids and e["technique"].startswith("T") for e in flows)
     assert {e["technique"] for e in flows} == {t for _, _, t in got} - {"T0813"}
-    frozen = [e for e in truth if e["kind"] == "camera_status" and e["status"] == "frozen"]
-    assert frozen and all(e["id"] == "stream_hijack-5" and "xy" in e for e in frozen)
+    replayed = [e for e in truth if e["kind"] == "camera_status" and e["status"] == "replayed"]
+    assert replayed and all(e["id"] == "stream_hijack-5" and "xy" in e for e in replayed)
 
 
 def test_bad_attack_entries_are_scenario_errors_naming_index_and_key():
