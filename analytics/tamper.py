@@ -39,6 +39,9 @@ from analytics.base import Detector, EpisodeFilter, make_alert
 
 __all__ = ["CameraTamperDetector", "TamperParams"]
 
+#: Row and column offsets of a cell's 3 x 3 neighbourhood.
+_DR, _DC = (a.ravel()[None, :] for a in np.meshgrid([-1, 0, 1], [-1, 0, 1], indexing="ij"))
+
 
 @dataclass(frozen=True, slots=True)
 class TamperParams:
@@ -59,10 +62,14 @@ class TamperParams:
     min_tracks : distinct tracks among the recent samples (default 3: one walker on a new path is not a
         moved camera).
     novel_share : share of recent samples outside the covered cells that means moved (default 0.5).
-    max_turn_deg, min_turn_deg : rotations searched, and the least one that counts (default 90 and 10
-        degrees).
+    max_turn_deg, min_turn_deg : rotations searched, and the least one that counts (default 90 and 20
+        degrees: in the simulated scenes a crowd fleeing a rammer or a panic made patterns that fit best
+        turned by up to 16 degrees, ``docs/performance.md``).
     turn_gain : how much better the best rotation must fit than none (cosine similarity ratio, default
         1.25).
+    turn_keep : the best rotation must also fit at least this share of the camera's usual unturned fit
+        (its running mean over the checks that found no turn; default 0.35: a turn by half the field of
+        view keeps about half the view, so about half the usual fit; a crowd that moved keeps less).
     confirm : consecutive checks that must find the same rotation (within 4 degrees; default 2).
     check_s : how often each camera is checked (default 5 s).
     hold_s : alerts of one camera within this time are one episode (default 1800 s).
@@ -80,8 +87,9 @@ class TamperParams:
     min_tracks: int = 3
     novel_share: float = 0.5
     max_turn_deg: float = 90.0
-    min_turn_deg: float = 10.0
+    min_turn_deg: float = 20.0
     turn_gain: float = 1.25
+    turn_keep: float = 0.35
     confirm: int = 2
     check_s: float = 5.0
     hold_s: float = 1800.0
@@ -92,8 +100,8 @@ class _Ground:
     """One camera's ground statistics: baseline cell counts and covered cells (dilated by one cell), the
     baseline's polar histogram, the recent samples, the rotation the last checks found."""
 
-    __slots__ = ("base_n", "centre", "count", "covered", "n", "next_check", "next_sample", "polar", "recent",
-                 "turns")
+    __slots__ = ("base_n", "centre", "count", "covered", "level", "n", "next_check", "next_sample", "polar",
+                 "recent", "turns")
 
     def __init__(self, centre: tuple[float, float], n: int, polar_shape: tuple[int, int]) -> None:
         self.centre = centre
@@ -105,6 +113,7 @@ class _Ground:
         #: (t, cell indices, polar indices, track ids) per sample time
         self.recent: deque[tuple[float, np.ndarray, np.ndarray, np.ndarray]] = deque()
         self.turns: deque[int] = deque()
+        self.level = math.nan              # running mean of the unturned fit over checks that found no turn
         self.next_sample = -math.inf
         self.next_check = -math.inf
 
@@ -116,11 +125,9 @@ class _Ground:
         self.base_n += len(idx)
         n = self.n
         r, c = np.divmod(idx, n)
-        for dr in (-1, 0, 1):
-            for dc in (-1, 0, 1):
-                rr, cc = r + dr, c + dc
-                ok = (rr >= 0) & (rr < n) & (cc >= 0) & (cc < n)
-                self.covered[rr[ok] * n + cc[ok]] = True
+        rr, cc = r[:, None] + _DR, c[:, None] + _DC
+        ok = (rr >= 0) & (rr < n) & (cc >= 0) & (cc < n)
+        self.covered[rr[ok] * n + cc[ok]] = True
 
 
 class CameraTamperDetector(Detector):
@@ -146,6 +153,8 @@ class CameraTamperDetector(Detector):
             xy = msg.get("xy")
             if xy is not None and len(xy) == 2 and np.isfinite(np.asarray(xy, float)).all():
                 self._centre[cam] = (float(xy[0]), float(xy[1]))
+            return []
+        if msg.get("topic") != "track/frame":
             return []
         xy, ids = msg.get("xy"), msg.get("ids")
         if xy is None or not ids:
@@ -199,7 +208,10 @@ class CameraTamperDetector(Detector):
             return []
         share = float((~g.covered[idx]).mean())
         turn, fit, fit0 = self._turn(g, np.concatenate([r[2] for r in g.recent]))
-        turned = abs(turn) >= p.min_turn_deg - 1e-9 and fit >= p.turn_gain * fit0
+        turned = (abs(turn) >= p.min_turn_deg - 1e-9 and fit >= p.turn_gain * fit0
+                  and fit >= p.turn_keep * g.level)     # False while no usual fit is known (NaN)
+        if not turned:
+            g.level = fit0 if math.isnan(g.level) else 0.9 * g.level + 0.1 * fit0
         step = 360.0 / self._sectors
         g.turns.append(round(turn / step) if turned else 0)
         while len(g.turns) > p.confirm:

@@ -108,6 +108,14 @@ def frame_keys(dets: Any) -> np.ndarray:
     return np.sort(h)
 
 
+def _any_new(keys: np.ndarray, prev: np.ndarray) -> bool:
+    """Whether any of the sorted ``keys`` is missing from the sorted ``prev``."""
+    if not len(prev):
+        return bool(len(keys))
+    i = np.minimum(np.searchsorted(prev, keys), len(prev) - 1)
+    return bool((prev[i] != keys).any())
+
+
 def _signature(keys: np.ndarray) -> tuple[int, int, int]:
     """An order-free signature of a frame: its detection count, and the sum and xor of its keys."""
     return len(keys), int(np.add.reduce(keys, dtype=np.uint64)), int(np.bitwise_xor.reduce(keys))
@@ -154,6 +162,8 @@ class VideoContentDetector(Detector):
             if xy is not None and len(xy) == 2 and np.isfinite(np.asarray(xy, float)).all():
                 self._xy[cam] = (float(xy[0]), float(xy[1]))
             return []
+        if msg.get("topic") != "camera/frame":
+            return []
         t = float(msg["t"])
         st = self._streams.get(cam)
         if st is None:
@@ -161,7 +171,7 @@ class VideoContentDetector(Detector):
         keys = frame_keys(msg.get("detections") or [])
         sig = _signature(keys)
         near = t - st.prev_t <= self.p.max_gap_s
-        fresh = bool(len(keys)) and near and bool(np.isin(keys, st.prev_keys, invert=True).any())
+        fresh = bool(len(keys)) and near and _any_new(keys, st.prev_keys)
         out = self._frozen(cam, st, t, sig, near, fresh, len(keys))
         if fresh:
             out += self._replay(cam, st, t, sig)
