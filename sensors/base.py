@@ -20,7 +20,7 @@ __all__ = ["STATUSES", "Deferred", "Sensor", "SensorError"]
 
 #: Internal states a sensor can be put in by scenario events (``ok``, ``offline``, ``frozen``, ``degraded``,
 #: ``moved``) or attack effects (``replayed``: a camera whose stream an attacker replaces with a replay).
-#: What a sensor publishes about them is only what a real feed would show (e.g. ``camera/health``).
+#: A camera publishes none of them, only what a video server sees of its stream (``camera/health``).
 STATUSES = ("ok", "offline", "frozen", "degraded", "moved", "replayed")
 
 
