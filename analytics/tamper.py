@@ -20,6 +20,9 @@ and compares the last ``window_s`` with it in two ways:
   and fits ``turn_gain`` times better than none, for ``confirm`` checks in a row at the same rotation, the
   camera was turned by about that much (``turn_deg``, clockwise as seen from above).
 
+Rotations are about the camera's position from its calibration record (``xy``); a camera whose record
+has none is centred on its first tracks, where the turned-pattern test means little.
+
 Hard cases, by design quiet: people standing still (the same cells, the same pattern), an empty scene (no
 samples), a scene too young or too sparse to judge (``min_baseline`` samples). Crowds that move as one
 (a procession sweeping round the camera) could look turned; measured false alarms are in

@@ -123,3 +123,18 @@ def test_degraded_share_thins_frames_evenly():
     c.vms.set_link(link("degraded", share=0.25))
     got = [f["frame"] for f in frames(play(c, 40))]
     assert got == list(range(4, 41, 4))
+
+
+def test_camera_offline_from_the_start_opens_its_first_session_late():
+    """A camera dead when the run starts is down at once; its first session is not a reconnect."""
+    c = cam()
+    c.set_status("offline")
+
+    def plan(cam_, t):
+        if t >= 8.0 and cam_.status == "offline":
+            cam_.set_status("ok")
+
+    hs = health(play(c, 60, plan=plan))
+    assert [(h["t"], h["stream"], h["reconnects"]) for h in hs] == [(0.0, "down", 0), (8.0, "up", 0),
+                                                                    (10.0, "up", 0)]
+    assert hs[-1]["fps"] == 5.0     # 11 frames over 2.2 s of session

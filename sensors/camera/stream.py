@@ -10,7 +10,7 @@ an attacker's replay), and what does the server's health record say now (``healt
 
 - ``stream``: ``up`` while frames arrive over an open session; ``down`` when the session breaks (the
   network's ``CameraLink.connected``) or no frame arrived for ``STALL_S``. Back ``up`` at the next frame,
-  which counts one more ``reconnects`` (sessions re-opened since the run started).
+  which counts one more ``reconnects`` (sessions re-opened since the first one).
 - ``fps``: frames received per second over the last ``HEALTH_PERIOD_S`` of the current session (0 while
   down); ``bitrate_kbps``: the stream's nominal bitrate scaled by the share of frames received.
 - Sent when ``stream`` changes (the first frame opens the session: one message) and every
@@ -79,7 +79,8 @@ class StreamView:
         self.fps = float(fps)
         self.link: LinkState | None = None
         self.reconnects = 0
-        self._up: bool | None = None          # None: no session yet
+        self._up: bool | None = None          # None: no frame asked for yet
+        self._opened = 0                      # 1 once a session has been up
         self._since = 0.0                     # when the current session came up
         self._last_t = 0.0                    # last frame received (or the first call)
         self._times: deque[float] = deque()   # frames received within the last HEALTH_PERIOD_S
@@ -135,8 +136,9 @@ class StreamView:
         changed = first
         if delivered:
             if not self._up:
+                self.reconnects += self._opened      # a session opened before: this one is a reconnect
                 self._up, self._since, changed = True, t, True
-                self.reconnects += 1
+            self._opened = 1
             self._last_t = t
             self._times.append(t)
         elif self._up:
