@@ -215,3 +215,29 @@ def test_what_the_network_cannot_satisfy_raises_one_line_cyber_errors():
     with pytest.raises(CyberError, match=r"closest: .*cam-001"):
         build_cyber(g, campaigns([{"kind": "stream_hijack", "target": "CAM-001", "start_s": 1}]), rng=rng,
                     epoch0=EPOCH0, duration_s=60.0)
+
+
+def test_camera_links_degraded_share_and_hijack_replay():
+    """A flood that fills 88 % of a 1 Gbit/s switch uplink (with the streams over it) lets through the
+    share of frames the congestion model gives; a hijack cuts the session for 1-3 s, then replays its 20 s
+    loop; only the hijacked camera keeps its recent picture."""
+    g = small_network(10)
+    cam = "cam-004"
+    sw = next(n for n in g.neighbors(cam) if g.nodes[n]["kind"] == "access_switch")
+    behind = sorted(c for c in g.neighbors(sw) if g.nodes[c]["kind"] == "camera")
+    flood = {"kind": "cyber_dos", "target": sw, "start_s": 100, "duration_s": 60, "mbps": 850.0}
+    hijack = {"kind": "stream_hijack", "target": cam, "start_s": 300, "duration_s": 60, "loop_s": 20}
+    cr = run(g, [flood, hijack], duration_s=600.0)
+    links = cr.camera_links(130.0)
+    u = (850.0 + sum(links[c].bitrate_kbps for c in behind) / 1e3) / 1000.0
+    assert 0.85 < u < 0.95
+    for c in behind:
+        assert links[c].status == "degraded" and links[c].connected
+        assert links[c].share == pytest.approx((1.0 - u) / (1.0 - 0.8))
+    after = cr.camera_links(170.0)[behind[0]]
+    assert (after.status, after.connected, after.share, after.loop_s) == ("ok", True, None, 0.0)
+    cut = [cr.camera_links(300.0 + dt / 10)[cam].connected for dt in range(40)]
+    assert not cut[6] and cut[-1]            # reset 0-0.5 s in, back 1-3 s later
+    later = cr.camera_links(340.0)[cam]
+    assert later.status == "replayed" and later.connected and later.loop_s == 20.0 and later.keep_s == 20.0
+    assert cr.camera_links(340.0)["cam-001"].keep_s == 0.0
