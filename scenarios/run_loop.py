@@ -5,7 +5,10 @@
 - Each sensor is its own process every ``period_s`` (the k-th sample exactly at ``k * period``, no drift),
   fed a ``WorldView`` of the targets (computed once per tick and shared) and the sound impulses since its
   last call; its messages go on the bus.
-- Camera states follow the cyber range's effects and scheduled faults, checked once a second (urgent).
+- Camera states follow the cyber range's effects and scheduled faults, checked once a second (urgent): a
+  camera's status is the attack's where one acts on it, else its scheduled fault; its stream view
+  (``Camera.vms``) gets the network's link state (sessions cut, frames a congested link lets through, the
+  replay loop), from which the camera makes what the video server receives.
 - ``crowd_density.csv`` gets the true people per zone every ``DENSITY_PERIOD_S``.
 - Scheduled actions (``scenarios.scheduled``) run at urgent priority, before sensors measure at that instant.
 """
@@ -88,12 +91,15 @@ class RunLoop:
     def _status_proc(self):
         env, run = self.env, self.run
         while True:
-            cyber = run.cyber.camera_status(env.now) if run.cyber is not None else {}
+            links = run.cyber.camera_links(env.now) if run.cyber is not None else {}
             for cid, cam in run.cameras.items():
-                hit = cyber.get(cid)
+                link = links.get(cid)
+                hit = None if link is None else link.status
                 want = hit if hit not in (None, "ok") else run.scheduled.get(cid, "ok")
                 if cam.status != want:
                     cam.set_status(want)
+                if link is not None:
+                    cam.vms.set_link(link)
             yield UrgentTimeout(env, 1.0)
 
     def _density_proc(self):
@@ -118,10 +124,10 @@ class RunLoop:
                        bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} sim s [{elapsed}<{remaining}]")
         env = self.env
         env.process(self._model_proc(dt, duration, bar))
+        if self.run.cameras:       # before the sensors: camera states at t = 0 are set before the first frame
+            env.process(self._status_proc())
         for s in self.run.sensors:
             env.process(self._sensor_proc(s))
-        if self.run.cameras:
-            env.process(self._status_proc())
         env.process(self._density_proc())
         for at_s, fn in actions:
             env.process(self._at(at_s, fn))

@@ -18,8 +18,10 @@ from agents.world import WorldView
 
 __all__ = ["STATUSES", "Deferred", "Sensor", "SensorError"]
 
-#: Fault states a sensor can be put in by scenario events or attack effects.
-STATUSES = ("ok", "offline", "frozen", "degraded", "moved")
+#: Internal states a sensor can be put in by scenario events (``ok``, ``offline``, ``frozen``, ``degraded``,
+#: ``moved``) or attack effects (``replayed``: a camera whose stream an attacker replaces with a replay).
+#: A camera publishes none of them, only what a video server sees of its stream (``camera/health``).
+STATUSES = ("ok", "offline", "frozen", "degraded", "moved", "replayed")
 
 
 class SensorError(ValueError):

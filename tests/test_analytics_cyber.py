@@ -166,9 +166,12 @@ def test_stream_loss_on_broken_rtsp_silence_and_health() -> None:
     # last report of 10.2.0.13 at 990 s: silent 40 s > max(30 s, 3 x 10 s) at the 1030 s message
     assert got == [("10.2.0.12", "rtsp_flows", 650.0), ("10.2.0.13", "rtsp_silence", 1030.0)]
     assert alerts[0]["evidence"]["conn_state"] == "RSTO" and alerts[0]["source"] == ["10.2.0.12"]
-    alerts = det.update({"t": 1200.0, "topic": "camera/health", "camera_id": "cam7", "status": "frozen"})
-    alerts += det.update({"t": 1201.0, "topic": "camera/health", "camera_id": "cam7", "status": "frozen"})
-    assert [a["source"] for a in alerts] == [["cam7"]]
+    up = {"topic": "camera/health", "camera_id": "cam7", "fps": 5.0, "bitrate_kbps": 5000.0, "reconnects": 0}
+    down = {**up, "stream": "down", "fps": 0.0, "bitrate_kbps": 0.0}
+    alerts = det.update({**up, "t": 1190.0, "stream": "up"})
+    alerts += det.update({**down, "t": 1200.0})
+    alerts += det.update({**down, "t": 1201.0})
+    assert [a["source"] for a in alerts] == [["cam7"]] and alerts[0]["evidence"]["via"] == "health"
 
 
 @pytest.mark.parametrize(

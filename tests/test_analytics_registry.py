@@ -42,6 +42,8 @@ BUILTIN = (
     "dos",
     "beacon",
     "stream_loss",
+    "video_content",
+    "camera_tamper",
 )
 BUILTIN_KINDS = (
     "loitering",
@@ -58,6 +60,9 @@ BUILTIN_KINDS = (
     "dos",
     "beaconing",
     "stream_loss",
+    "video_frozen",
+    "video_replay",
+    "camera_tamper",
 )
 ZONE = {"square": [[0, 0], [10, 0], [10, 10], [0, 10]]}
 

@@ -120,15 +120,15 @@ def test_beacon_intervals_are_regular():
     assert gaps.std() / gaps.mean() < 0.05
 
 
-def test_stream_hijack_freezes_the_target_camera_only_during_the_window():
+def test_stream_hijack_replays_the_target_camera_only_during_the_window():
     g = small_network(10)
     cr = run(g, [{"kind": "stream_hijack", "target": "cam-004", "start_s": 200, "duration_s": 120}],
              duration_s=600.0)
     assert cr.camera_status(199.0)["cam-004"] == "ok"
-    assert cr.camera_status(200.0)["cam-004"] == "frozen"
-    assert cr.camera_status(319.0)["cam-004"] == "frozen"
+    assert cr.camera_status(200.0)["cam-004"] == "replayed"
+    assert cr.camera_status(319.0)["cam-004"] == "replayed"
     assert cr.camera_status(320.0)["cam-004"] == "ok"
-    assert Counter(cr.camera_status(250.0).values()) == {"ok": 9, "frozen": 1}
+    assert Counter(cr.camera_status(250.0).values()) == {"ok": 9, "replayed": 1}
     ip = g.nodes["cam-004"]["ip"]
     rtsp = [r for r in cr.all_records() if r["id.resp_h"] == ip and r["id.resp_p"] == 554]
     assert [r["conn_state"] for r in rtsp if r["id.orig_h"] == VMS and r["conn_state"] != "S1"] == ["RSTR"]
@@ -163,8 +163,8 @@ def test_truth_events_carry_the_attack_technique_ids():
     uids = {r["uid"] for r in cr.all_records()}
     assert flows and all(e["uid"] in uids and e["technique"].startswith("T") for e in flows)
     assert {e["technique"] for e in flows} == {t for _, _, t in got} - {"T0813"}
-    frozen = [e for e in truth if e["kind"] == "camera_status" and e["status"] == "frozen"]
-    assert frozen and all(e["id"] == "stream_hijack-5" and "xy" in e for e in frozen)
+    replayed = [e for e in truth if e["kind"] == "camera_status" and e["status"] == "replayed"]
+    assert replayed and all(e["id"] == "stream_hijack-5" and "xy" in e for e in replayed)
 
 
 def test_bad_attack_entries_are_scenario_errors_naming_index_and_key():
@@ -215,3 +215,29 @@ def test_what_the_network_cannot_satisfy_raises_one_line_cyber_errors():
     with pytest.raises(CyberError, match=r"closest: .*cam-001"):
         build_cyber(g, campaigns([{"kind": "stream_hijack", "target": "CAM-001", "start_s": 1}]), rng=rng,
                     epoch0=EPOCH0, duration_s=60.0)
+
+
+def test_camera_links_degraded_share_and_hijack_replay():
+    """A flood that fills 88 % of a 1 Gbit/s switch uplink (with the streams over it) lets through the
+    share of frames the congestion model gives; a hijack cuts the session for 1-3 s, then replays its 20 s
+    loop; only the hijacked camera keeps its recent picture."""
+    g = small_network(10)
+    cam = "cam-004"
+    sw = next(n for n in g.neighbors(cam) if g.nodes[n]["kind"] == "access_switch")
+    behind = sorted(c for c in g.neighbors(sw) if g.nodes[c]["kind"] == "camera")
+    flood = {"kind": "cyber_dos", "target": sw, "start_s": 100, "duration_s": 60, "mbps": 850.0}
+    hijack = {"kind": "stream_hijack", "target": cam, "start_s": 300, "duration_s": 60, "loop_s": 20}
+    cr = run(g, [flood, hijack], duration_s=600.0)
+    links = cr.camera_links(130.0)
+    u = (850.0 + sum(links[c].bitrate_kbps for c in behind) / 1e3) / 1000.0
+    assert 0.85 < u < 0.95
+    for c in behind:
+        assert links[c].status == "degraded" and links[c].connected
+        assert links[c].share == pytest.approx((1.0 - u) / (1.0 - 0.8))
+    after = cr.camera_links(170.0)[behind[0]]
+    assert (after.status, after.connected, after.share, after.loop_s) == ("ok", True, None, 0.0)
+    cut = [cr.camera_links(300.0 + dt / 10)[cam].connected for dt in range(40)]
+    assert not cut[6] and cut[-1]            # reset 0-0.5 s in, back 1-3 s later
+    later = cr.camera_links(340.0)[cam]
+    assert later.status == "replayed" and later.connected and later.loop_s == 20.0 and later.keep_s == 20.0
+    assert cr.camera_links(340.0)["cam-001"].keep_s == 0.0

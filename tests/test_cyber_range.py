@@ -87,7 +87,7 @@ def test_camera_status_values_and_network_without_cameras():
     for t in (0.0, 120.0, 210.0, 299.0):
         st = cr.camera_status(t)
         assert len(st) == 12 and set(st.values()) <= set(STATUSES)
-    assert cr.camera_status(210.0)["cam-002"] == "frozen"
+    assert cr.camera_status(210.0)["cam-002"] == "replayed"
     dos = {"kind": "cyber_dos", "target": "vms", "start_s": 5, "duration_s": 10}
     bare = build_cyber(core_network(), campaigns([dos]), rng=np.random.default_rng(1), epoch0=EPOCH0,
                        duration_s=60.0)
@@ -102,7 +102,7 @@ def test_synthetic_twin_with_scenario_cameras():
     attach_cameras(tw.network, {f"syn-{i}": (10.0 * i, 1.0) for i in range(4)})
     hijack = {"kind": "stream_hijack", "target": "syn-1", "start_s": 10, "duration_s": 20}
     cr = build_cyber(tw, campaigns([hijack]), rng=np.random.default_rng(2), epoch0=EPOCH0, duration_s=60.0)
-    assert cr.camera_status(15.0) == {"syn-0": "ok", "syn-1": "frozen", "syn-2": "ok", "syn-3": "ok"}
+    assert cr.camera_status(15.0) == {"syn-0": "ok", "syn-1": "replayed", "syn-2": "ok", "syn-3": "ok"}
     rtsp = [r for r in cr.all_records() if r.get("service") == "rtsp" and r["id.orig_h"] == "10.10.0.10"]
     assert len({r["id.resp_h"] for r in rtsp}) == 4
 

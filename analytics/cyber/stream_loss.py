@@ -1,5 +1,5 @@
-"""Video stream loss: broken or silent RTSP flows (``net/conn``) and camera health outages
-(``camera/health``)."""
+"""Video stream loss: broken or silent RTSP flows (``net/conn``) and streams the video server reports down
+(``camera/health``: ``{camera_id, t, stream: up|down, fps, bitrate_kbps, reconnects}``)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ BROKEN_STATES = frozenset({"RSTO", "RSTR", "RSTOS0", "RSTRH", "S0", "REJ", "SH",
 
 @dataclass(frozen=True, slots=True)
 class StreamLossParams:
-    """Video stream loss: an RTSP connection that breaks, a feed that falls silent, or a camera whose health
-    reports it down.
+    """Video stream loss: an RTSP connection that breaks, a feed that falls silent, or a stream the video
+    server's health record reports ``down`` (no session, or no frame for its stall timeout).
 
     Zeek logs a long RTSP connection only when it ends (and, with the long-connections policy, at 10 min,
     30 min, 1 h ...), so silence alone is not loss there: a stream is lost when its connection ends in a
@@ -35,7 +35,7 @@ class StreamLossParams:
     timeout_s : a regularly reporting stream silent for longer than this and 3x its usual gap is lost (30 s).
     min_reports : reports before a stream's silence is judged (default 3).
     min_session_s : a broken connection that lasted this long was a stream (default 5 s).
-    statuses : camera health statuses that mean the stream is lost (default offline, frozen).
+    statuses : values of a health record's ``stream`` that mean the stream is lost (default ``down``).
     conf : confidence given to the alert.
     """
 
@@ -44,7 +44,7 @@ class StreamLossParams:
     timeout_s: float = 30.0
     min_reports: int = 3
     min_session_s: float = 5.0
-    statuses: tuple[str, ...] = ("offline", "frozen")
+    statuses: tuple[str, ...] = ("down",)
     conf: float = 0.8
 
 
@@ -66,9 +66,9 @@ class StreamLossDetector(ConnDetector):
         t = float(msg["t"])
         out = self._check_silence(t)
         if msg.get("topic") == "camera/health":
-            cam, status = str(msg["camera_id"]), msg.get("status")
-            if status in self.p.statuses:
-                out += self._lost(t, cam, {"camera_id": cam, "status": status, "via": "health"})
+            cam, stream = str(msg["camera_id"]), msg.get("stream")
+            if stream in self.p.statuses:
+                out += self._lost(t, cam, {"camera_id": cam, "stream": stream, "via": "health"})
             else:
                 self._down.pop(cam, None)
             return out

@@ -52,11 +52,13 @@ parameters::
     degraded    x2      x3         x2          x2            x1
 
 Faults (``Sensor.set_status``): ``offline`` sends no frames; ``frozen`` repeats the last delivered
-detections with the new ``t``/``frame``; ``degraded`` uses the table above; ``moved`` (tampering) turns
-the real camera by ``tamper_yaw_deg`` (default 30) while the published calibration stays the same, so
-detections no longer match it; back to ``ok`` restores the nominal pose. A status change emits one
-``camera/health`` message; the first frame also emits the ``camera/calibration`` record (so the engine
-need not publish it).
+detections with the new ``t``/``frame``; ``degraded`` uses the table above and a congested uplink lets only
+part of the frames through; ``replayed`` (a hijack, set by the cyber range) sends a loop of the camera's own
+recent detections; ``moved`` (tampering) turns the real camera by ``tamper_yaw_deg`` (default 30) while the
+published calibration stays the same, so detections no longer match it; back to ``ok`` restores the nominal
+pose. What reaches the video server and its ``camera/health`` record (stream up/down, received fps and
+bitrate, reconnects: never the internal state) are ``sensors.camera.stream``; the first frame also emits the
+``camera/calibration`` record (so the engine need not publish it).
 
 Ground truth: ``frame`` counts every call from 1 (offline frames too, so frame k is at t0 + (k - 1)/fps).
 For each delivered frame the camera stores ``last_truth`` (true ids, boxes, MOT class, visibility) and
@@ -73,13 +75,14 @@ import numpy as np
 from agents.world import WorldView
 from sensors.base import Sensor
 from sensors.camera.config import CONDITIONS, CameraConfig, check_conditions
-from sensors.camera.detections import Detections, FrameArrays
+from sensors.camera.detections import FrameArrays
 from sensors.camera.geometry import Pose, apply_homography, undistort_pixels
 from sensors.camera.group import CameraGroup, CameraTruth
 from sensors.camera.index import cells_near
 from sensors.camera.install import install
 from sensors.camera.occlusion import Shadow
 from sensors.camera.shadow_cache import cached_shadow
+from sensors.camera.stream import StreamView
 
 __all__ = ["Camera", "foot_points", "to_ground"]
 
@@ -101,12 +104,12 @@ class Camera(Sensor):
         self.truth_sink = truth_sink
         self.frame = 0
         self.last_truth: CameraTruth | None = None
-        self._last_dets: list[dict] | FrameArrays = []
+        #: What the video server receives of this camera's stream (``sensors.camera.stream``).
+        self.vms = StreamView(camera_id, float(config.fps))
         #: True: ``measure`` publishes detections as ``FrameArrays`` and the bus builds the dicts only for
         #: subscribers that need them (the engine sets it; direct callers get dicts).
         self.defer_detections = False
         self._calibrated = False
-        self._reported = "ok"
         self._conditions: tuple[str, ...] = tuple(config.conditions)
         self._cells_key: float | None = None
         self._cells_val = np.zeros(0, np.int64)
@@ -182,23 +185,19 @@ class Camera(Sensor):
         if not self._calibrated:
             out.append(("camera/calibration", self.calibration()))
             self._calibrated = True
-        if self.status != self._reported:
-            out.append(("camera/health", {"camera_id": self.id, "t": t, "status": self.status}))
-            self._reported = self.status
-        if self.status == "offline":
-            return out
-        dets, truth = self.group.observe(self, world)
-        if not self.defer_detections and isinstance(dets, FrameArrays):
-            dets = dets.materialize()
-        if self.status == "frozen":
-            last = self._last_dets
-            dets = last.copy() if isinstance(last, Detections | FrameArrays) else [dict(d) for d in last]
-        else:
-            self._last_dets = dets
-        self.last_truth = truth
-        if self.truth_sink is not None:
-            self.truth_sink(self.id, self.frame, t, truth)
-        out.append(("camera/frame", {"camera_id": self.id, "t": t, "frame": self.frame, "detections": dets}))
+        delivered = self.vms.delivers(self.frame, self.status)
+        if delivered:
+            dets, truth = self.group.observe(self, world)
+            if not self.defer_detections and isinstance(dets, FrameArrays):
+                dets = dets.materialize()
+            dets = self.vms.content(self.status, dets)
+            self.last_truth = truth
+            if self.truth_sink is not None:
+                self.truth_sink(self.id, self.frame, t, truth)
+        out += self.vms.health(t, delivered)
+        if delivered:
+            out.append(("camera/frame", {"camera_id": self.id, "t": t, "frame": self.frame,
+                                         "detections": dets}))
         return out
 
     def observe(self, world: WorldView) -> tuple[list[dict], CameraTruth]:

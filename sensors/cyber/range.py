@@ -26,7 +26,7 @@ from sensors.cyber.campaigns import (
 )
 from sensors.cyber.errors import CyberError
 from sensors.cyber.flows import FlowTable
-from sensors.cyber.streams import camera_streams
+from sensors.cyber.streams import CameraLink, camera_streams
 from sensors.cyber.syslog import SyslogWriter
 from sensors.cyber.topology import NetIndex
 from sensors.cyber.traffic import LogLines, TrafficParams, baseline, clip_to_run, unanswered
@@ -34,7 +34,7 @@ from sensors.cyber.zeek import ConnLogWriter
 
 __all__ = ["CyberRange", "build_cyber"]
 
-_STATUS_NAMES = ("ok", "degraded", "frozen", "offline")
+_STATUS_NAMES = ("ok", "degraded", "replayed", "offline")
 
 
 class CyberRange(Sensor):
@@ -50,7 +50,7 @@ class CyberRange(Sensor):
 
     def __init__(self, net: NetIndex, flows: FlowTable, logs: LogLines, truth: list[dict], effects: Effects,
                  attacks: list[Campaign], *, epoch0: float, duration_s: float, sensor_id: str = "cyber-range",
-                 period_s: float = 1.0) -> None:
+                 period_s: float = 1.0, bitrate_Bps: np.ndarray | None = None) -> None:
         super().__init__(sensor_id, period_s=period_s)
         self.net = net
         self.flows = flows
@@ -64,18 +64,14 @@ class CyberRange(Sensor):
         self._flow_end = flows.cols["end"]
         self._truth = truth                      # attack_phase + camera_status; attack_flow made on demand
         self._last = -np.inf
-        cams, t0, t1, code = [], [], [], []
-        for c, a, b, status, _ in effects.windows:
-            cams.append(np.asarray(c, np.int64))
-            t0.append(np.broadcast_to(np.asarray(a, float), (len(c),)))
-            t1.append(np.broadcast_to(np.asarray(b, float), (len(c),)))
-            code.append(np.full(len(c), status_code(status), np.int8))
-
-        def cat(xs, dt):
-            return np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt)
-
-        self._w_cam, self._w_t0, self._w_t1 = cat(cams, np.int64), cat(t0, float), cat(t1, float)
-        self._w_code = cat(code, np.int8)
+        w = _windows(effects.windows)
+        self._w_cam, self._w_t0, self._w_t1, self._w_code, self._w_arg, _ = w
+        self._b_cam, self._b_t0, self._b_t1 = _breaks(effects.breaks)
+        self._bitrate_kbps = (np.full(len(net.cameras), np.nan) if bitrate_Bps is None
+                              else np.asarray(bitrate_Bps, float) * 8.0 / 1e3)
+        replay = self._w_code == status_code("replayed")
+        self._keep_s = np.zeros(len(net.cameras))
+        np.maximum.at(self._keep_s, self._w_cam[replay], np.nan_to_num(self._w_arg[replay]))
 
     # -- the engine's side -------------------------------------------------------------------------------
     def measure(self, world: WorldView) -> Iterable[tuple[str, dict]]:
@@ -106,11 +102,32 @@ class CyberRange(Sensor):
         return out
 
     def camera_status(self, t: float) -> dict[str, str]:
-        """Every camera's state at ``t`` as the attacks leave it ("ok", "offline", "frozen", "degraded")."""
+        """Every camera's state at ``t`` as the attacks leave it ("ok", "offline", "replayed", "degraded")."""
         codes = np.zeros(len(self.net.cameras), np.int8)
         on = (self._w_t0 <= t) & (t < self._w_t1)
         np.maximum.at(codes, self._w_cam[on], self._w_code[on])
         return {cid: _STATUS_NAMES[k] for cid, k in zip(self.net.camera_ids, codes.tolist(), strict=True)}
+
+    def camera_links(self, t: float) -> dict[str, CameraLink]:
+        """What the network does to every camera's stream at ``t`` (``CameraLink``): the attack state, whether
+        the video server has a session, the share of frames a congested link lets through, the replay loop."""
+        n = len(self.net.cameras)
+        codes = np.zeros(n, np.int8)
+        on = (self._w_t0 <= t) & (t < self._w_t1)
+        np.maximum.at(codes, self._w_cam[on], self._w_code[on])
+        share = np.full(n, np.inf)
+        deg = on & (self._w_code == status_code("degraded")) & np.isfinite(self._w_arg)
+        np.minimum.at(share, self._w_cam[deg], self._w_arg[deg])
+        loop = np.zeros(n)
+        rep = on & (self._w_code == status_code("replayed"))
+        np.maximum.at(loop, self._w_cam[rep], np.nan_to_num(self._w_arg[rep]))
+        cut = np.zeros(n, bool)
+        cut[self._b_cam[(self._b_t0 <= t) & (t < self._b_t1)]] = True
+        share_l = [None if not np.isfinite(x) else min(max(x, 0.0), 1.0) for x in share.tolist()]
+        rate_l = [None if not np.isfinite(x) else x for x in self._bitrate_kbps.tolist()]
+        return {cid: CameraLink(_STATUS_NAMES[k], not c, sh, lp, kp, br) for cid, k, c, sh, lp, kp, br in zip(
+            self.net.camera_ids, codes.tolist(), cut.tolist(), share_l, loop.tolist(), self._keep_s.tolist(),
+            rate_l, strict=True)}
 
     def truth_events(self) -> list[dict]:
         """Ground truth in time order: ``attack_phase`` (technique, src, dst), ``attack_flow`` (per flow uid)
@@ -169,8 +186,9 @@ def build_cyber(twin_or_network, attacks: list[tuple[int, str, CampaignParams]] 
                     [x for x, k in zip(logs.host, keep, strict=True) if k],
                     [x for x, k in zip(logs.line, keep, strict=True) if k])
     flows = clip_to_run(FlowTable.concat([base, streams, atk]), T).sorted()
-    truth += _status_truth(net, eff, parsed, T)
-    return CyberRange(net, flows, logs, truth, eff, parsed, epoch0=epoch0, duration_s=T, sensor_id=sensor_id)
+    truth += _status_truth(net, _windows(eff.windows), parsed, T)
+    return CyberRange(net, flows, logs, truth, eff, parsed, epoch0=epoch0, duration_s=T, sensor_id=sensor_id,
+                      bitrate_Bps=bitrate)
 
 
 def _cut_outages(base: FlowTable, eff: Effects) -> None:
@@ -202,19 +220,63 @@ def _flow_truth(flows: FlowTable, attacks: list[Campaign]) -> list[dict]:
     return out
 
 
-def _status_truth(net: NetIndex, eff: Effects, attacks: list[Campaign], run_end: float) -> list[dict]:
-    """``camera_status`` records when an attack changes a camera's state and when it returns to ``ok``."""
+def _windows(windows: list) -> tuple[np.ndarray, ...]:
+    """``Effects.windows`` as flat arrays: camera, t0, t1, status code, argument (NaN: none), attack index."""
+    cams, t0, t1, code, arg, att = [], [], [], [], [], []
+    for w in windows:
+        c, a, b, status, k = w[:5]
+        c = np.asarray(c, np.int64)
+        cams.append(c)
+        t0.append(np.broadcast_to(np.asarray(a, float), (len(c),)))
+        t1.append(np.broadcast_to(np.asarray(b, float), (len(c),)))
+        code.append(np.full(len(c), status_code(status), np.int8))
+        x = w[5] if len(w) > 5 and w[5] is not None else np.nan
+        arg.append(np.broadcast_to(np.asarray(x, float), (len(c),)))
+        att.append(np.full(len(c), k, np.int64))
+
+    def cat(xs, dt):
+        return np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt)
+
+    return (cat(cams, np.int64), cat(t0, float), cat(t1, float), cat(code, np.int8), cat(arg, float),
+            cat(att, np.int64))
+
+
+def _breaks(breaks: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``Effects.breaks`` as flat arrays: camera, session end, next session start."""
+    cams, t0, t1 = [], [], []
+    for c, tb, _, tr, _ in breaks:
+        c = np.asarray(c, np.int64)
+        cams.append(c)
+        t0.append(np.broadcast_to(np.asarray(tb, float), (len(c),)))
+        t1.append(np.broadcast_to(np.asarray(tr, float), (len(c),)))
+    if not cams:
+        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
+    return np.concatenate(cams), np.concatenate(t0).astype(float), np.concatenate(t1).astype(float)
+
+
+def _status_truth(net: NetIndex, w: tuple[np.ndarray, ...], attacks: list[Campaign],
+                  run_end: float) -> list[dict]:
+    """``camera_status`` records each time the attacks change a camera's state (the highest-priority window
+    on it, ``status_code``), back to ``ok`` included; ``id``/``attack`` name the attack whose window sets
+    the new state (for ``ok``, the one that ended)."""
+    cams, t0, t1, code, _, att = w
     out = []
-    for cams, t0, t1, status, k in eff.windows:
-        t0 = np.broadcast_to(np.asarray(t0, float), (len(cams),))
-        t1 = np.broadcast_to(np.asarray(t1, float), (len(cams),))
-        for c, a, b in zip(np.asarray(cams).tolist(), t0.tolist(), t1.tolist(), strict=True):
-            base = {"kind": "camera_status", "camera_id": net.camera_ids[c], "id": attacks[k].id,
-                    "attack": attacks[k].kind}
-            xy = net.xy(net.cameras[c])
-            if xy is not None:
-                base["xy"] = [xy[0], xy[1]]
-            out.append({"t": round(a, 6), **base, "status": status})
-            if b < run_end:
-                out.append({"t": round(b, 6), **base, "status": "ok"})
+    for c in np.unique(cams).tolist():        # only cameras an attack touches: a handful
+        m = cams == c
+        a, b, cd, k = t0[m], t1[m], code[m], att[m]
+        base = {"kind": "camera_status", "camera_id": net.camera_ids[c]}
+        xy = net.xy(net.cameras[c])
+        if xy is not None:
+            base["xy"] = [xy[0], xy[1]]
+        state, owner = "ok", -1
+        for e in np.unique(np.concatenate([a, b])).tolist():
+            if e >= run_end:
+                break
+            on = np.nonzero((a <= e) & (e < b))[0]
+            j = on[np.argmax(cd[on])] if len(on) else -1
+            new, who = (_STATUS_NAMES[cd[j]], int(k[j])) if j >= 0 else ("ok", owner)
+            if (new, who) != (state, owner):
+                out.append({"t": round(e, 6), **base, "id": attacks[who].id, "attack": attacks[who].kind,
+                            "status": new})
+                state, owner = new, who
     return out

@@ -1,6 +1,9 @@
-"""The cameras' RTSP streams to ``vms``: one long session per camera, cut and re-opened by attacks."""
+"""The cameras' RTSP streams to ``vms``: one long session per camera, cut and re-opened by attacks; and what
+the network does to each stream at an instant (``CameraLink``, read by the cameras)."""
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -9,7 +12,28 @@ from sensors.cyber.syslog import format_syslog
 from sensors.cyber.topology import NetIndex
 from sensors.cyber.traffic import LogLines, TrafficParams, long_sessions, unanswered
 
-__all__ = ["camera_streams"]
+__all__ = ["CameraLink", "camera_streams"]
+
+
+class CameraLink(NamedTuple):
+    """What the network does to one camera's stream at an instant (``CyberRange.camera_links``).
+
+    The camera turns it into what the video server receives (``sensors.camera.stream``): frames, their
+    rate and bitrate, lost and re-opened sessions. None of it is published as such.
+    """
+
+    #: ``ok``, ``degraded``, ``replayed`` or ``offline`` (the highest-priority attack window now).
+    status: str
+    #: False between a session break and its resume (the video server has no session with the camera).
+    connected: bool
+    #: Share of the frames that get through while ``degraded``; None: the camera's default.
+    share: float | None
+    #: Length (s) of the replay loop while ``replayed``, else 0.
+    loop_s: float
+    #: Seconds of its recent picture the camera must keep: the longest loop any attack will replay of it.
+    keep_s: float
+    #: The stream's nominal bitrate (kbit/s), as the range's traffic carries it; None: the camera's default.
+    bitrate_kbps: float | None
 
 
 def camera_streams(net: NetIndex, rng: np.random.Generator, params: TrafficParams, bitrate_Bps: np.ndarray,

@@ -8,8 +8,8 @@ cyber_scan          host_discovery (T1595), service_discovery     port_scan
 cyber_bruteforce    brute_force (T1110)                           brute_force
 cyber_dos           network_dos (T1498)                           dos, stream_loss
 cyber_beacon        c2_beacon (T1071)                             beaconing
-stream_hijack       hijack_control (T0813), denial_of_view        stream_loss
-                    (T0815)
+stream_hijack       hijack_control (T0813), denial_of_view        stream_loss, video_replay,
+                    (T0815)                                       video_frozen
 ==================  ============================================  ======================
 """
 # ruff: noqa: I001 - the built-in kinds are imported in registry order

@@ -39,7 +39,7 @@ OPEN_PORTS = {"camera": {80, 443, 554}, "vms": {22, 80, 443, 554}, "soc": {22, 4
               "core": {22, 443}}
 _EXT_FIRST = (5, 31, 37, 45, 46, 62, 77, 80, 89, 91, 93, 103, 109, 141, 176, 178, 185, 188, 193, 194, 195,
               212)
-_STATUS_CODE = {"ok": 0, "degraded": 1, "frozen": 2, "offline": 3}
+_STATUS_CODE = {"ok": 0, "degraded": 1, "replayed": 2, "offline": 3}
 
 
 @dataclass(frozen=True)
@@ -57,11 +57,20 @@ class CampaignParams:
 
 @dataclass
 class Effects:
-    """What the attacks do to the network: unanswered windows, broken streams and camera states."""
+    """What the attacks do to the network: unanswered windows, broken streams and camera states.
+
+    ``windows`` entries are ``(cam_idx, t0, t1, status, attack index[, arg])``: ``status`` is what reaches the
+    video server from those cameras in ``[t0, t1)`` (``status_code``): ``degraded`` (a congested link: the
+    share ``arg`` of the frames gets through; without it the camera's own default,
+    ``sensors.camera.stream.DEGRADED_SHARE``), ``replayed`` (the attacker's loop
+    of the camera's last ``arg`` seconds instead of the live picture) or ``offline`` (nothing). ``breaks`` are
+    the video server's view of the RTSP sessions: the session ends at ``t_break`` and the next one opens at
+    ``t_resume``.
+    """
 
     outages: list = field(default_factory=list)    # (t0, t1, down_ips array, attack index)
     breaks: list = field(default_factory=list)     # (cam_idx, t_break, state, t_resume, attack index)
-    windows: list = field(default_factory=list)    # (cam_idx, t0, t1, status, attack index)
+    windows: list = field(default_factory=list)    # (cam_idx, t0, t1, status, attack index[, arg])
 
 
 @dataclass(frozen=True)
@@ -139,7 +148,7 @@ def technique(kind: str, phase: str) -> str:
 
 
 def status_code(status: str) -> int:
-    """Priority of a camera status when several attacks overlap (offline > frozen > degraded > ok)."""
+    """Priority of a camera status when several attacks overlap (offline > replayed > degraded > ok)."""
     return _STATUS_CODE[status]
 
 
@@ -192,7 +201,7 @@ def make_campaigns(entries: list[tuple[int, str, CampaignParams]], net: NetIndex
 def _phase_truth(a: Campaign, net: NetIndex, phase: str, t0: float, t1: float, cameras: list[str]) -> dict:
     """``src``/``dst`` are addresses as a network feed shows them (a spoofed flood without ``src`` is
     "spoofed"); ``target`` is the node id, ``cameras`` the camera ids the attack takes offline, degrades or
-    freezes."""
+    replays."""
     spoofed = a.spoofs_source and not a.src_given
     rec = {"t": round(t0, 6), "kind": "attack_phase", "attack": a.kind, "phase": phase, "id": a.id,
            "technique": technique(a.kind, phase), "src": "spoofed" if spoofed else a.src_ip,
@@ -210,7 +219,8 @@ def attack_traffic(campaigns: list[Campaign], ctx: CampaignContext,
     """Every attack's flows (tagged with attack index and phase), syslog lines and ``attack_phase`` truth."""
     parts, logs, truth = [], LogLines.empty(), []
     hit: dict[int, list[str]] = {}
-    for cams, _, _, _, k in (effects.windows if effects else []):
+    for w in (effects.windows if effects else []):
+        cams, k = w[0], w[4]
         hit.setdefault(k, []).extend(ctx.net.camera_ids[i] for i in np.asarray(cams).tolist())
     for k, a in enumerate(campaigns):
         ft, lines, phases = a.traffic(k, ctx)

@@ -3,8 +3,14 @@
 On a host without ``mbps``: a spoofed SYN flood that takes the host down (its connections go unanswered;
 ``vms`` or ``core`` down => every camera behind it offline). On a switch (or with ``mbps``): a UDP flood of
 ``mbps`` (default 1.5x the uplink) toward the cameras behind it; cameras go offline if flood + their streams
-fill the uplink, degraded above 80 %. Streams cut by the flood are re-established by ``vms`` at its next retry
-after the attack ends.
+fill the uplink, degraded above ``CONGESTION_ONSET`` (80 %) of it. Streams cut by the flood are
+re-established by ``vms`` at its next retry after the attack ends.
+
+What a degraded stream delivers: the flood does not back off, so the share of the cameras' frames that still
+reaches the video server falls from all of them at the congestion onset to none at saturation, linearly in
+the link's utilisation ``u`` (``share = (1 - u) / (1 - CONGESTION_ONSET)``). A model choice, not a
+measurement: a drop-tail queue loses little below about 80 % utilisation and most of an unresponsive
+flood's excess near saturation, and a frame with one lost packet is lost to the decoder.
 """
 
 from __future__ import annotations
@@ -18,7 +24,10 @@ from sensors.cyber.flows import HDR, FlowTable, make_uids
 from sensors.cyber.topology import SWITCH_KINDS
 from sensors.cyber.traffic import LogLines
 
-__all__ = ["Dos"]
+__all__ = ["CONGESTION_ONSET", "Dos"]
+
+#: Utilisation of a link above which the streams over it lose frames (the range's long-standing 80 % rule).
+CONGESTION_ONSET = 0.8
 
 
 class Dos(Campaign):
@@ -50,10 +59,11 @@ class Dos(Campaign):
             link = net.uplink_mbps(self.target)
             self.mbps = mbps = self.mbps if self.mbps is not None else 1.5 * link
             load = float(ctx.bitrate_Bps[cams].sum() * 8 / 1e6)
-            used = mbps + load
-            status = "offline" if used >= link else ("degraded" if used > 0.8 * link else "ok")
+            u = (mbps + load) / link
+            status = "offline" if u >= 1.0 else ("degraded" if u > CONGESTION_ONSET else "ok")
+            share = (1.0 - u) / (1.0 - CONGESTION_ONSET)
         else:
-            status = "offline"
+            status, share = "offline", 0.0
         if status == "offline":
             down = [net.ip[self.target]] + [net.cam_ip[i] for i in cams]
             eff.outages.append((self.start, self.end, np.asarray(down, dtype=object), k))
@@ -64,7 +74,7 @@ class Dos(Campaign):
                 eff.windows.append((cams, np.full(len(cams), self.start), tr, "offline", k))
         elif status == "degraded" and len(cams):
             eff.windows.append((cams, np.full(len(cams), self.start), np.full(len(cams), self.end),
-                                "degraded", k))
+                                "degraded", k, share))
 
     def traffic(self, k: int, ctx: CampaignContext):
         rng = ctx.rng

@@ -1,12 +1,21 @@
 """``stream_hijack``: the attacker seizes the RTSP sessions of the target camera (or of every camera behind a
-switch or ``vms``): the server's session is reset (``hijack_control``, T0813 Denial of Control) and the
-operators see a replayed, frozen picture for the window (``denial_of_view``, T0815 Denial of View)."""
+switch or ``vms``): the server's session is reset (``hijack_control``, T0813 Denial of Control) and, once the
+server has reconnected, it receives the attacker's replay instead of the live picture for the window
+(``denial_of_view``, T0815 Denial of View).
+
+The replay is a loop of the camera's own last ``loop_s`` seconds before the attack (recorded while the
+attacker sat on the path), re-sent with new timestamps and frame numbers at the stream's own rate and
+bitrate: to the video server it is a healthy stream after one brief reconnect. Only its content (the same
+frames coming round again every ``loop_s``) gives it away.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
-from sensors.cyber.campaigns.base import Campaign, CampaignContext, Effects
+from sensors.cyber.campaigns.base import Campaign, CampaignContext, CampaignParams, Effects
 from sensors.cyber.topology import SWITCH_KINDS
 from sensors.cyber.traffic import LogLines, long_sessions
 
@@ -14,11 +23,17 @@ __all__ = ["StreamHijack"]
 
 
 class StreamHijack(Campaign):
-    """The target cameras' streams go to the attacker; the video server sees a frozen picture."""
+    """The target cameras' streams go to the attacker; the video server gets a replayed loop."""
 
     kind = "stream_hijack"
     phases = (("hijack_control", "T0813"), ("denial_of_view", "T0815"))
-    detected_by = frozenset({"stream_loss"})
+    #: The session reset is a real (brief) stream loss; the replay is found from the frames' content.
+    detected_by = frozenset({"stream_loss", "video_replay", "video_frozen"})
+
+    @dataclass(frozen=True)
+    class Params(CampaignParams):
+        loop_s: float = field(default=30.0, metadata={
+            "gt": 0, "le": 120, "doc": "seconds of the camera's own recent picture the attacker loops"})
 
     @classmethod
     def target_problem(cls, net, target):
@@ -33,8 +48,8 @@ class StreamHijack(Campaign):
         if len(cams):
             tb = self.start + rng.uniform(0.0, 0.5, len(cams))
             eff.breaks.append((cams, tb, "RSTR", tb + rng.uniform(1.0, 3.0, len(cams)), k))
-            eff.windows.append((cams, np.full(len(cams), self.start), np.full(len(cams), self.end), "frozen",
-                                k))
+            t0, t1 = np.full(len(cams), self.start), np.full(len(cams), self.end)
+            eff.windows.append((cams, t0, t1, "replayed", k, float(self.params.loop_s)))
 
     def traffic(self, k: int, ctx: CampaignContext):
         net, rng = ctx.net, ctx.rng
