@@ -19,7 +19,8 @@ Everything is written into a hidden temporary folder beside the output folder an
 when the run finished, so a failed run leaves no half-written files. Files (``RUN_FILES``): ``scenario.yaml``
 (resolved), ``ground_truth.jsonl``, ``events.jsonl``, ``crowd_density.csv``, ``crowd_zones.geojson``,
 ``density_estimates.csv`` (the analytics' sensed people per zone), ``sensors/`` (MOT det/gt and the online
-tracker's track.txt per camera, ``conn.log``, ``syslog.log``), ``alerts.jsonl``, ``metrics.json``.
+tracker's track.txt per camera, ``conn.log``, ``syslog.log``), ``alerts.jsonl``, ``analytics.json`` (the
+pipeline's errors per detector), ``metrics.json``.
 """
 
 from __future__ import annotations

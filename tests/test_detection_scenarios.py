@@ -41,7 +41,10 @@ def test_attack_is_detected_in_time(kind: str, tmp_path: Path) -> None:
     (within,) = [c["within_s"] for c in data["criteria"] if c.get("detect") == kind]
     assert [a["kind"] for a in data["attacks"]] == [kind]
     res = run_scenario(path, out=tmp_path / "run", quiet=True)
-    det = json.loads((res.out_dir / "metrics.json").read_text(encoding="utf-8"))["detection"]
+    metrics = json.loads((res.out_dir / "metrics.json").read_text(encoding="utf-8"))
+    det = metrics["detection"]
+    # no analytics error hides in a normal run (a detector that raised would be counted here)
+    assert metrics["analytics"]["errors"] == 0, metrics["analytics"]
     rows = [r for r in det["attacks"] if r["attack"] == kind]
     assert len(rows) == 1, det["attacks"]
     row = rows[0]
