@@ -23,7 +23,7 @@ __all__ = ["CODE_VERSION", "cache_dir", "cache_key", "file_sha256", "read_cache"
 log = logging.getLogger(__name__)
 
 #: Bump whenever the build changes what a twin contains: old entries then miss.
-CODE_VERSION = "twin-5"
+CODE_VERSION = "twin-6"
 
 
 def cache_dir() -> Path:
