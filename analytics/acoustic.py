@@ -145,7 +145,10 @@ class AcousticParams:
     Parameters
     ----------
     group_s : arrivals within this many seconds of the first belong to one impulse (default 1.5 s,
-        about 500 m of sound travel: wider than the microphone spacing).
+        about 500 m of sound travel: wider than the microphone spacing). Rapid shots overlap: each arrival
+        joins the oldest open impulse its microphone has not heard yet, else starts a new one. That holds
+        for one shooter (every microphone hears the shots in the order they were fired); two sources far
+        apart sounding within a second of each other can be mixed up.
     min_score : an impulse alerts as the class (gunshot, explosion) whose score, averaged over the
         microphones that heard it, is highest and at least this (default 0.5, the classifier's even-odds
         point). The scores of shots and look-alikes overlap (``sensors.acoustic``), so a higher threshold
@@ -187,9 +190,9 @@ def _scores(msg: dict[str, Any]) -> dict[str, float]:
 
 
 class AcousticDetector(Detector):
-    """Groups ``acoustic/detection`` arrivals per impulse, decides from the mean classifier scores against
-    ``min_score`` (impulses below it are counted in ``suppressed``) and locates the alert by TDOA, else at
-    the loudest microphone."""
+    """Groups ``acoustic/detection`` arrivals per impulse (one per microphone), decides from the mean
+    classifier scores against ``min_score`` (impulses below it are counted in ``suppressed``) and locates the
+    alert by TDOA, else at the loudest microphone."""
 
     name = "acoustic"
     alert_kinds = SCORE_CLASSES
@@ -200,31 +203,41 @@ class AcousticDetector(Detector):
 
     def __init__(self, params: AcousticParams = AcousticParams()) -> None:
         self.p = params
-        self._group: list[dict[str, Any]] = []
+        self._groups: list[list[dict[str, Any]]] = []    # open groups, oldest first
         self.suppressed = 0
 
     def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
         if msg.get("topic") != "acoustic/detection":
-            due = self._group and float(msg["t"]) - self._group[0]["_ta"] > self.p.group_s
-            return self.flush() if due else []
+            return self._close_before(float(msg["t"]) - self.p.group_s)
         ta = float(msg.get("t_arrival", msg["t"]))
         xy = msg.get("xy")
         if not (np.isfinite(ta) and isinstance(xy, list | tuple) and len(xy) == 2
                 and np.all(np.isfinite(np.asarray(xy, float)))):
             raise ValueError(f"acoustic detection {msg.get('sensor_id')!r}: t_arrival and xy must be finite")
-        out = []
-        if self._group and ta - self._group[0]["_ta"] > self.p.group_s:
-            out = self.flush()
-        self._group.append({**msg, "_ta": ta, "_scores": _scores(msg)})
+        out = self._close_before(ta - self.p.group_s)
+        arrival = {**msg, "_ta": ta, "_scores": _scores(msg)}
+        mic = str(msg.get("sensor_id"))
+        for group in self._groups:    # the oldest impulse this microphone has not heard yet
+            if all(str(m.get("sensor_id")) != mic for m in group):
+                group.append(arrival)
+                break
+        else:
+            self._groups.append([arrival])
         return out
 
     def flush(self) -> list[dict[str, Any]]:
-        group, self._group = self._group, []
-        if not group:
-            return []
-        first: dict[str, dict[str, Any]] = {}    # one arrival per microphone: its earliest
-        for m in sorted(group, key=lambda m: m["_ta"]):
-            first.setdefault(str(m["sensor_id"]), m)
+        return self._close_before(np.inf)
+
+    def _close_before(self, t: float) -> list[dict[str, Any]]:
+        """Alerts of the open groups whose first arrival is before ``t`` (they can take no more arrivals)."""
+        out = []
+        while self._groups and self._groups[0][0]["_ta"] < t:
+            out += self._decide(self._groups.pop(0))
+        return out
+
+    def _decide(self, group: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """One impulse's arrivals (one per microphone): an alert if its mean score reaches ``min_score``."""
+        first = {str(m["sensor_id"]): m for m in sorted(group, key=lambda m: m["_ta"])}
         mics = list(first.values())
         mean = {c: float(np.mean([m["_scores"][c] for m in mics])) for c in SCORE_CLASSES}
         cls = max(SCORE_CLASSES, key=lambda c: mean[c])

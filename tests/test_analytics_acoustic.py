@@ -86,6 +86,20 @@ def test_detector_locates_gunshot_and_suppresses_low_scores() -> None:
                                     _msgs("gunshot", [100, 100], score=0.45))] == ["gunshot"]
 
 
+def test_rapid_shots_whose_arrivals_interleave_are_told_apart() -> None:
+    """Three shots 0.25 s apart from one shooter on the move: their arrivals at the four microphones
+    interleave, but each microphone hears them in the order they were fired, so each shot gets its own
+    four-microphone fix (shots from far-apart places this close in time would be confused)."""
+    places = [[250, 100], [256, 104], [247, 97]]
+    msgs = sorted((m for k, src in enumerate(places) for m in _msgs("gunshot", src, t0=100.0 + 0.25 * k)),
+                  key=lambda m: m["t"])
+    alerts = _run(AcousticDetector(), msgs)
+    assert len(alerts) == 3 and all(a["evidence"]["method"] == "tdoa" for a in alerts)
+    for a, src, k in zip(alerts, places, range(3), strict=True):
+        assert np.hypot(a["xy"][0] - src[0], a["xy"][1] - src[1]) < 0.5, (a, src)
+        assert a["t"] == pytest.approx(100 + 0.25 * k, abs=1e-3)
+
+
 def test_a_legacy_label_and_confidence_is_read_as_a_score() -> None:
     msgs = _msgs("gunshot", [200, 100])
     for m in msgs:

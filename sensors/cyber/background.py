@@ -100,7 +100,6 @@ def ibr(net: NetIndex, rng: np.random.Generator, p: Any, run_end: float) -> Flow
     keep = t < run_end
     row_src, t = row_src[keep], t[keep]
     m = len(t)
-    node = np.asarray(nodes, dtype=object)[src_i[row_src]]
     who = public_addresses(rng, n, frozenset(net.public_ip.values()))[row_src]
     u = rng.random(m)
     vertical = multi[row_src]           # a vertical scan: TCP SYN to one port after another
@@ -113,11 +112,13 @@ def ibr(net: NetIndex, rng: np.random.Generator, p: Any, run_end: float) -> Flow
                     np.where(proto == "udp", udp_ports, 0))
     later = vertical & (step[keep] > 0)  # after a popular port, a vertical scan walks a wide port range
     port[later] = rng.integers(1, 10001, int(later.sum()))
-    is_open = np.array([int(pt) in PUBLIC_OPEN_PORTS.get(net.kind[nd], ()) for nd, pt in
-                        zip(node.tolist(), port.tolist(), strict=True)], dtype=bool) & (proto == "tcp")
-    ping_ok = (proto == "icmp") & np.array([net.kind[nd] == "edge" for nd in node.tolist()], dtype=bool)
-    outcome = np.where(is_open | ping_ok, OPEN, FILTERED)
-    dst = np.array([net.public_ip[nd] for nd in node.tolist()], dtype=object)
+    node_i = src_i[row_src]
+    served = [(i, pt) for i, nd in enumerate(nodes) for pt in PUBLIC_OPEN_PORTS.get(net.kind[nd], ())]
+    key = node_i * 65536 + port
+    is_open = np.isin(key, [i * 65536 + pt for i, pt in served]) & (proto == "tcp")
+    edge = np.array([net.kind[nd] == "edge" for nd in nodes], dtype=bool)
+    outcome = np.where(is_open | ((proto == "icmp") & edge[node_i]), OPEN, FILTERED)
+    dst = np.array([net.public_ip[nd] for nd in nodes], dtype=object)[node_i]
     return probes(rng, t, who, dst, port, proto, outcome, phase="ibr")
 
 
@@ -150,8 +151,9 @@ def _one_scan(net: NetIndex, rng: np.random.Generator, p: Any, me, targets: list
     hi, pi = np.divmod(rng.permutation(n * len(ports)), len(ports))
     t_syn = t[-1] + 1.0 + np.arange(len(hi)) / rate
     kinds = [net.kind[nd] for nd in targets]
-    openp = np.array([int(ports[b]) in OPEN_PORTS.get(kinds[a], ()) for a, b in zip(hi.tolist(), pi.tolist(),
-                                                                                  strict=True)], dtype=bool)
+    kind_of, kind_i = np.unique(np.array(kinds, dtype=str), return_inverse=True)
+    served = np.array([[int(pt) in OPEN_PORTS.get(str(k), ()) for pt in ports] for k in kind_of], dtype=bool)
+    openp = served[kind_i[hi], pi]
     syn = probes(rng, t_syn, sip, ips[hi], ports[pi], "tcp", np.where(openp, OPEN, CLOSED), phase="vuln_scan")
     # service checks: p.scan_checks_per_port connections per open port, host after host, at rate / 5
     found = sorted(zip(hi[openp].tolist(), ports[pi][openp].tolist(), strict=True))
