@@ -123,6 +123,10 @@ def analyze(args: argparse.Namespace) -> int:
     emit(pipe.flush())
     for st in stats:
         print(st.summary(), file=sys.stderr)
+    report = pipe.error_report()
+    if report["errors"]:
+        failed = ", ".join(f"{k} {v}" for k, v in report["errors_by_detector"].items() if v)
+        print(f"analytics: {report['errors']} messages a detector failed on ({failed})", file=sys.stderr)
     if args.out:
         atomic_write_lines(Path(args.out), alerts)
     return 0

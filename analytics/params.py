@@ -192,8 +192,9 @@ def _checked(key: str, default: Any, value: Any) -> Any:
             value = tuple(_checked(f"{key}[{i}]", default[0], v) for i, v in enumerate(value))
         elif ok:
             value = tuple(value)
-    else:
+    else:  # no type to check against (a default of None): lists are kept as tuples
         ok, want = True, ""
+        value = tuple(value) if isinstance(value, list) else value
     if not ok:
         raise AnalyticsParamsError(f"analytics params: '{key}': expected {want}, got {value!r}")
     return value

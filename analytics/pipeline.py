@@ -4,12 +4,20 @@
 order; camera messages go through the tracker first, whose ``track/frame`` output feeds the behaviour and
 crowd detectors; every other topic goes straight to the detectors that name it. The default detector set is
 every registered detector (``analytics.base.Detector``), built in registration order.
+
+One bad message never stops the stream: an exception raised by a detector (or by the tracker stage) on one
+message is caught, logged (logger ``analytics.pipeline``) and counted per detector (``errors``), and the
+other detectors still see the message. An alert carrying a non-finite number (NaN, infinity) is dropped and
+counted the same way, so no such value reaches an output. A run reports the counts (``error_report``);
+on a normal stream they are all 0.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import logging
+import math
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -20,8 +28,31 @@ from analytics.cyber.conn import ConnDetector
 from analytics.geometry import LonLatProjector
 from analytics.params import AnalyticsParams
 from analytics.tracking import TrackStage
+from analytics.zeek import chunk_messages
 
-__all__ = ["AnalyticsParams", "AnalyticsPipeline", "build_detectors", "run_pipeline"]
+__all__ = ["TRACKER", "AnalyticsParams", "AnalyticsPipeline", "build_detectors", "finite", "run_pipeline"]
+
+log = logging.getLogger("analytics.pipeline")
+
+#: The name under which the tracker stage's errors are counted (beside the detectors' names).
+TRACKER = "tracker"
+#: How many error messages are kept per detector for the report (the count goes on).
+_KEEP_ERRORS = 3
+
+
+def finite(value: Any) -> bool:
+    """True if every number in ``value`` (nested lists, tuples and dicts) is finite.
+
+    >>> finite({"xy": [1.0, 2.0], "evidence": {"sigma_m": float("inf")}})
+    False
+    """
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(finite(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return all(finite(v) for v in value)
+    return True
 
 
 def build_detectors(
@@ -90,6 +121,9 @@ class AnalyticsPipeline:
         self.messages = 0
         self.alerts = 0
         self._now = float("-inf")       # time of the latest message pushed: when alerts are raised
+        #: Errors per detector name (and ``TRACKER``): exceptions caught and non-finite alerts dropped.
+        self.errors: Counter[str] = Counter()
+        self._first_errors: dict[str, list[str]] = defaultdict(list)
         #: The ``track/frame`` messages the last ``push`` produced (for writing tracker output).
         self.last_tracks: list[dict[str, Any]] = []
 
@@ -102,29 +136,88 @@ class AnalyticsPipeline:
             self._now = max(self._now, float(msg["t"]))
         topic = msg.get("topic", "")
         out: list[dict[str, Any]] = []
-        derived = self.tracks.update(msg) if topic.startswith("camera/") else []
+        derived: list[dict[str, Any]] = []
+        if topic.startswith("camera/"):
+            try:
+                derived = self.tracks.update(msg)
+            except Exception as exc:  # noqa: BLE001 - one bad frame must not stop the stream
+                self._error(TRACKER, exc, msg)
         self.last_tracks = derived
         for m in (msg, *derived):
             for det in self._routes.get(m.get("topic", ""), ()):
-                out += det.update(m)
+                out += self._guarded(det, det.update, m)
             for det in self._routes.get("*", ()):
-                out += det.update(m)
+                out += self._guarded(det, det.update, m)
         return self._finish(out, stamp=True)
 
     def push_conn_chunk(self, df: pd.DataFrame) -> list[dict[str, Any]]:
-        """Take a chunk of conn.log records (``analytics.zeek.iter_conn_chunks``): the vectorised path."""
+        """Take a chunk of conn.log records (``analytics.zeek.iter_conn_chunks``): the vectorised path.
+
+        A detector whose chunk path raises takes the chunk again record by record, so only the records it
+        fails on are lost (each counted as an error).
+        """
         self.messages += len(df)
         out: list[dict[str, Any]] = []
         for det in self._routes.get("net/conn", ()):
-            out += det.update_batch(df) if isinstance(det, ConnDetector) else []
+            if not isinstance(det, ConnDetector):
+                continue
+            try:
+                out += self._checked(det, det.update_batch(df))
+            except Exception as exc:  # noqa: BLE001 - fall back to the records one by one
+                log.warning("%s: conn chunk failed (%s); retrying its %d records one by one", det.name, exc,
+                            len(df))
+                for m in chunk_messages(df):
+                    out += self._guarded(det, det.update, m)
         return self._finish(out)
 
     def flush(self) -> list[dict[str, Any]]:
         """End of stream: alerts the detectors still hold (open windows, pending arrival groups)."""
         out: list[dict[str, Any]] = []
         for det in self.detectors:
-            out += det.flush()
+            out += self._guarded(det, det.flush)
         return self._finish(out, stamp=True)
+
+    def error_report(self) -> dict[str, Any]:
+        """``{"errors": total, "errors_by_detector": {name: count}, "first_errors": {name: [text]}}`` with
+        every detector (and the tracker) listed, 0 when it never failed."""
+        names = [TRACKER, *(str(d.name) for d in self.detectors)]
+        by = {n: int(self.errors.get(n, 0)) for n in dict.fromkeys(names)}
+        by.update((n, int(c)) for n, c in self.errors.items() if n not in by)
+        return {"messages": self.messages, "errors": int(sum(by.values())), "errors_by_detector": by,
+                "first_errors": {n: list(v) for n, v in self._first_errors.items()}}
+
+    def _guarded(self, det: Detector, fn: Callable[..., list[dict[str, Any]]], *args: Any,
+                 ) -> list[dict[str, Any]]:
+        """``fn(*args)``'s alerts; an exception is logged and counted against ``det`` (no alerts)."""
+        try:
+            alerts = fn(*args)
+        except Exception as exc:  # noqa: BLE001 - isolate one detector's failure on one message
+            self._error(str(det.name), exc, args[0] if args else None)
+            return []
+        return self._checked(det, alerts)
+
+    def _checked(self, det: Detector, alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The alerts whose numbers are all finite; the others are dropped and counted as errors."""
+        if all(finite(a) for a in alerts):
+            return alerts
+        ok = []
+        for a in alerts:
+            if finite(a):
+                ok.append(a)
+            else:
+                self._error(str(det.name), ValueError(f"non-finite value in a {a.get('kind')!r} alert"), None)
+        return ok
+
+    def _error(self, name: str, exc: BaseException, msg: dict[str, Any] | None) -> None:
+        self.errors[name] += 1
+        where = "" if msg is None else f" on {msg.get('topic', '?')} at t={msg.get('t', '?')}"
+        text = f"{type(exc).__name__}: {exc}{where}"
+        if len(self._first_errors[name]) < _KEEP_ERRORS:
+            self._first_errors[name].append(text)
+        if self.errors[name] <= _KEEP_ERRORS:
+            log.warning("analytics: %s failed%s: %s", name, where, exc, exc_info=exc)
+        elif self.errors[name] in (10, 100, 1000) or self.errors[name] % 10000 == 0:
+            log.warning("analytics: %s has failed %d times", name, self.errors[name])
 
     def density_history(self) -> list[tuple[float, str, float]]:
         """The crowd-density estimates so far as ``(t, zone, people)`` rows, one per zone every

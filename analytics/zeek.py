@@ -37,6 +37,8 @@ CONN_COLUMNS: dict[str, str] = {
     "orig_bytes": "float64",
     "resp_bytes": "float64",
     "conn_state": "object",
+    "local_orig": "object",
+    "local_resp": "object",
 }
 
 
@@ -239,7 +241,12 @@ def chunk_messages(df: pd.DataFrame) -> Iterator[dict[str, Any]]:
                 rec[k] = None
             elif k in _INT_COLUMNS and v is not None:
                 rec[k] = int(v)
+            elif k in _BOOL_COLUMNS and v is not None:
+                rec[k] = _BOOL.get(v if isinstance(v, bool) else str(v))
         yield {"t": rec["ts"], "topic": "net/conn", **rec}
 
 
 _INT_COLUMNS = frozenset({"id.orig_p", "id.resp_p", "orig_bytes", "resp_bytes"})
+#: Zeek bool fields: ``T``/``F`` in TSV, true/false in JSON (anything else: unknown, None).
+_BOOL_COLUMNS = frozenset({"local_orig", "local_resp"})
+_BOOL = {"T": True, "F": False, True: True, False: False, "true": True, "false": False}

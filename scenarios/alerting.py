@@ -4,7 +4,10 @@ The analytics watch only what a real site would give them: the asset zones (for 
 pedestrian areas) and the declared restricted zones; they are never told where an attack is. Alerts are
 published on ``analytics/alert`` (so ``events.jsonl`` records them) and, under ``response.policy: auto``,
 handed to the automatic response. When the run ends, the pipeline's own crowd estimates per zone go to
-``density_estimates.csv`` and the online tracker's output per camera to ``sensors/cameras/<id>/track``.
+``density_estimates.csv``, the online tracker's output per camera to ``sensors/cameras/<id>/track`` and the
+pipeline's error counts (a detector that raised on a message, or made an alert with a non-finite number;
+``AnalyticsPipeline.error_report``) to ``analytics.json``, which ``scenarios.evaluation`` copies into
+``metrics.json``.
 """
 
 from __future__ import annotations
@@ -14,11 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from analytics.crowd import write_density_csv
+from analytics.files import atomic_write_lines
 from analytics.pipeline import AnalyticsPipeline
 from analytics.tracking import write_track_files
 from sensors.export.bus import Bus, Message, dumps
 
-__all__ = ["AlertStream"]
+__all__ = ["ANALYTICS_FILE", "AlertStream"]
+
+#: The run file with the analytics pipeline's own figures (messages seen, errors per detector).
+ANALYTICS_FILE = "analytics.json"
 
 
 class AlertStream:
@@ -54,10 +61,12 @@ class AlertStream:
             self._alert(t, alert)
 
     def close(self) -> None:
-        """Close ``alerts.jsonl``; write the density estimates and the tracker's files."""
+        """Close ``alerts.jsonl``; write the density estimates, the tracker's files and ``analytics.json``."""
         self._fh.close()
         write_density_csv(self.run_dir / "density_estimates.csv", self.pipeline.density_history())
         write_track_files(self.pipeline.tracks, self.run_dir)
+        report = {"alerts": self.count, **self.pipeline.error_report()}
+        atomic_write_lines(self.run_dir / ANALYTICS_FILE, [dumps(report)])
 
     def abort(self) -> None:
         """Close the file (the run failed; its folder is dropped)."""

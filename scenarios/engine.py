@@ -19,13 +19,15 @@ Everything is written into a hidden temporary folder beside the output folder an
 when the run finished, so a failed run leaves no half-written files. Files (``RUN_FILES``): ``scenario.yaml``
 (resolved), ``ground_truth.jsonl``, ``events.jsonl``, ``crowd_density.csv``, ``crowd_zones.geojson``,
 ``density_estimates.csv`` (the analytics' sensed people per zone), ``sensors/`` (MOT det/gt and the online
-tracker's track.txt per camera, ``conn.log``, ``syslog.log``), ``alerts.jsonl``, ``metrics.json``.
+tracker's track.txt per camera, ``conn.log``, ``syslog.log``), ``alerts.jsonl``, ``analytics.json`` (the
+pipeline's errors per detector), ``metrics.json``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import gc
 import os
 import shutil
@@ -44,6 +46,7 @@ from agents.crowd import Crowd
 from agents.lookalikes import LOOKALIKE_KINDS
 from agents.model import CityModel
 from agents.responders import create_responders
+from analytics.params import AnalyticsParams
 from scenarios.alerting import AlertStream
 from scenarios.evaluation import write_metrics
 from scenarios.resolved import resolve
@@ -177,10 +180,22 @@ class _Run:
         if self.analytics:
             self.alerts = AlertStream(self.bus, self.tmp, zones=self.zones, restricted=self.where.restricted,
                                       crs=self.twin.crs, on_alert=self.auto.on_alert if self.auto else None,
-                                      params=self.sc.analytics())
+                                      params=self._analytics_params())
             self.aborters.append(self.alerts.abort)
         exporters = [e for _, k in SENSOR_KINDS.items() for e in k.exporters] + list(CyberRange.exporters)
         self.exports.start(self.sensors, exporters, float(self.d["duration_s"]))
+
+    def _analytics_params(self) -> AnalyticsParams:
+        """The scenario's analytics parameters, where a detector's ``allowed_sources`` is left unset filled
+        with the network's authorised scanners (the site's security configuration lists them)."""
+        params = self.sc.analytics()
+        net = self.twin.network
+        scanners = tuple(str(net.nodes[n]["ip"]) for n in sorted(net.nodes, key=str)
+                         if net.nodes[n].get("authorised"))
+        filled = {name: dataclasses.replace(p, allowed_sources=scanners) for name, p in params.detectors
+                  if getattr(p, "allowed_sources", False) is None}
+        return AnalyticsParams(tracker=params.tracker, default_fps=params.default_fps,
+                               detectors={**dict(params.detectors), **filled})
 
     # ---- run
     def run(self) -> dict:

@@ -235,4 +235,9 @@ def write_metrics(run_dir: str | os.PathLike) -> Path:
         except ValueError as exc:
             raise AnalyticsInputError(f"{path}: line 1: not JSON ({exc})") from None
     data["detection"] = score_run(run)
+    pipeline = run / "analytics.json"   # the pipeline's own figures (scenarios.alerting): errors per detector
+    if pipeline.is_file():
+        rep = json.loads(pipeline.read_text(encoding="utf-8"))
+        data["analytics"] = {k: rep[k] for k in ("messages", "errors", "errors_by_detector", "first_errors")
+                             if k in rep}
     return atomic_write_lines(path, [json.dumps(data, indent=2, sort_keys=True)])

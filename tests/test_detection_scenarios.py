@@ -44,7 +44,11 @@ def test_attack_is_detected_in_time_for_every_seed(kind: str, tmp_path: Path) ->
     assert [a["kind"] for a in data["attacks"]] == [kind]
     missed = []
     for seed in (data["seed"], *EXTRA_SEEDS):
-        det = _detection(run_scenario(path, seed=seed, out=tmp_path / f"run-{seed}", quiet=True).out_dir)
+        run = run_scenario(path, seed=seed, out=tmp_path / f"run-{seed}", quiet=True).out_dir
+        metrics = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
+        # no analytics error hides in a normal run (a detector that raised would be counted here)
+        assert metrics["analytics"]["errors"] == 0, metrics["analytics"]
+        det = metrics["detection"]
         (row,) = [r for r in det["attacks"] if r["attack"] == kind]
         if not (row["detected"] and row["time_to_detect_s"] <= within):
             missed.append((seed, row["time_to_detect_s"], det["false_alarms_by_kind"]))

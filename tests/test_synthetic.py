@@ -24,7 +24,7 @@ def test_corridor_is_40_m_long_both_ways():
     assert len(t.buildings.polygons) == 0 and t.buildings.tree.query(shapely.Point(ORIGIN_XY)).size == 0
     assert t.assets == [] and t.cameras == [] and t.dependencies.number_of_nodes() == 0
     kinds = sorted(d["kind"] for _, d in t.network.nodes(data=True))
-    assert kinds == ["admin", "core", "dns", "ntp", "soc", "vms"]
+    assert kinds == ["admin", "backup", "core", "dns", "edge", "ntp", "scanner", "soc", "vms"]
 
 
 def test_bottleneck_edges_and_widths():

@@ -84,7 +84,7 @@ def test_info_json_and_text(tmp_path, capsys):
     assert s["drive"]["nodes"] == 4 and s["buildings"] == 5 and s["cameras"] == 5
     assert s["assets"]["hospital"] == 1 and sum(s["assets"].values()) == 16 and s["assets"]["stop"] == 3
     assert s["features"] == 5
-    assert s["network"] == {"nodes": 13, "edges": 12, "access_switches": 1}
+    assert s["network"] == {"nodes": 16, "edges": 15, "access_switches": 1}   # + edge, scanner, backup
     rc, out, _ = _run(["twin", "info", str(path), "--json"], capsys)
     assert json.loads(out)["cached"] is True
     rc, out, _ = _run(["twin", "info", str(path), "--no-cache"], capsys)

@@ -1,5 +1,6 @@
 """Twins from hand-written OSM XML (.osm, .osm.bz2, .osm.gz): every tag rule gives the numbers it promises."""
 
+import ipaddress
 from collections import Counter
 
 import networkx as nx
@@ -97,7 +98,11 @@ def test_cameras_direction_and_height(town):
 def test_network_ips_unique_and_every_camera_reaches_soc(town):
     net = town.network
     ips = [d["ip"] for _, d in net.nodes(data=True)]
-    assert len(ips) == len(set(ips)) == net.number_of_nodes() == 5 + 1 + 1 + 6
+    # 5 cameras, 1 access and 1 aggregation switch, core + vms, soc, ntp, dns, admin, scanner, backup, edge
+    assert len(ips) == len(set(ips)) == net.number_of_nodes() == 5 + 1 + 1 + 9
+    public = {n: d["public_ip"] for n, d in net.nodes(data=True) if "public_ip" in d}
+    assert public == {"edge": "88.113.16.1", "vms": "88.113.16.2"}
+    assert all(ipaddress.ip_address(ip).is_global for ip in public.values())
     cams = [n for n, d in net.nodes(data=True) if d["kind"] == "camera"]
     assert sorted(cams) == sorted(CAMERAS)
     for c in cams:

@@ -1,22 +1,31 @@
 """The city's IT/OT network for its cameras, as a networkx Graph.
 
 Topology: camera -> access switch -> aggregation switch -> core -> ``vms`` (video management server)
--> ``soc`` (security operations centre); ``ntp``, ``dns`` and the ``admin`` workstation hang off the core.
+-> ``soc`` (security operations centre); ``ntp``, ``dns``, the ``admin`` workstation, the authorised
+vulnerability ``scanner``, the ``backup`` server and the ``edge`` router (the Internet uplink, firewall and
+NAT) hang off the core.
 
-Nodes carry ``kind`` (camera, access_switch, aggregation, core, vms, soc, ntp, dns, admin) and ``ip``;
+Nodes carry ``kind`` (camera, access_switch, aggregation, core, vms, soc, ntp, dns, admin, scanner, backup,
+edge) and ``ip``;
 cameras carry ``xy`` (projected metres), access switches the mean ``xy`` of their cameras, aggregation
 switches the mean of their switches' first positions; camera nodes are named by and carry ``camera_id``.
+Public-facing nodes also carry ``public_ip``, the address the Internet reaches them at: the ``edge``
+router's own outside address and the ``vms`` web portal published through it (NAT). The ``scanner``
+carries ``authorised=True``: the site's security configuration lists it as an allowed scanner.
 Edges carry ``bandwidth_mbps``: camera link 100, access uplink 1000, aggregation uplink 10000,
-core-vms 10000, vms-soc 1000, core-ntp/dns/admin 1000.
+core-vms 10000, vms-soc 1000, core-ntp/dns/admin/scanner/backup/edge 1000.
 
 Grouping rule (deterministic, the same for OSM cameras and for cameras a scenario adds later with
 ``attach_cameras``): a camera goes to an access switch of its ``switch_cell_m`` grid cell that has fewer than
 ``max_cameras_per_switch`` cameras, else a new switch in that cell; a new switch goes to an aggregation switch
 of its ``agg_cell_m`` cell with room, else a new one. Cameras are attached in order of (cell, camera id).
 
-IP plan (private): servers 10.10.0.x (core .1, vms .10, soc .20, ntp .30, dns .31, admin .40);
-aggregation switch k is 10.10.1.k; access switch s (1-based) is 10.<20 + (s-1)//254>.<(s-1)%254 + 1>.1 and its
-n-th camera (1-based) is the same /24 with host 10 + n.
+IP plan (private): servers 10.10.0.x (core .1, edge .2, vms .10, soc .20, ntp .30, dns .31, admin .40,
+scanner .50, backup .60); aggregation switch k is 10.10.1.k; access switch s (1-based) is
+10.<20 + (s-1)//254>.<(s-1)%254 + 1>.1 and its n-th camera (1-based) is the same /24 with host 10 + n.
+Public (``PUBLIC_NET``, a /29 of the city's provider): edge .1, the vms portal .2. The block is illustrative;
+it only has to be outside every private and special-purpose range, so that Zeek's ``local_nets`` and the
+analytics treat it as the site's own public space.
 """
 
 from __future__ import annotations
@@ -29,7 +38,7 @@ import networkx as nx
 from twin.model import TwinError
 from twin.options import TwinOptions
 
-__all__ = ["SERVERS", "attach_cameras", "core_network"]
+__all__ = ["PUBLIC_IPS", "PUBLIC_NET", "SERVERS", "attach_cameras", "core_network"]
 
 #: Server nodes on the core: name -> (ip, bandwidth of its link in Mb/s, node it hangs off).
 SERVERS = {
@@ -38,22 +47,32 @@ SERVERS = {
     "ntp": ("10.10.0.30", 1000, "core"),
     "dns": ("10.10.0.31", 1000, "core"),
     "admin": ("10.10.0.40", 1000, "core"),
+    "scanner": ("10.10.0.50", 1000, "core"),
+    "backup": ("10.10.0.60", 1000, "core"),
+    "edge": ("10.10.0.2", 1000, "core"),
 }
+#: The site's public address block and the nodes reachable from the Internet at one of its addresses.
+PUBLIC_NET = "88.113.16.0/29"
+PUBLIC_IPS = {"edge": "88.113.16.1", "vms": "88.113.16.2"}
 
 _CAM_MBPS, _ACCESS_MBPS, _AGG_MBPS = 100, 1000, 10000
 
 
 def core_network(options: TwinOptions | None = None) -> nx.Graph:
-    """The network with no cameras: core, vms, soc, ntp, dns, admin. Grouping rules are kept in ``graph``."""
+    """The network with no cameras: the core and the ``SERVERS``. Grouping rules are kept in ``graph``."""
     opt = options or TwinOptions()
     g = nx.Graph(
         switch_cell_m=float(opt.switch_cell_m), max_cameras_per_switch=int(opt.max_cameras_per_switch),
         agg_cell_m=float(opt.agg_cell_m), max_switches_per_agg=int(opt.max_switches_per_agg),
+        public_net=PUBLIC_NET,
     )
     g.add_node("core", kind="core", ip="10.10.0.1")
     for name, (ip, mbps, parent) in SERVERS.items():
         g.add_node(name, kind=name, ip=ip)
         g.add_edge(parent, name, bandwidth_mbps=mbps)
+    for name, ip in PUBLIC_IPS.items():
+        g.nodes[name]["public_ip"] = ip
+    g.nodes["scanner"]["authorised"] = True
     return g
 
 

@@ -56,8 +56,13 @@ class BeaconParams:
     min_period_s : shorter median intervals are bursts, not beacons (default 2 s).
     hold_s : further alerts for the same pair within this time are one episode (default 3600 s).
     forget_s : a pair with no connection for this long is forgotten, keeping memory flat (default 7200 s).
-    external_only : only destinations outside the private ranges (RFC 1918, RFC 4193, loopback, link-local)
-        count (default True): a C2 server is outside; inside, regular polling (NTP, API pulls) is normal.
+    external_only : only destinations outside the site count (default True): a C2 server is outside;
+        inside, regular polling (NTP, API pulls) is normal. Outside means Zeek's ``local_resp`` is false
+        when the record has it (the site's ``local_nets``, its public addresses included), else an address
+        outside the private ranges (RFC 1918, RFC 4193, loopback, link-local).
+    ignore_services : Zeek services (identified from the payload by dynamic protocol detection, not from
+        the port) whose regular connections are not beacons (default ntp: NTP clients poll their servers
+        at a fixed interval by design). A C2 channel hidden inside well-formed NTP would be missed.
     conf : confidence given to the alert.
     """
 
@@ -68,6 +73,7 @@ class BeaconParams:
     hold_s: float = 3600.0
     forget_s: float = 7200.0
     external_only: bool = True
+    ignore_services: tuple[str, ...] = ("ntp",)
     conf: float = 0.7
 
 
@@ -83,12 +89,16 @@ class BeaconingDetector(ConnDetector):
         self._starts: dict[tuple[str, str, int], deque[float]] = {}
         self._episodes = EpisodeFilter(params.hold_s)
         self._last_prune = -math.inf
+        self._ignore = frozenset(params.ignore_services)
 
     def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
         src, dst, port = msg.get("id.orig_h"), msg.get("id.resp_h"), msg.get("id.resp_p")
         if src is None or dst is None:
             return []
-        if self.p.external_only and _private(dst):
+        if self.p.external_only and (msg["local_resp"] if isinstance(msg.get("local_resp"), bool)
+                                     else _private(dst)):
+            return []
+        if self._ignore and msg.get("service") and self._ignore & set(str(msg["service"]).split(",")):
             return []
         key = (src, dst, -1 if port is None else int(port))
         dq = self._starts.get(key)

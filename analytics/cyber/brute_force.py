@@ -25,6 +25,9 @@ class BruteForceParams:
     ports : destination tcp ports of login services (default 22).
     short_s : a connection shorter than this to those ports counts as one attempt (default 5 s).
     hold_s : further alerts for the same source within this time are one episode (default 900 s).
+    allowed_sources : addresses the site authorises (its vulnerability scanner, whose credentialed checks
+        open many short SSH sessions); their attempts are not counted. Default None: none given; the
+        simulator's engine fills in the network's authorised scanners.
     conf : confidence given to the alert.
     """
 
@@ -33,6 +36,7 @@ class BruteForceParams:
     ports: tuple[int, ...] = (22,)
     short_s: float = 5.0
     hold_s: float = 900.0
+    allowed_sources: tuple[str, ...] | None = None
     conf: float = 0.8
 
 
@@ -56,6 +60,7 @@ class BruteForceDetector(ConnDetector):
         self._targets: dict[str, Counter[str]] = {}
         self._users: dict[str, Counter[str]] = {}
         self._episodes = EpisodeFilter(params.hold_s)
+        self._allowed = frozenset(params.allowed_sources or ())
         self.totals: Counter[str] = Counter()
 
     def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
@@ -81,6 +86,8 @@ class BruteForceDetector(ConnDetector):
     def _attempt(
         self, t: float, src: str, dst: str, via: str, n: int, user: str | None
     ) -> list[dict[str, Any]]:
+        if src in self._allowed:
+            return []
         self.totals[src] += n
         if len(self._times) > 10_000:  # forget sources whose window has emptied
             self._times = {k: v for k, v in self._times.items() if v and t - v[-1] <= self.p.window_s}

@@ -28,6 +28,9 @@ class DosParams:
     max_port_spread : distinct destination ports / flows in the alarm bin above which the burst is a port
         scan (the port-scan detector's business), not a flood (default 0.5).
     hold_s : further alerts for the same host within this time are one episode (default 300 s).
+    allowed_sources : addresses the site authorises (its vulnerability scanner, whose service checks hit
+        one host after another in bursts); their flows are not counted. Default None: none given; the
+        simulator's engine fills in the network's authorised scanners.
     conf : confidence given to the alert.
     """
 
@@ -39,6 +42,7 @@ class DosParams:
     min_rate: float = 5.0
     max_port_spread: float = 0.5
     hold_s: float = 300.0
+    allowed_sources: tuple[str, ...] | None = None
     conf: float = 0.8
 
 
@@ -60,10 +64,11 @@ class DosDetector(ConnDetector):
         self._ports: dict[str, set[int]] = {}  # destination ports per destination in the open bin
         self._state: dict[str, list[float]] = {}  # dst -> [mean, var, n_bins, cusum]
         self._episodes = EpisodeFilter(params.hold_s)
+        self._allowed = frozenset(params.allowed_sources or ())
 
     def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
         dst = msg.get("id.resp_h")
-        if dst is None:
+        if dst is None or msg.get("id.orig_h") in self._allowed:
             return []
         b = int(float(msg["t"]) // self.p.bin_s)
         out = []

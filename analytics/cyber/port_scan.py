@@ -34,6 +34,9 @@ class PortScanParams:
     hold_s : further alerts for the same source within this time are one episode (default 300 s).
     max_known : (src, dst, port) triples with a successful connection remembered as known peers; beyond
         this the older half is forgotten, keeping memory flat (default 1,000,000).
+    allowed_sources : addresses the site authorises to scan (its vulnerability scanner), whose attempts are
+        not counted. Default None: none given; the simulator's engine then fills in the network's
+        authorised scanners, as the site's security configuration would list them.
     conf : confidence given to the alert.
     """
 
@@ -42,6 +45,7 @@ class PortScanParams:
     min_fail_frac: float = 0.5
     hold_s: float = 300.0
     max_known: int = 1_000_000
+    allowed_sources: tuple[str, ...] | None = None
     conf: float = 0.8
 
 
@@ -59,10 +63,11 @@ class PortScanDetector(ConnDetector):
         self._episodes = EpisodeFilter(params.hold_s)
         self._bin = -(2**62)
         self._known: dict[tuple[str, str, int], None] = {}  # (src, dst, port) reached before (ordered)
+        self._allowed = frozenset(params.allowed_sources or ())
 
     def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
         src, dst = msg.get("id.orig_h"), msg.get("id.resp_h")
-        if src is None or dst is None:
+        if src is None or dst is None or src in self._allowed:
             return []
         b = int(flow_start(msg) // self.p.window_s)
         port = -1 if msg.get("id.resp_p") is None else int(msg["id.resp_p"])
@@ -87,6 +92,8 @@ class PortScanDetector(ConnDetector):
         that may still grow (the chunk's first and last) or that cross the thresholds go through ``_add``."""
         src_s, dst_s = df["id.orig_h"].to_numpy(), df["id.resp_h"].to_numpy()
         ok = pd.notna(src_s) & pd.notna(dst_s)
+        if self._allowed:
+            ok &= ~df["id.orig_h"].isin(self._allowed).to_numpy()
         if not ok.any():
             return []
         src_code, src_names = pd.factorize(src_s[ok])

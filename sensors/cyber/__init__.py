@@ -2,7 +2,9 @@
 
 ``build_cyber(twin, attacks, rng=..., epoch0=..., duration_s=...)`` gives a ``CyberRange`` sensor publishing
 ``net/conn`` and ``host/syslog``; ``ConnLogWriter`` and ``SyslogWriter`` export them. The attack kinds are
-in ``sensors.cyber.campaigns``, one module each.
+in ``sensors.cyber.campaigns``, one module each; the network's own traffic is ``traffic``, the background
+every real network has (Internet background radiation, the authorised scanner, admin bursts, backups,
+mistyped passwords) ``background``, both set through ``TrafficParams``.
 """
 
 from sensors.cyber.campaigns import CAMPAIGNS, DEFAULT_PORTS, Campaign, CampaignParams, technique

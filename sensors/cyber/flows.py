@@ -92,16 +92,20 @@ class FlowTable:
         """Rows in report order: by ``end``, then ``start`` (stable, so equal seeds give equal order)."""
         return self.take(np.lexsort((self.cols["start"], self.cols["end"])))
 
-    def records(self, lo: int, hi: int, epoch0: float) -> list[dict]:
-        """Rows ``lo:hi`` as Zeek JSON-style dicts (unset fields absent) with ``ts = epoch0 + start``."""
+    def records(self, lo: int, hi: int, epoch0: float, site: frozenset[str] = frozenset()) -> list[dict]:
+        """Rows ``lo:hi`` as Zeek JSON-style dicts (unset fields absent) with ``ts = epoch0 + start``.
+
+        ``local_orig``/``local_resp`` are Zeek's ``Site::local_nets``: private addresses and ``site`` (the
+        site's public addresses).
+        """
         c = {k: v[lo:hi] for k, v in self.cols.items()}
         n = hi - lo
         if n <= 0:
             return []
         ts = np.round(epoch0 + c["start"], 6).tolist()
         dur = np.round(c["dur"], 6).tolist()
-        lo_o = _local(c["orig_h"])
-        lo_r = _local(c["resp_h"])
+        lo_o = _local(c["orig_h"], site)
+        lo_r = _local(c["resp_h"], site)
         lists = {k: c[k].tolist() for k in ("uid", "orig_h", "orig_p", "resp_h", "resp_p", "proto", "service",
                                             "orig_bytes", "resp_bytes", "state", "history", "orig_pkts",
                                             "orig_ip_bytes", "resp_pkts", "resp_ip_bytes")}
@@ -128,7 +132,7 @@ class FlowTable:
         return out
 
 
-def _local(ips: np.ndarray) -> list[bool]:
+def _local(ips: np.ndarray, site: frozenset[str] = frozenset()) -> list[bool]:
     uniq, inv = np.unique(ips.astype(str), return_inverse=True)
-    flags = np.array([ipaddress.ip_address(u).is_private for u in uniq], dtype=bool)
+    flags = np.array([u in site or ipaddress.ip_address(u).is_private for u in uniq], dtype=bool)
     return flags[inv].tolist()

@@ -62,6 +62,7 @@ class CyberRange(Sensor):
         self._log_host = [logs.host[i] for i in o]
         self._log_line = [logs.line[i] for i in o]
         self._flow_end = flows.cols["end"]
+        self._site = frozenset(net.public_ip.values())
         self._truth = truth                      # attack_phase + camera_status; attack_flow made on demand
         self._last = -np.inf
         w = _windows(effects.windows)
@@ -88,7 +89,7 @@ class CyberRange(Sensor):
         self._last = hi
         a, b = np.searchsorted(self._flow_end, [lo, hi], side="right")
         c, d = np.searchsorted(self._log_t, [lo, hi], side="right")
-        recs = self.flows.records(int(a), int(b), self.epoch0)
+        recs = self.flows.records(int(a), int(b), self.epoch0, self._site)
         ft = self._flow_end[a:b].tolist()
         lt = self._log_t[c:d].tolist()
         out, i, j = [], 0, 0
@@ -136,7 +137,7 @@ class CyberRange(Sensor):
 
     def all_records(self) -> list[dict]:
         """Every conn record of the run in report order (for exports and tests; does not move ``measure``)."""
-        return self.flows.records(0, len(self.flows), self.epoch0)
+        return self.flows.records(0, len(self.flows), self.epoch0, self._site)
 
     def all_syslog(self) -> list[dict]:
         """Every syslog payload ``{host, line}`` of the run in time order."""
@@ -176,7 +177,7 @@ def build_cyber(twin_or_network, attacks: list[tuple[int, str, CampaignParams]] 
     for k, a in enumerate(parsed):
         a.effects(k, ctx, eff)
     base, logs = baseline(net, rng, p, T, epoch0)
-    _cut_outages(base, eff)
+    _cut_outages(base, eff, net)
     streams, rec_logs = camera_streams(net, rng, p, bitrate, eff.breaks, T, epoch0)
     atk, atk_logs, truth = attack_traffic(parsed, ctx, eff)
     logs.extend(rec_logs)
@@ -191,11 +192,14 @@ def build_cyber(twin_or_network, attacks: list[tuple[int, str, CampaignParams]] 
                       bitrate_Bps=bitrate)
 
 
-def _cut_outages(base: FlowTable, eff: Effects) -> None:
-    """Normal connections to or from a host that an attack took down go unanswered."""
+def _cut_outages(base: FlowTable, eff: Effects, net: NetIndex) -> None:
+    """Normal connections to or from a host that an attack took down go unanswered (at its public address
+    too)."""
+    public = {net.ip[n]: ip for n, ip in net.public_ip.items()}
     for t0, t1, down, _ in eff.outages:
         c = base.cols
         win = np.nonzero((c["start"] >= t0) & (c["start"] < t1))[0]
+        down = [*down, *(public[d] for d in down if d in public)]
         d = np.asarray(down, dtype=str)            # unicode arrays: np.isin sorts instead of comparing pairs
         hit = np.isin(c["resp_h"][win].astype(str), d) | np.isin(c["orig_h"][win].astype(str), d)
         mask = np.zeros(len(base), bool)

@@ -1,4 +1,5 @@
-"""An index over the twin's IT/OT network: node IPs, cameras as arrays, and what sits behind each node.
+"""An index over the twin's IT/OT network: node IPs, public addresses, cameras as arrays, which ports answer,
+and what sits behind each node.
 
 "Behind" a node means on the path from the video management server (``vms``) to a camera through that node:
 a DoS on ``vms`` or ``core`` cuts every camera, one on an access switch only the cameras hanging off it.
@@ -14,11 +15,20 @@ import numpy as np
 
 from sensors.cyber.errors import CyberError
 
-__all__ = ["HOST_KINDS", "SWITCH_KINDS", "NetIndex"]
+__all__ = ["HOST_KINDS", "OPEN_PORTS", "PUBLIC_OPEN_PORTS", "SERVER_KINDS", "SWITCH_KINDS", "NetIndex"]
 
 #: Node kinds that run an operating system with services (ssh, syslog).
-HOST_KINDS = ("vms", "soc", "ntp", "dns", "admin", "camera")
-SWITCH_KINDS = ("core", "aggregation", "access_switch")
+HOST_KINDS = ("vms", "soc", "ntp", "dns", "admin", "scanner", "backup", "camera")
+#: Hosts that are servers (patched by the admin, backed up at night, logged in to by operators).
+SERVER_KINDS = ("vms", "soc", "ntp", "dns", "scanner", "backup")
+SWITCH_KINDS = ("core", "aggregation", "access_switch", "edge")
+#: TCP ports that answer per node kind, inside the network.
+OPEN_PORTS = {"camera": {80, 443, 554}, "vms": {22, 80, 443, 554}, "soc": {22, 443}, "ntp": {22},
+              "dns": {22, 53}, "admin": {22, 3389}, "scanner": {22, 443}, "backup": {22},
+              "access_switch": {22, 80, 443}, "aggregation": {22, 443}, "core": {22, 443}, "edge": {22, 443}}
+#: TCP ports that answer from the Internet at a node's public address (the edge forwards only these);
+#: everything else is dropped by the edge firewall (no reply).
+PUBLIC_OPEN_PORTS = {"vms": {443}, "edge": set()}
 
 
 class NetIndex:
@@ -35,7 +45,14 @@ class NetIndex:
                 raise CyberError(f"network: node {n!r} lacks 'ip' or 'kind'")
         self.ip = {n: str(network.nodes[n]["ip"]) for n in self.nodes}
         self.kind = {n: str(network.nodes[n]["kind"]) for n in self.nodes}
+        #: Public addresses of the nodes the Internet reaches (the edge router, the NAT-published portal).
+        self.public_ip = {n: str(network.nodes[n]["public_ip"]) for n in self.nodes
+                          if network.nodes[n].get("public_ip")}
         self.by_ip = {ip: n for n, ip in self.ip.items()}
+        self.by_ip.update((ip, n) for n, ip in self.public_ip.items())
+        #: Addresses of the scanners the site's security configuration allows (``authorised`` nodes).
+        self.authorised_scanners = [self.ip[n] for n in self.nodes
+                                    if network.nodes[n].get("authorised") and self.kind[n] == "scanner"]
         self.by_name = {str(n): n for n in self.nodes}
         self.cameras = [n for n in self.nodes if self.kind[n] == "camera"]
         self.camera_ids = [str(network.nodes[n].get("camera_id", n)) for n in self.cameras]
@@ -90,7 +107,9 @@ class NetIndex:
         raise CyberError(f"{where}: unknown network node {key!r}; closest: {', '.join(close)}")
 
     def is_local(self, ip: str) -> bool:
-        """True for addresses inside the city's private network (Zeek ``Site::local_nets`` = RFC 1918)."""
+        """True for the site's own addresses (Zeek ``Site::local_nets``): RFC 1918 and its public ones."""
+        if ip in self.public_ip.values():
+            return True
         try:
             return ipaddress.ip_address(ip).is_private
         except ValueError:

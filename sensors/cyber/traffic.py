@@ -1,4 +1,5 @@
-"""Normal traffic on the city's camera network, generated for a whole run at once with numpy.
+"""Normal traffic on the city's camera network and the background every real network has, generated for a
+whole run at once with numpy.
 
 What flows (all addresses from the twin's network):
 - RTSP: the video management server (``vms``) pulls each camera's stream over one long TCP connection
@@ -9,227 +10,137 @@ What flows (all addresses from the twin's network):
   (as Zeek does at shutdown). A stream cut by an attack ends with ``RSTO``/``RSTR``; the server retries
   every ``reconnect_s`` (``S0`` attempts) until the camera is reachable again.
 - NTP (udp/123) from every camera and server to ``ntp`` every ``ntp_poll_s``; ``ntp`` polls two public
-  servers.
+  servers every ``ntp_upstream_poll_s``. Each wait is stretched by up to ``ntp_jitter_share`` as ntpd's
+  poll timer does, so NTP is periodic and looks like beaconing to a detector that does not know it.
 - DNS (udp/53) from ``vms``, ``soc`` and ``admin`` to ``dns`` (Poisson), a share forwarded upstream.
 - HTTPS management (tcp/443, ``ssl``): ``vms`` polls each camera's device API every ``https_poll_s``; ``soc``
   pulls ``vms``'s event API every ``soc_api_s``; the admin opens the ``vms`` web client now and then.
 - SSH (tcp/22): the admin workstation logs in to the servers with a key (now and then by password after
-  one mistyped try); sshd logs the session to syslog.
+  one mistyped try), operators at the ``soc`` by password, some mistyping it first; sshd logs every
+  session to syslog.
+- The background of ``sensors.cyber.background``: Internet background radiation on every public address,
+  the authorised vulnerability scanner's nightly scan, admin patch bursts, nightly backups.
+
+Every rate, size and schedule is a ``TrafficParams`` field, documented where it is declared.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from sensors.cyber.flows import HDR, FlowTable, ephemeral_ports, make_uids
-from sensors.cyber.syslog import format_syslog
+from sensors.cyber.background import OPERATORS, SCAN_PORTS, admin_bursts, backups, ibr, ssh_logins, vuln_scan
+from sensors.cyber.flowgen import (
+    LONG_CONN_S,
+    LogLines,
+    clip_to_run,
+    long_sessions,
+    periodic,
+    poisson,
+    renewal,
+    tcp_short,
+    udp_flows,
+    unanswered,
+)
+from sensors.cyber.flows import FlowTable
 from sensors.cyber.topology import NetIndex
 
 __all__ = ["LONG_CONN_S", "LogLines", "TrafficParams", "baseline", "clip_to_run", "long_sessions",
-           "periodic", "poisson", "unanswered"]
+           "periodic", "poisson", "tcp_short", "unanswered"]
 
-#: Zeek long-connections thresholds (s); after the last one it repeats every last interval.
-LONG_CONN_S = (600.0, 1800.0, 3600.0, 43200.0, 86400.0, 259200.0)
 #: Public NTP/DNS upstreams the city's servers use.
 NTP_UPSTREAM = ("194.100.49.151", "194.100.49.152")
 DNS_UPSTREAM = ("1.1.1.1", "9.9.9.9")
 
 
+def _bitrate_range(d: dict, path: str, rep) -> None:
+    v = d.get("bitrate_mbps")
+    if isinstance(v, list) and (len(v) != 2 or not v[0] <= v[1]):
+        where = f"{path}.bitrate_mbps" if path else "bitrate_mbps"
+        rep.error(where, f"must be [low, high] Mbit/s, got {v!r}")
+
+
+def _f(default, doc: str, **meta):
+    """A documented field (``doc`` and bounds in its metadata, as ``scenarios.specs`` reads them)."""
+    return field(default=default, metadata={"doc": doc, **meta})
+
+
 @dataclass(frozen=True)
 class TrafficParams:
-    """Rates and sizes of normal traffic; every field has its default here."""
+    """Rates, sizes and schedules of the network's normal traffic and background (see the module docstring).
 
-    bitrate_mbps: tuple[float, float] = (2.0, 8.0)   # per camera stream, uniform
-    startup_s: float = 10.0                          # streams start at U(0, startup_s)
-    reconnect_s: float = 10.0                        # vms retry period for a lost stream
-    ntp_poll_s: float = 256.0
-    https_poll_s: float = 60.0
-    soc_api_s: float = 30.0
-    admin_web_per_h: float = 12.0
-    dns_per_s: float = 0.05                          # per querying server
-    dns_forward_share: float = 0.3
-    admin_ssh_per_h: float = 4.0
-    admin_ssh_median_s: float = 240.0
-    admin_typo_share: float = 0.1                    # admin logins by password after one mistyped try
-    long_conn_s: tuple[float, ...] = LONG_CONN_S     # Zeek LongConnection::default_durations
-
-
-@dataclass
-class LogLines:
-    """Syslog lines as parallel lists: simulated time, host node and the RFC 5424 line."""
-
-    t: list
-    host: list
-    line: list
-
-    @staticmethod
-    def empty() -> LogLines:
-        return LogLines([], [], [])
-
-    def add(self, t: float, host: str, line: str) -> None:
-        self.t.append(float(t))
-        self.host.append(str(host))
-        self.line.append(line)
-
-    def extend(self, other: LogLines) -> None:
-        self.t += other.t
-        self.host += other.host
-        self.line += other.line
-
-
-def periodic(rng: np.random.Generator, n_src: int, period: float, t0: float, t1: float,
-             jitter: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """Each of ``n_src`` sources fires every ``period`` from a random phase: (source, time) by time."""
-    if n_src == 0 or t1 <= t0:
-        return np.zeros(0, np.int64), np.zeros(0)
-    phase = t0 + rng.uniform(0, period, n_src)
-    counts = np.where(phase < t1, np.floor((t1 - phase) / period).astype(np.int64) + 1, 0)
-    counts = np.where(phase + (counts - 1) * period >= t1, counts - 1, counts).clip(0)
-    src = np.repeat(np.arange(n_src), counts)
-    k = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    t = phase[src] + k * period
-    if jitter > 0:
-        t = t + rng.uniform(-jitter, jitter, len(t))
-    keep = (t >= t0) & (t < t1)
-    src, t = src[keep], t[keep]
-    o = np.argsort(t, kind="stable")
-    return src[o], t[o]
-
-
-def poisson(rng: np.random.Generator, n_src: int, rate: float, t0: float,
-            t1: float) -> tuple[np.ndarray, np.ndarray]:
-    """Poisson arrivals at ``rate`` per second per source: (source index, time) sorted by time."""
-    if n_src == 0 or t1 <= t0 or rate <= 0:
-        return np.zeros(0, np.int64), np.zeros(0)
-    counts = rng.poisson(rate * (t1 - t0), n_src)
-    src = np.repeat(np.arange(n_src), counts)
-    t = rng.uniform(t0, t1, len(src))
-    o = np.argsort(t, kind="stable")
-    return src[o], t[o]
-
-
-def _pkts(nbytes: np.ndarray, extra: int) -> np.ndarray:
-    return np.ceil(nbytes / 1448.0).astype(np.int64) + extra
-
-
-def _udp(rng, t, orig_h, resp_h, resp_p, service, ob, rb, dur, **tags) -> FlowTable:
-    n = len(t)
-    return FlowTable.make(
-        n, start=t, dur=dur, orig_h=orig_h, orig_p=ephemeral_ports(rng, n) if resp_p != 123 else 123,
-        resp_h=resp_h, resp_p=resp_p, proto="udp", service=service, orig_bytes=ob, resp_bytes=rb, state="SF",
-        history="Dd", orig_pkts=1, orig_ip_bytes=ob + HDR["udp"], resp_pkts=1, resp_ip_bytes=rb + HDR["udp"],
-        uid=make_uids(rng, n), **tags)
-
-
-def tcp_short(rng: np.random.Generator, t: np.ndarray, orig_h, resp_h, resp_p: int, service: str,
-              ob: np.ndarray, rb: np.ndarray, dur: np.ndarray, *, orig_p=None, **tags) -> FlowTable:
-    """Complete TCP connections (``SF``, history ``ShADadFf``) with header bytes and packet counts."""
-    n = len(t)
-    op, rp = _pkts(ob, 4), _pkts(rb, 4)
-    return FlowTable.make(
-        n, start=t, dur=dur, orig_h=orig_h, orig_p=ephemeral_ports(rng, n) if orig_p is None else orig_p,
-        resp_h=resp_h, resp_p=resp_p, proto="tcp", service=service, orig_bytes=ob, resp_bytes=rb, state="SF",
-        history="ShADadFf", orig_pkts=op, orig_ip_bytes=ob + HDR["tcp"] * op, resp_pkts=rp,
-        resp_ip_bytes=rb + HDR["tcp"] * rp, uid=make_uids(rng, n), **tags)
-
-
-def long_sessions(rng: np.random.Generator, *, orig_h, resp_h, resp_p: int, service: str, start: np.ndarray,
-                  end: np.ndarray, state, rate_Bps: np.ndarray, run_end: float, attack=-1,
-                  phase="", thresholds: tuple[float, ...] = LONG_CONN_S) -> FlowTable:
-    """Long TCP streams (responder sends ``rate_Bps``) as Zeek logs them: long-conn interim rows + end row.
-
-    ``state`` is the final conn_state of a stream that ends before ``run_end`` (``SF``, ``RSTO``, ``RSTR``);
-    streams reaching ``run_end`` are flushed there as ``S1``.
+    Every field is documented in its metadata (``doc``), with its source or marked as an assumption; a rate,
+    period or size of 0 turns that component off. A scenario block is derived from these declarations
+    (``scenarios.specs.map_of``).
     """
-    n = len(start)
-    start = np.asarray(start, float)
-    end = np.minimum(np.asarray(end, float), run_end)
-    state = np.broadcast_to(np.asarray(state, dtype=object), (n,))
-    orig_h = np.broadcast_to(np.asarray(orig_h, dtype=object), (n,))
-    resp_h = np.broadcast_to(np.asarray(resp_h, dtype=object), (n,))
-    attack = np.broadcast_to(np.asarray(attack), (n,))
-    phase = np.broadcast_to(np.asarray(phase, dtype=object), (n,))
-    rate = np.asarray(rate_Bps, float) * rng.uniform(0.92, 1.08, n)
-    uids = make_uids(rng, n)
-    oport = ephemeral_ports(rng, n)
-    span = float(np.max(end - start)) if n else 0.0
-    thr = sorted(float(x) for x in thresholds)
-    step = thr[-1] - thr[-2] if len(thr) > 1 else thr[-1]
-    while thr[-1] < span:
-        thr.append(thr[-1] + step)
-    thr = np.asarray(thr)
-    s_i, t_i = np.nonzero(start[:, None] + thr[None, :] < end[:, None])
-    row = np.concatenate([s_i, np.arange(n)])
-    dur = np.concatenate([thr[t_i], end - start])
-    final = np.concatenate([np.zeros(len(s_i), bool), np.ones(n, bool)])
-    flushed = final & (end[row] >= run_end - 1e-9)
-    st = np.where(final & ~flushed, state[row], "S1").astype(object)
-    hist = np.full(len(row), "ShADad", dtype=object)
-    hist[st == "SF"] = "ShADadFf"
-    hist[st == "RSTO"] = "ShADadR"
-    hist[st == "RSTR"] = "ShADadr"
-    rb = np.floor(rate[row] * dur).astype(np.int64)
-    ob = np.floor(60.0 * dur).astype(np.int64) + 420
-    rp = _pkts(rb, 3)
-    op = rp // 2 + _pkts(ob, 3)
-    return FlowTable.make(
-        len(row), start=start[row], dur=dur, orig_h=orig_h[row], orig_p=oport[row], resp_h=resp_h[row],
-        resp_p=resp_p, proto="tcp", service=service, orig_bytes=ob, resp_bytes=rb, state=st, history=hist,
-        orig_pkts=op, orig_ip_bytes=ob + HDR["tcp"] * op, resp_pkts=rp, resp_ip_bytes=rb + HDR["tcp"] * rp,
-        end=start[row] + dur, attack=attack[row], phase=phase[row], uid=uids[row])
 
+    RULES = (_bitrate_range,)
 
-def unanswered(ft: FlowTable, mask: np.ndarray) -> None:
-    """Turn the rows in ``mask`` into attempts nobody answered (in place).
-
-    TCP: ``S0``, history ``S``, three SYNs over 3 s, reported 5 s later; UDP/ICMP: ``S0``/``OTH``, one packet,
-    reported after Zeek's 60 s UDP inactivity timeout.
-    """
-    c = ft.cols
-    tcp = mask & (c["proto"] == "tcp")
-    other = mask & ~tcp
-    c["state"][tcp] = "S0"
-    c["history"][tcp] = "S"
-    c["dur"][tcp] = 3.0
-    c["orig_bytes"][tcp] = 0
-    c["orig_pkts"][tcp] = 3
-    c["orig_ip_bytes"][tcp] = 180
-    c["end"][tcp] = c["start"][tcp] + 8.0
-    c["state"][other] = np.where(c["proto"][other] == "icmp", "OTH", "S0")
-    c["history"][other] = np.where(c["proto"][other] == "icmp", "", "D")
-    c["dur"][other] = 0.0
-    c["orig_pkts"][other] = 1
-    c["orig_ip_bytes"][other] = c["orig_bytes"][other] + HDR["udp"]
-    c["end"][other] = c["start"][other] + 60.0
-    for k in ("resp_bytes", "resp_pkts", "resp_ip_bytes"):
-        c[k][mask] = 0
-
-
-def clip_to_run(ft: FlowTable, run_end: float) -> FlowTable:
-    """Drop rows starting after the run; connections still open at the end are flushed there (``S1``)."""
-    ft = ft.take(ft.cols["start"] < run_end)
-    c = ft.cols
-    late = c["end"] > run_end
-    open_ = late & (c["start"] + c["dur"] > run_end) & (c["proto"] == "tcp") & (c["state"] == "SF")
-    if open_.any():
-        frac = (run_end - c["start"][open_]) / np.maximum(c["dur"][open_], 1e-9)
-        for side in ("orig", "resp"):
-            b, pk = c[f"{side}_bytes"], c[f"{side}_pkts"]
-            b[open_] = np.floor(b[open_] * frac).astype(np.int64)
-            pk[open_] = np.maximum(np.ceil(pk[open_] * frac), 1).astype(np.int64)
-            c[f"{side}_ip_bytes"][open_] = b[open_] + HDR["tcp"] * pk[open_]
-        c["dur"][open_] = run_end - c["start"][open_]
-        c["state"][open_] = "S1"
-        c["history"][open_] = "ShADad"
-    c["end"][late] = run_end
-    return ft
+    bitrate_mbps: tuple[float, ...] = _f((2.0, 8.0), "per camera stream, uniform in [low, high] Mbit/s "
+                                         "(assumption: 1080p H.264 at 15-30 fps)", min_len=2, item={"gt": 0})
+    startup_s: float = _f(10.0, "streams start at U(0, startup_s) s", ge=0)
+    reconnect_s: float = _f(10.0, "vms retry period for a lost stream, s (assumption)", gt=0)
+    ntp_poll_s: float = _f(256.0, "NTP poll of every camera and server to ntp, s (assumption: an SNTP client "
+                           "at ntpd's default 2^8 poll)", gt=0)
+    ntp_upstream_poll_s: float = _f(1024.0, "the ntp server's poll of each public upstream, s (ntpd's "
+                                    "default maxpoll 2^10 once synchronised)", gt=0)
+    ntp_jitter_share: float = _f(0.0625, "each NTP wait is poll x (1 + U(0, share)): ntpd 4.2's poll timer "
+                                 "(ntp_proto.c poll_update) adds up to 255/4096 of the interval", ge=0, le=1)
+    https_poll_s: float = _f(60.0, "vms polls each camera's device API every this many s (assumption)", gt=0)
+    soc_api_s: float = _f(30.0, "soc pulls the vms event API every this many s (assumption)", gt=0)
+    admin_web_per_h: float = _f(12.0, "admin's vms web-client sessions per hour (assumption)", ge=0)
+    dns_per_s: float = _f(0.05, "DNS queries per second per querying server (assumption)", ge=0)
+    dns_forward_share: float = _f(0.3, "share of DNS queries forwarded upstream (cache misses; assumption)",
+                                  ge=0, le=1)
+    admin_ssh_per_h: float = _f(4.0, "admin SSH logins to the servers per hour (assumption)", ge=0)
+    admin_ssh_median_s: float = _f(240.0, "median admin SSH session, s (log-normal, sigma 1)", gt=0)
+    admin_typo_share: float = _f(0.1, "share of admin logins by password after one or two mistyped tries "
+                                 "(the rest by key; assumption)", ge=0, le=1)
+    long_conn_s: tuple[float, ...] = _f(LONG_CONN_S, "Zeek LongConnection::default_durations, s",
+                                        min_len=1, item={"gt": 0})
+    ibr_per_s: float = _f(0.087, "Internet background radiation: unsolicited probes per second per public "
+                          "address (Merit's ORION network telescope: about 41,500 packets/s on about 475,000 "
+                          "unused addresses on an average day)", ge=0)
+    ibr_multiport_share: float = _f(0.1, "share of Internet scanners that probe several ports of an address "
+                                    "(assumption: most Internet-wide scans target one port, Durumeric et "
+                                    "al., USENIX Security 2014)", ge=0, le=1)
+    ibr_multiport_mean: float = _f(3.0, "mean number of ports beyond two such a scanner probes (geometric; "
+                                   "assumption)", ge=0)
+    ibr_gap_s: float = _f(2.0, "mean gap between one scanner's probes, s (exponential; assumption)", gt=0)
+    scan_every_s: float = _f(86400.0, "the authorised vulnerability scanner runs every this many s (0: "
+                             "never; assumption: nightly, as many sites run them; CIS Controls v8 7.5-7.6 "
+                             "ask for at least quarterly)", ge=0)
+    scan_at_s: float = _f(3600.0, "seconds after midnight UTC of the scan (01:00 UTC)", ge=0, le=86400)
+    scan_rate_per_s: float = _f(50.0, "the scanner's probes per second (rate-limited to spare fragile camera "
+                                "and OT stacks; assumption)", ge=0)
+    scan_ports: tuple[int, ...] = _f(SCAN_PORTS, "TCP ports the scanner probes on every address",
+                                     min_len=1, item={"ge": 1, "le": 65535})
+    scan_checks_per_port: int = _f(4, "service-check connections per open port found (plugins that talk to "
+                                   "the service; SSH ones log in with the scan account; assumption)", ge=0)
+    admin_bursts_per_day: float = _f(1.0, "patch rollouts per day from the admin workstation, each touching "
+                                     "every server and camera (Poisson; assumption)", ge=0)
+    admin_burst_s: float = _f(900.0, "how long a rollout takes, s (assumption)", gt=0)
+    backup_every_s: float = _f(86400.0, "the backup runs every this many s (0: never; nightly)", ge=0)
+    backup_at_s: float = _f(5400.0, "seconds after midnight UTC the backup starts (01:30 UTC)", ge=0,
+                            le=86400)
+    backup_gb_vms: float = _f(20.0, "median size of the vms backup (configuration, event clips), GB "
+                              "(log-normal, sigma 0.3; assumption)", ge=0)
+    backup_gb_other: float = _f(0.5, "median size of another host's backup, GB (assumption)", ge=0)
+    backup_mbps: float = _f(400.0, "backup throughput, Mbit/s (rsync over SSH on a 1 Gbit/s link; "
+                            "assumption)", ge=0)
+    backup_offsite: bool = _f(True, "after the local backup, the backup server uploads it off site (HTTPS)")
+    user_ssh_per_h: float = _f(6.0, "operators' SSH logins (by password) from the soc to the servers per "
+                               "hour (assumption)", ge=0)
+    user_typo_share: float = _f(0.1, "share of password logins that start with a mistyped password "
+                                "(assumption, the order of published login-failure rates)", ge=0, le=1)
+    user_ssh_median_s: float = _f(600.0, "median operator SSH session, s (log-normal, sigma 1)", gt=0)
 
 
 def baseline(net: NetIndex, rng: np.random.Generator, params: TrafficParams, run_end: float,
              epoch0: float) -> tuple[FlowTable, LogLines]:
-    """NTP, DNS, HTTPS management and admin SSH for the whole run (RTSP streams: ``long_sessions``)."""
+    """Normal traffic and background for the whole run: NTP, DNS, HTTPS management, SSH logins and
+    ``sensors.cyber.background`` (the RTSP streams are ``sensors.cyber.streams``)."""
     p = params
     T = float(run_end)
     ip = net.ip
@@ -239,12 +150,13 @@ def baseline(net: NetIndex, rng: np.random.Generator, params: TrafficParams, run
     # NTP: cameras and servers -> ntp; ntp -> public pool
     if "ntp" in ip:
         clients = np.concatenate([net.cam_ip, np.array([ip[s] for s in servers], dtype=object)])
-        src, t = periodic(rng, len(clients), p.ntp_poll_s, 0.0, T)
+        src, t = renewal(rng, len(clients), p.ntp_poll_s, 0.0, T, p.ntp_jitter_share)
         d = rng.uniform(3e-4, 3e-3, len(t))
-        parts.append(_udp(rng, t, clients[src], ip["ntp"], 123, "ntp", 48, 48, d))
+        parts.append(udp_flows(rng, t, clients[src], ip["ntp"], 123, "ntp", 48, 48, d, phase="ntp"))
         up = np.array(NTP_UPSTREAM, dtype=object)
-        src, t = periodic(rng, len(up), 1024.0, 0.0, T)
-        parts.append(_udp(rng, t, ip["ntp"], up[src], 123, "ntp", 48, 48, rng.uniform(0.004, 0.03, len(t))))
+        src, t = renewal(rng, len(up), p.ntp_upstream_poll_s, 0.0, T, p.ntp_jitter_share)
+        d = rng.uniform(0.004, 0.03, len(t))
+        parts.append(udp_flows(rng, t, ip["ntp"], up[src], 123, "ntp", 48, 48, d, phase="ntp"))
     # DNS: servers -> dns, some forwarded upstream
     if "dns" in ip:
         qs = np.array([ip[s] for s in ("vms", "soc", "admin") if s in ip], dtype=object)
@@ -254,9 +166,10 @@ def baseline(net: NetIndex, rng: np.random.Generator, params: TrafficParams, run
         ob = rng.integers(28, 64, n)
         rb = ob + rng.integers(16, 240, n)
         dur = np.where(fwd, rng.uniform(0.01, 0.06, n), rng.uniform(2e-4, 2e-3, n))
-        parts.append(_udp(rng, t, qs[src], ip["dns"], 53, "dns", ob, rb, dur))
+        parts.append(udp_flows(rng, t, qs[src], ip["dns"], 53, "dns", ob, rb, dur))
         up = np.array(DNS_UPSTREAM, dtype=object)[rng.integers(0, 2, int(fwd.sum()))]
-        parts.append(_udp(rng, t[fwd] + 2e-4, ip["dns"], up, 53, "dns", ob[fwd], rb[fwd], dur[fwd] - 4e-4))
+        parts.append(udp_flows(rng, t[fwd] + 2e-4, ip["dns"], up, 53, "dns", ob[fwd], rb[fwd],
+                               dur[fwd] - 4e-4))
     # HTTPS management
     src, t = periodic(rng, len(net.cam_ip), p.https_poll_s, 0.0, T)
     n = len(t)
@@ -272,55 +185,25 @@ def baseline(net: NetIndex, rng: np.random.Generator, params: TrafficParams, run
         n = len(t)
         parts.append(tcp_short(rng, t, ip["admin"], ip["vms"], 443, "ssl", rng.integers(2000, 20000, n),
                                rng.integers(50_000, 2_000_000, n), rng.uniform(2.0, 120.0, n)))
-        ssh, lines = _admin_ssh(net, rng, p, T, epoch0)
-        parts.append(ssh)
+    for ft, lines in _background(net, rng, p, T, epoch0):
+        parts.append(ft)
         logs.extend(lines)
     return FlowTable.concat(parts), logs
 
 
-def _admin_ssh(net: NetIndex, rng: np.random.Generator, p: TrafficParams, T: float,
-               epoch0: float) -> tuple[FlowTable, LogLines]:
-    """Key-based admin logins to the servers, with the sshd lines each one leaves in syslog."""
-    hosts = [s for s in ("vms", "soc", "ntp", "dns") if s in net.ip]
-    _, t = poisson(rng, 1, p.admin_ssh_per_h / 3600.0, 0.0, T)
-    n = len(t)
-    dst = np.array(hosts, dtype=object)[rng.integers(0, len(hosts), n)]
-    dur = np.maximum(8.0, p.admin_ssh_median_s * np.exp(rng.normal(0.0, 1.0, n)))
-    ob = (2500 + 40.0 * dur * rng.uniform(0.5, 2.0, n)).astype(np.int64)
-    rb = (3500 + 300.0 * dur * rng.uniform(0.5, 2.0, n)).astype(np.int64)
-    port = ephemeral_ports(rng, n)
-    ft = tcp_short(rng, t, net.ip["admin"], np.array([net.ip[h] for h in dst], dtype=object), 22, "ssh",
-                   ob, rb, dur, orig_p=port)
-    ft.cols["history"][:] = "ShAdDaFf"
-    pids = rng.integers(1200, 30000, n)
-    typo = rng.random(n) < p.admin_typo_share
-    fps = rng.integers(0, 62, (n, 43))
-    alphabet = np.array(list("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"))
-    logs = LogLines.empty()
-    aip = net.ip["admin"]
-    for i in range(n):
-        h, pid, pt, t0, t1 = str(dst[i]), int(pids[i]), int(port[i]), float(t[i]), float(t[i] + dur[i])
-        fp = "".join(alphabet[fps[i]])
-        if typo[i]:
-            logs.add(t0 + 0.3, h, format_syslog(epoch0 + t0 + 0.3, h, "sshd", pid,
-                     "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= "
-                     f"rhost={aip}  user=admin", facility="authpriv", severity="notice"))
-            logs.add(t0 + 2.1, h, format_syslog(epoch0 + t0 + 2.1, h, "sshd", pid,
-                     f"Failed password for admin from {aip} port {pt} ssh2"))
-            logs.add(t0 + 5.3, h, format_syslog(epoch0 + t0 + 5.3, h, "sshd", pid,
-                     f"Accepted password for admin from {aip} port {pt} ssh2"))
-        else:
-            logs.add(t0 + 0.21, h, format_syslog(epoch0 + t0 + 0.21, h, "sshd", pid,
-                     f"Accepted publickey for admin from {aip} port {pt} ssh2: ED25519 SHA256:{fp}"))
-        ts = t0 + (5.31 if typo[i] else 0.22)
-        logs.add(ts, h, format_syslog(epoch0 + ts, h, "sshd", pid,
-                 "pam_unix(sshd:session): session opened for user admin(uid=1000) by (uid=0)",
-                 facility="authpriv"))
-        if t1 < T:
-            logs.add(t1, h, format_syslog(epoch0 + t1, h, "sshd", pid,
-                     f"Received disconnect from {aip} port {pt}:11: disconnected by user"))
-            logs.add(t1, h, format_syslog(epoch0 + t1, h, "sshd", pid,
-                     f"Disconnected from user admin {aip} port {pt}"))
-            logs.add(t1, h, format_syslog(epoch0 + t1, h, "sshd", pid,
-                     "pam_unix(sshd:session): session closed for user admin", facility="authpriv"))
-    return ft, logs
+def _background(net: NetIndex, rng: np.random.Generator, p: TrafficParams, T: float, epoch0: float) -> list:
+    """SSH logins and the components of ``sensors.cyber.background``, each as (flows, syslog lines)."""
+    return [
+        ssh_logins(net, rng, src="admin", users=("admin",), per_h=p.admin_ssh_per_h, typo_share=1.0,
+                      key_share=1.0 - p.admin_typo_share, median_s=p.admin_ssh_median_s, run_end=T,
+                      epoch0=epoch0, phase="admin_ssh"),
+        ssh_logins(net, rng, src="soc", users=OPERATORS, per_h=p.user_ssh_per_h,
+                      typo_share=p.user_typo_share, key_share=0.0, median_s=p.user_ssh_median_s, run_end=T,
+                      epoch0=epoch0, phase="user_ssh"),
+        (ibr(net, rng, p, T), LogLines.empty()),
+        vuln_scan(net, rng, p, T, epoch0),
+        admin_bursts(net, rng, p, T, epoch0),
+        backups(net, rng, p, T, epoch0),
+    ]
+
+

@@ -23,7 +23,7 @@ import numpy as np
 
 from sensors.cyber.errors import CyberError
 from sensors.cyber.flows import FlowTable
-from sensors.cyber.topology import NetIndex
+from sensors.cyber.topology import OPEN_PORTS, NetIndex
 from sensors.cyber.traffic import LogLines, TrafficParams
 from twin.registry import Registry
 
@@ -33,10 +33,6 @@ __all__ = ["CAMPAIGNS", "OPEN_PORTS", "Campaign", "CampaignContext", "CampaignPa
 #: Every cyber attack kind: name -> ``Campaign`` subclass, in definition order.
 CAMPAIGNS: Registry[type[Campaign]] = Registry("cyber campaign kind")
 
-#: TCP ports that answer per node kind.
-OPEN_PORTS = {"camera": {80, 443, 554}, "vms": {22, 80, 443, 554}, "soc": {22, 443}, "ntp": {22},
-              "dns": {22, 53}, "admin": {22, 3389}, "access_switch": {22, 80, 443}, "aggregation": {22, 443},
-              "core": {22, 443}}
 _EXT_FIRST = (5, 31, 37, 45, 46, 62, 77, 80, 89, 91, 93, 103, 109, 141, 176, 178, 185, 188, 193, 194, 195,
               212)
 _STATUS_CODE = {"ok": 0, "degraded": 1, "replayed": 2, "offline": 3}
