@@ -79,6 +79,9 @@ class TrackerParams:
         far between frames).
     minimum_consecutive_frames
         Frames a new track must be matched in before it gets an id.
+    class_vote
+        A track's class is the one its detections were given most often so far (a detector confuses
+        classes now and then: one frame's "vehicle" does not make a walker a car); False: each frame's own.
     """
 
     lost_track_buffer_s: float = 2.0
@@ -86,6 +89,7 @@ class TrackerParams:
     high_conf_det_threshold: float = 0.6
     minimum_iou_threshold: float = 0.1
     minimum_consecutive_frames: int = 2
+    class_vote: bool = True
 
 
 class CameraTracker:
@@ -118,6 +122,21 @@ class CameraTracker:
             minimum_iou_threshold=params.minimum_iou_threshold,
             high_conf_det_threshold=params.high_conf_det_threshold,
         )
+        self._class_vote = params.class_vote
+        #: per track id, how often each class was detected (rows grow with the ids ByteTrack hands out)
+        self._votes = np.zeros((0, len(CLASSES)), np.int32)
+
+    def _voted(self, ids: np.ndarray, cls: np.ndarray) -> np.ndarray:
+        """Each track's most frequent class so far, this frame's detections counted (ties: lower index)."""
+        if len(ids) == 0:
+            return cls
+        need = int(ids.max()) + 1
+        if need > len(self._votes):
+            grown = np.zeros((max(need, 2 * len(self._votes)), len(CLASSES)), np.int32)
+            grown[: len(self._votes)] = self._votes
+            self._votes = grown
+        np.add.at(self._votes, (ids, np.clip(cls, 0, len(CLASSES) - 1)), 1)
+        return self._votes[ids].argmax(axis=1)
 
     def update(
         self, bboxes: np.ndarray, conf: np.ndarray, cls: np.ndarray, *, t: float | None = None
@@ -140,7 +159,10 @@ class CameraTracker:
         bx = out.xyxy[keep]
         xywh = np.column_stack([bx[:, 0], bx[:, 1], bx[:, 2] - bx[:, 0], bx[:, 3] - bx[:, 1]])
         ground = None if self.projector is None else self.projector.boxes(xywh)
-        return ids, xywh, out.class_id[keep], ground
+        cls_out = out.class_id[keep]
+        if self._class_vote:
+            cls_out = self._voted(ids.astype(np.int64), np.asarray(cls_out, np.int64))
+        return ids, xywh, cls_out, ground
 
 
 class TrackStage:
