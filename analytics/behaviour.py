@@ -499,6 +499,9 @@ class VehicleParams:
     near_person_m : distance to the nearest person for the ramming test (default 10 m).
     max_speed_mps : faster is a tracking error (default 40 m/s).
     window_s : speed is the displacement over this window (default 1 s).
+    noise_k : the speed must exceed the threshold by this many standard deviations of the speed noise that
+        the track's ground uncertainty (``xy_sigma``) gives over the window (default 2, as for running): a
+        box jittering about a parked car, or a false "car" on a poster, is no moving vehicle.
     hold_s, radius_m : alerts within this time and distance are one episode (default 60 s, 50 m).
     conf, ramming_conf : confidence for the pedestrian-area / ramming alert.
     """
@@ -508,6 +511,7 @@ class VehicleParams:
     near_person_m: float = 10.0
     max_speed_mps: float = 40.0
     window_s: float = 1.0
+    noise_k: float = 2.0
     hold_s: float = 60.0
     radius_m: float = 50.0
     conf: float = 0.7
@@ -547,6 +551,9 @@ class VehicleIntrusionDetector(Detector):
         if not len(veh):
             return []
         speed = np.hypot(*self._hist.update(t, [ids[i] for i in veh], xy[veh]).T)
+        sigma = msg.get("xy_sigma")
+        if sigma is not None:   # what jitter alone would read as speed is not counted as motion
+            speed = speed - self.p.noise_k * np.sqrt(2) * np.asarray(sigma, float)[veh] / self.p.window_s
         persons = xy[(cls_a == "person") & np.isfinite(xy).all(axis=1)]
         inside = self.zones.contains(xy[veh]).any(axis=0) if len(self.zones) else np.zeros(len(veh), bool)
         out = []
