@@ -6,7 +6,8 @@
   fed a ``WorldView`` of the targets (computed once per tick and shared) and the sound impulses since its
   last call; its messages go on the bus.
 - Camera states follow the cyber range's effects and scheduled faults, checked once a second (urgent).
-- ``crowd_density.csv`` gets the true people per zone every ``DENSITY_PERIOD_S``.
+- ``crowd_density.csv`` gets the true people per zone every ``DENSITY_PERIOD_S`` (the crowd's and the
+  look-alikes' persons, ``CityModel.counts_in``).
 - Scheduled actions (``scenarios.scheduled``) run at urgent priority, before sensors measure at that instant.
 """
 
@@ -99,7 +100,7 @@ class RunLoop:
     def _density_proc(self):
         run = self.run
         while True:
-            counts = run.crowd.counts_in(run.zones)
+            counts = run.model.counts_in(run.zones)
             t = f"{self.env.now:.1f}"
             run.density_fh.write("".join(f"{t},{z},{n}\n" for z, n in counts.items()))
             yield self.env.timeout(DENSITY_PERIOD_S)
