@@ -96,10 +96,10 @@ class Luggage(Lookalike):
             a = self.squares[min(int(np.searchsorted(self.sq_w / self.sq_w[-1], rng.random(), side="right")),
                                  len(self.squares) - 1)]
             spot = spots_in(a.polygon, 1, rng)[0]
-            return Site(a.node, a.xy, a.name), spot
+            return Site(a.node, a.xy, a.name, a.id), spot
         pool = self.stations if g == 1 else self.stops
         a = pool[int(rng.integers(len(pool)))]
-        site = Site(a.node, tuple(a.xy), a.name)
+        site = Site(a.node, tuple(a.xy), a.name, a.id)
         if g == 1 and a.polygon is not None:
             return site, spots_in(a.polygon, 1, rng)[0]
         r, ang = 5.0 * np.sqrt(rng.random()), rng.uniform(0.0, 2 * np.pi)
@@ -122,7 +122,7 @@ class Luggage(Lookalike):
         self.people.add(tid, xy, times, height=float(np.clip(rng.normal(_PERSON_H, _PERSON_SD), 1.4, 2.05)),
                         width=_PERSON_W)
         self.agenda.record(float(times[0]), "spawned", tid, xy[0], cls="person", what="traveller",
-                           place=site.name)
+                           place=site.id, place_name=site.name)
         self.agenda.call(t_down, self._put_down, tid, bag, t_down, t_down + hold)
         self.agenda.record(float(times[-1]), "left", tid, xy[-1])
 

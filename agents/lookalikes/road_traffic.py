@@ -330,9 +330,9 @@ class RoadTraffic(Lookalike):
         tid = model.new_target_id()
         L, W, H = VEHICLE_TYPES["van"]
         self.vans.add(tid, np.vstack([pts, back]), np.concatenate([t_in, t_out]), height=H, width=W)
-        self.record("spawned", tid, road, t, cls="vehicle", vehicle="van", place=sq.name)
+        self.record("spawned", tid, road, t, cls="vehicle", vehicle="van", place=sq.id, place_name=sq.name)
         self.agenda.record(t_in[-1], "kerb_stop", tid, spot, vehicle="van", duration_s=round(dwell, 1),
-                           place=sq.name)
+                           place=sq.id, place_name=sq.name)
         self.agenda.record(t_out[0], "kerb_stop_end", tid, spot)
         self.agenda.record(t_out[-1], "left", tid, road)
 

@@ -30,11 +30,12 @@ MAIN_STREETS = ("primary", "secondary")
 
 
 class Site(NamedTuple):
-    """A place look-alikes use: its walk node, a position (m) and a label for the records."""
+    """A place look-alikes use: its walk node, a position (m), its name and a unique label (an asset id)."""
 
     node: object
     xy: tuple[float, float]
     name: str
+    id: str
 
 
 def area_km2(twin) -> float:
@@ -82,7 +83,7 @@ def transit_stops(twin, *, spacing_m: float = 350.0, merge_m: float = 30.0) -> t
         xy = np.array([a.xy for a in stops], float)
         keep = _spaced(xy, merge_m)
         return [Site(stops[i].node if stops[i].node is not None else walk.nearest(xy[i]),
-                     (float(xy[i, 0]), float(xy[i, 1])), stops[i].name) for i in keep], "assets"
+                     (float(xy[i, 0]), float(xy[i, 1])), stops[i].name, stops[i].id) for i in keep], "assets"
     nodes = main_street_nodes(twin)
     if not nodes:
         return [], "none"
@@ -91,7 +92,7 @@ def transit_stops(twin, *, spacing_m: float = 350.0, merge_m: float = 30.0) -> t
     for i in _spaced(dxy, spacing_m):
         wn = walk.nearest(dxy[i])
         p = (float(twin.walk.nodes[wn]["x"]), float(twin.walk.nodes[wn]["y"]))
-        out.append(Site(wn, p, f"stop near drive node {nodes[i]}"))
+        out.append(Site(wn, p, f"stop near drive node {nodes[i]}", f"stop-{nodes[i]}"))
     return out, "main_streets"
 
 

@@ -101,9 +101,10 @@ class StopWaiting(Lookalike):
         self.people.add(tid, xy, times, height=self._height(), width=_PERSON_W)
         t_in = max(float(times[0]), now)
         p_in = np.array([np.interp(t_in, times, xy[:, 0]), np.interp(t_in, times, xy[:, 1])])
-        self.agenda.record(t_in, "spawned", tid, p_in, cls="person", what="passenger", stop=stop.name)
-        self.agenda.record(max(t_arrive, now), "waiting", tid, spot, stop=stop.name)
-        self.agenda.record(max(t_board, now), "boarded", tid, spot, stop=stop.name)
+        at = {"stop": stop.id, "stop_name": stop.name}
+        self.agenda.record(t_in, "spawned", tid, p_in, cls="person", what="passenger", **at)
+        self.agenda.record(max(t_arrive, now), "waiting", tid, spot, **at)
+        self.agenda.record(max(t_board, now), "boarded", tid, spot, **at)
 
     def _alighting(self, stop, t_off: float, now: float) -> None:
         s = self.params
@@ -113,7 +114,8 @@ class StopWaiting(Lookalike):
         tid = self.model.new_target_id()
         self.people.add(tid, xy, times, height=self._height(), width=_PERSON_W)
         self.agenda.record(max(t_off, now), "spawned", tid, spot, cls="person", what="passenger",
-                           stop=stop.name, alighted=True)
+                           stop=stop.id, stop_name=stop.name,
+                           alighted=True)
         self.agenda.record(max(float(times[-1]), now), "left", tid, xy[-1])
 
     def _height(self) -> float:

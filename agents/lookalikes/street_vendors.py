@@ -101,8 +101,9 @@ class StreetVendors(Lookalike):
         thing = spot + 1.0 * np.array([np.cos(ang), np.sin(ang)])
         t_in = max(float(times[0]), now)
         p_in = np.array([np.interp(t_in, times, xy[:, 0]), np.interp(t_in, times, xy[:, 1])])
-        self.agenda.record(t_in, "spawned", tid, p_in, cls="person", what=what, place=sq.name)
-        self.agenda.record(max(t_set, now), "pitch_set_up", tid, spot, what=what, place=sq.name,
+        at = {"what": what, "place": sq.id, "place_name": sq.name}
+        self.agenda.record(t_in, "spawned", tid, p_in, cls="person", **at)
+        self.agenda.record(max(t_set, now), "pitch_set_up", tid, spot, **at,
                            session_s=round(dur, 1))
         if busker:
             self.agenda.call(max(t_set, now), self._case, tid, thing, max(t_set, now), t_pack)
@@ -111,7 +112,7 @@ class StreetVendors(Lookalike):
             self.stalls.add(sid, np.vstack([thing, thing]), [t_set, t_pack], height=STALL[0], width=STALL[1])
             self.agenda.record(max(t_set, now), "furniture_placed", sid, thing, item="stall", by=tid)
             self.agenda.record(t_pack, "furniture_removed", sid, thing, item="stall", by=tid)
-        self.agenda.record(t_pack, "pitch_packed_up", tid, spot, what=what, place=sq.name)
+        self.agenda.record(t_pack, "pitch_packed_up", tid, spot, **at)
         self.agenda.record(float(times[-1]), "left", tid, xy[-1])
 
     def _case(self, tid: int, xy: np.ndarray, t: float, t_pack: float) -> None:
