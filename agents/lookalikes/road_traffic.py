@@ -6,7 +6,8 @@ area) and, standing at the kerb, something left for a long time.
 
 The traffic (``GraphMovers`` on the drive graph, one row per vehicle, numpy throughout):
 
-- **How many**: ``vehicles_per_km`` per km of drive edges (each direction counts), all the time: a
+- **How many**: ``vehicles_per_km`` per km of drive edges that are roads (each direction counts; a class
+  not in ``ROAD_PREF``, such as a synthetic twin's footway, carries none), all the time: a
   vehicle that leaves the twin through a street cut by its bbox is replaced by one entering through another.
   Default 10 veh/km: an assumption between a main street's density (about 20 veh/km per direction at
   600 veh/h and 30 km/h; density = flow / speed) and a quiet side street's (a few).
@@ -66,10 +67,11 @@ __all__ = ["BUS_PREF", "ROAD_PREF", "VEHICLE_TYPES", "RoadTraffic"]
 #: name -> (length, width, height) in metres; see the module docstring for the sources.
 VEHICLE_TYPES = {"car": (4.5, 1.8, 1.5), "van": (6.0, 2.0, 2.6), "bus": (12.0, 2.55, 3.1)}
 _CAR, _VAN, _BUS = 0, 1, 2
-#: preference of a street class (OSM ``highway``) for cars and vans (assumption: main streets carry more).
-ROAD_PREF = {"primary": 8.0, "primary_link": 4.0, "secondary": 6.0, "secondary_link": 3.0, "tertiary": 3.0,
-             "tertiary_link": 2.0, "unclassified": 1.5, "residential": 1.0, "living_street": 0.3,
-             "service": 0.3}
+#: preference of a street class (OSM ``highway``) for cars and vans (assumption: main streets carry more);
+#: a class not listed (a footway in a synthetic twin's drive graph) carries no traffic.
+ROAD_PREF = {"motorway": 8.0, "motorway_link": 4.0, "trunk": 8.0, "trunk_link": 4.0, "primary": 8.0,
+             "primary_link": 4.0, "secondary": 6.0, "secondary_link": 3.0, "tertiary": 3.0, "tertiary_link": 2.0,
+             "unclassified": 1.5, "residential": 1.0, "road": 1.0, "living_street": 0.3, "service": 0.3}
 #: the same for buses: they keep to the main streets.
 BUS_PREF = {"primary": 8.0, "primary_link": 4.0, "secondary": 6.0, "secondary_link": 3.0, "tertiary": 3.0,
             "tertiary_link": 2.0}
@@ -126,8 +128,8 @@ class RoadTraffic(Lookalike):
         self.net: EdgeNet = edge_net(model.twin.drive)
         net = self.net
         hw = [_first(d.get("highway"), "") for d in net.data]
-        pref = np.array([[ROAD_PREF.get(h, 1.0) for h in hw], [BUS_PREF.get(h, 0.0) for h in hw]])
-        n = int(round(s.vehicles_per_km * net.length.sum() / 1000.0))
+        pref = np.array([[ROAD_PREF.get(h, 0.0) for h in hw], [BUS_PREF.get(h, 0.0) for h in hw]])
+        n = int(round(s.vehicles_per_km * net.length[pref[0] > 0].sum() / 1000.0))
         vtype = rng.choice(3, size=n, p=[1 - s.van_share - s.bus_share, s.van_share, s.bus_share])
         self.mv = GraphMovers(net, pref, (vtype == _BUS).astype(np.int64), rng=rng, blend_m=15.0,
                               lateral_of=lambda rows, edges: self.lane_lat[edges])
