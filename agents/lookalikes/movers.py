@@ -166,7 +166,8 @@ class GraphMovers:
         edge with probability proportional to ``pref * length``. An edge of preference 0 is taken only when
         nothing else leaves the node.
     sort : numpy.ndarray
-        (n,) int, the sort (row of ``pref``) of each mover; its length is the number of movers.
+        (n,) int, the sort (row of ``pref``) of each mover; its length is the number of movers. Every sort
+        used must have an edge of preference > 0.
     rng : numpy.random.Generator
     exits : bool
         Whether movers leave at boundary dead ends (and others enter there); else they turn back.
@@ -194,7 +195,8 @@ class GraphMovers:
         self.exit = (self.tables[0][3] if self.tables else np.zeros(net.n_edges, bool))
         w = self.pref * net.length
         sort = np.asarray(sort, np.int64)
-        sort = sort[w.sum(axis=1)[sort] > 0] if net.n_edges else sort[:0]
+        if len(sort) and not (w.sum(axis=1)[sort] > 0).all():
+            raise ValueError("movers of a sort whose preferences are all 0: no edge to put them on")
         self.sort = sort
         self.n = len(sort)
         self.edge = np.zeros(self.n, np.int64)

@@ -10,7 +10,8 @@ a traveller will put down) and does each in the tick that reaches its time, so n
 before it happens.
 
 ``WalkRoutes`` gives walking polylines on the twin's walk graph from a node about some distance away to a
-spot (and back), a few per spot, computed once and reused for every person who comes and goes there.
+place's node (then straight on to a spot), a few per node, computed once and reused for every person who
+comes and goes there.
 """
 
 from __future__ import annotations
@@ -177,24 +178,29 @@ class WalkRoutes:
         self.walk, self.rng = walk, rng
         self._cache: dict[tuple, list[np.ndarray]] = {}
 
-    def to_spot(self, node, spot, dist_m: tuple[float, float], *, k: int = 4) -> list[np.ndarray]:
-        """``k`` polylines (m, 2) ending at ``spot``, each from a walk node ``dist_m`` (range) away from
-        ``node`` along the graph to ``node`` and straight on to ``spot``."""
-        key = (node, round(float(spot[0]), 3), round(float(spot[1]), 3))
+    def to_node(self, node, dist_m: tuple[float, float], *, k: int = 4) -> list[np.ndarray]:
+        """``k`` polylines (m, 2) along the walk graph to ``node``, each from a walk node ``dist_m`` (range)
+        away; drawn on first use, then reused."""
+        key = (node, float(dist_m[0]), float(dist_m[1]), int(k))
         if key not in self._cache:
             out = []
             for d in self.rng.uniform(dist_m[0], dist_m[1], k):
                 far = self.walk.node_at_distance(node, float(d), self.rng)
-                pts = self.walk.polyline(self.walk.path(far, node))[0] if far != node else \
-                    self.walk.node_xy(node).reshape(1, 2)
-                out.append(np.vstack([pts, np.asarray(spot, float).reshape(1, 2)]))
+                out.append(self.walk.polyline(self.walk.path(far, node))[0] if far != node else
+                           self.walk.node_xy(node).reshape(1, 2))
             self._cache[key] = out
         return self._cache[key]
 
+    def to_spot(self, node, spot, dist_m: tuple[float, float], *, k: int = 4) -> list[np.ndarray]:
+        """The ``to_node`` polylines, each going on straight from ``node`` to ``spot``."""
+        end = np.asarray(spot, float).reshape(1, 2)
+        return [np.vstack([r, end]) for r in self.to_node(node, dist_m, k=k)]
+
     def pick(self, node, spot, dist_m: tuple[float, float], *, k: int = 4) -> np.ndarray:
         """One of the ``to_spot`` polylines, drawn."""
-        routes = self.to_spot(node, spot, dist_m, k=k)
-        return routes[int(self.rng.integers(len(routes)))]
+        routes = self.to_node(node, dist_m, k=k)
+        r = routes[int(self.rng.integers(len(routes)))]
+        return np.vstack([r, np.asarray(spot, float).reshape(1, 2)])
 
 
 def walk_times(points: np.ndarray, speed: float, t0: float) -> np.ndarray:

@@ -70,8 +70,9 @@ _CAR, _VAN, _BUS = 0, 1, 2
 #: preference of a street class (OSM ``highway``) for cars and vans (assumption: main streets carry more);
 #: a class not listed (a footway in a synthetic twin's drive graph) carries no traffic.
 ROAD_PREF = {"motorway": 8.0, "motorway_link": 4.0, "trunk": 8.0, "trunk_link": 4.0, "primary": 8.0,
-             "primary_link": 4.0, "secondary": 6.0, "secondary_link": 3.0, "tertiary": 3.0, "tertiary_link": 2.0,
-             "unclassified": 1.5, "residential": 1.0, "road": 1.0, "living_street": 0.3, "service": 0.3}
+             "primary_link": 4.0, "secondary": 6.0, "secondary_link": 3.0, "tertiary": 3.0,
+             "tertiary_link": 2.0, "unclassified": 1.5, "residential": 1.0, "road": 1.0, "living_street": 0.3,
+             "service": 0.3}
 #: the same for buses: they keep to the main streets.
 BUS_PREF = {"primary": 8.0, "primary_link": 4.0, "secondary": 6.0, "secondary_link": 3.0, "tertiary": 3.0,
             "tertiary_link": 2.0}
@@ -131,10 +132,12 @@ class RoadTraffic(Lookalike):
         pref = np.array([[ROAD_PREF.get(h, 0.0) for h in hw], [BUS_PREF.get(h, 0.0) for h in hw]])
         n = int(round(s.vehicles_per_km * net.length[pref[0] > 0].sum() / 1000.0))
         vtype = rng.choice(3, size=n, p=[1 - s.van_share - s.bus_share, s.van_share, s.bus_share])
+        if not (pref[1] > 0).any():        # no main street: the buses are cars
+            vtype[vtype == _BUS] = _CAR
         self.mv = GraphMovers(net, pref, (vtype == _BUS).astype(np.int64), rng=rng, blend_m=15.0,
                               lateral_of=lambda rows, edges: self.lane_lat[edges])
         mv = self.mv
-        self.vtype = vtype[: mv.n] if mv.n == n else np.where(mv.sort == 1, _BUS, _CAR)
+        self.vtype = vtype
         dims = np.array(list(VEHICLE_TYPES.values()))
         self.dims = dims
         self.factor = np.clip(rng.normal(s.speed_factor, s.speed_factor_sd, mv.n), 0.5, 1.3)

@@ -57,7 +57,7 @@ class FastWalkers(Lookalike):
             h = d.get("highway")
             hw.append(h if isinstance(h, str) else "/".join(map(str, h)) if isinstance(h, list) else "")
         pref = np.array([self._pref(h) for h in hw])
-        n = int(round(s.per_km * net.length.sum() / 2000.0))
+        n = int(round(s.per_km * net.length.sum() / 2000.0)) if (pref > 0).any() else 0
         self.mv = GraphMovers(net, pref, np.zeros(n, np.int64), rng=rng, lateral_of=self._lateral)
         n = self.mv.n
         lo, hi = s.speed_range
