@@ -108,3 +108,24 @@ def test_density_truth_counts_lookalike_persons(tmp_path, helsinki):
     assert sum(model.crowd.counts_in(zones).values()) == 0
     assert sum(model.counts_in(zones).values()) >= 0.5 * len([r for r in model.drain_truth()
                                                                if r["kind"] == "pitch_set_up"])
+
+
+def test_timed_paths_positions_and_pruning():
+    import numpy as np
+
+    from agents.lookalikes.paths import TimedPaths, visit
+    from agents.world import PERSON
+
+    tp = TimedPaths(PERSON)
+    xy, times = visit(np.array([[0.0, 0.0], [10.0, 0.0]]), (10.0, 0.0), 10.0, 20.0,
+                      np.array([[10.0, 0.0], [10.0, 5.0]]), 1.0)
+    tp.add(7, xy, times, height=1.7, width=0.5)
+    tp.add(8, [[0.0, 0.0], [0.0, 1.0]], [0.0, 1.0], height=1.7, width=0.5)
+    assert list(tp.targets(0.0).ids) == [7, 8]
+    for t, want, v in [(5.0, (5.0, 0.0), 1.0), (15.0, (10.0, 0.0), 0.0), (22.0, (10.0, 2.0), 1.0)]:
+        tg = tp.targets(t)
+        assert list(tg.ids) == [7] and np.allclose(tg.xy[0], want) and np.isclose(tg.speed[0], v)
+        tp.prune(t)
+    assert len(tp) == 1 and len(tp.targets(25.1)) == 0
+    with pytest.raises(ValueError):
+        tp.add(9, [[0.0, 0.0]], [0.0], height=1.7, width=0.5)
