@@ -131,7 +131,8 @@ class RoadTraffic(Lookalike):
         hw = [_first(d.get("highway"), "") for d in net.data]
         pref = np.array([[ROAD_PREF.get(h, 0.0) for h in hw], [BUS_PREF.get(h, 0.0) for h in hw]])
         n = int(round(s.vehicles_per_km * net.length[pref[0] > 0].sum() / 1000.0))
-        vtype = rng.choice(3, size=n, p=[1 - s.van_share - s.bus_share, s.van_share, s.bus_share])
+        share = np.array([max(1.0 - s.van_share - s.bus_share, 0.0), s.van_share, s.bus_share])
+        vtype = rng.choice(3, size=n, p=share / share.sum())
         if not (pref[1] > 0).any():        # no main street: the buses are cars
             vtype[vtype == _BUS] = _CAR
         self.mv = GraphMovers(net, pref, (vtype == _BUS).astype(np.int64), rng=rng, blend_m=15.0,
@@ -155,11 +156,12 @@ class RoadTraffic(Lookalike):
         self.agenda = Agenda(self)
         mv.lateral[:] = self.lane_lat[mv.edge]
         mv.speed[:] = self.v_edge[mv.edge] * self.factor
+        parked, left = self._initial_stops()
         xy = mv.positions()
         names = list(VEHICLE_TYPES)
         for i in range(mv.n):
             self.record("spawned", int(self.ids[i]), xy[i], t0, cls="vehicle", vehicle=names[self.vtype[i]])
-        self._initial_stops(t0)
+        self._park(parked, t0, left)
         self._squares_setup(t0)
 
     def _stop_every_m(self, rows: np.ndarray) -> np.ndarray:
@@ -172,8 +174,9 @@ class RoadTraffic(Lookalike):
         med = np.where(self.vtype[rows] == _VAN, s.van_stop_median_s, s.car_stop_median_s)
         return med * np.exp(self.rng.normal(0.0, s.stop_log_sd, len(rows)))
 
-    def _initial_stops(self, t0: float) -> None:
-        """Vans (and cars) already at a stop at the start: the share of time their round spends stopped."""
+    def _initial_stops(self) -> tuple[np.ndarray, np.ndarray]:
+        """Vans (and cars) already at a stop at the start (the share of time their round spends stopped),
+        put at the kerb; returns them and what is left of their stops (s)."""
         s, mv = self.params, self.mv
         rows = np.flatnonzero(self.vtype != _BUS)
         drive_s = self._stop_every_m(rows) / np.maximum(self.v_edge[mv.edge[rows]] * self.factor[rows], 1.0)
@@ -184,7 +187,8 @@ class RoadTraffic(Lookalike):
         r = rows[stopped]
         left = self._stop_s(r) * self.rng.random(len(r))
         self.mv.lateral[r] = self.kerb_lat[self.mv.edge[r]]
-        self._park(r, t0, left)
+        self.mv.speed[r] = 0.0
+        return r, left
 
     def _park(self, rows: np.ndarray, t: float, dur: np.ndarray) -> None:
         mv = self.mv
