@@ -19,8 +19,7 @@ def test_bins_along_walkways_and_benches_on_squares(helsinki):
     ways = 0.0
     for _, _, d in helsinki.walk.edges(data=True):
         h = d.get("highway")
-        h = h[0] if isinstance(h, list) else h
-        if h in WALKWAYS:
+        if any(x in WALKWAYS for x in (h if isinstance(h, list) else [h])):
             ways += d["length"]
     ways /= 2   # each way is stored both ways (one way: close enough for the bound)
     n_bins = items.count("bin") - len(transit_stops(helsinki)[0])
@@ -46,10 +45,11 @@ def test_furniture_stands_still_with_its_size(helsinki):
 def test_a_bench_and_a_bin_beside_every_stop(helsinki):
     stops = np.array([s.xy for s in transit_stops(helsinki)[0]])
     p = play(helsinki, "street_furniture", until=1.0, bin_spacing_m=1e6, benches_per_1000m2=0.0)
-    xy = np.array([r["xy"] for r in p.truth])
-    assert len(xy) == 2 * len(stops)
-    d = np.hypot(*(xy[:, None] - stops[None]).transpose(2, 0, 1)).min(axis=1)
-    assert (d <= 3.0 + 1e-9).all() and (d >= 2.0 - 1e-9).all()
+    for item in ("bench", "bin"):
+        xy = np.array([r["xy"] for r in p.truth if r["item"] == item])
+        d = np.hypot(*(xy[:, None] - stops[None]).transpose(2, 0, 1)).min(axis=1)
+        near = (d <= 3.0 + 1e-9) & (d >= 2.0 - 1e-9)
+        assert near.sum() == len(stops)        # (a way longer than a random share of 1e6 m may hold a bin)
     none = play(helsinki, "street_furniture", until=1.0, bin_spacing_m=1e6, benches_per_1000m2=0.0,
                 at_stops=False)
     assert none.truth == [] and len(none.look.targets()) == 0

@@ -86,9 +86,26 @@ def _share_rule(data, path, report) -> None:
         report.error(path, "van_share + bus_share must be at most 1")
 
 
-def _first(v, default):
-    v = v[0] if isinstance(v, list) and v else v
-    return default if v is None else v
+def _values(v) -> list:
+    """An OSM attribute as a list of its values (a merged way holds a list, in no meaningful order)."""
+    return [x for x in (v if isinstance(v, list) else [v]) if x is not None]
+
+
+def _number(v) -> float:
+    """The largest number in an OSM attribute such as ``lanes`` ("2", ["2", "3"], "2;3"), else 0."""
+    out = 0.0
+    for x in _values(v):
+        for part in str(x).split(";"):
+            try:
+                out = max(out, float(part))
+            except ValueError:
+                continue
+    return out
+
+
+def _pref(v, table: dict[str, float]) -> float:
+    """A way's preference: the highest of its classes' (order-free: merged ways list several)."""
+    return max((table.get(str(h), 0.0) for h in _values(v)), default=0.0)
 
 
 class RoadTraffic(Lookalike):
@@ -128,8 +145,8 @@ class RoadTraffic(Lookalike):
         s, rng, model = self.params, self.rng, self.model
         self.net: EdgeNet = edge_net(model.twin.drive)
         net = self.net
-        hw = [_first(d.get("highway"), "") for d in net.data]
-        pref = np.array([[ROAD_PREF.get(h, 0.0) for h in hw], [BUS_PREF.get(h, 0.0) for h in hw]])
+        pref = np.array([[_pref(d.get("highway"), ROAD_PREF) for d in net.data],
+                         [_pref(d.get("highway"), BUS_PREF) for d in net.data]]).reshape(2, -1)
         n = int(round(s.vehicles_per_km * net.length[pref[0] > 0].sum() / 1000.0))
         share = np.array([max(1.0 - s.van_share - s.bus_share, 0.0), s.van_share, s.bus_share])
         vtype = rng.choice(3, size=n, p=share / share.sum())
@@ -143,9 +160,9 @@ class RoadTraffic(Lookalike):
         self.dims = dims
         self.factor = np.clip(rng.normal(s.speed_factor, s.speed_factor_sd, mv.n), 0.5, 1.3)
         self.factor[self.vtype == _BUS] *= _BUS_SPEED
-        kph = np.array([float(_first(d.get("speed_kph"), 30.0)) for d in net.data])
+        kph = np.array([_number(d.get("speed_kph")) or 30.0 for d in net.data])
         self.v_edge = kph / 3.6
-        lanes = np.array([float(str(_first(d.get("lanes"), "0")).split(";")[0] or 0) for d in net.data])
+        lanes = np.array([_number(d.get("lanes")) for d in net.data])
         two_way = net.rev >= 0
         lanes = np.where(lanes > 0, lanes, np.where(two_way, 2.0, 1.0))
         self.lane_lat = np.where(two_way, _LANE_M / 2, 0.0)

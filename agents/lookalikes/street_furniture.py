@@ -39,9 +39,10 @@ FURNITURE_SIZES = {"bench": (0.85, 1.8), "bin": (1.0, 0.5)}
 WALKWAYS = ("footway", "pedestrian", "path", "living_street")
 
 
-def _highway(d: dict) -> str:
+def _walkway(d: dict) -> bool:
+    """Whether a walk edge is a walkway: one of its classes (a merged way lists several) in ``WALKWAYS``."""
     h = d.get("highway")
-    return h[0] if isinstance(h, list) and h else h if isinstance(h, str) else ""
+    return any(x in WALKWAYS for x in (h if isinstance(h, list) else [h]))
 
 
 class StreetFurniture(Lookalike):
@@ -90,7 +91,7 @@ class StreetFurniture(Lookalike):
         net = edge_net(self.model.twin.walk)
         idx = np.arange(net.n_edges)
         once = (net.rev < 0) | (idx < net.rev)
-        way = np.array([_highway(d) in WALKWAYS for d in net.data], bool)
+        way = np.array([_walkway(d) for d in net.data], bool)
         e = idx[once & way] if net.n_edges else idx
         if not len(e):
             return np.zeros((0, 2))

@@ -52,11 +52,7 @@ class FastWalkers(Lookalike):
         s, rng = self.params, self.rng
         net = edge_net(self.model.twin.walk)
         self.net = net
-        hw = []
-        for d in net.data:
-            h = d.get("highway")
-            hw.append(h if isinstance(h, str) else "/".join(map(str, h)) if isinstance(h, list) else "")
-        pref = np.array([self._pref(h) for h in hw])
+        pref = np.array([self._pref(d.get("highway")) for d in net.data])
         n = int(round(s.per_km * net.length.sum() / 2000.0)) if (pref > 0).any() else 0
         self.mv = GraphMovers(net, pref, np.zeros(n, np.int64), rng=rng, lateral_of=self._lateral)
         n = self.mv.n
@@ -72,10 +68,11 @@ class FastWalkers(Lookalike):
         for i in range(n):
             self.record("spawned", int(self.ids[i]), xy[i], t0, cls=CLASS_NAMES[self.cls], what=self.what)
 
-    def _pref(self, highway: str) -> float:
-        """Preference of a way whose ``highway`` is ``highway`` (lists joined by '/': the lowest counts)."""
-        vals = [self.pref.get(h, self.other_pref) for h in highway.split("/") if h] or [self.other_pref]
-        return float(min(vals))
+    def _pref(self, highway) -> float:
+        """Preference of a way of OSM class ``highway``; a merged way lists several (in no meaningful
+        order): the lowest counts (a way with steps is a way with steps)."""
+        hs = [h for h in (highway if isinstance(highway, list) else [highway]) if h is not None]
+        return float(min((self.pref.get(str(h), self.other_pref) for h in hs), default=self.other_pref))
 
     def _lateral(self, rows: np.ndarray, edges: np.ndarray) -> np.ndarray:
         """Lateral offsets of movers ``rows`` on ``edges``: their lane share of the way's free width."""
