@@ -15,9 +15,10 @@ from typing import Any
 
 import mesa
 import numpy as np
+import shapely
 
 from agents.model_tracks import GraphIndex
-from agents.world import OBJECT, Impulse, Targets
+from agents.world import OBJECT, PERSON, Impulse, Targets
 
 __all__ = ["ID_BASE", "CityModel"]
 
@@ -47,10 +48,12 @@ class CityModel(mesa.Model):
         self.walk = GraphIndex(twin.walk)
         self.drive = GraphIndex(twin.drive)
         self._next_id = ID_BASE
-        #: left objects: target id -> {"xy", "placed_t", "remove_t", "by"}
+        #: left objects: target id -> {"xy", "placed_t", "remove_t", "by", "tags"}
         self.objects: dict[int, dict] = {}
         #: harmless look-alikes acting in the world (``agents.lookalikes``), stepped after the individuals
         self.lookalikes: list = []
+        #: crowd rows added by a look-alike -> the fields their crowd events carry (``tag_crowd``)
+        self._crowd_tags: list[tuple[np.ndarray, dict]] = []
 
     # --- bookkeeping ------------------------------------------------------------------------------------
     def new_target_id(self) -> int:
@@ -76,17 +79,36 @@ class CityModel(mesa.Model):
         out.sort(key=lambda r: r["t"])
         return out
 
-    def place_object(self, xy, t: float, *, by: int, remove_after_s: float | None = None) -> int:
-        """Leave a physical object (a target of class object) at ``xy``; it persists until removed."""
+    def place_object(self, xy, t: float, *, by: int, remove_after_s: float | None = None, **tags) -> int:
+        """Leave a physical object (a target of class object) at ``xy``; it persists until removed.
+
+        ``tags`` (e.g. ``lookalike="luggage"``) go into its ``object_placed`` and ``object_removed`` records.
+        """
         oid = self.new_target_id()
-        self.objects[oid] = {"xy": np.asarray(xy, float), "placed_t": float(t), "by": int(by),
+        self.objects[oid] = {"xy": np.asarray(xy, float), "placed_t": float(t), "by": int(by), "tags": tags,
                              "remove_t": None if remove_after_s is None else float(t) + float(remove_after_s)}
-        self.record("object_placed", oid, xy, t, by=int(by))
+        self.record("object_placed", oid, xy, t, by=int(by), **tags)
         return oid
 
     def remove_object(self, oid: int, t: float, *, reason: str) -> None:
+        """Take the object ``oid`` out of the world at ``t`` (``reason``: picked_up, scheduled, ...)."""
         obj = self.objects.pop(oid)
-        self.record("object_removed", oid, obj["xy"], t, reason=reason)
+        self.record("object_removed", oid, obj["xy"], t, reason=reason, **obj["tags"])
+
+    def tag_crowd(self, rows, **tags) -> None:
+        """Every later crowd event (spawned, arrived, ...) of the crowd rows ``rows`` carries ``tags``
+        (a look-alike adding people to the crowd marks them ``lookalike=<key>``)."""
+        self._crowd_tags.append((np.asarray(rows, np.int64), dict(tags)))
+
+    def _tagged(self, events: list[dict]) -> list[dict]:
+        """``events`` with the tags of ``tag_crowd`` added to those about tagged rows."""
+        if not self._crowd_tags or not events:
+            return events
+        ids = np.array([e["id"] if isinstance(e["id"], int | np.integer) else -1 for e in events], np.int64)
+        for rows, tags in self._crowd_tags:
+            for k in np.flatnonzero(np.isin(ids, rows)).tolist():
+                events[k].update(tags)
+        return events
 
     def add_impulse(self, t: float, xy, cls: str, level_db: float, iid: str) -> Impulse:
         imp = Impulse(t=float(t), xy=(float(xy[0]), float(xy[1])), cls=cls, level_db=float(level_db), id=iid)
@@ -97,7 +119,7 @@ class CityModel(mesa.Model):
     def advance(self, t: float, dt: float) -> None:
         """Move everything from ``t`` to ``t + dt``: crowd first, then individuals (seeded order)."""
         if self.crowd is not None:
-            self.truth.extend(self.crowd.step(t, dt))
+            self.truth.extend(self._tagged(self.crowd.step(t, dt)))
         self.agents.shuffle_do("act", t, dt)
         for look in self.lookalikes:
             look.step(t, dt)
@@ -133,6 +155,22 @@ class CityModel(mesa.Model):
         parts = [self.crowd.targets()] if self.crowd is not None else []
         looks = [tg for tg in (look.targets() for look in self.lookalikes) if tg is not None]
         return Targets.concat([*parts, self.individual_targets(), *looks])
+
+    def counts_in(self, zones) -> dict[str, int]:
+        """True people in the world inside each zone polygon (metres): the crowd's pedestrians plus the
+        persons the look-alikes hold (people waiting at stops, vendors, joggers, ...)."""
+        out = self.crowd.counts_in(zones) if self.crowd is not None else {name: 0 for name in zones}
+        looks = [tg for tg in (look.targets() for look in self.lookalikes) if tg is not None]
+        tg = Targets.concat(looks)
+        xy = tg.xy[tg.cls == PERSON]
+        if not len(xy):
+            return out
+        for name, poly in zones.items():
+            x0, y0, x1, y1 = poly.bounds
+            m = (xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)
+            if m.any():
+                out[name] += int(shapely.contains_xy(poly, xy[m, 0], xy[m, 1]).sum())
+        return out
 
     def dispatch(self, kind: str, xy, t: float, *, reason: str = "") -> Any:
         """Send the idle ``kind`` unit (police|fire|ambulance) with the least drive time to ``xy`` at ``t``.

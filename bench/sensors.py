@@ -3,8 +3,9 @@
 
 The run goes through the real engine (``scenarios.engine.run_scenario``): 10,000 pedestrians, 50 cameras
 (the first 50 OSM cameras of the Helsinki twin by id, at their OSM positions, aimed by the placement
-rules), 10 microphones, the city network with one attack (SSH brute force on the video server), bus and
-recorder, MOT/Zeek/syslog exports. Timed: the simulation alone (analytics and scoring off) with the cameras'
+rules), 10 microphones, the city network with one attack (SSH brute force on the video server), every
+look-alike at its defaults (``agents.lookalikes``: traffic, cyclists, furniture, ...), bus and recorder,
+MOT/Zeek/syslog exports. Timed: the simulation alone (analytics and scoring off) with the cameras'
 building shadows cast (a city's first run) and then loaded from their cache (every later run); a short run
 whose time, taken from the full one's, gives the steady state; then the run with the analytics pipeline on
 the bus. Each row: build time, run time, wall seconds per simulated second and the real-time factor
@@ -40,6 +41,8 @@ from twin import load_twin  # noqa: E402
 COMPONENTS = {
     "crowd step (agents.crowd)": ("agents/crowd.py", "step"),
     "individuals (Mesa agents)": ("mesa/agent.py", "shuffle_do"),
+    "look-alikes: road traffic": ("agents/lookalikes/road_traffic.py", "step"),
+    "look-alikes: cyclists, joggers": ("agents/lookalikes/walkers.py", "step"),
     "targets for sensors": ("agents/model.py", "targets"),
     "cameras (sensors.camera)": ("sensors/camera/camera.py", "measure"),
     "microphones (sensors.acoustic)": ("sensors/acoustic.py", "measure"),

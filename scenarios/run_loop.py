@@ -9,7 +9,8 @@
   camera's status is the attack's where one acts on it, else its scheduled fault; its stream view
   (``Camera.vms``) gets the network's link state (sessions cut, frames a congested link lets through, the
   replay loop), from which the camera makes what the video server receives.
-- ``crowd_density.csv`` gets the true people per zone every ``DENSITY_PERIOD_S``.
+- ``crowd_density.csv`` gets the true people per zone every ``DENSITY_PERIOD_S`` (the crowd's and the
+  look-alikes' persons, ``CityModel.counts_in``).
 - Scheduled actions (``scenarios.scheduled``) run at urgent priority, before sensors measure at that instant.
 """
 
@@ -105,7 +106,7 @@ class RunLoop:
     def _density_proc(self):
         run = self.run
         while True:
-            counts = run.crowd.counts_in(run.zones)
+            counts = run.model.counts_in(run.zones)
             t = f"{self.env.now:.1f}"
             run.density_fh.write("".join(f"{t},{z},{n}\n" for z, n in counts.items()))
             yield self.env.timeout(DENSITY_PERIOD_S)

@@ -29,7 +29,26 @@ import numpy as np
 from agents.world import Targets
 from twin.registry import DEFAULT_RANK, Registry
 
-__all__ = ["LOOKALIKE_KINDS", "Lookalike", "LookalikeParams"]
+__all__ = ["LOOKALIKE_KINDS", "Lookalike", "LookalikeParams", "pair", "pairs_rule"]
+
+
+def pair(default: tuple[float, float], doc: str) -> Any:
+    """A ``[low, high]`` field (non-negative numbers; ``pairs_rule`` checks low <= high) with its default."""
+    return field(default=default, metadata={"doc": doc, "min_len": 2, "item": {"ge": 0}})
+
+
+def pairs_rule(*names: str):
+    """A ``RULES`` entry: each of the fields ``names`` is ``[low, high]`` with low <= high."""
+    def rule(data, path, report) -> None:
+        for name in names:
+            v = data.get(name)
+            if not isinstance(v, list):
+                continue
+            if len(v) != 2:
+                report.error(f"{path}.{name}", f"must be [low, high], got {v!r}")
+            elif all(isinstance(x, int | float) for x in v) and v[0] > v[1]:
+                report.error(f"{path}.{name}", f"must be [low, high] with low <= high, got {v!r}")
+    return rule
 
 
 @dataclass(frozen=True)
