@@ -156,6 +156,27 @@ class CityModel(mesa.Model):
         looks = [tg for tg in (look.targets() for look in self.lookalikes) if tg is not None]
         return Targets.concat([*parts, self.individual_targets(), *looks])
 
+    def who_is_near(self, xy, radius_m: float) -> dict[str, list]:
+        """Who truly is within ``radius_m`` of ``xy`` now: ``{"lookalikes": [keys], "attacks": [ids],
+        "people": n}`` (what an alert raised there can be checked against; never given to the analytics)."""
+        near = lambda tg: np.hypot(tg.xy[:, 0] - xy[0], tg.xy[:, 1] - xy[1]) <= radius_m  # noqa: E731
+        keys: set[str] = set()
+        for look in self.lookalikes:
+            tg = look.targets()
+            if tg is not None and len(tg) and near(tg).any():
+                keys.add(look.key)
+        people = 0
+        if self.crowd is not None:
+            tg = self.crowd.targets()
+            hit = tg.ids[near(tg)] if len(tg) else np.zeros(0, np.int64)
+            people = len(hit)
+            for rows, tags in self._crowd_tags:
+                if "lookalike" in tags and np.isin(hit, rows).any():
+                    keys.add(str(tags["lookalike"]))
+        attacks = sorted({a.attack_id for a in self.attackers
+                          if a.xy is not None and np.hypot(*(np.asarray(a.xy) - xy)) <= radius_m})
+        return {"lookalikes": sorted(keys), "attacks": attacks, "people": people}
+
     def counts_in(self, zones) -> dict[str, int]:
         """True people in the world inside each zone polygon (metres): the crowd's pedestrians plus the
         persons the look-alikes hold (people waiting at stops, vendors, joggers, ...)."""

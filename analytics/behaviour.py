@@ -494,8 +494,9 @@ class VehicleParams:
     ----------
     min_speed_mps : a vehicle moving faster than this inside a pedestrian zone alerts (default 1 m/s;
         a parked or delivery vehicle standing still does not).
-    ramming_speed_mps : faster than this anywhere with a person within ``near_person_m`` alerts
-        (default 8 m/s, about 30 km/h).
+    ramming_speed_mps : inside a pedestrian zone, faster than this with a person within ``near_person_m``
+        is ramming (default 8 m/s, about 30 km/h; the higher confidence). Outside the pedestrian zones a
+        car at street speed beside people on the pavement is ordinary traffic: no alert.
     near_person_m : distance to the nearest person for the ramming test (default 10 m).
     max_speed_mps : faster is a tracking error (default 40 m/s).
     window_s : speed is the displacement over this window (default 1 s).
@@ -562,9 +563,9 @@ class VehicleIntrusionDetector(Detector):
             if not (v == v) or v > self.p.max_speed_mps:
                 continue
             near = float(np.hypot(*(persons - xy[i]).T).min()) if len(persons) else np.inf
-            ramming = v >= self.p.ramming_speed_mps and near <= self.p.near_person_m
-            if not (ramming or (inside[k] and v >= self.p.min_speed_mps)):
+            if not (inside[k] and v >= self.p.min_speed_mps):
                 continue
+            ramming = v >= self.p.ramming_speed_mps and near <= self.p.near_person_m
             if self._episodes.admit(t, ids[i], xy[i]):
                 out.append(
                     make_alert(

@@ -32,7 +32,7 @@ class AlertStream:
     """Runs ``AnalyticsPipeline`` on every bus message and keeps its alerts (see the module docstring)."""
 
     def __init__(self, bus: Bus, run_dir: Path, *, zones: dict[str, Any], restricted: list, crs: str,
-                 on_alert: Any = None, params: Any = None) -> None:
+                 on_alert: Any = None, params: Any = None, witness: Any = None) -> None:
         self.bus, self.run_dir, self.on_alert = bus, Path(run_dir), on_alert
         poly = {k: list(map(list, p.exterior.coords)) for k, p in zones.items()}
         kw = {} if params is None else {"params": params}
@@ -40,6 +40,10 @@ class AlertStream:
                                                                   for z in restricted], crs=crs, **kw)
         self.count = 0
         self._fh = open(self.run_dir / "alerts.jsonl", "w", encoding="utf-8")  # noqa: SIM115 - closed in close
+        #: the truth side of each alert (``witness(alert)``: who was really there), for scoring only
+        self.witness = witness
+        self._truth_fh = (open(self.run_dir / "alerts_truth.jsonl", "w", encoding="utf-8")  # noqa: SIM115
+                          if witness is not None else None)
         bus.subscribe("*", self._on_message)
 
     def _on_message(self, msg: Message) -> None:
@@ -50,6 +54,9 @@ class AlertStream:
 
     def _alert(self, t: float, alert: dict) -> None:
         self._fh.write(dumps(alert) + "\n")
+        if self._truth_fh is not None:
+            seen = {"t": alert["t"], "kind": alert["kind"], **self.witness(alert)}
+            self._truth_fh.write(dumps(seen) + "\n")
         self.count += 1
         self.bus.publish(t, "analytics/alert", alert)
         if self.on_alert is not None:
@@ -61,8 +68,11 @@ class AlertStream:
             self._alert(t, alert)
 
     def close(self) -> None:
-        """Close ``alerts.jsonl``; write the density estimates, the tracker's files and ``analytics.json``."""
+        """Close ``alerts.jsonl`` and ``alerts_truth.jsonl``; write the density estimates, the tracker's files
+        and ``analytics.json``."""
         self._fh.close()
+        if self._truth_fh is not None:
+            self._truth_fh.close()
         write_density_csv(self.run_dir / "density_estimates.csv", self.pipeline.density_history())
         write_track_files(self.pipeline.tracks, self.run_dir)
         report = {"alerts": self.count, **self.pipeline.error_report()}
@@ -72,3 +82,5 @@ class AlertStream:
         """Close the file (the run failed; its folder is dropped)."""
         with contextlib.suppress(Exception):
             self._fh.close()
+            if self._truth_fh is not None:
+                self._truth_fh.close()

@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 import psutil
+import shapely
 
 from agents.attackers import ATTACKER_KINDS, make_attacker
 from agents.crowd import Crowd
@@ -48,6 +49,7 @@ from agents.model import CityModel
 from agents.responders import create_responders
 from analytics.params import AnalyticsParams
 from scenarios.alerting import AlertStream
+from scenarios.detection import RADIUS_M
 from scenarios.evaluation import write_metrics
 from scenarios.resolved import resolve
 from scenarios.response import AutoResponse
@@ -180,7 +182,7 @@ class _Run:
         if self.analytics:
             self.alerts = AlertStream(self.bus, self.tmp, zones=self.zones, restricted=self.where.restricted,
                                       crs=self.twin.crs, on_alert=self.auto.on_alert if self.auto else None,
-                                      params=self._analytics_params())
+                                      params=self._analytics_params(), witness=self._witness)
             self.aborters.append(self.alerts.abort)
         exporters = [e for _, k in SENSOR_KINDS.items() for e in k.exporters] + list(CyberRange.exporters)
         self.exports.start(self.sensors, exporters, float(self.d["duration_s"]))
@@ -228,6 +230,19 @@ class _Run:
                 "events_lines": self.exports.lines,
                 "alerts": self.alerts.count if self.alerts is not None else 0, "sensors": len(self.sensors),
                 "cameras": len(self.cameras), "individuals": self.cast, "people": len(self.crowd)}
+
+    def _witness(self, alert: dict) -> dict:
+        """Who truly was where ``alert`` points when it was raised (``alerts_truth.jsonl``, for scoring)."""
+        xy, zone = alert.get("xy"), self.zones.get(str(alert.get("zone")))
+        if xy is None and zone is not None:
+            c = zone.centroid
+            xy = (c.x, c.y)
+            radius = RADIUS_M + float(shapely.hausdorff_distance(c, zone.exterior))
+        else:
+            radius = RADIUS_M
+        if xy is None:
+            return {"lookalikes": [], "attacks": [], "people": None}
+        return self.model.who_is_near(np.asarray(xy, float), radius)
 
     def _locate(self, rec: dict):
         """Where a cyber truth record happened: the position of its target node if the network knows it."""

@@ -149,7 +149,11 @@ def test_vehicle_in_plaza_and_ramming_vs_road_traffic() -> None:
     van = line([5, 5], [2.0, 2.0], n)  # drives slowly across the plaza
     alerts = run(VehicleIntrusionDetector(plaza), frames({"van": ("vehicle", van)}, n))
     assert len(alerts) == 1 and alerts[0]["evidence"]["reason"] == "pedestrian_area"
-    rammer = line([0, 25], [10.0, 0], n)  # 10 m/s along y=25 toward the people at x=60..70
-    alerts = run(VehicleIntrusionDetector(None), frames({**people, "r": ("vehicle", rammer)}, n))
+    # 10 m/s along y=25 into the plaza, at people standing in it at x=12..22: ramming
+    crowd = {f"q{i}": ("person", np.tile([12.0 + 5 * i, 25.0], (n, 1))) for i in range(3)}
+    rammer = line([0, 25], [10.0, 0], n)
+    alerts = run(VehicleIntrusionDetector(plaza), frames({**crowd, "r": ("vehicle", rammer)}, n))
     assert len(alerts) == 1 and alerts[0]["evidence"]["reason"] == "ramming_speed"
     assert alerts[0]["evidence"]["nearest_person_m"] <= 10 and alerts[0]["conf"] == 0.9
+    # outside every pedestrian zone a car at street speed beside people is traffic (no road map here)
+    assert run(VehicleIntrusionDetector(None), frames({**people, "r": ("vehicle", rammer)}, n)) == []

@@ -46,6 +46,8 @@ class ConcertExit(Lookalike):
     """An audience leaving a venue through its entrances, all at once, at a set time."""
 
     key = "concert_exit"
+    #: hundreds leaving at once look like a surge
+    explains = frozenset({"running", "crowd_anomaly", "crowd_density"})
     rank = 90
 
     @dataclass(frozen=True)

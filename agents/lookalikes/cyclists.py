@@ -29,6 +29,8 @@ class Cyclists(FastWalkers):
     """People on bicycles riding the walk graph's ways."""
 
     key = "cyclists"
+    #: fast riders look like runners; a bicycle taken for a car
+    explains = frozenset({"running", "vehicle_intrusion"})
     rank = 20
     cls = BICYCLE
     what = "cyclist"

@@ -28,6 +28,8 @@ class Joggers(FastWalkers):
     """People running for exercise along the walk graph's ways."""
 
     key = "joggers"
+    #: they run
+    explains = frozenset({"running"})
     rank = 30
     cls = PERSON
     what = "jogger"

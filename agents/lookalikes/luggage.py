@@ -52,6 +52,8 @@ class Luggage(Lookalike):
     """A bag set down by its owner, who stays by it for minutes and takes it away again."""
 
     key = "luggage"
+    #: a bag set down for minutes
+    explains = frozenset({"abandoned_object"})
     rank = 60
 
     @dataclass(frozen=True)

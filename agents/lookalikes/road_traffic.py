@@ -112,6 +112,8 @@ class RoadTraffic(Lookalike):
     """Cars, vans and buses on the drive graph, stopping at the kerb and delivering to squares."""
 
     key = "road_traffic"
+    #: cars near and in pedestrian areas; a car taken for a person or a bag
+    explains = frozenset({"vehicle_intrusion", "running", "abandoned_object"})
     rank = 10
 
     @dataclass(frozen=True)

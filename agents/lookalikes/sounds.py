@@ -56,6 +56,8 @@ class Sounds(Lookalike):
     """Fireworks, slammed doors, construction work and backfires at documented rates."""
 
     key = "sounds"
+    #: fireworks and backfires sound like shots
+    explains = frozenset({"gunshot", "explosion"})
     rank = 80
 
     @dataclass(frozen=True)

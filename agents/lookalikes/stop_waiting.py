@@ -40,6 +40,8 @@ class StopWaiting(Lookalike):
     """Passengers waiting at tram and bus stops, boarding and alighting."""
 
     key = "stop_waiting"
+    #: people standing at a stop for minutes
+    explains = frozenset({"loitering", "crowd_density"})
     rank = 40
 
     @dataclass(frozen=True)

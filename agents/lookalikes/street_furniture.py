@@ -49,6 +49,8 @@ class StreetFurniture(Lookalike):
     """Benches and bins along pavements, on squares and at stops."""
 
     key = "street_furniture"
+    #: benches and bins taken for bags
+    explains = frozenset({"abandoned_object"})
     rank = 70
 
     @dataclass(frozen=True)

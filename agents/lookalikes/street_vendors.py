@@ -42,6 +42,8 @@ class StreetVendors(Lookalike):
     """Vendors and buskers standing at a pitch on a square for about an hour."""
 
     key = "street_vendors"
+    #: standing at a pitch for an hour; a busker's case on the ground
+    explains = frozenset({"loitering", "abandoned_object"})
     rank = 50
 
     @dataclass(frozen=True)
