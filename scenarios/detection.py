@@ -17,9 +17,10 @@ Rules (each attack kind declares its own part: ``detected_by``, ``observable_fro
   alert with neither a point, nor a known zone, nor a host matches nothing.
 - **Figures.** Time to detect: first matching alert's ``t`` minus the first observable act. Localisation
   error: that alert's distance to the act's position (``act_records``; else the attacker's position at the
-  alert). Every alert matching no attack is a false alarm; one that a look-alike in the ground truth
-  explains (a record tagged ``lookalike`` of a kind whose ``explains`` holds the alert kind, within
-  ``RADIUS_M`` and ``EXPLAIN_S`` before the alert) is counted by look-alike too.
+  alert). Every alert matching no attack is a false alarm; one that a look-alike explains is counted by
+  look-alike too: a look-alike whose ``explains`` holds the alert kind was truly where the alert points
+  when it was raised (the run's ``alerts_truth.jsonl``), or left a record there (tagged ``lookalike``,
+  within ``RADIUS_M``) up to ``EXPLAIN_S`` before it.
 """
 
 from __future__ import annotations
@@ -225,8 +226,12 @@ def _per_attack_kind(rows: list[dict]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _explained(alert: dict, looks: list[dict], explains: dict[str, frozenset[str]]) -> str | None:
+def _explained(alert: dict, looks: list[dict], explains: dict[str, frozenset[str]],
+               witness: dict | None = None) -> str | None:
     """The look-alike (key) that explains a false alarm, if one does (see the module docstring)."""
+    for key in (witness or {}).get("lookalikes", ()):
+        if alert["kind"] in explains.get(key, ()):
+            return key
     t, xy = float(alert["t"]), alert.get("xy")
     for r in looks:
         key = r["lookalike"]
@@ -249,8 +254,10 @@ def _per_alert_kind(alerts: list[dict], used: list[bool], hours: float) -> dict[
 
 
 def score_detection(records: list[dict], alerts: list[dict], rules: dict[str, Rule], *, zones: dict[str, Any],
-                    duration_s: float, explains: dict[str, frozenset[str]] | None = None) -> dict[str, Any]:
-    """Match ``alerts`` to the attacks of the truth ``records``; the figures of the module docstring."""
+                    duration_s: float, explains: dict[str, frozenset[str]] | None = None,
+                    witnesses: list[dict] | None = None) -> dict[str, Any]:
+    """Match ``alerts`` to the attacks of the truth ``records``; the figures of the module docstring
+    (``witnesses``: each alert's truth side, in the same order, when the run wrote it)."""
     attacks = attacks_from_truth(records, rules, duration_s)
     used = [False] * len(alerts)
     rows = []
@@ -260,11 +267,13 @@ def score_detection(records: list[dict], alerts: list[dict], rules: dict[str, Ru
         for i in hits:
             used[i] = True
         rows.append(_row(a, alerts, hits))
+    seen = witnesses if witnesses is not None and len(witnesses) == len(alerts) else [None] * len(alerts)
     false = [al for al, u in zip(alerts, used, strict=True) if not u]
+    false_seen = [w for w, u in zip(seen, used, strict=True) if not u]
     looks = [r for r in records if r.get("lookalike")]
     by_look: dict[str, int] = defaultdict(int)
-    for al in false:
-        key = _explained(al, looks, explains or {})
+    for al, w in zip(false, false_seen, strict=True):
+        key = _explained(al, looks, explains or {}, w)
         if key is not None:
             by_look[key] += 1
     hours = duration_s / 3600.0

@@ -210,8 +210,10 @@ def score_run(run_dir: str | os.PathLike, *, fps: float = 5.0,
     times = [float(al["t"]) for al in alerts]
     times += [float(r["t"]) for r in records if r.get("kind") == "attack_phase"]
     duration = _duration_s(run, times)
+    seen = run / "alerts_truth.jsonl"
+    witnesses = list(iter_jsonl(seen)) if seen.is_file() and seen.stat().st_size else None
     out = score_detection(records, alerts, rule_set, zones=_zones(run), duration_s=duration,
-                          explains=explains())
+                          explains=explains(), witnesses=witnesses)
     out["tracking"] = _tracking(run, fps)
     out["density"] = _density(run)
     out["rules"] = {
