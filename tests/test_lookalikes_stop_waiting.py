@@ -15,7 +15,9 @@ from twin.model import Asset
 
 
 def test_stops_fall_back_to_main_streets(helsinki):
-    stops, source = transit_stops(helsinki)
+    """A twin whose extract maps no stop gets stops along its main streets."""
+    tw = dataclasses.replace(helsinki, assets=[a for a in helsinki.assets if a.type != "stop"])
+    stops, source = transit_stops(tw)
     assert source == "main_streets" and len(stops) >= 5
     xy = np.array([s.xy for s in stops])
     d = np.hypot(*(xy[:, None] - xy[None]).transpose(2, 0, 1))
@@ -28,11 +30,14 @@ def test_stop_assets_are_used_when_the_twin_has_them(helsinki):
                  node=a.node, tags={"railway": "tram_stop"})
     platform = dataclasses.replace(stop, id="n2", type="square", xy=(a.xy[0] + 5, a.xy[1]), tags={
         "public_transport": "platform"})
-    tw = dataclasses.replace(helsinki, assets=[*helsinki.assets, stop, platform])
+    others = [x for x in helsinki.assets if x.type != "stop"]    # the extract's own stops left out
+    tw = dataclasses.replace(helsinki, assets=[*others, stop, platform])
     stops, source = transit_stops(tw)
     assert source == "assets" and [s.name for s in stops] == ["Test stop"]   # the platform is the same stop
     p = play(tw, "stop_waiting", until=400.0, frames=False)
     assert {r["stop_name"] for r in p.truth if r["kind"] == "waiting"} == {"Test stop"}
+    stops, source = transit_stops(helsinki)      # the embedded extract maps its tram and bus stops
+    assert source == "assets" and len(stops) >= 20 and "Kauppatori" in {s.name for s in stops}
 
 
 def test_passengers_wait_for_minutes_then_board(helsinki):
