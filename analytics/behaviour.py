@@ -540,7 +540,9 @@ class VehicleIntrusionDetector(Detector):
         self.p = params
         self.zones = Zones(pedestrian_zones)
         self._hist = TrackHistory(window_s=params.window_s)
-        self._episodes = EpisodeFilter(params.hold_s, params.radius_m)
+        # a vehicle seen in the area, then ramming people, is two alerts; ramming, then in the area, is one
+        self._episodes = {r: EpisodeFilter(params.hold_s, params.radius_m)
+                          for r in ("pedestrian_area", "ramming_speed")}
 
     def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
         fr = _frame(msg)
@@ -566,7 +568,11 @@ class VehicleIntrusionDetector(Detector):
             if not (inside[k] and v >= self.p.min_speed_mps):
                 continue
             ramming = v >= self.p.ramming_speed_mps and near <= self.p.near_person_m
-            if self._episodes.admit(t, ids[i], xy[i]):
+            # the area episode is refreshed either way; ramming opens an episode of its own (an escalation)
+            new = self._episodes["pedestrian_area"].admit(t, ids[i], xy[i])
+            if ramming:
+                new = self._episodes["ramming_speed"].admit(t, ids[i], xy[i])
+            if new:
                 out.append(
                     make_alert(
                         t,
