@@ -107,6 +107,16 @@ def _oneway(tags: dict) -> int:
     return 1 if tags.get("junction") in ("roundabout", "circular") else 0
 
 
+def _sort_merged_lists(g: nx.MultiDiGraph) -> None:
+    """Sort the attribute lists simplification merges (``highway``, ``lanes``, ``name``...): osmnx builds them
+    from sets, whose order follows the interpreter's string hash seed, so a twin built fresh would differ
+    from run to run."""
+    for *_, d in g.edges(data=True):
+        for k, v in d.items():
+            if isinstance(v, list):
+                d[k] = sorted(v, key=repr)
+
+
 def build_graph(ways: list, xy_of: dict, lonlat_of: dict, network: str, *, crs: str, simplify: bool = True,
                 largest_component: bool = True, keep: Callable | None = None) -> nx.MultiDiGraph:
     """Build the ``network`` ("walk"/"drive") MultiDiGraph from reader ways.
@@ -154,6 +164,7 @@ def build_graph(ways: list, xy_of: dict, lonlat_of: dict, network: str, *, crs: 
     if simplify:
         aggs = {"length": sum, "width_m": min} if network == "walk" else {"length": sum}
         g = ox.simplify_graph(g, edge_attr_aggs=aggs)
+        _sort_merged_lists(g)
     if largest_component:
         g = ox.truncate.largest_component(g, strongly=network == "drive")
     if network == "drive" and g.number_of_edges():
