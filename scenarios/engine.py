@@ -138,7 +138,7 @@ class _Run:
             else:
                 cyber.append((i, kind, params))
         self.cyber = build_cyber(self.twin, cyber, rng=self.rng["cyber"], epoch0=_epoch(d["start_time"]),
-                                 duration_s=T, report=rep)
+                                 duration_s=T, report=rep, params=sc.network())
         self.sensors.append(self.cyber)
         self.cameras = {s.id: s for s in self.sensors if getattr(s, "kind", "") == "camera"}
         self.by_id = {s.id: s for s in self.sensors}

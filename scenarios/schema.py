@@ -45,6 +45,7 @@ from scenarios._fields import (
     join,
 )
 from scenarios.specs import field_of, map_of, spec_of, typed
+from sensors.cyber import TrafficParams
 from sensors.cyber.campaigns import CAMPAIGNS
 from sensors.kinds import SENSOR_KINDS
 from sensors.physical import BUILT_IN as _SENSOR_BUILT_INS  # noqa: F401 - registers the built-in kinds
@@ -219,6 +220,7 @@ _SCHEMA = Map(keys={
     "start_time": Time(default=DEFAULT_START_TIME),
     "crowd": _CROWD,
     "lookalikes": None,              # derived from the registered look-alike kinds in ``schema()``
+    "network": None,                 # derived from ``sensors.cyber.TrafficParams``
     "sensors": None,                 # derived from the registered kinds
     "restricted_zones": ListOf(default=[], item=_RESTRICTED),
     "analytics": None,               # derived from the registered detectors
@@ -238,6 +240,8 @@ def schema() -> Map:
     keys["attacks"] = ListOf(default=[], item=_attacks_field())
     keys["analytics"] = _analytics_map()
     keys["lookalikes"] = _lookalikes_map()
+    keys["network"] = Map(keys=map_of(TrafficParams).keys, rules=map_of(TrafficParams).rules,
+                          doc="the camera network's normal traffic and background (sensors.cyber)")
     crit = Map(keys={**_CRITERION.keys, "detect": Str(optional=True, choices=tuple(attack_kinds()),
                                                       doc="an attack kind that must raise an alert")},
                rules=_CRITERION.rules)
@@ -273,6 +277,10 @@ class Scenario:
         """The ``sensors`` blocks as typed specs, by sensor kind key (``conditions`` apart)."""
         kinds = dict(SENSOR_KINDS.items())
         return {k: _typed_block(kinds[k], v) for k, v in self.data["sensors"].items() if k in kinds}
+
+    def network(self) -> TrafficParams:
+        """The network's traffic and background parameters (``network:``, defaults filled in)."""
+        return spec_of(TrafficParams, self.data.get("network", {}))
 
     def lookalikes(self) -> dict[str, object]:
         """Every registered look-alike kind's block, typed (its ``Params``), by key."""
