@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import shapely
 
-__all__ = ["GroundProjector", "LonLatProjector", "Zones", "apply_homography", "foot_points",
-           "undistort_points"]
+__all__ = ["GroundProjector", "LonLatProjector", "Zones", "apply_homography", "camera_position",
+           "foot_points", "undistort_points"]
 
 
 def apply_homography(h: np.ndarray, pts: np.ndarray) -> np.ndarray:
@@ -156,3 +156,15 @@ class LonLatProjector:
             return None
         lon, lat = self._tr.transform(float(xy[0]), float(xy[1]))
         return [round(float(lon), 7), round(float(lat), 7)]
+
+
+def camera_position(record: dict) -> tuple[float, float] | None:
+    """The ground position ``xy`` (metres) a ``camera/calibration`` record gives, if it is a finite pair.
+
+    >>> camera_position({"xy": [385000.0, 6672000.0]}), camera_position({"xy": [1.0, float("nan")]})
+    ((385000.0, 6672000.0), None)
+    """
+    xy = record.get("xy")
+    if xy is None or len(xy) != 2 or not np.isfinite(np.asarray(xy, float)).all():
+        return None
+    return float(xy[0]), float(xy[1])

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from analytics.base import Detector, EpisodeFilter, make_alert
+from analytics.geometry import camera_position
 
 __all__ = ["CameraTamperDetector", "TamperParams"]
 
@@ -153,9 +154,9 @@ class CameraTamperDetector(Detector):
     def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
         cam = str(msg.get("camera_id"))
         if msg.get("topic") == "camera/calibration":
-            xy = msg.get("xy")
-            if xy is not None and len(xy) == 2 and np.isfinite(np.asarray(xy, float)).all():
-                self._centre[cam] = (float(xy[0]), float(xy[1]))
+            pos = camera_position(msg)
+            if pos is not None:
+                self._centre[cam] = pos
             return []
         if msg.get("topic") != "track/frame":
             return []
