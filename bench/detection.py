@@ -40,7 +40,9 @@ TARGET_RECALL, TARGET_FA_PER_H = 0.9, 2.0
 
 
 def _run(path: str, seed: int | None, duration: float | None) -> dict:
-    """One run in a temporary folder: its detection metrics and its wall time."""
+    """One run in a temporary folder: its detection metrics and its wall time (exports written in the
+    worker itself: the pool already keeps both cores busy)."""
+    os.environ["TWIN_EXPORTS"] = "inline"
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         res = run_scenario(path, seed=seed, duration_s=duration, out=Path(tmp) / "run", quiet=True)
