@@ -243,6 +243,7 @@ class AbandonedObjectDetector(Detector):
     def __init__(self, params: AbandonedParams = AbandonedParams()) -> None:
         self.p = params
         self._obj: dict[str, _Object] = {}
+        self._prev_t = self._last_prune = float("-inf")  # time of the previous frame, of the last sweep
         self._episodes = EpisodeFilter(params.hold_s, 5 * params.static_radius_m)
 
     def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
@@ -260,6 +261,8 @@ class AbandonedObjectDetector(Detector):
                 continue
             dist = np.hypot(p_xy[:, 0] - x, p_xy[:, 1] - y)
             o = self._obj.get(tid)
+            if o is not None and self._prev_t - o.last > self.p.forget_s:
+                o = None  # forgotten at the end of the previous frame
             if o is None or np.hypot(x - o.x, y - o.y) > self.p.static_radius_m:
                 k = int(dist.argmin()) if len(dist) else -1
                 owner = p_ids[k] if k >= 0 and dist[k] <= self.p.person_radius_m else None
@@ -295,7 +298,10 @@ class AbandonedObjectDetector(Detector):
                         },
                     )
                 )
-        self._obj = {k: v for k, v in self._obj.items() if t - v.last <= self.p.forget_s}
+        self._prev_t = t
+        if t - self._last_prune > self.p.forget_s:  # memory only: lookups already skip forgotten objects
+            self._last_prune = t
+            self._obj = {k: v for k, v in self._obj.items() if t - v.last <= self.p.forget_s}
         return out
 
 
@@ -342,6 +348,7 @@ class RunningDetector(Detector):
         self.p = params
         self._hist = TrackHistory(window_s=params.window_s)
         self._since: dict[str, float] = {}
+        self._last_prune = float("-inf")
         self._episodes = EpisodeFilter(params.hold_s, params.radius_m)
 
     def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
@@ -364,7 +371,9 @@ class RunningDetector(Detector):
                     running.append(i)
             else:
                 self._since.pop(tid, None)
-        if len(self._since) > 4 * len(ids) + 100:
+        if t - self._last_prune > self._hist.forget_s:
+            # a track the history forgot (unseen for forget_s) never comes back: its ByteTrack id is retired
+            self._last_prune = t
             self._since = {k: v for k, v in self._since.items() if k in self._hist}
         if not running:
             return []

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from analytics.geometry import GroundProjector, foot_points
+from analytics.geometry import GroundProjector
 
 __all__ = [
     "CLASSES",
@@ -54,10 +54,11 @@ def ground_sigma(projector: GroundProjector | np.ndarray, xywh: np.ndarray) -> n
     """Metres the ground point moves when each box's foot point moves down by ``FOOT_JITTER`` x height
     (``projector``: a ``GroundProjector``, or a bare image-to-ground homography)."""
     proj = projector if isinstance(projector, GroundProjector) else GroundProjector(projector)
-    b = np.asarray(xywh, dtype=float).reshape(-1, 4)
-    feet = foot_points(b)
-    shifted = feet + np.column_stack([np.zeros(len(b)), FOOT_JITTER * b[:, 3]])
-    d = proj.pixels(shifted) - proj.pixels(feet)
+    return _sigma(*proj.boxes_and_shifted(xywh, FOOT_JITTER))
+
+
+def _sigma(ground: np.ndarray, shifted: np.ndarray) -> np.ndarray:
+    d = shifted - ground
     return np.hypot(d[:, 0], d[:, 1])
 
 
@@ -146,6 +147,14 @@ class CameraTracker:
         Returns ``(ids, bboxes_xywh, cls, ground_xy)`` for the tracked boxes only (ByteTrack ids, from 0);
         ``ground_xy`` is None when the camera has no calibration.
         """
+        ids, xywh, cls_out = self.track(bboxes, conf, cls, t=t)
+        ground = None if self.projector is None else self.projector.boxes(xywh)
+        return ids, xywh, cls_out, ground
+
+    def track(
+        self, bboxes: np.ndarray, conf: np.ndarray, cls: np.ndarray, *, t: float | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``update`` without the ground projection: ``(ids, bboxes_xywh, cls)`` of the tracked boxes."""
         b = np.asarray(bboxes, dtype=float).reshape(-1, 4)
         xyxy = np.column_stack([b[:, 0], b[:, 1], b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]])
         dets = self._sv.Detections(
@@ -158,11 +167,10 @@ class CameraTracker:
         ids = out.tracker_id[keep]
         bx = out.xyxy[keep]
         xywh = np.column_stack([bx[:, 0], bx[:, 1], bx[:, 2] - bx[:, 0], bx[:, 3] - bx[:, 1]])
-        ground = None if self.projector is None else self.projector.boxes(xywh)
         cls_out = out.class_id[keep]
         if self._class_vote:
             cls_out = self._voted(ids.astype(np.int64), np.asarray(cls_out, np.int64))
-        return ids, xywh, cls_out, ground
+        return ids, xywh, cls_out
 
 
 class TrackStage:
@@ -208,7 +216,11 @@ class TrackStage:
         conf = np.array([d.get("conf", 1.0) for d in dets], dtype=float)
         cls = np.array([_class_index(d.get("cls", "person")) for d in dets], dtype=int)
         t = float(msg.get("t", 0.0))
-        ids, xywh, cls_out, ground = tracker.update(bboxes, conf, cls, t=t)
+        ids, xywh, cls_out = tracker.track(bboxes, conf, cls, t=t)
+        ground = sigma = None
+        if tracker.projector is not None:
+            ground, shifted = tracker.projector.boxes_and_shifted(xywh, FOOT_JITTER)
+            sigma = _sigma(ground, shifted)
         if len(ids) and msg.get("frame") is not None:
             rows = np.empty((len(ids), 6))
             rows[:, 0], rows[:, 1], rows[:, 2:] = float(msg["frame"]), ids + 1.0, xywh
@@ -223,7 +235,7 @@ class TrackStage:
                 "cls": [CLASSES[int(c)] for c in cls_out],
                 "bbox": xywh,
                 "xy": ground,
-                "xy_sigma": None if ground is None else ground_sigma(tracker.projector, xywh),
+                "xy_sigma": sigma,
             }
         ]
 
