@@ -300,14 +300,19 @@ class CrowdAnomalyDetector(Detector):
                                                                         strict=True)}
         self._against_since: dict[str, float] = {}
         self._episodes = EpisodeFilter(params.hold_s)
+        self._taken: dict[str, tuple[float, float, float]] = {}  # per zone, the estimate last taken
 
     def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
         t = float(msg["t"])
         out = []
         src = [msg.get("camera_id") or msg.get("sensor_id")]
-        for zone, (te, people, dens) in self.density.estimates.items():
-            if te != t:
+        for zone, est in self.density.estimates.items():
+            te, people, dens = est
+            # an estimate already taken at this instant (another camera's frame of the same instant left it
+            # unchanged) would push the same value again: the windows and episodes would not change
+            if te != t or self._taken.get(zone) == est:
                 continue
+            self._taken[zone] = est
             out += self._dispersal(t, zone, people, src)
             series = self._series.get(zone)
             if series is None:
