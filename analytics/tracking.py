@@ -239,6 +239,10 @@ class TrackStage:
             }
         ]
 
+    def update_batch(self, msgs: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+        """``update`` of each of the ``camera/frame`` messages of one instant, in order."""
+        return [self.update(m) for m in msgs]
+
     def mot_rows(self, camera_id: str) -> np.ndarray:
         """One camera's tracker output so far as MOTChallenge rows (N, 10): frame, 1-based id, box, 1, -1s
         (what ``track_mot`` returns for the same detections)."""

@@ -37,7 +37,13 @@ class AlertStream:
         poly = {k: list(map(list, p.exterior.coords)) for k, p in zones.items()}
         kw = {} if params is None else {"params": params}
         self.pipeline = AnalyticsPipeline(zones=poly, restricted=[list(map(list, z.exterior.coords))
-                                                                  for z in restricted], crs=crs, **kw)
+                                                                  for z in restricted], crs=crs,
+                                          batch_frames=True, **kw)
+        #: ``defer(fn)`` calls ``fn(now)`` at the end of the current instant (``RunLoop.at_instant_end``):
+        #: the instant's camera frames are then tracked as one batch. Without it a batch waits for the next
+        #: message.
+        self.defer: Any = None
+        self._deferred_at: float | None = None
         self.count = 0
         self._fh = open(self.run_dir / "alerts.jsonl", "w", encoding="utf-8")  # noqa: SIM115 - closed in close
         #: the truth side of each alert (``witness(alert)``: who was really there), for scoring only
@@ -51,6 +57,13 @@ class AlertStream:
             return
         for alert in self.pipeline.push({"t": msg.t, "topic": msg.topic, **msg.payload}):
             self._alert(msg.t, alert)
+        if self.defer is not None and self.pipeline.pending and self._deferred_at != msg.t:
+            self._deferred_at = msg.t
+            self.defer(self._drain)
+
+    def _drain(self, t: float) -> None:
+        for alert in self.pipeline.drain():
+            self._alert(t, alert)
 
     def _alert(self, t: float, alert: dict) -> None:
         self._fh.write(dumps(alert) + "\n")
