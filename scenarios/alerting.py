@@ -88,7 +88,8 @@ class AlertStream:
             self._truth_fh.close()
         write_density_csv(self.run_dir / "density_estimates.csv", self.pipeline.density_history())
         write_track_files(self.pipeline.tracks, self.run_dir)
-        report = {"alerts": self.count, **self.pipeline.error_report()}
+        report = {"alerts": self.count, "detections": self.pipeline.tracks.detections,
+                  **self.pipeline.error_report()}
         atomic_write_lines(self.run_dir / ANALYTICS_FILE, [dumps(report)])
 
     def abort(self) -> None:
