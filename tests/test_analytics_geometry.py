@@ -103,3 +103,25 @@ def test_ground_projector_undistorts_foot_points_before_the_homography() -> None
     assert np.hypot(*(apply_homography(np.linalg.inv(g2i), seen) - ground)[0]) > 0.8
     boxes = np.array([[seen[0, 0] - 10, seen[0, 1] - 100, 20, 100]])
     assert np.allclose(proj.boxes(boxes), ground, atol=1e-6)
+
+
+def test_many_cameras_project_in_one_pass_to_the_same_numbers():
+    """Lens cameras (strong and mild barrel, points folding past the model's edge), a camera without a lens,
+    an empty frame: the one-pass projection equals each camera's own, bit for bit."""
+    from analytics.geometry import GroundProjector, feet_and_shifted_many
+
+    rng = np.random.default_rng(3)
+    K = np.array([[1000.0, 0, 960], [0, 1000.0, 540], [0, 0, 1]])
+    H = np.array([[0.02, 0.001, -5.0], [0.0005, 0.03, -12.0], [1e-6, 2e-5, 1.0]])
+    K2 = K * [[1.2], [1.2], [1]]
+    projs = [GroundProjector(H, K, [-0.45, 0.0]), GroundProjector(H * 1.1, K2, [-0.05, 0]),
+             GroundProjector(H), GroundProjector(H, K, [-0.2, 0.05])]
+    boxes = [np.column_stack([rng.uniform(-200, 2100, (n, 2)), rng.uniform(5, 300, (n, 2))])
+             for n in (40, 25, 10, 0)]
+    many = feet_and_shifted_many(projs, boxes, 0.05)
+    for pr, b, (g, s) in zip(projs, boxes, many, strict=True):
+        g1, s1 = pr.boxes_and_shifted(b, 0.05)
+        np.testing.assert_array_equal(g, g1)
+        np.testing.assert_array_equal(s, s1)
+    folded = np.isnan(many[0][0]).any(axis=1)
+    assert 0 < folded.sum() < len(folded)  # past the strong lens's fold: NaN
