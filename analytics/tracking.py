@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from analytics.geometry import GroundProjector
+from analytics.geometry import GroundProjector, feet_and_shifted_many
 
 __all__ = [
     "CLASSES",
@@ -198,6 +198,29 @@ class TrackStage:
             return []
         if topic != "camera/frame":
             return []
+        tracker, tracked = self._track(msg)
+        ground = None if tracker.projector is None else tracker.projector.boxes_and_shifted(tracked[1],
+                                                                                              FOOT_JITTER)
+        return [self._message(msg, tracked, ground)]
+
+    def update_batch(self, msgs: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+        """``update`` of each of the ``camera/frame`` messages of one instant, in order: tracked frame by
+        frame, the ground points of every camera's tracks projected in one pass (a message of another topic
+        is taken after the frames)."""
+        frames = [(i, *self._track(m)) for i, m in enumerate(msgs) if m.get("topic") == "camera/frame"]
+        cal = [(i, tr.projector, tracked[1]) for i, tr, tracked in frames if tr.projector is not None]
+        both = feet_and_shifted_many([p for _, p, _ in cal], [b for _, _, b in cal], FOOT_JITTER)
+        ground = dict(zip([i for i, _, _ in cal], both, strict=True))
+        out: list[list[dict[str, Any]]] = [[] for _ in msgs]
+        for i, _, tracked in frames:
+            out[i] = [self._message(msgs[i], tracked, ground.get(i))]
+        for i, m in enumerate(msgs):
+            if m.get("topic") != "camera/frame":
+                out[i] = self.update(m)
+        return out
+
+    def _track(self, msg: dict[str, Any]) -> tuple[CameraTracker, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Track one ``camera/frame`` message: its camera's tracker and ``(ids, xywh, cls)``."""
         cam = str(msg["camera_id"])
         tracker = self.trackers.get(cam)
         if tracker is None:
@@ -215,33 +238,31 @@ class TrackStage:
         bboxes = np.array([d["bbox"] for d in dets], dtype=float).reshape(n, 4)
         conf = np.array([d.get("conf", 1.0) for d in dets], dtype=float)
         cls = np.array([_class_index(d.get("cls", "person")) for d in dets], dtype=int)
-        t = float(msg.get("t", 0.0))
-        ids, xywh, cls_out = tracker.track(bboxes, conf, cls, t=t)
-        ground = sigma = None
-        if tracker.projector is not None:
-            ground, shifted = tracker.projector.boxes_and_shifted(xywh, FOOT_JITTER)
-            sigma = _sigma(ground, shifted)
+        ids, xywh, cls_out = tracker.track(bboxes, conf, cls, t=float(msg.get("t", 0.0)))
         if len(ids) and msg.get("frame") is not None:
             rows = np.empty((len(ids), 6))
             rows[:, 0], rows[:, 1], rows[:, 2:] = float(msg["frame"]), ids + 1.0, xywh
             self.mot_frames.setdefault(cam, []).append(rows)
-        return [
-            {
-                "t": t,
-                "topic": "track/frame",
-                "camera_id": cam,
-                "frame": msg.get("frame"),
-                "ids": [f"{cam}:{int(i)}" for i in ids],
-                "cls": [CLASSES[int(c)] for c in cls_out],
-                "bbox": xywh,
-                "xy": ground,
-                "xy_sigma": sigma,
-            }
-        ]
+        return tracker, (ids, xywh, cls_out)
 
-    def update_batch(self, msgs: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-        """``update`` of each of the ``camera/frame`` messages of one instant, in order."""
-        return [self.update(m) for m in msgs]
+    @staticmethod
+    def _message(msg: dict[str, Any], tracked: tuple, ground: tuple[np.ndarray, np.ndarray] | None,
+                 ) -> dict[str, Any]:
+        """The ``track/frame`` message of a tracked frame (``ground``: foot points and shifted foot points
+        on the ground, None without a calibration)."""
+        ids, xywh, cls_out = tracked
+        cam = str(msg["camera_id"])
+        return {
+            "t": float(msg.get("t", 0.0)),
+            "topic": "track/frame",
+            "camera_id": cam,
+            "frame": msg.get("frame"),
+            "ids": [f"{cam}:{int(i)}" for i in ids],
+            "cls": [CLASSES[int(c)] for c in cls_out],
+            "bbox": xywh,
+            "xy": None if ground is None else ground[0],
+            "xy_sigma": None if ground is None else _sigma(*ground),
+        }
 
     def mot_rows(self, camera_id: str) -> np.ndarray:
         """One camera's tracker output so far as MOTChallenge rows (N, 10): frame, 1-based id, box, 1, -1s
