@@ -55,6 +55,14 @@ def finite(value: Any) -> bool:
     return True
 
 
+def _same_instant(a: Any, b: Any) -> bool:
+    """Two message times of one sampling instant (sensor clocks a few ulp apart are one instant)."""
+    try:
+        return abs(float(a) - float(b)) <= 1e-6
+    except (TypeError, ValueError):
+        return a == b
+
+
 def build_detectors(
     params: AnalyticsParams | None = None,
     *,
@@ -144,7 +152,7 @@ class AnalyticsPipeline:
         topic = msg.get("topic", "")
         out: list[dict[str, Any]] = []
         if self.batch_frames and topic == "camera/frame":
-            if self._pending and self._pending[-1].get("t") != msg.get("t"):
+            if self._pending and not _same_instant(self._pending[-1].get("t"), msg.get("t")):
                 out = self.drain()
             self._pending.append(msg)
             return out
