@@ -49,6 +49,7 @@ class _Clock:
 
     def __init__(self) -> None:
         self.s = dict.fromkeys((*SHARES, "batches", "publish", "finish", "scoring"), 0.0)
+        self.cpu = dict.fromkeys(self.s, 0.0)
         self.depth = dict.fromkeys(self.s, 0)
 
     def wrap(self, owner: type, name: str, share: str) -> None:
@@ -57,13 +58,14 @@ class _Clock:
 
         def timed(*args, **kwargs):
             clock.depth[share] += 1
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             try:
                 return fn(*args, **kwargs)
             finally:
                 clock.depth[share] -= 1
                 if clock.depth[share] == 0:
                     clock.s[share] += time.perf_counter() - t0
+                    clock.cpu[share] += time.process_time() - c0
 
         setattr(owner, name, timed)
 
@@ -103,9 +105,9 @@ def child(config: dict) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "scenario.yaml"
         path.write_text(yaml.safe_dump(d))
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         res = run_scenario(path, duration_s=float(config["sim_s"]), out=Path(tmp) / "run", quiet=True)
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         size = _folder_mb(res.out_dir)
         report = json.loads((res.out_dir / "analytics.json").read_text())
     run_s = float(res.stats.get("wall_run_s", wall))
@@ -113,11 +115,15 @@ def child(config: dict) -> dict:
     exports = max(0.0, s["publish"] - s["analytics"])
     sensors = max(0.0, run_s - s["crowd"] - s["publish"] - s["batches"])
     s["analytics"] += s["batches"]
+    c = clock.cpu
+    cpu_shares = {"crowd": c["crowd"], "analytics": c["analytics"] + c["batches"],
+                  "exports": max(0.0, c["publish"] - c["analytics"])}
     secs = {"wall_s": wall, "run_s": run_s, "crowd_s": s["crowd"], "sensors_s": sensors,
             "analytics_s": s["analytics"], "exports_s": exports, "finish_s": s["finish"],
             "scoring_s": s["scoring"], "setup_s": wall - run_s - s["finish"] - s["scoring"]}
     return {
         **config, **{k: round(v, 2) for k, v in secs.items()}, "cameras_run": res.stats.get("cameras"),
+        "cpu_s": round(cpu, 2), "cpu_shares_s": {k: round(v, 2) for k, v in cpu_shares.items()},
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "folder_mb": round(size, 1), "mb_per_sim_hour": round(size * 3600 / float(config["sim_s"]), 1),
         "detections": report.get("detections"), "alerts": res.stats.get("alerts"),
@@ -141,19 +147,25 @@ def headline(r: dict) -> str:
         f"loop {r['run_s']:.1f} s, set-up "
         f"{r['setup_s']:.1f} s, finish {r['finish_s']:.1f} s of which scoring {r['scoring_s']:.1f} s.",
         f"- Loop shares: crowd {r['crowd_s']:.1f} s, sensors {r['sensors_s']:.1f} s, analytics "
-        f"{r['analytics_s']:.1f} s, exports {r['exports_s']:.1f} s.",
+        f"{r['analytics_s']:.1f} s, exports {r['exports_s']:.1f} s. CPU time of the simulation process "
+        f"{r['cpu_s']:.1f} s (crowd {r['cpu_shares_s']['crowd']:.1f}, analytics "
+        f"{r['cpu_shares_s']['analytics']:.1f}, exports {r['cpu_shares_s']['exports']:.1f}): wall times "
+        f"above CPU times are the machine's other load.",
         f"- Peak RSS {r['peak_rss_mb']:,.0f} MB (target <= 2,048); run folder {r['folder_mb']:,.1f} MB, "
         f"{r['mb_per_sim_hour']:,.0f} MB per simulated hour (target <= 300); {r['alerts']} alerts.",
     ])
 
 
 def table(rows: list[dict]) -> str:
-    out = ["| people | cameras | sim s | wall s / sim s | crowd | sensors | analytics | exports | "
-           "peak RSS MB | MB / sim h |", "|---|---|---|---|---|---|---|---|---|---|"]
+    head = ["people", "cameras", "detections / sim s", "sim s", "wall s / sim s", "CPU s / sim s", *SHARES,
+            "peak RSS MB", "MB / sim h"]
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
-        per = r["run_s"] / r["sim_s"]
+        per, cpu = r["run_s"] / r["sim_s"], r["cpu_s"] / r["sim_s"]
+        dets = (r["detections"] or 0) / r["sim_s"]
         share = {k: 100 * r[f"{k}_s"] / r["run_s"] if r["run_s"] else 0.0 for k in SHARES}
-        out.append(f"| {r['people']:,} | {r['cameras_run']} | {r['sim_s']:g} | {per:.3f} | "
+        out.append(f"| {r['people']:,} | {r['cameras_run']} | {dets:,.0f} | {r['sim_s']:g} | {per:.3f} | "
+                   f"{cpu:.3f} | "
                    + " | ".join(f"{share[k]:.0f} %" for k in SHARES)
                    + f" | {r['peak_rss_mb']:,.0f} | {r['mb_per_sim_hour']:,.0f} |")
     return "\n".join(out)
