@@ -170,7 +170,10 @@ class LoiteringDetector(Detector):
         group = self._by_cam.get(cam)
         if group is None:
             group = self._by_cam[cam] = {}
-            self._nested = {c: any(o != c and o.startswith(c) for o in self._by_cam) for c in self._by_cam}
+            self._nested[cam] = any(o != cam and o.startswith(cam) for o in self._by_cam)
+            for o in self._by_cam:  # a prefix of the new camera now has a nested camera
+                if o != cam and cam.startswith(o):
+                    self._nested[o] = True
         return group
 
     def _stitch(self, tid: str, t: float, x: float, y: float, r2: float) -> _Dwell | None:

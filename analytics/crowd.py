@@ -290,7 +290,9 @@ class CrowdAnomalyDetector(Detector):
         params: CrowdAnomalyParams = CrowdAnomalyParams(),
     ) -> None:
         self.p = params
-        self.zones = Zones(zones)
+        # the density detector's zones when they are the same ones: one point-in-zone test per frame for both
+        self.zones = density.zones if density is not None and list(density.zones.names) == list(zones or {}) \
+            else Zones(zones)
         self.density = density
         self._hist = TrackHistory(window_s=1.0)
         self._series: dict[str, _WindowExtreme] = {}  # sliding minimum of each zone's density

@@ -172,26 +172,30 @@ class Zones:
         # bounding-box index: a batch of points is tested only against the zones whose box holds it
         self._geoms = np.array(self.polygons, dtype=object)
         self._tree = shapely.STRtree(self._geoms) if self.polygons else None
+        self._last: tuple[bytes, np.ndarray] | None = None  # the last call's points and answer
 
     def __len__(self) -> int:
         return len(self.names)
 
     def contains(self, xy: np.ndarray) -> np.ndarray:
-        """Boolean (n_zones, N): point j lies inside zone i (NaN points are outside).
+        """Boolean (n_zones, N): point j lies inside zone i (NaN points are outside). Read-only: the answer
+        for the same points as the last call is that call's array (detectors of one frame share it).
 
         One STRtree box query of all points, then one ``contains_xy`` over the candidate pairs.
         """
         xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+        key = xy.tobytes()
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
         out = np.zeros((len(self.polygons), len(xy)), dtype=bool)
-        if self._tree is None or not len(xy):
-            return out
-        ok = np.flatnonzero(np.isfinite(xy).all(axis=1))
-        if not len(ok):
-            return out
-        pts, zs = self._tree.query(shapely.points(xy[ok]))
-        if len(pts):
-            j = ok[pts]
-            out[zs, j] = shapely.contains_xy(self._geoms[zs], xy[j, 0], xy[j, 1])
+        ok = np.flatnonzero(np.isfinite(xy).all(axis=1)) if self._tree is not None else []
+        if len(ok):
+            pts, zs = self._tree.query(shapely.points(xy[ok]))
+            if len(pts):
+                j = ok[pts]
+                out[zs, j] = shapely.contains_xy(self._geoms[zs], xy[j, 0], xy[j, 1])
+        out.flags.writeable = False
+        self._last = (key, out)
         return out
 
 
