@@ -57,8 +57,9 @@ def iou_distance(objs: np.ndarray, hyps: np.ndarray, *, max_dist: float = 0.5) -
 
 
 def _split_frames(rows: np.ndarray, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    order = np.argsort(rows[:, 0], kind="stable")
-    return rows[order], np.searchsorted(rows[order, 0], frames, "left")
+    if not (np.diff(rows[:, 0]) >= 0).all():  # files in frame order (the usual case) are kept, not copied
+        rows = rows[np.argsort(rows[:, 0], kind="stable")]
+    return rows, np.searchsorted(rows[:, 0], frames, "left")
 
 
 def _prepare(gt: np.ndarray, hyp: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

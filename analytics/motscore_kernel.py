@@ -50,30 +50,46 @@ def _min(x, y):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _distances(gbox, hbox, a0, no, b0, nh, max_dist, d, fi, fj):
+def _distance(gbox, hbox, r, c, max_dist):
+    """``iou_distance`` of gt row ``r`` and hypothesis row ``c``: the same float operations, in its order."""
+    ax, ay, aw, ah = gbox[r, 0], gbox[r, 1], gbox[r, 2], gbox[r, 3]
+    bx, by, bw, bh = hbox[c, 0], hbox[c, 1], hbox[c, 2], hbox[c, 3]
+    iw = _max(_min(ax + aw, bx + bw) - _max(ax, bx), 0.0)
+    ih = _max(_min(ay + ah, by + bh) - _max(ay, by), 0.0)
+    inter = iw * ih
+    iou = inter / (aw * ah + bw * bh - inter) if inter > 0 else 0.0
+    dist = 1.0 - iou
+    return np.nan if dist > max_dist else dist
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _distances(gbox, hbox, a0, no, b0, nh, max_dist, d, fi, fj, hx):
     """Fill ``d[:no*nh]`` (row-major) as ``iou_distance`` does; list its finite entries in ``fi``, ``fj``
-    (row-major order) and return their number. A pair whose x or y overlap is not positive has IoU 0, as in
-    ``iou_distance`` (its intersection is 0 or NaN), so it skips the rest of the arithmetic."""
+    (row-major order) and return their number.
+
+    Boxes whose x extents do not overlap (``ax + aw > bx`` and ``bx + bw > ax`` fail, or are NaN) have a
+    non-positive or NaN x overlap, so intersection 0 or NaN, IoU 0 and distance 1: NaN unless ``max_dist``
+    admits 1, where every pair is computed."""
     far = np.nan if 1.0 > max_dist else 1.0
+    for j in range(nh):
+        hx[0, j] = hbox[b0 + j, 0]
+        hx[1, j] = hbox[b0 + j, 0] + hbox[b0 + j, 2]
+    every = np.isfinite(far)
     nf = 0
     for i in range(no):
-        ax, ay, aw, ah = gbox[a0 + i, 0], gbox[a0 + i, 1], gbox[a0 + i, 2], gbox[a0 + i, 3]
+        ax = gbox[a0 + i, 0]
+        ax2 = ax + gbox[a0 + i, 2]
+        row = i * nh
         for j in range(nh):
-            bx, by, bw, bh = hbox[b0 + j, 0], hbox[b0 + j, 1], hbox[b0 + j, 2], hbox[b0 + j, 3]
-            dist = far
-            iw = _max(_min(ax + aw, bx + bw) - _max(ax, bx), 0.0)
-            if iw > 0:
-                ih = _max(_min(ay + ah, by + bh) - _max(ay, by), 0.0)
-                inter = iw * ih
-                if inter > 0:
-                    dist = 1.0 - inter / (aw * ah + bw * bh - inter)
-                    if dist > max_dist:
-                        dist = np.nan
-            d[i * nh + j] = dist
-            if np.isfinite(dist):
-                fi[nf] = i
-                fj[nf] = j
-                nf += 1
+            d[row + j] = far
+        for j in range(nh):
+            if every or (ax2 > hx[0, j] and hx[1, j] > ax):
+                dist = _distance(gbox, hbox, a0 + i, b0 + j, max_dist)
+                d[row + j] = dist
+                if np.isfinite(dist):
+                    fi[nf] = i
+                    fj[nf] = j
+                    nf += 1
     return nf
 
 
@@ -157,14 +173,14 @@ def _run(st, g0, h0, boxes, ids, max_dist, m, ev, raw, work):
     gbox, hbox = boxes
     gc, hc, g_ids, h_ids = ids
     raw_o, raw_h = raw
-    d, fi, fj, o_mask, h_mask, row_n, col_n, first, nxt = work
+    d, fi, fj, o_mask, h_mask, row_n, col_n, first, nxt, hx = work
     for k in range(st[_K], len(g0) - 1):
         a0, b0 = g0[k], h0[k]
         no, nh = g0[k + 1] - a0, h0[k + 1] - b0
         o_mask[:no] = False
         h_mask[:nh] = False
         pos = a0
-        nf = _distances(gbox, hbox, a0, no, b0, nh, max_dist, d, fi, fj) if no > 0 and nh > 0 else 0
+        nf = _distances(gbox, hbox, a0, no, b0, nh, max_dist, d, fi, fj, hx) if no > 0 and nh > 0 else 0
         if nf > 0:
             if st[_NRAW] + nf > len(raw_o):
                 st[_K] = k
@@ -195,7 +211,7 @@ def _run(st, g0, h0, boxes, ids, max_dist, m, ev, raw, work):
 def _apply(rids, cids, st, g0, h0, ids, m, ev, work):
     """Finish the LAP frame ``st[_K]`` with the solver's pairs (non-finite ones skipped, in their order)."""
     gc, hc, g_ids, _ = ids
-    d, _, _, o_mask, h_mask, _, _, _, _ = work
+    d, _, _, o_mask, h_mask, _, _, _, _, _ = work
     k = st[_K]
     a0, b0 = g0[k], h0[k]
     no, nh = g0[k + 1] - a0, h0[k + 1] - b0
@@ -305,7 +321,7 @@ def _work(g0: np.ndarray, h0: np.ndarray, n_h: int) -> tuple[np.ndarray, ...]:
     no, nh = (max(int(np.diff(a).max(initial=0)), 1) for a in (g0, h0))
     return (np.empty(no * nh), np.empty(no * nh, np.int64), np.empty(no * nh, np.int64),
             np.zeros(no, np.bool_), np.zeros(nh, np.bool_), np.zeros(no, np.int64), np.zeros(nh, np.int64),
-            np.full(max(n_h, 1), -1, np.int64), np.empty(nh, np.int64))
+            np.full(max(n_h, 1), -1, np.int64), np.empty(nh, np.int64), np.empty((2, nh)))
 
 
 def frame_events(
