@@ -29,8 +29,9 @@ __all__ = ["MATCH", "MISS", "SWITCH", "FrameEvents", "frame_events"]
 MATCH, SWITCH, MISS = 0, 1, 2
 # Kernel stops: all frames done, a frame needs the LAP solver, the RAW pair buffers are full.
 _DONE, _LAP, _GROW = 0, 1, 2
-# Slots of the kernel's int64 state vector: frame to (re)start, next event row, RAW pairs, FPs, finite pairs.
-_K, _POS, _NRAW, _NFP, _NF = 0, 1, 2, 3, 4
+# Slots of the kernel's int64 state vector: frame to (re)start, next event row, RAW pairs, FPs, and whether
+# the frame _K waits for its LAP pairs.
+_K, _POS, _NRAW, _NFP, _RESUME = 0, 1, 2, 3, 4
 
 
 @njit(cache=True, nogil=True)
@@ -63,40 +64,50 @@ def _distance(gbox, hbox, r, c, max_dist):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _distances(gbox, hbox, a0, no, b0, nh, max_dist, d, fi, fj, hx):
-    """Fill ``d[:no*nh]`` (row-major) as ``iou_distance`` does; list its finite entries in ``fi``, ``fj``
-    (row-major order) and return their number.
+def _finite_pairs(gbox, hbox, a0, no, b0, nh, max_dist, fr):
+    """List the frame's finite distances row-major in ``fi``, ``fj``, ``fd`` (row ``i``'s from ``ptr[i]``);
+    return their number.
 
     Boxes whose x extents do not overlap (``ax + aw > bx`` and ``bx + bw > ax`` fail, or are NaN) have a
     non-positive or NaN x overlap, so intersection 0 or NaN, IoU 0 and distance 1: NaN unless ``max_dist``
-    admits 1, where every pair is computed."""
-    far = np.nan if 1.0 > max_dist else 1.0
+    admits 1, and then every pair is computed."""
+    fi, fj, fd, ptr, hx, cand = fr
+    every = not (1.0 > max_dist)
     for j in range(nh):
         hx[0, j] = hbox[b0 + j, 0]
         hx[1, j] = hbox[b0 + j, 0] + hbox[b0 + j, 2]
-    every = np.isfinite(far)
     nf = 0
     for i in range(no):
+        ptr[i] = nf
         ax = gbox[a0 + i, 0]
         ax2 = ax + gbox[a0 + i, 2]
-        row = i * nh
-        for j in range(nh):
-            d[row + j] = far
-        for j in range(nh):
-            if every or (ax2 > hx[0, j] and hx[1, j] > ax):
-                dist = _distance(gbox, hbox, a0 + i, b0 + j, max_dist)
-                d[row + j] = dist
-                if np.isfinite(dist):
-                    fi[nf] = i
-                    fj[nf] = j
-                    nf += 1
+        nc = 0
+        for j in range(nh):  # branch-free: the columns that may overlap, in order
+            cand[nc] = j
+            nc += every | ((ax2 > hx[0, j]) & (hx[1, j] > ax))
+        for c in range(nc):
+            dist = _distance(gbox, hbox, a0 + i, b0 + cand[c], max_dist)
+            if np.isfinite(dist):
+                fi[nf], fj[nf], fd[nf] = i, cand[c], dist
+                nf += 1
+    ptr[no] = nf
     return nf
 
 
 @njit(cache=True, nogil=True)
-def _carry_forward(d, no, nh, a0, gc, m, first, nxt, o_mask, h_mask, g_ids, ev, pos):
+def _lookup(fr, i, j):
+    """Distance of pair (i, j): its listed value (NaN once masked), NaN if not listed."""
+    _, fj, fd, ptr, _, _ = fr
+    for t in range(ptr[i], ptr[i + 1]):
+        if fj[t] == j:
+            return fd[t]
+    return np.nan
+
+
+@njit(cache=True, nogil=True)
+def _carry_forward(fr, no, a0, gc, m, first, nxt, masks, g_ids, ev, pos):
     """Step 1: each object keeps its last hypothesis id where that id's first unused column is finite."""
-    ev_type, ev_oid, ev_oc, ev_d = ev
+    o_mask, h_mask = masks
     for i in range(no):
         hp = m[gc[a0 + i]]
         if hp < 0:
@@ -104,62 +115,79 @@ def _carry_forward(d, no, nh, a0, gc, m, first, nxt, o_mask, h_mask, g_ids, ev, 
         j = first[hp]
         while j >= 0 and h_mask[j]:
             j = nxt[j]
-        if j >= 0 and np.isfinite(d[i * nh + j]):
-            o_mask[i] = True
-            h_mask[j] = True
-            ev_type[pos] = MATCH
-            ev_oid[pos] = g_ids[a0 + i]
-            ev_oc[pos] = gc[a0 + i]
-            ev_d[pos] = d[i * nh + j]
-            pos += 1
+        if j >= 0:
+            dist = _lookup(fr, i, j)
+            if np.isfinite(dist):
+                o_mask[i] = h_mask[j] = True
+                ev[0][pos], ev[1][pos], ev[2][pos], ev[3][pos] = MATCH, g_ids[a0 + i], gc[a0 + i], dist
+                pos += 1
     return pos
 
 
 @njit(cache=True, nogil=True)
-def _mask_rest(d, nh, nf, fi, fj, o_mask, h_mask, row_n, col_n):
-    """Step 2 set-up: NaN in matched rows and columns (only finite entries can change); True when the
-    finite rest is disjoint pairs."""
-    disjoint = True
+def _mask_rest(fr, nf, masks, row_n, col_n):
+    """Step 2 set-up: matched rows and columns drop out (their distances become NaN); (live pairs, whether
+    they are disjoint)."""
+    fi, fj, fd, _, _, _ = fr
+    o_mask, h_mask = masks
     for t in range(nf):
         row_n[fi[t]] = 0
         col_n[fj[t]] = 0
+    live, disjoint = 0, True
     for t in range(nf):
         i, j = fi[t], fj[t]
         if o_mask[i] or h_mask[j]:
-            d[i * nh + j] = np.nan
+            fd[t] = np.nan
         else:
+            live += 1
             row_n[i] += 1
             col_n[j] += 1
-            if row_n[i] > 1 or col_n[j] > 1:
-                disjoint = False
-    return disjoint
+            disjoint = disjoint and row_n[i] <= 1 and col_n[j] <= 1
+    return live, disjoint
 
 
 @njit(cache=True, nogil=True)
-def _assign(i, j, d, nh, a0, b0, gc, hc, m, o_mask, h_mask, g_ids, ev, pos):
+def _assign(i, j, dist, a0, b0, gc, hc, m, masks, g_ids, ev, pos):
     """Step 2 for one pair: MATCH, or SWITCH when the object's last match was another hypothesis id."""
-    ev_type, ev_oid, ev_oc, ev_d = ev
     o, h = gc[a0 + i], hc[b0 + j]
-    ev_type[pos] = SWITCH if (m[o] >= 0 and m[o] != h) else MATCH
-    ev_oid[pos] = g_ids[a0 + i]
-    ev_oc[pos] = o
-    ev_d[pos] = d[i * nh + j]
-    o_mask[i] = True
-    h_mask[j] = True
+    kind = SWITCH if (m[o] >= 0 and m[o] != h) else MATCH
+    ev[0][pos], ev[1][pos], ev[2][pos], ev[3][pos] = kind, g_ids[a0 + i], o, dist
+    masks[0][i] = masks[1][j] = True
     m[o] = h
     return pos + 1
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def _lap_matrix(fr, nf, live, no, nh, boxes, a0, b0, max_dist, masks, expensive, out):
+    """The frame's matrix for the LAP solver in ``out[:no*nh]``: the Python loop's masked distances, or
+    (``expensive``) what motmetrics' scipy solver makes of them, ``lap.add_expensive_edges``: the finite
+    entries, and every other one ``2 * min(no, nh) * (max |finite| + 1) + 1``."""
+    fi, fj, fd, _, _, _ = fr
+    o_mask, h_mask = masks
+    if not expensive:
+        for i in range(no):
+            for j in range(nh):
+                dist = _distance(boxes[0], boxes[1], a0 + i, b0 + j, max_dist)
+                out[i * nh + j] = np.nan if (o_mask[i] or h_mask[j]) else dist
+        return
+    big = 0.0
+    for t in range(nf):
+        if np.isfinite(fd[t]):
+            big = max(big, abs(fd[t]))
+    large = 2 * min(no, nh) * (big + 1) + 1
+    out[: no * nh] = large if 0 < live < no * nh else 0.0  # all finite: kept; none: zeros
+    for t in range(nf):
+        if np.isfinite(fd[t]):
+            out[fi[t] * nh + fj[t]] = fd[t]
+
+
 @njit(cache=True, nogil=True)
-def _close_frame(no, nh, a0, gc, g_ids, o_mask, h_mask, ev, pos, st):
+def _close_frame(no, nh, a0, gc, g_ids, masks, ev, pos, st):
     """Steps 3 and 4: unmatched objects are MISS events (row order), unmatched hypotheses count as FP."""
-    ev_type, ev_oid, ev_oc, ev_d = ev
+    o_mask, h_mask = masks
     for i in range(no):
         if not o_mask[i]:
-            ev_type[pos] = MISS
-            ev_oid[pos] = g_ids[a0 + i]
-            ev_oc[pos] = gc[a0 + i]
-            ev_d[pos] = 0.0
+            ev[0][pos], ev[1][pos], ev[2][pos], ev[3][pos] = MISS, g_ids[a0 + i], gc[a0 + i], 0.0
             pos += 1
     for j in range(nh):
         if not h_mask[j]:
@@ -167,61 +195,62 @@ def _close_frame(no, nh, a0, gc, g_ids, o_mask, h_mask, ev, pos, st):
     st[_POS] = pos
 
 
+@njit(cache=True, nogil=True)
+def _resume(rids, cids, st, g0, h0, ids, m, ev, fr, masks):
+    """Finish the LAP frame ``st[_K]`` with the solver's pairs, those of finite distance, in their order."""
+    gc, hc, g_ids, _ = ids
+    k = st[_K]
+    a0, b0 = g0[k], h0[k]
+    pos = st[_POS]
+    for t in range(len(rids)):
+        dist = _lookup(fr, rids[t], cids[t])
+        if np.isfinite(dist):
+            pos = _assign(rids[t], cids[t], dist, a0, b0, gc, hc, m, masks, g_ids, ev, pos)
+    _close_frame(g0[k + 1] - a0, h0[k + 1] - b0, a0, gc, g_ids, masks, ev, pos, st)
+    st[_K] = k + 1
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
-def _run(st, g0, h0, boxes, ids, max_dist, m, ev, raw, work):
-    """Frames from ``st[_K]`` on; returns _DONE, or _LAP / _GROW with ``st`` naming the frame to resume."""
-    gbox, hbox = boxes
+def _run(st, g0, h0, boxes, ids, max_dist, m, ev, raw, work, lap, expensive):
+    """Frames from ``st[_K]`` on (first finishing a LAP frame with the pairs ``lap`` when ``st[_RESUME]``);
+    returns _DONE, or _LAP (its matrix in ``work[0]``) / _GROW with ``st`` naming the frame to resume."""
     gc, hc, g_ids, h_ids = ids
-    raw_o, raw_h = raw
-    d, fi, fj, o_mask, h_mask, row_n, col_n, first, nxt, hx = work
+    d, fr, masks, row_n, col_n, first, nxt = work
+    if st[_RESUME]:
+        st[_RESUME] = 0
+        _resume(lap[0], lap[1], st, g0, h0, ids, m, ev, fr, masks)
     for k in range(st[_K], len(g0) - 1):
         a0, b0 = g0[k], h0[k]
         no, nh = g0[k + 1] - a0, h0[k + 1] - b0
-        o_mask[:no] = False
-        h_mask[:nh] = False
+        masks[0][:no] = False
+        masks[1][:nh] = False
         pos = a0
-        nf = _distances(gbox, hbox, a0, no, b0, nh, max_dist, d, fi, fj, hx) if no > 0 and nh > 0 else 0
+        nf = _finite_pairs(boxes[0], boxes[1], a0, no, b0, nh, max_dist, fr) if no > 0 and nh > 0 else 0
         if nf > 0:
-            if st[_NRAW] + nf > len(raw_o):
+            if st[_NRAW] + nf > len(raw[0]):
                 st[_K] = k
                 return _GROW
             for t in range(nf):
-                raw_o[st[_NRAW] + t] = g_ids[a0 + fi[t]]
-                raw_h[st[_NRAW] + t] = h_ids[b0 + fj[t]]
+                raw[0][st[_NRAW] + t] = g_ids[a0 + fr[0][t]]
+                raw[1][st[_NRAW] + t] = h_ids[b0 + fr[1][t]]
             st[_NRAW] += nf
             for j in range(nh - 1, -1, -1):  # columns of each hypothesis id, first one first
                 nxt[j] = first[hc[b0 + j]]
                 first[hc[b0 + j]] = j
-            pos = _carry_forward(d, no, nh, a0, gc, m, first, nxt, o_mask, h_mask, g_ids, ev, pos)
+            pos = _carry_forward(fr, no, a0, gc, m, first, nxt, masks, g_ids, ev, pos)
             for j in range(nh):
                 first[hc[b0 + j]] = -1
-            if not _mask_rest(d, nh, nf, fi, fj, o_mask, h_mask, row_n, col_n):
-                st[_K], st[_POS], st[_NF] = k, pos, nf
+            live, disjoint = _mask_rest(fr, nf, masks, row_n, col_n)
+            if not disjoint:
+                _lap_matrix(fr, nf, live, no, nh, boxes, a0, b0, max_dist, masks, expensive, d)
+                st[_K], st[_POS], st[_RESUME] = k, pos, 1
                 return _LAP
             for t in range(nf):  # disjoint pairs: every optimum takes them all, in row order
-                i, j = fi[t], fj[t]
-                if np.isfinite(d[i * nh + j]):
-                    pos = _assign(i, j, d, nh, a0, b0, gc, hc, m, o_mask, h_mask, g_ids, ev, pos)
-        _close_frame(no, nh, a0, gc, g_ids, o_mask, h_mask, ev, pos, st)
+                if np.isfinite(fr[2][t]):
+                    pos = _assign(fr[0][t], fr[1][t], fr[2][t], a0, b0, gc, hc, m, masks, g_ids, ev, pos)
+        _close_frame(no, nh, a0, gc, g_ids, masks, ev, pos, st)
     st[_K] = len(g0) - 1
     return _DONE
-
-
-@njit(cache=True, nogil=True)
-def _apply(rids, cids, st, g0, h0, ids, m, ev, work):
-    """Finish the LAP frame ``st[_K]`` with the solver's pairs (non-finite ones skipped, in their order)."""
-    gc, hc, g_ids, _ = ids
-    d, _, _, o_mask, h_mask, _, _, _, _, _ = work
-    k = st[_K]
-    a0, b0 = g0[k], h0[k]
-    no, nh = g0[k + 1] - a0, h0[k + 1] - b0
-    pos = st[_POS]
-    for t in range(len(rids)):
-        i, j = rids[t], cids[t]
-        if np.isfinite(d[i * nh + j]):
-            pos = _assign(i, j, d, nh, a0, b0, gc, hc, m, o_mask, h_mask, g_ids, ev, pos)
-    _close_frame(no, nh, a0, gc, g_ids, o_mask, h_mask, ev, pos, st)
-    st[_K] = k + 1
 
 
 @njit(cache=True, nogil=True)
@@ -316,12 +345,15 @@ def _compact(ids: np.ndarray) -> tuple[np.ndarray, int]:
     return inv.ravel().astype(np.int64), len(u)
 
 
-def _work(g0: np.ndarray, h0: np.ndarray, n_h: int) -> tuple[np.ndarray, ...]:
-    """Scratch of one frame: distances, finite pairs, row / column masks and counts, columns by id."""
+def _work(g0: np.ndarray, h0: np.ndarray, n_h: int) -> tuple:
+    """Scratch of one frame: LAP matrix, finite pairs (rows, columns, distances, row starts, hypothesis x
+    extents, candidate columns), row / column masks and counts, columns by hypothesis id."""
     no, nh = (max(int(np.diff(a).max(initial=0)), 1) for a in (g0, h0))
-    return (np.empty(no * nh), np.empty(no * nh, np.int64), np.empty(no * nh, np.int64),
-            np.zeros(no, np.bool_), np.zeros(nh, np.bool_), np.zeros(no, np.int64), np.zeros(nh, np.int64),
-            np.full(max(n_h, 1), -1, np.int64), np.empty(nh, np.int64), np.empty((2, nh)))
+    pairs = (np.empty(no * nh, np.int64), np.empty(no * nh, np.int64), np.empty(no * nh),
+             np.empty(no + 1, np.int64), np.empty((2, nh)), np.empty(nh, np.int64))
+    masks = (np.zeros(no, np.bool_), np.zeros(nh, np.bool_))
+    return (np.empty(no * nh), pairs, masks, np.zeros(no, np.int64), np.zeros(nh, np.int64),
+            np.full(max(n_h, 1), -1, np.int64), np.empty(nh, np.int64))
 
 
 def frame_events(
@@ -329,9 +361,14 @@ def frame_events(
 ) -> FrameEvents:
     """Events and counts of ``hyp`` against ``gt``: row arrays sorted by frame (stable), ``g0`` / ``h0`` their
     frame starts over the union of both files' frames with the row count appended (``motscore._prepare``).
-    Frames whose remaining pairs are not disjoint are solved by motmetrics' LAP solver on the masked
-    distance matrix, as ``motscore._mot_metrics_python`` solves them."""
-    from motmetrics.lap import linear_sum_assignment
+
+    Frames whose remaining pairs are not disjoint go to motmetrics' LAP solver as ``motscore``'s Python loop
+    sends them (``motmetrics.lap.linear_sum_assignment`` of the masked distances). When that is its scipy
+    solver (motmetrics' default here), the kernel builds the matrix that solver builds
+    (``add_expensive_edges``) and scipy's ``linear_sum_assignment`` is called on it directly; the pairs
+    whose distance is not finite are dropped as the solver and the loop drop them."""
+    from motmetrics import lap as mm_lap
+    from scipy.optimize import linear_sum_assignment
 
     g_ids, h_ids = gt[:, 1].astype(np.int64), hyp[:, 1].astype(np.int64)
     (gc, n_g), (hc, n_h) = _compact(g_ids), _compact(h_ids)
@@ -344,17 +381,16 @@ def frame_events(
     raw = (np.empty(max(n, 16), np.int64), np.empty(max(n, 16), np.int64))
     work = _work(g0, h0, n_h)
     st = np.zeros(5, np.int64)
-    while (code := _run(st, g0, h0, boxes, ids, float(max_dist), m, ev, raw, work)) != _DONE:
+    lap = (np.empty(0, np.int64), np.empty(0, np.int64))
+    expensive = mm_lap.default_solver == "scipy"
+    while (code := _run(st, g0, h0, boxes, ids, float(max_dist), m, ev, raw, work, lap, expensive)) != _DONE:
         if code == _GROW:
             raw = tuple(np.concatenate([a, np.empty_like(a)]) for a in raw)
             continue
         k = int(st[_K])
-        no, nh = int(g0[k + 1] - g0[k]), int(h0[k + 1] - h0[k])
-        dists = work[0][: no * nh].reshape(no, nh).copy()
-        dists[work[3][:no], :] = np.nan  # the Python loop's masking, on its own copy of the matrix
-        dists[:, work[4][:nh]] = np.nan
-        rids, cids = linear_sum_assignment(dists)
-        _apply(np.asarray(rids, np.int64), np.asarray(cids, np.int64), st, g0, h0, ids, m, ev, work)
+        costs = work[0][: int(g0[k + 1] - g0[k]) * int(h0[k + 1] - h0[k])].reshape(-1, int(h0[k + 1] - h0[k]))
+        pairs = linear_sum_assignment(costs) if expensive else mm_lap.linear_sum_assignment(costs.copy())
+        lap = tuple(np.asarray(a, np.int64) for a in pairs)
     types, oids, ocs, d = ev
     n_match, n_switch, n_miss, mt, pt, ml, frag = _object_counts(types, ocs, n_g)
     counts = {

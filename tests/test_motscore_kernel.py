@@ -89,19 +89,38 @@ def _scene(rng: np.random.Generator, n_frames: int = 80) -> tuple[np.ndarray, np
     return pad(gt), pad(hyp)
 
 
+def _scipy_calls(monkeypatch, fn, *args) -> list[np.ndarray]:
+    """The cost matrices ``fn`` hands scipy's LAP solver (not the IDF1 matching, which maximises)."""
+    import scipy.optimize
+
+    seen = []
+    real = scipy.optimize.linear_sum_assignment
+
+    def spy(costs, maximize=False):
+        if not maximize:
+            seen.append(np.array(costs, copy=True))
+        return real(costs, maximize=maximize)
+
+    monkeypatch.setattr(scipy.optimize, "linear_sum_assignment", spy)
+    fn(*args)
+    monkeypatch.setattr(scipy.optimize, "linear_sum_assignment", real)
+    return seen
+
+
 @pytest.mark.parametrize("seed", range(8))
 def test_random_scenes_equal_python_loop(monkeypatch, seed: int) -> None:
     gt, hyp = _scene(np.random.default_rng(seed))
-    import motmetrics.lap
-
-    calls = []
-    real = motmetrics.lap.linear_sum_assignment
-    monkeypatch.setattr(motmetrics.lap, "linear_sum_assignment", lambda c: calls.append(c.shape) or real(c))
     fast, k = _assert_same(monkeypatch, gt, hyp)
-    n_lap = len(calls) // 3  # the Python loop and the kernel (twice) each solve the same frames
-    assert len(calls) == 3 * n_lap and n_lap >= 25  # the two side by side at least: real LAP frames
     assert (k.types == SWITCH).sum() >= 5 and (k.types == MATCH).sum() > 500 and (k.types == MISS).sum() > 50
     assert fast["num_false_positives"] > 50 and fast["num_fragmentations"] >= 1
+    # The LAP frames: the kernel hands scipy the very matrices motmetrics' solver builds in the Python loop.
+    by_python = _scipy_calls(monkeypatch, _mot_metrics_python, gt, hyp)
+    by_kernel = _scipy_calls(monkeypatch, frame_events, *ms._prepare(gt, hyp), 0.5)
+    assert len(by_kernel) == len(by_python) >= 25  # the two side by side at least
+    for a, b in zip(by_kernel, by_python, strict=True):
+        assert a.shape == b.shape and a.tobytes() == b.tobytes()
+    assert not any(np.isnan(a).any() for a in by_kernel)  # no-pair entries carry the large finite cost
+    assert any(a.max() > 2 for a in by_kernel)
 
 
 def test_random_scene_equals_motmetrics(monkeypatch) -> None:
@@ -159,3 +178,28 @@ def test_motchallenge_sequences_equal_python_loop(monkeypatch, seq: str) -> None
     fast, _ = _assert_same(monkeypatch, gt, load_mot(MOT / seq / "test.txt"))
     assert fast["num_switches"] == (7 if seq == "TUD-Campus" else fast["num_switches"])
     _assert_same(monkeypatch, gt, track_mot(str(MOT / seq / "test.txt"), fps=25.0))
+
+
+def _reversed_scipy(costs):
+    """motmetrics' scipy solver on the matrix with rows and columns reversed: other optima on ties."""
+    from motmetrics.lap import lsa_solve_scipy
+
+    nr, nc = costs.shape
+    r, c = lsa_solve_scipy(costs[::-1, ::-1].copy())
+    order = np.argsort(nr - 1 - r)
+    return (nr - 1 - r)[order], (nc - 1 - c)[order]
+
+
+def test_another_motmetrics_solver_is_used_as_the_python_loop_uses_it(monkeypatch) -> None:
+    """With motmetrics' default solver changed, the kernel hands it the Python loop's masked distances."""
+    from motmetrics import lap
+
+    gt, hyp = _scene(np.random.default_rng(11))
+    dup = hyp.copy()
+    dup[:, 1] += 1000  # every hypothesis twice, under two ids: ties everywhere
+    hyp = np.vstack([hyp, dup])
+    default = frame_events(*ms._prepare(gt, hyp), 0.5)
+    with lap.set_default_solver(_reversed_scipy):
+        _assert_same(monkeypatch, gt, hyp)
+        other = frame_events(*ms._prepare(gt, hyp), 0.5)
+    assert not np.array_equal(default.oids, other.oids) or not np.array_equal(default.types, other.types)
