@@ -2,12 +2,15 @@
 
 Why: scoring a city run (221 cameras, 28,000 frames, 3.9 M ground-truth rows) spent most of its time in the
 Python frame loop (``docs/performance.md``). The kernel runs motmetrics' ``MOTAccumulator.update`` rules over
-all frames: IoU distances with the float operations of ``motscore.iou_distance``, carry-forward of each
-object's last match (the first unused column holding that hypothesis id, paired only if its distance is
-finite), then the remaining finite pairs; where they are disjoint it takes them all in row order itself, and
-for any other frame it stops and hands the masked distance matrix back to Python, which solves it with
-motmetrics' own LAP solver exactly as the Python loop does; the kernel applies those pairs and resumes at
-the next frame. Ids are compacted to ``0..G-1`` / ``0..H-1`` (``m`` is an int array, -1 for no match yet).
+all frames: IoU distances with the float operations of ``motscore.iou_distance`` (kept as a row-major list
+of the finite ones), carry-forward of each object's last match (the first unused column holding that
+hypothesis id, paired only if its distance is finite), then the remaining finite pairs; where they are
+disjoint it takes them all in row order itself. Any other frame goes to motmetrics' LAP solver as the Python
+loop sends it: the kernel stops with the frame's matrix built, Python solves it, and the kernel applies the
+pairs and resumes at the next frame. With motmetrics' default scipy solver the matrix is the one that solver
+builds (``lap.add_expensive_edges``) and goes to scipy directly; with any other, it is the masked distance
+matrix, for ``motmetrics.lap.linear_sum_assignment``. Ids are compacted to ``0..G-1`` / ``0..H-1`` (``m`` is
+an int array, -1 for no match yet).
 
 Every object row yields one event (MATCH / SWITCH from the carry-forward, then from the assignment in its
 pair order, then MISS in row order), so frame ``k``'s events fill rows ``g0[k]:g0[k+1]`` of the event arrays

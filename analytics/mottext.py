@@ -24,7 +24,7 @@ _COMMA, _NL, _CR, _MINUS, _DOT, _ZERO = 44, 10, 13, 45, 46, 48
 
 @njit(cache=True, nogil=True)
 def _parse(buf, out):
-    """Fill ``out`` (lines x 10) from ``buf``; the number of fields per line, or -1 if not plain."""
+    """Fill ``out`` (lines x 10, -1 past the fields) from ``buf``; the fields per line, or -1 if not plain."""
     n = len(buf)
     pos = 0
     row = 0
@@ -72,13 +72,15 @@ def _parse(buf, out):
             n_fields = field
         if field != n_fields or field < 6:
             return -1
+        out[row, field:] = -1.0
         row += 1
     return n_fields if row == len(out) else -1
 
 
 def parse_plain(path: str | os.PathLike) -> np.ndarray | None:
-    """The (N, fields) rows of a plain MOTChallenge file (see the module docstring), or None: not plain,
-    empty, or unreadable (``load_mot`` decides then)."""
+    """The rows of a plain MOTChallenge file (see the module docstring) as an (N, 10) array, columns the
+    file lacks -1 as ``load_mot`` pads them; None if it is not plain, empty, or unreadable (``load_mot``
+    decides then)."""
     try:
         buf = np.fromfile(path, dtype=np.uint8)
     except (OSError, ValueError):
@@ -87,5 +89,4 @@ def parse_plain(path: str | os.PathLike) -> np.ndarray | None:
         return None
     lines = int(np.count_nonzero(buf == _NL)) + (buf[-1] != _NL)
     out = np.empty((lines, 10))
-    n_fields = _parse(buf, out)
-    return out[:, :n_fields] if n_fields > 0 else None
+    return out if _parse(buf, out) > 0 else None

@@ -57,8 +57,8 @@ def test_random_plain_files_equal_pandas(tmp_path, seed: int) -> None:
     p = tmp_path / "rows.txt"
     p.write_bytes(_random_text(rng, 500, n_fields, eol).encode())
     got = parse_plain(p)
-    assert got is not None and got.shape == (500, n_fields)
-    assert _bits(got) == _bits(_pandas(p))
+    assert got is not None and got.shape == (500, 10) and (got[:, n_fields:] == -1).all()
+    assert _bits(got[:, :n_fields]) == _bits(_pandas(p))
     assert (np.signbit(got) & (got == 0)).any()  # -0 kept as -0.0, as pandas keeps it
 
 
@@ -66,12 +66,12 @@ def test_motchallenge_and_writer_files_equal_pandas(tmp_path) -> None:
     for seq in ("TUD-Campus", "TUD-Stadtmitte"):  # \r\n line ends
         for name in ("gt.txt", "test.txt"):
             got = parse_plain(MOT / seq / name)
-            assert got is not None and _bits(got) == _bits(_pandas(MOT / seq / name))
+            assert got is not None and _bits(got) == _bits(_pandas(MOT / seq / name))  # 10 columns
     rows = [[1, 160, 1886.89, 136.26, 9.12, 33.37, 1, 1, 0.0], [2, 7, -0.5, 12.0, 10.1, 34.63, 1, 1, 0.25]]
     p = tmp_path / "gt.txt"
     p.write_text("".join(GT_ROW % (*r[:6], r[7], r[8]) for r in rows))
-    assert parse_plain(p).tolist() == rows
-    assert _bits(load_mot(p)[:, :9]) == _bits(_pandas(p))
+    assert parse_plain(p).tolist() == [r + [-1.0] for r in rows]
+    assert _bits(load_mot(p)[:, :9]) == _bits(_pandas(p)) and (load_mot(p)[:, 9] == -1).all()
 
 
 @pytest.mark.parametrize(
