@@ -77,6 +77,15 @@ def _parse(buf, out):
     return n_fields if row == len(out) else -1
 
 
+@njit(cache=True, nogil=True)
+def _lines(buf):
+    """Lines of the text: its newlines, plus one if the last line has none."""
+    n = 0
+    for b in buf:
+        n += b == _NL
+    return n + (buf[-1] != _NL)
+
+
 def parse_plain(path: str | os.PathLike) -> np.ndarray | None:
     """The rows of a plain MOTChallenge file (see the module docstring) as an (N, 10) array, columns the
     file lacks -1 as ``load_mot`` pads them; None if it is not plain, empty, or unreadable (``load_mot``
@@ -87,6 +96,5 @@ def parse_plain(path: str | os.PathLike) -> np.ndarray | None:
         return None
     if not len(buf):
         return None
-    lines = int(np.count_nonzero(buf == _NL)) + (buf[-1] != _NL)
-    out = np.empty((lines, 10))
+    out = np.empty((_lines(buf), 10))
     return out if _parse(buf, out) > 0 else None
