@@ -4,9 +4,11 @@
 frame's pairs, then a min-cost assignment with motmetrics' own LAP solver, so ties break the same way) that
 records events in numpy arrays instead of a pandas frame, then computes the metrics from those arrays; IDF1
 uses one global bipartite matching over (gt id, hyp id) overlap counts, whose optimum equals motmetrics'
-(no+nh)-square cost assignment. ``mot_metrics_reference`` runs motmetrics itself: the tests hold the two
-equal. motmetrics' IoU helper calls ``np.asfarray`` (removed in numpy 2), so ``iou_distance`` computes the
-distance matrix with the same definition (1 - IoU, pairs above ``1 - iou_threshold`` not allowed).
+(no+nh)-square cost assignment. Its frame loop runs in a numba kernel (``analytics.motscore_kernel``); the
+same loop in Python, ``_mot_metrics_python``, is the reference the kernel is held to, event for event.
+``mot_metrics_reference`` runs motmetrics itself: the tests hold the two equal. motmetrics' IoU helper
+calls ``np.asfarray`` (removed in numpy 2), so ``iou_distance`` computes the distance matrix with the same
+definition (1 - IoU, pairs above ``1 - iou_threshold`` not allowed).
 """
 
 from __future__ import annotations
