@@ -171,9 +171,7 @@ class LoiteringDetector(Detector):
         if group is None:
             group = self._by_cam[cam] = {}
             self._nested[cam] = any(o != cam and o.startswith(cam) for o in self._by_cam)
-            for o in self._by_cam:  # a prefix of the new camera now has a nested camera
-                if o != cam and cam.startswith(o):
-                    self._nested[o] = True
+            self._nested.update((o, True) for o in self._by_cam if o != cam and cam.startswith(o))
         return group
 
     def _stitch(self, tid: str, t: float, x: float, y: float, r2: float) -> _Dwell | None:
@@ -302,7 +300,7 @@ class AbandonedObjectDetector(Detector):
                     )
                 )
         self._prev_t = t
-        if t - self._last_prune > self.p.forget_s:  # memory only: lookups already skip forgotten objects
+        if t - self._last_prune > self.p.forget_s:  # memory only: lookups skip forgotten objects
             self._last_prune = t
             self._obj = {k: v for k, v in self._obj.items() if t - v.last <= self.p.forget_s}
         return out
@@ -374,8 +372,7 @@ class RunningDetector(Detector):
                     running.append(i)
             else:
                 self._since.pop(tid, None)
-        if t - self._last_prune > self._hist.forget_s:
-            # a track the history forgot (unseen for forget_s) never comes back: its ByteTrack id is retired
+        if t - self._last_prune > self._hist.forget_s:  # a forgotten track never comes back (ids are retired)
             self._last_prune = t
             self._since = {k: v for k, v in self._since.items() if k in self._hist}
         if not running:
