@@ -20,7 +20,60 @@ from trackers.utils.base_tracklet import BaseTracklet
 from trackers.utils.predict_timing import FIXED_RATE_TIMING, PredictTiming
 from trackers.utils.state_representations import XYXYStateEstimator
 
-__all__ = ["KalmanPool", "PooledByteTrackTracker", "PooledTracklet"]
+__all__ = [
+    "KalmanPool",
+    "PooledByteTrackTracker",
+    "PooledTracklet",
+    "kalman_predict_rows",
+    "kalman_update_rows",
+]
+
+_NZ = 4  # XYXY: the measured corners are the state's first 4 entries, their velocities the last 4
+
+
+def kalman_predict_rows(
+    x: np.ndarray, P: np.ndarray, frame_step: float | np.ndarray, Q: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Constant-velocity predict of XYXY box filters: ``F x``, ``F P F^T + Q``, ``F = [[I, s I], [0, I]]``.
+
+    Written out block by block in elementwise arithmetic, so a row's result depends on that row (its
+    ``frame_step`` ``s``, one per row or one for all, and its ``Q``) and not on which other rows share the
+    call: the per-camera and the multi-camera trackers get bit-identical states. Equal to the library's
+    matrix products up to rounding (the dropped terms are exact zeros).
+    """
+    s = np.asarray(frame_step, dtype=float)
+    s1 = s.reshape(-1, 1) if s.ndim else s
+    s2 = s.reshape(-1, 1, 1) if s.ndim else s
+    x_new = x.copy()
+    x_new[:, :_NZ] = x[:, :_NZ] + s1 * x[:, _NZ:]
+    A, B, C, D = P[:, :_NZ, :_NZ], P[:, :_NZ, _NZ:], P[:, _NZ:, :_NZ], P[:, _NZ:, _NZ:]
+    top_right = B + s2 * D  # rows 0-3 of F P are [A + s C, B + s D]; F^T adds s x column block 2 to block 1
+    P_new = np.empty_like(P)
+    P_new[:, :_NZ, :_NZ] = (A + s2 * C) + s2 * top_right
+    P_new[:, :_NZ, _NZ:] = top_right
+    P_new[:, _NZ:, :_NZ] = C + s2 * D
+    P_new[:, _NZ:, _NZ:] = D
+    P_new += Q
+    return x_new, P_new
+
+
+def kalman_update_rows(
+    x: np.ndarray, P: np.ndarray, z: np.ndarray, R: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Kalman update of rows ``x`` (n, 8), ``P`` (n, 8, 8) with box measurements ``z`` (n, 4), ``H = [I 0]``,
+    in the library's algebra (Joseph form). Stacked products and inverses run matrix by matrix, so a row's
+    result does not depend on the other rows of the call."""
+    nz = z.shape[1]
+    innovation = z - x[:, :nz]
+    pht = P[:, :, :nz]  # P @ H.T with H = [I 0]
+    S = pht[:, :nz, :] + R
+    K = pht @ np.linalg.inv(S)
+    x_new = x + (K @ innovation[:, :, None])[:, :, 0]
+    i_kh = np.tile(np.eye(x.shape[1]), (len(x), 1, 1))
+    i_kh[:, :, :nz] -= K
+    kt = K.transpose(0, 2, 1)
+    return x_new, i_kh @ P @ i_kh.transpose(0, 2, 1) + K @ R @ kt
+
 
 
 class KalmanPool:
@@ -44,7 +97,10 @@ class KalmanPool:
         self._pending_slots: list[int] = []
         self._pending_z: list[np.ndarray] = []
         self._step: tuple[float, float | None] | None = None
-        self._F = self._Q = self._eye = np.eye(self.dim_x)
+        self._Q = np.eye(self.dim_x)
+        pos, vel = est.motion.pos_idx, est.motion.vel_idx
+        if list(pos) != [0, 1, 2, 3] or list(vel) != [4, 5, 6, 7]:  # what kalman_predict_rows assumes
+            raise ValueError("KalmanPool needs the XYXY constant-velocity layout")
 
     def allocate(self, bbox: np.ndarray) -> int:
         """A new filter seeded with ``bbox`` (zero velocity, the library's initial covariance)."""
@@ -75,30 +131,23 @@ class KalmanPool:
         s = np.asarray(self._pending_slots, dtype=int)
         z = np.asarray(self._pending_z, dtype=float).reshape(len(s), self.dim_z)
         self._pending_slots, self._pending_z = [], []
-        nz = self.dim_z
-        x, P = self.x[s], self.P[s]
-        innovation = z - x[:, :nz]
-        pht = P[:, :, :nz]  # P @ H.T with H = [I 0]
-        S = pht[:, :nz, :] + self.R
-        K = pht @ np.linalg.inv(S)
-        self.x[s] = x + (K @ innovation[:, :, None])[:, :, 0]
-        i_kh = np.tile(self._eye, (len(s), 1, 1))
-        i_kh[:, :, :nz] -= K
-        kt = K.transpose(0, 2, 1)
-        self.P[s] = i_kh @ P @ i_kh.transpose(0, 2, 1) + K @ self.R @ kt
+        self.x[s], self.P[s] = kalman_update_rows(self.x[s], self.P[s], z, self.R)
+
+    def process_noise(self, frame_step: float, frame_rate: float | None = None) -> np.ndarray:
+        """The library's Q for one predict step of ``frame_step`` frames (its near-nominal band included)."""
+        if (frame_step, frame_rate) != self._step:
+            self._ref_motion.apply(self._ref_kf, frame_step, frame_rate)
+            self._Q = self._ref_kf.process_noise
+            self._step = (frame_step, frame_rate)
+        return self._Q
 
     def predict(self, slots: np.ndarray, frame_step: float, frame_rate: float | None = None) -> None:
         """One predict step of ``frame_step`` frames for ``slots``, with the library's F and scaled Q."""
-        if (frame_step, frame_rate) != self._step:
-            self._ref_motion.apply(self._ref_kf, frame_step, frame_rate)
-            self._F, self._Q = self._ref_kf.transition_mtx, self._ref_kf.process_noise
-            self._step = (frame_step, frame_rate)
+        Q = self.process_noise(frame_step, frame_rate)
         s = np.asarray(slots, dtype=int)
         if not len(s):
             return
-        F = self._F
-        self.x[s] = self.x[s] @ F.T
-        self.P[s] = F @ self.P[s] @ F.T + self._Q
+        self.x[s], self.P[s] = kalman_predict_rows(self.x[s], self.P[s], frame_step, Q)
 
     def boxes(self, slots: np.ndarray) -> np.ndarray:
         """``[x1, y1, x2, y2]`` of each slot's current state."""

@@ -103,3 +103,33 @@ def test_out_of_order_frame_is_skipped_like_the_library() -> None:
         for t, (_, det) in zip([0.0, 0.2, 0.4, 0.3, 0.6, 0.8], frames, strict=True):
             a, b = lib.update(det, timestamp=t), pooled.update(det, timestamp=t)
             np.testing.assert_array_equal(a.tracker_id, b.tracker_id)
+
+
+def test_row_kernels_do_not_depend_on_the_other_rows() -> None:
+    """A filter's predict and update give the same bits whether it runs alone or among 40 others (what lets
+    the multi-camera tracker batch every camera's filters), and equal the library's matrix products."""
+    from trackers.utils.motion_models import constant_velocity_transition_matrix
+
+    from analytics.bytetrack_pool import kalman_predict_rows, kalman_update_rows
+
+    rng = np.random.default_rng(7)
+    pool = KalmanPool()
+    x = rng.normal(0, 50, (40, 8))
+    L = rng.normal(0, 1, (40, 8, 8))
+    P = L @ L.transpose(0, 2, 1) + np.eye(8)
+    steps = rng.uniform(0.5, 3.0, 40)
+    Q = pool.process_noise(2.5, 5.0)
+    xb, Pb = kalman_predict_rows(x, P, steps, Q)
+    z = x[:, :4] + rng.normal(0, 2, (40, 4))
+    xu, Pu = kalman_update_rows(xb, Pb, z, pool.R)
+    for i in (0, 13, 39):
+        xi, Pi = kalman_predict_rows(x[i : i + 1], P[i : i + 1], steps[i], Q)
+        np.testing.assert_array_equal(xi[0], xb[i])
+        np.testing.assert_array_equal(Pi[0], Pb[i])
+        xj, Pj = kalman_update_rows(xi, Pi, z[i : i + 1], pool.R)
+        np.testing.assert_array_equal(xj[0], xu[i])
+        np.testing.assert_array_equal(Pj[0], Pu[i])
+        F = constant_velocity_transition_matrix(8, np.arange(4), np.arange(4, 8), steps[i])
+        np.testing.assert_allclose(xb[i], F @ x[i], rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(Pb[i], F @ P[i] @ F.T + Q, rtol=1e-12, atol=1e-9)
+    assert not np.allclose(xb, x)  # the step really moved the boxes
