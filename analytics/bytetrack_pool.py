@@ -4,8 +4,9 @@ Why: the library gives each tracklet its own ``KalmanFilter`` object, so a frame
 predict and one update per track in Python, most of the tracking time (``docs/performance.md``).
 ``PooledByteTrackTracker`` keeps the library's association, two-stage matching, lifecycle and id
 allocation, and only swaps the per-tracklet filter for rows of a ``KalmanPool``: one batched predict and
-one batched update per frame, with the same matrices (F, Q, R, initial P taken from a library tracklet)
-and the same algebra (Joseph form), so it returns the same ids as the plain library tracker (tested).
+one batched update per frame (compiled row kernels, ``analytics.kalman_rows``), with the same matrices (F,
+Q, R, initial P taken from a library tracklet) and the same algebra (Joseph form), so it returns the same
+ids as the plain library tracker (tested).
 """
 
 from __future__ import annotations
@@ -20,61 +21,9 @@ from trackers.utils.base_tracklet import BaseTracklet
 from trackers.utils.predict_timing import FIXED_RATE_TIMING, PredictTiming
 from trackers.utils.state_representations import XYXYStateEstimator
 
-__all__ = [
-    "KalmanPool",
-    "PooledByteTrackTracker",
-    "PooledTracklet",
-    "kalman_predict_rows",
-    "kalman_update_rows",
-]
+from analytics.kalman_rows import predict_rows, update_rows
 
-_NZ = 4  # XYXY: the measured corners are the state's first 4 entries, their velocities the last 4
-
-
-def kalman_predict_rows(
-    x: np.ndarray, P: np.ndarray, frame_step: float | np.ndarray, Q: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Constant-velocity predict of XYXY box filters: ``F x``, ``F P F^T + Q``, ``F = [[I, s I], [0, I]]``.
-
-    Written out block by block in elementwise arithmetic, so a row's result depends on that row (its
-    ``frame_step`` ``s``, one per row or one for all, and its ``Q``) and not on which other rows share the
-    call: the per-camera and the multi-camera trackers get bit-identical states. Equal to the library's
-    matrix products up to rounding (the dropped terms are exact zeros).
-    """
-    s = np.asarray(frame_step, dtype=float)
-    s1 = s.reshape(-1, 1) if s.ndim else s
-    s2 = s.reshape(-1, 1, 1) if s.ndim else s
-    x_new = x.copy()
-    x_new[:, :_NZ] = x[:, :_NZ] + s1 * x[:, _NZ:]
-    A, B, C, D = P[:, :_NZ, :_NZ], P[:, :_NZ, _NZ:], P[:, _NZ:, :_NZ], P[:, _NZ:, _NZ:]
-    top_right = B + s2 * D  # rows 0-3 of F P are [A + s C, B + s D]; F^T adds s x column block 2 to block 1
-    P_new = np.empty_like(P)
-    P_new[:, :_NZ, :_NZ] = (A + s2 * C) + s2 * top_right
-    P_new[:, :_NZ, _NZ:] = top_right
-    P_new[:, _NZ:, :_NZ] = C + s2 * D
-    P_new[:, _NZ:, _NZ:] = D
-    P_new += Q
-    return x_new, P_new
-
-
-def kalman_update_rows(
-    x: np.ndarray, P: np.ndarray, z: np.ndarray, R: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Kalman update of rows ``x`` (n, 8), ``P`` (n, 8, 8) with box measurements ``z`` (n, 4), ``H = [I 0]``,
-    in the library's algebra (Joseph form). Stacked products and inverses run matrix by matrix, so a row's
-    result does not depend on the other rows of the call."""
-    nz = z.shape[1]
-    innovation = z - x[:, :nz]
-    pht = P[:, :, :nz]  # P @ H.T with H = [I 0]
-    S = pht[:, :nz, :] + R
-    K = pht @ np.linalg.inv(S)
-    x_new = x + (K @ innovation[:, :, None])[:, :, 0]
-    i_kh = np.tile(np.eye(x.shape[1]), (len(x), 1, 1))
-    i_kh[:, :, :nz] -= K
-    kt = K.transpose(0, 2, 1)
-    return x_new, i_kh @ P @ i_kh.transpose(0, 2, 1) + K @ R @ kt
-
-
+__all__ = ["KalmanPool", "PooledByteTrackTracker", "PooledTracklet"]
 
 class KalmanPool:
     """Constant-velocity XYXY box filters (state ``[x1, y1, x2, y2, vx1, vy1, vx2, vy2]``) as rows of arrays.
@@ -99,7 +48,7 @@ class KalmanPool:
         self._step: tuple[float, float | None] | None = None
         self._Q = np.eye(self.dim_x)
         pos, vel = est.motion.pos_idx, est.motion.vel_idx
-        if list(pos) != [0, 1, 2, 3] or list(vel) != [4, 5, 6, 7]:  # what kalman_predict_rows assumes
+        if list(pos) != [0, 1, 2, 3] or list(vel) != [4, 5, 6, 7]:  # what analytics.kalman_rows assumes
             raise ValueError("KalmanPool needs the XYXY constant-velocity layout")
 
     def allocate(self, bbox: np.ndarray) -> int:
@@ -112,6 +61,22 @@ class KalmanPool:
         self.x[slot, : self.dim_z] = bbox
         self.P[slot] = self.P0
         return slot
+
+    def allocate_many(self, bboxes: np.ndarray) -> np.ndarray:
+        """``allocate`` for each row of ``bboxes`` (n, 4), in order; returns the slots."""
+        taken: list[int] = []
+        while len(taken) < len(bboxes):
+            if not self._free:
+                self._grow()
+            k = min(len(bboxes) - len(taken), len(self._free))
+            taken += self._free[len(self._free) - k :][::-1]
+            del self._free[len(self._free) - k :]
+        slots = np.array(taken, dtype=np.int64)
+        self.used[slots] = True
+        self.x[slots] = 0.0
+        self.x[slots, : self.dim_z] = bboxes
+        self.P[slots] = self.P0
+        return slots
 
     def release(self, slots: np.ndarray) -> None:
         """Return filters of tracklets the tracker dropped."""
@@ -128,10 +93,10 @@ class KalmanPool:
         """Apply every queued measurement: one batched Kalman update (Joseph form, as the library)."""
         if not self._pending_slots:
             return
-        s = np.asarray(self._pending_slots, dtype=int)
+        s = np.asarray(self._pending_slots, dtype=np.int64)
         z = np.asarray(self._pending_z, dtype=float).reshape(len(s), self.dim_z)
         self._pending_slots, self._pending_z = [], []
-        self.x[s], self.P[s] = kalman_update_rows(self.x[s], self.P[s], z, self.R)
+        update_rows(self.x, self.P, s, z, self.R)
 
     def process_noise(self, frame_step: float, frame_rate: float | None = None) -> np.ndarray:
         """The library's Q for one predict step of ``frame_step`` frames (its near-nominal band included)."""
@@ -144,10 +109,11 @@ class KalmanPool:
     def predict(self, slots: np.ndarray, frame_step: float, frame_rate: float | None = None) -> None:
         """One predict step of ``frame_step`` frames for ``slots``, with the library's F and scaled Q."""
         Q = self.process_noise(frame_step, frame_rate)
-        s = np.asarray(slots, dtype=int)
+        s = np.asarray(slots, dtype=np.int64).reshape(-1)
         if not len(s):
             return
-        self.x[s], self.P[s] = kalman_predict_rows(self.x[s], self.P[s], frame_step, Q)
+        steps = np.full(len(s), float(frame_step))
+        predict_rows(self.x, self.P, s, steps, Q[None], np.zeros(len(s), np.int64))
 
     def boxes(self, slots: np.ndarray) -> np.ndarray:
         """``[x1, y1, x2, y2]`` of each slot's current state."""
