@@ -35,7 +35,7 @@ class KalmanPool:
     def __init__(self, capacity: int = 64) -> None:
         ref = ByteTrackTracklet(np.array([0.0, 0.0, 1.0, 1.0]), XYXYStateEstimator)
         est = ref.state_estimator
-        self._ref_kf, self._ref_motion = est.kf, est.motion
+        self._noise = est.motion.process_noise  # the library's Q for any step (ScalableProcessNoise)
         self.R = est.kf.measurement_noise.copy()
         self.P0 = est.kf.state_covariance.copy()
         self.dim_x, self.dim_z = est.kf.dim_x, est.kf.dim_z
@@ -99,10 +99,11 @@ class KalmanPool:
         update_rows(self.x, self.P, s, z, self.R)
 
     def process_noise(self, frame_step: float, frame_rate: float | None = None) -> np.ndarray:
-        """The library's Q for one predict step of ``frame_step`` frames (its near-nominal band included)."""
+        """The library's Q for one predict step of ``frame_step`` frames (its near-nominal band included),
+        from ``build_Q`` itself: a function of the step and rate only (the library's per-filter cache keys
+        on the step alone, which gives the same Q as long as a filter's frame rate does not change)."""
         if (frame_step, frame_rate) != self._step:
-            self._ref_motion.apply(self._ref_kf, frame_step, frame_rate)
-            self._Q = self._ref_kf.process_noise
+            self._Q = self._noise.build_Q(frame_step, frame_rate)
             self._step = (frame_step, frame_rate)
         return self._Q
 
