@@ -244,7 +244,7 @@ class MultiCameraTracker:
             grown = np.zeros((max(need, 2 * len(self._votes)), len(CLASSES)), np.int32)
             grown[: len(self._votes)] = self._votes
             self._votes = grown
-        np.add.at(self._votes, (keys, np.clip(cls, 0, len(CLASSES) - 1)), 1)
+        self._votes[keys, np.clip(cls, 0, len(CLASSES) - 1)] += 1  # a track is returned once per frame
         return self._votes[keys].argmax(axis=1)
 
 

@@ -62,6 +62,7 @@ class Pair:
                 off,
             )
         assert res.errors == {}
+        assert self.multi.pool.used.sum() == len(self.multi.cam)  # one filter row per live track
         for p, ((cam, *_), exp) in enumerate(zip(batch, expected, strict=True)):
             rows = slice(res.offsets[p], res.offsets[p + 1])
             np.testing.assert_array_equal(res.det[rows], exp.class_id)  # which boxes, in which order
