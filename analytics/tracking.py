@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from analytics.geometry import GroundProjector
+from analytics.geometry import GroundProjector, boxes_and_shifted_many
 
 __all__ = [
     "CLASSES",
@@ -301,7 +301,9 @@ class TrackStage:
             self.trackers[cam] = tracker
         bboxes, conf, cls, t = self._frame_arrays(msg)
         ids, xywh, cls_out = tracker.track(bboxes, conf, cls, t=t)
-        return [self._track_message(cam, msg, t, tracker.projector, ids, xywh, cls_out)]
+        proj = tracker.projector
+        projected = None if proj is None else proj.boxes_and_shifted(xywh, FOOT_JITTER)
+        return [self._track_message(cam, msg, t, projected, ids, xywh, cls_out)]
 
     def update_batch(self, msgs: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]] | Exception]:
         """``update`` on each message in order, with the frames of many cameras tracked as one batch (the
@@ -348,19 +350,24 @@ class TrackStage:
     def _track_pending(
         self, pending: dict[str, tuple[int, dict[str, Any], tuple]], results: list
     ) -> None:
-        """Track the gathered frames (one per camera) as one batch; their messages go to ``results``."""
+        """Track the gathered frames (one per camera) as one batch, project their boxes to the ground in
+        one pass (``boxes_and_shifted_many``); their messages go to ``results``."""
         if not pending:
             return
         assert self.batch is not None
         frames = [(cam, *arrays) for cam, (_, _, arrays) in pending.items()]
-        for (cam, (i, msg, arrays)), out in zip(pending.items(), self.batch.track(frames), strict=True):
-            if isinstance(out, Exception):
-                results[i] = out
+        tracked = dict(zip(pending, self.batch.track(frames), strict=True))
+        seen = [c for c, out in tracked.items()
+                if not isinstance(out, Exception) and self.batch_projectors[c] is not None]
+        grounds = boxes_and_shifted_many(
+            [self.batch_projectors[c] for c in seen], [tracked[c][1] for c in seen], FOOT_JITTER)
+        projected = dict(zip(seen, grounds, strict=True))
+        for cam, (i, msg, arrays) in pending.items():
+            out, ground = tracked[cam], projected.get(cam)
+            if isinstance(out, Exception) or isinstance(ground, Exception):
+                results[i] = out if isinstance(out, Exception) else ground
                 continue
-            try:
-                results[i] = [self._track_message(cam, msg, arrays[3], self.batch_projectors[cam], *out)]
-            except Exception as exc:  # noqa: BLE001 - as update would raise it
-                results[i] = exc
+            results[i] = [self._track_message(cam, msg, arrays[3], ground, *out)]
         pending.clear()
 
     def _frame_arrays(self, msg: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
@@ -379,15 +386,16 @@ class TrackStage:
         cam: str,
         msg: dict[str, Any],
         t: float,
-        projector: GroundProjector | None,
+        projected: tuple[np.ndarray, np.ndarray] | None,
         ids: np.ndarray,
         xywh: np.ndarray,
         cls_out: np.ndarray,
     ) -> dict[str, Any]:
-        """One frame's ``track/frame`` message (ground points from ``projector``); keeps its MOT rows."""
+        """One frame's ``track/frame`` message (``projected``: its boxes' ground points and those of the
+        shifted foot points, None without a calibration); keeps its MOT rows."""
         ground = sigma = None
-        if projector is not None:
-            ground, shifted = projector.boxes_and_shifted(xywh, FOOT_JITTER)
+        if projected is not None:
+            ground, shifted = projected
             sigma = _sigma(ground, shifted)
         if len(ids) and msg.get("frame") is not None:
             rows = np.empty((len(ids), 6))
