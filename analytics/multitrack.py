@@ -88,7 +88,13 @@ def overlap_candidates(
     lo -= 1e-6 * (np.abs(lo) + wmax[dpos])  # rounding slack, far above rounding's size
     hi = dboxes[:, 2]
     base = min(lo.min(), tboxes[:, 0].min())
-    span = 2.0 * (max(hi.max(), tboxes[:, 0].max()) - base) + 1.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        span = 2.0 * (max(hi.max(), tboxes[:, 0].max()) - base) + 1.0
+        finite = np.isfinite(span * k)
+    if not finite:  # coordinates near the float limit: every same-camera pair instead
+        nt = np.bincount(tpos, minlength=k)
+        t0 = np.cumsum(nt) - nt
+        return ranges(t0[dpos], nt[dpos]), np.repeat(np.arange(len(dboxes)), nt[dpos])
     key = tpos * span + (tboxes[:, 0] - base)
     order = np.argsort(key)
     key = key[order]

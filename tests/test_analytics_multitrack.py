@@ -243,6 +243,13 @@ def test_overlap_candidates_hold_every_overlapping_pair() -> None:
     assert len(got) < same.sum() / 2  # far fewer than all same-camera pairs
 
 
+def test_overlap_candidates_near_the_float_limit_are_all_same_camera_pairs() -> None:
+    tb = np.array([[0.0, 0, 1e307, 10], [5, 0, 8, 10], [0, 0, 1, 1]])
+    db = np.array([[-1e308, 0, 2, 5], [4, 0, 6, 5]])
+    t, d = overlap_candidates(tb, np.array([0, 0, 1]), db, np.array([0, 1]), 2)
+    assert sorted(zip(t.tolist(), d.tolist(), strict=True)) == [(0, 0), (1, 0), (2, 1)]
+
+
 def test_box_iou_pairs_is_supervisions_iou() -> None:
     rng = np.random.default_rng(4)
     xy = rng.uniform(0, 50, (40, 2))
