@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import shapely
 
-__all__ = ["GroundProjector", "LonLatProjector", "Zones", "apply_homography", "camera_position",
-           "feet_and_shifted_many", "foot_points", "undistort_points"]
+__all__ = ["GroundProjector", "LonLatProjector", "Zones", "apply_homography", "boxes_and_shifted_many",
+           "camera_position", "foot_points", "undistort_points"]
 
 
 def apply_homography(h: np.ndarray, pts: np.ndarray) -> np.ndarray:
@@ -49,12 +49,15 @@ def undistort_points(pts: np.ndarray, camera_matrix: np.ndarray, dist_coeffs,
     if not (k1 or k2) or not len(p):
         return p.copy()
     K = np.asarray(camera_matrix, dtype=float)
-    return _undistort(p, K[0, 0], K[1, 1], K[0, 2], K[1, 2], k1, k2, iterations)
+    return _undistort(p, (K[0, 2], K[1, 2], K[0, 0], K[1, 1], k1, k2), iterations)
 
 
-def _undistort(p: np.ndarray, fx, fy, cx, cy, k1, k2, iterations: int = 20) -> np.ndarray:
-    """``undistort_points``' solution for intrinsics and coefficients given as scalars or one per point
-    (elementwise the same arithmetic either way)."""
+def _undistort(p: np.ndarray, lens: tuple, iterations: int = 20) -> np.ndarray:
+    """``undistort_points``' Newton solve for points ``p`` (N, 2) with ``lens`` = (cx, cy, fx, fy, k1, k2),
+    each a number or one value per point (the same arithmetic either way). All points step together until
+    none changes any more: a point at its fixed point stays there, so each gets the value its own call
+    would give."""
+    cx, cy, fx, fy, k1, k2 = lens
     x, y = (p[:, 0] - cx) / fx, (p[:, 1] - cy) / fy
     rd = np.hypot(x, y)
     r = rd.copy()
@@ -124,40 +127,43 @@ class GroundProjector:
         return both[: len(b)], both[len(b):]
 
 
-def feet_and_shifted_many(projectors: Sequence[GroundProjector], boxes: Sequence[np.ndarray], shift: float,
-                          ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """``projectors[i].boxes_and_shifted(boxes[i], shift)`` for every i, with one undistortion of every lens
-    camera's points (per-point intrinsics): the same numbers, a fraction of the calls."""
-    pix = []
-    for b in boxes:
-        b = np.asarray(b, dtype=float).reshape(-1, 4)
-        feet = foot_points(b)
-        pix.append(np.vstack([feet, feet + np.column_stack([np.zeros(len(b)), shift * b[:, 3]])]))
-    lens = [i for i, pr in enumerate(projectors) if pr.dist_coeffs is not None and len(pix[i])]
-    if lens:
-        n = [len(pix[i]) for i in lens]
-        par = np.array([[*_intrinsics(projectors[i]), *_radial(projectors[i])] for i in lens])
-        per = np.repeat(par, n, axis=0)
-        und = _undistort(np.vstack([pix[i] for i in lens]), *per.T)
-        for i, part in zip(lens, np.split(und, np.cumsum(n)[:-1]), strict=True):
-            pix[i] = part
-    out = []
-    for pr, p in zip(projectors, pix, strict=True):
-        g = apply_homography(pr.image_to_ground, p)
-        out.append((g[: len(p) // 2], g[len(p) // 2:]))
-    return out
-
-
-def _intrinsics(pr: GroundProjector) -> tuple[float, float, float, float]:
-    K = pr.camera_matrix
-    return float(K[0, 0]), float(K[1, 1]), float(K[0, 2]), float(K[1, 2])
-
-
-def _radial(pr: GroundProjector) -> tuple[float, float]:
-    d = pr.dist_coeffs
-    if len(d) > 2 and np.any(d[2:] != 0):
-        raise ValueError("undistort_points: only the radial k1, k2 terms are supported")
-    return (float(d[0]) if len(d) else 0.0), (float(d[1]) if len(d) > 1 else 0.0)
+def boxes_and_shifted_many(
+    projectors: Sequence[GroundProjector], boxes: Sequence[np.ndarray], shift: float
+) -> list[tuple[np.ndarray, np.ndarray] | Exception]:
+    """``projectors[i].boxes_and_shifted(boxes[i], shift)`` for every ``i`` (many cameras' frames), the same
+    numbers, with the lens undistortion of all of them done in one pass (``_undistort`` with each point's
+    own lens); an exception that call would raise comes back in its place."""
+    b = [np.asarray(x, dtype=float).reshape(-1, 4) for x in boxes]
+    cut = np.cumsum([0, *(len(x) for x in b)])
+    every = np.concatenate([np.empty((0, 4)), *b])
+    feet = foot_points(every)
+    shifted = feet + np.column_stack([np.zeros(len(every)), shift * every[:, 3]])
+    pts = [np.vstack([feet[cut[i] : cut[i + 1]], shifted[cut[i] : cut[i + 1]]]) for i in range(len(b))]
+    out: list[tuple[np.ndarray, np.ndarray] | Exception | None] = [None] * len(b)
+    lens, lensed = [], []
+    for i, proj in enumerate(projectors):
+        d = proj.dist_coeffs
+        if d is not None and len(d) > 2 and np.any(d[2:] != 0):
+            try:  # undistort_points refuses the lens: the error as the call raises it
+                out[i] = proj.boxes_and_shifted(b[i], shift)
+            except Exception as exc:  # noqa: BLE001 - returned in the frame's place
+                out[i] = exc
+        elif d is not None and len(pts[i]):
+            K = proj.camera_matrix
+            lensed.append(i)
+            lens.append((K[0, 2], K[1, 2], K[0, 0], K[1, 1], float(d[0]) if len(d) else 0.0,
+                         float(d[1]) if len(d) > 1 else 0.0))
+    if lensed:
+        counts = [len(pts[i]) for i in lensed]
+        rows = np.repeat(np.array(lens), counts, axis=0)
+        flat = _undistort(np.concatenate([pts[i] for i in lensed]), tuple(rows.T))
+        for i, part in zip(lensed, np.split(flat, np.cumsum(counts)[:-1]), strict=True):
+            pts[i] = part.copy()
+    for i, proj in enumerate(projectors):
+        if out[i] is None:
+            both = apply_homography(proj.image_to_ground, pts[i])
+            out[i] = both[: len(b[i])], both[len(b[i]) :]
+    return out  # type: ignore[return-value]
 
 
 class Zones:
@@ -172,30 +178,26 @@ class Zones:
         # bounding-box index: a batch of points is tested only against the zones whose box holds it
         self._geoms = np.array(self.polygons, dtype=object)
         self._tree = shapely.STRtree(self._geoms) if self.polygons else None
-        self._last: tuple[bytes, np.ndarray] | None = None  # the last call's points and answer
 
     def __len__(self) -> int:
         return len(self.names)
 
     def contains(self, xy: np.ndarray) -> np.ndarray:
-        """Boolean (n_zones, N): point j lies inside zone i (NaN points are outside). Read-only: the answer
-        for the same points as the last call is that call's array (detectors of one frame share it).
+        """Boolean (n_zones, N): point j lies inside zone i (NaN points are outside).
 
         One STRtree box query of all points, then one ``contains_xy`` over the candidate pairs.
         """
         xy = np.asarray(xy, dtype=float).reshape(-1, 2)
-        key = xy.tobytes()
-        if self._last is not None and self._last[0] == key:
-            return self._last[1]
         out = np.zeros((len(self.polygons), len(xy)), dtype=bool)
-        ok = np.flatnonzero(np.isfinite(xy).all(axis=1)) if self._tree is not None else []
-        if len(ok):
-            pts, zs = self._tree.query(shapely.points(xy[ok]))
-            if len(pts):
-                j = ok[pts]
-                out[zs, j] = shapely.contains_xy(self._geoms[zs], xy[j, 0], xy[j, 1])
-        out.flags.writeable = False
-        self._last = (key, out)
+        if self._tree is None or not len(xy):
+            return out
+        ok = np.flatnonzero(np.isfinite(xy).all(axis=1))
+        if not len(ok):
+            return out
+        pts, zs = self._tree.query(shapely.points(xy[ok]))
+        if len(pts):
+            j = ok[pts]
+            out[zs, j] = shapely.contains_xy(self._geoms[zs], xy[j, 0], xy[j, 1])
         return out
 
 

@@ -180,26 +180,22 @@ class AnalyticsPipeline:
             return []
         try:
             batch = self.tracks.update_batch(msgs)
-        except Exception as exc:  # noqa: BLE001 - the batch failed: the frames one by one, each guarded
+        except Exception as exc:  # noqa: BLE001 - the stage failed as a whole: no tracks this instant
             self._error(TRACKER, exc, msgs[0])
-            batch = [self._guarded_track(m) for m in msgs]
+            batch = [[] for _ in msgs]
         out: list[dict[str, Any]] = []
         for msg, derived in zip(msgs, batch, strict=True):
             self._advance(msg)
+            if isinstance(derived, Exception):  # this frame failed, the others were tracked
+                self._error(TRACKER, derived, msg)
+                derived = []
             out += self._detect(msg, derived)
-        self.last_tracks = batch[-1]
+            self.last_tracks = derived
         return self._finish(out, stamp=True)
 
     def _advance(self, msg: dict[str, Any]) -> None:
         if isinstance(msg.get("t"), int | float):
             self._now = max(self._now, float(msg["t"]))
-
-    def _guarded_track(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
-        try:
-            return self.tracks.update(msg)
-        except Exception as exc:  # noqa: BLE001 - one bad frame must not stop the stream
-            self._error(TRACKER, exc, msg)
-            return []
 
     def _detect(self, msg: dict[str, Any], derived: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The alerts of the detectors that take ``msg`` or one of the messages the tracker derived."""

@@ -105,23 +105,34 @@ def test_ground_projector_undistorts_foot_points_before_the_homography() -> None
     assert np.allclose(proj.boxes(boxes), ground, atol=1e-6)
 
 
-def test_many_cameras_project_in_one_pass_to_the_same_numbers():
-    """Lens cameras (strong and mild barrel, points folding past the model's edge), a camera without a lens,
-    an empty frame: the one-pass projection equals each camera's own, bit for bit."""
-    from analytics.geometry import GroundProjector, feet_and_shifted_many
+def test_many_cameras_frames_project_as_each_alone() -> None:
+    """``boxes_and_shifted_many`` gives each frame the bits of its own ``boxes_and_shifted``: lenses of
+    different strength (one folding inside the image: NaN points), no lens, empty frames, and a lens the
+    solver refuses (its error in its place)."""
+    from analytics.geometry import GroundProjector, boxes_and_shifted_many
 
-    rng = np.random.default_rng(3)
-    K = np.array([[1000.0, 0, 960], [0, 1000.0, 540], [0, 0, 1]])
-    H = np.array([[0.02, 0.001, -5.0], [0.0005, 0.03, -12.0], [1e-6, 2e-5, 1.0]])
-    K2 = K * [[1.2], [1.2], [1]]
-    projs = [GroundProjector(H, K, [-0.45, 0.0]), GroundProjector(H * 1.1, K2, [-0.05, 0]),
-             GroundProjector(H), GroundProjector(H, K, [-0.2, 0.05])]
-    boxes = [np.column_stack([rng.uniform(-200, 2100, (n, 2)), rng.uniform(5, 300, (n, 2))])
-             for n in (40, 25, 10, 0)]
-    many = feet_and_shifted_many(projs, boxes, 0.05)
-    for pr, b, (g, s) in zip(projs, boxes, many, strict=True):
-        g1, s1 = pr.boxes_and_shifted(b, 0.05)
-        np.testing.assert_array_equal(g, g1)
-        np.testing.assert_array_equal(s, s1)
-    folded = np.isnan(many[0][0]).any(axis=1)
-    assert 0 < folded.sum() < len(folded)  # past the strong lens's fold: NaN
+    rng = np.random.default_rng(5)
+    projectors, boxes = [], []
+    for i in range(12):
+        g2i = camera_homography(height=4.0 + i, pitch_deg=20.0 + 2 * i, x0=10.0 * i)
+        f = 600.0 + 100 * i
+        K = np.array([[f, 0, 640], [0, f, 360], [0, 0, 1]])
+        lens = [[-0.3 + 0.03 * i, 0.05], None, [-0.9, 0.0], [0.0, 0.1]][i % 4]
+        projectors.append(GroundProjector(np.linalg.inv(g2i), K, lens))
+        n = 0 if i == 5 else int(rng.integers(1, 30))
+        xy = rng.uniform([0, 0], [1240, 620], (n, 2))
+        boxes.append(np.column_stack([xy, rng.uniform(10, 60, n), rng.uniform(20, 120, n)]))
+    projectors.append(GroundProjector(np.eye(3), np.eye(3), [0.1, 0.0, 0.01]))
+    boxes.append(np.array([[1.0, 2.0, 3.0, 4.0]]))
+    got = boxes_and_shifted_many(projectors, boxes, 0.05)
+    for proj, b, res in zip(projectors, boxes, got, strict=True):
+        if proj.dist_coeffs is not None and len(proj.dist_coeffs) > 2:
+            with pytest.raises(ValueError) as err:
+                proj.boxes_and_shifted(b, 0.05)
+            assert isinstance(res, ValueError) and str(res) == str(err.value)
+            continue
+        ground, shifted = proj.boxes_and_shifted(b, 0.05)
+        np.testing.assert_array_equal(res[0], ground)
+        np.testing.assert_array_equal(res[1], shifted)
+    nan = sum(int(np.isnan(r[0]).any()) for r in got[:-1])
+    assert 0 < nan < 12 and sum(len(r[0]) for r in got[:-1]) > 150  # some points past the fold, most not
