@@ -283,6 +283,12 @@ class Detector(ABC):
         """End of stream: return alerts still pending. Default: none pending."""
         return []
 
+    def prepare(self, msgs: list[dict[str, Any]]) -> None:
+        """Before ``update`` is called on each of ``msgs`` (one instant's messages of this detector's topics,
+        in order): a detector may compute per-message work for all of them at once here. ``update`` must then
+        give what it gives without it. Default: nothing."""
+        return None
+
 
 def _register(cls: type[Detector]) -> None:
     """Check a detector class's declarations and register it under its ``name``."""

@@ -17,18 +17,9 @@ from analytics.base import Detector, DetectorContext, EpisodeFilter, make_alert
 from analytics.geometry import Zones
 from analytics.tracks import TrackHistory
 
-__all__ = [
-    "AbandonedObjectDetector",
-    "AbandonedParams",
-    "LoiteringDetector",
-    "LoiteringParams",
-    "RunningDetector",
-    "RunningParams",
-    "VehicleIntrusionDetector",
-    "VehicleParams",
-    "ZoneIntrusionDetector",
-    "ZoneIntrusionParams",
-]
+__all__ = ["AbandonedObjectDetector", "AbandonedParams", "LoiteringDetector", "LoiteringParams",
+           "RunningDetector", "RunningParams", "VehicleIntrusionDetector", "VehicleParams",
+           "ZoneIntrusionDetector", "ZoneIntrusionParams"]
 
 
 def _frame(msg: dict[str, Any]) -> tuple[float, list[str], list[str], np.ndarray] | None:
@@ -349,15 +340,24 @@ class RunningDetector(Detector):
         self.p = params
         self._hist = TrackHistory(window_s=params.window_s)
         self._since: dict[str, float] = {}
+        self._vel: dict[int, np.ndarray] = {}  # per prepared message (by id), its tracks' velocities
         self._last_prune = float("-inf")
         self._episodes = EpisodeFilter(params.hold_s, params.radius_m)
+
+    def prepare(self, msgs: list[dict[str, Any]]) -> None:
+        """Every frame's track velocities in one history update."""
+        frames = [(m, f) for m in msgs if (f := _frame(m)) is not None]
+        vel = self._hist.update_many([f[0] for _, f in frames], [f[1] for _, f in frames],
+                                     [f[3] for _, f in frames])
+        self._vel = {id(m): v for (m, _), v in zip(frames, vel, strict=True)}
 
     def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
         fr = _frame(msg)
         if fr is None:
             return []
         t, ids, cls, xy = fr
-        speed = np.hypot(*self._hist.update(t, ids, xy).T)
+        vel = self._vel.pop(id(msg), None)
+        speed = np.hypot(*(self._hist.update(t, ids, xy) if vel is None else vel).T)
         sigma = msg.get("xy_sigma")
         noise = 0.0 if sigma is None else self.p.noise_k * np.sqrt(2) * np.asarray(sigma) / self.p.window_s
         is_person = np.asarray(cls) == "person"

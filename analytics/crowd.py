@@ -303,6 +303,16 @@ class CrowdAnomalyDetector(Detector):
         self._against_since: dict[str, float] = {}
         self._episodes = EpisodeFilter(params.hold_s)
         self._taken: dict[str, tuple[float, float, float]] = {}  # per zone, the estimate last taken
+        self._vel: dict[int, np.ndarray] = {}  # per prepared message (by id), its tracks' velocities
+
+    def prepare(self, msgs: list[dict[str, Any]]) -> None:
+        """Every frame's track velocities (for counter-flow) in one history update."""
+        frames = [m for m in msgs if m.get("topic") == "track/frame" and m.get("xy") is not None]
+        if not len(self.zones):
+            return
+        vel = self._hist.update_many([float(m["t"]) for m in frames], [m["ids"] for m in frames],
+                                     [np.asarray(m["xy"], dtype=float).reshape(-1, 2) for m in frames])
+        self._vel = {id(m): v for m, v in zip(frames, vel, strict=True)}
 
     def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
         t = float(msg["t"])
@@ -372,7 +382,9 @@ class CrowdAnomalyDetector(Detector):
 
     def _counterflow(self, t: float, msg: dict[str, Any], xy: np.ndarray, src: list) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
-        vel = self._hist.update(t, msg["ids"], xy)
+        vel = self._vel.pop(id(msg), None)
+        if vel is None:
+            vel = self._hist.update(t, msg["ids"], xy)
         speed = np.hypot(*vel.T)
         moving = (np.asarray(msg["cls"]) == "person") & (speed > self.p.moving_mps)
         inside = self.zones.contains(xy) & moving

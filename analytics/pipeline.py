@@ -183,15 +183,28 @@ class AnalyticsPipeline:
         except Exception as exc:  # noqa: BLE001 - the stage failed as a whole: no tracks this instant
             self._error(TRACKER, exc, msgs[0])
             batch = [[] for _ in msgs]
+        for msg, derived in zip(msgs, batch, strict=True):
+            if isinstance(derived, Exception):  # this frame failed, the others were tracked
+                self._error(TRACKER, derived, msg)
+        batch = [[] if isinstance(d, Exception) else d for d in batch]
+        self._prepare([m for d in batch for m in d])
         out: list[dict[str, Any]] = []
         for msg, derived in zip(msgs, batch, strict=True):
             self._advance(msg)
-            if isinstance(derived, Exception):  # this frame failed, the others were tracked
-                self._error(TRACKER, derived, msg)
-                derived = []
             out += self._detect(msg, derived)
             self.last_tracks = derived
         return self._finish(out, stamp=True)
+
+    def _prepare(self, derived: list[dict[str, Any]]) -> None:
+        """Let the detectors of the batch's derived topics work on all its messages at once."""
+        topics = {m.get("topic", "") for m in derived}
+        for det in dict.fromkeys(d for t in topics for d in self._routes.get(t, ())):
+            if type(det).prepare is not Detector.prepare:
+                mine = [m for m in derived if m.get("topic", "") in det.topics]
+                try:
+                    det.prepare(mine)
+                except Exception as exc:  # noqa: BLE001 - its updates then do the work one by one
+                    self._error(str(det.name), exc, mine[0] if mine else None)
 
     def _advance(self, msg: dict[str, Any]) -> None:
         if isinstance(msg.get("t"), int | float):
