@@ -126,8 +126,11 @@ def analyze(args: argparse.Namespace) -> int:
     if args.events:
         st = ReadStats(args.events)
         stats.append(st)
+        pipe.batch_frames = True  # a recorded run's frames by instant, as the run analysed them
         for msg in iter_jsonl(args.events, st):
             emit(pipe.push(msg))
+        emit(pipe.drain())
+        pipe.batch_frames = False
     emit(pipe.flush())
     for st in stats:
         print(st.summary(), file=sys.stderr)
