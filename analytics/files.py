@@ -8,6 +8,7 @@ writes it (no file name and a zero time stamp in the gzip header: the same lines
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import tempfile
 from collections.abc import Iterable
@@ -64,9 +65,10 @@ def atomic_write_lines(path: str | os.PathLike, lines: Iterable[str]) -> Path:
     try:
         if p.suffix == ".gz":
             with os.fdopen(fd, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0,
-                                                           compresslevel=6) as packed:
+                                                           compresslevel=6) as packed, io.TextIOWrapper(
+                    packed, encoding="utf-8", newline="\n", write_through=False) as fh:
                 for line in lines:
-                    packed.write((line + "\n").encode("utf-8"))
+                    fh.write(line + "\n")
         else:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 for line in lines:
