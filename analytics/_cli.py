@@ -23,6 +23,9 @@ __all__ = ["register", "analyze"]
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``analyze`` subcommand."""
     p = subparsers.add_parser("analyze", help="run detection analytics on real-format files, print alerts")
+    p.add_argument("run_dir", nargs="?", metavar="RUN_DIR",
+                   help="replay a run folder: its events.jsonl(.gz), with the camera frames from its "
+                        "sensors/frames/ tables when events.jsonl was written without them")
     p.add_argument("--mot", metavar="DET_TXT", help="MOTChallenge detections (det.txt) of one camera")
     p.add_argument("--calib", metavar="JSON", help="camera/calibration record, or a list of them")
     p.add_argument(
@@ -89,8 +92,8 @@ def _check_lens(path: str, i: int, r: dict[str, Any]) -> None:
 
 def analyze(args: argparse.Namespace) -> int:
     """Run every given input through one pipeline; print alerts; exit 0 (input errors raise, exit 2)."""
-    if not any([args.mot, args.zeek, args.syslog, args.events]):
-        raise AnalyticsInputError("analyze: give at least one of --mot, --zeek, --syslog, --events")
+    if not any([args.mot, args.zeek, args.syslog, args.events, args.run_dir]):
+        raise AnalyticsInputError("analyze: give a RUN_DIR or one of --mot, --zeek, --syslog, --events")
     zones = _load_json(args.zones) if args.zones else None
     restricted = _load_json(args.restricted) if args.restricted else None
     pipe = AnalyticsPipeline(zones=zones, restricted=restricted, crs=args.crs)
@@ -119,6 +122,13 @@ def analyze(args: argparse.Namespace) -> int:
         st = ReadStats(args.events)
         stats.append(st)
         for msg in iter_jsonl(args.events, st):
+            emit(pipe.push(msg))
+    if args.run_dir:
+        from analytics.frames import iter_run
+
+        st = ReadStats(args.run_dir)
+        stats.append(st)
+        for msg in iter_run(args.run_dir, st):
             emit(pipe.push(msg))
     emit(pipe.flush())
     for st in stats:

@@ -28,9 +28,8 @@ import numpy as np
 
 from sensors.camera import Camera, CameraTruth, Detections, FrameArrays
 from sensors.export.bus import Bus, Message
-from sensors.export.mot import MotExporter
 from sensors.export.numtext import warm_kernels
-from sensors.export.recorder import Recorder
+from sensors.export.outputs import OutputParams, open_writers
 
 __all__ = ["ExportError", "ExportProcess", "export_worker"]
 
@@ -48,13 +47,14 @@ class ExportError(RuntimeError):
     """The export process failed (its traceback is in the message)."""
 
 
-def export_worker(conn: Any, out_dir: str, events_path: str, with_mot: bool) -> None:
-    """Child process: apply the record stream to a ``Recorder`` and a ``MotExporter`` until close/abort."""
+def export_worker(conn: Any, out_dir: str, events_path: str, with_mot: bool,
+                  outputs: OutputParams | None = None) -> None:
+    """Child process: apply the record stream to a ``Recorder`` and the camera files (``MotExporter``'s
+    interface: ``sensors.export.outputs.CameraFiles``) as ``outputs`` says, until close/abort."""
     # A forked child shares the simulation's heap page by page until it writes to them: keep its collector
     # off those objects (a full collection writes to every one and would copy the whole heap).
     gc.freeze()
-    recorder = Recorder(events_path)
-    mot = MotExporter(out_dir) if with_mot else None
+    recorder, mot = open_writers(out_dir, events_path, outputs, with_mot)
     error: str | None = None
     warm_kernels()  # load the compiled kernels now, while the parent is still building
     while True:
@@ -113,14 +113,17 @@ def export_worker(conn: Any, out_dir: str, events_path: str, with_mot: bool) -> 
 class ExportProcess:
     """Parent side: a bus subscriber and camera truth sink that feed ``export_worker`` (see module doc)."""
 
-    def __init__(self, out_dir: str | os.PathLike, events_path: str | os.PathLike, *, with_mot: bool) -> None:
+    def __init__(self, out_dir: str | os.PathLike, events_path: str | os.PathLike, *, with_mot: bool,
+                 outputs: OutputParams | None = None) -> None:
         # fork: the child needs no import of the user's __main__ (spawn re-runs an unguarded script)
         ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
         self._conn, child = ctx.Pipe()
         self._proc = ctx.Process(
-            target=export_worker, args=(child, str(out_dir), str(events_path), with_mot), daemon=True,
-            name="twin-exports",
+            target=export_worker, args=(child, str(out_dir), str(events_path), with_mot, outputs),
+            daemon=True, name="twin-exports",
         )
+        #: whether camera frames are lines of events.jsonl (``lines`` counts what the file gets)
+        self._frame_lines = outputs is None or outputs.camera_frames == "all"
         self._proc.start()
         child.close()
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=QUEUE_BATCHES)
@@ -156,7 +159,7 @@ class ExportProcess:
             self._put(("f", msg.t, rest, len(dets.boxes), dets.names))
         else:
             self._put(("m", msg.t, msg.topic, msg.payload))
-        self.lines += 1
+        self.lines += msg.topic != "camera/frame" or self._frame_lines
 
     def truth(self, camera_id: str, frame: int, t: float, truth: CameraTruth) -> None:
         b = truth.boxes
