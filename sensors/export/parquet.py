@@ -21,8 +21,8 @@ on ``close()`` (``abort()`` drops it):
 Values are integers at the precision of the bus and the MOT files, so they are exact: boxes in hundredths of
 a pixel (``_cpx``), confidence and visibility in thousandths (``_milli``); divided by 100 or 1000 they give
 the floats those files hold. gt and track rows are written in row groups of one camera each (listed in the
-file's ``twin:row_groups`` metadata), sorted by id then frame, which delta encoding turns into a few bits per
-value (a target moves little from one frame to the next); ``pos`` gives back the text files' order. Frames
+file's ``twin:row_groups`` metadata), sorted by id then frame, which zstd turns into a few bits per value (a
+target moves little from one frame to the next); ``pos`` gives back the text files' order. Frames
 and detections stay in bus order (a replay reads them in time order). ``analytics.frames`` reads all four.
 
 File metadata (JSON texts): ``twin:table``; ``twin:cameras``, per camera ``{fps, width, height, frames}``
@@ -45,8 +45,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = ["BUFFER_ROWS", "DET_GROUP_ROWS", "FILES", "FRAMES_DIR", "SCHEMAS", "FrameTables", "TrackTable",
-           "cents"]
+__all__ = ["BUFFER_ROWS", "DET_GROUP_ROWS", "ENCODINGS", "FILES", "FRAMES_DIR", "SCHEMAS", "FrameTables",
+           "TrackTable", "cents"]
 
 #: Where the tables go in a run folder, and their file names by table.
 FRAMES_DIR = "sensors/frames"
@@ -65,15 +65,28 @@ SCHEMAS = {
     "track": pa.schema([("camera_id", _NAME), ("frame", pa.int32()), ("id", pa.int64()),
                         ("pos", pa.int32()), *_BOX]),
 }
-#: zstd level of every column (measured on a city run: docs/performance.md, "Output volume").
-ZSTD_LEVEL = 3
+#: zstd level of every column, and each column's encoding: the smallest of PLAIN, DELTA_BINARY_PACKED and
+#: BYTE_STREAM_SPLIT on a whole-city run (docs/performance.md, "Output volume": gt 2.8 bytes a row against 4.2
+#: all delta-encoded, det 9.1 against 10.0; level 6 2 % under level 3 for 0.3 s more CPU a simulated minute).
+ZSTD_LEVEL = 6
+_B, _P, _D = "BYTE_STREAM_SPLIT", "PLAIN", "DELTA_BINARY_PACKED"
+ENCODINGS = {
+    "frames": {"line": _D, "t": _B, "frame": _D, "detections": _D},
+    "det": {"frame": _B, "conf_milli": _B, "x_cpx": _B, "y_cpx": _B, "w_cpx": _B, "h_cpx": _B},
+    "gt": {"frame": _B, "id": _B, "pos": _B, "x_cpx": _P, "y_cpx": _P, "w_cpx": _P, "h_cpx": _P, "class": _P,
+           "vis_milli": _P},
+    "track": {"frame": _B, "id": _D, "pos": _B, "x_cpx": _B, "y_cpx": _B, "w_cpx": _B, "h_cpx": _B},
+}
 #: Detections per row group of det.parquet (and at most ``FRAME_GROUP_ROWS`` frames per group of frames).
 DET_GROUP_ROWS = 1 << 20
 FRAME_GROUP_ROWS = 1 << 18
 #: A camera's gt or track rows are written as a row group once it holds ``CAMERA_GROUP_ROWS``; when all
-#: cameras together hold ``BUFFER_ROWS`` (about 30 bytes each) the largest are written until half remain.
+#: cameras together hold ``BUFFER_ROWS`` (gt, about 30 bytes a row) or ``TRACK_BUFFER_ROWS`` (track, in
+#: the simulation process) the largest are written until half remain. Smaller groups cost little: whole-
+#: camera groups would make gt.parquet 3 % smaller.
 CAMERA_GROUP_ROWS = 1 << 18
-BUFFER_ROWS = 1 << 22
+BUFFER_ROWS = 1 << 21
+TRACK_BUFFER_ROWS = 1 << 20
 
 
 def cents(v: np.ndarray) -> np.ndarray:
@@ -103,10 +116,8 @@ class _Table:
         os.chmod(tmp, 0o644)
         self.tmp = Path(tmp)
         names = [f.name for f in self.schema if pa.types.is_dictionary(f.type)]
-        enc = {f.name: "BYTE_STREAM_SPLIT" if pa.types.is_floating(f.type) else "DELTA_BINARY_PACKED"
-               for f in self.schema if f.name not in names}
         self._w = pq.ParquetWriter(self.tmp, self.schema, compression="zstd", compression_level=ZSTD_LEVEL,
-                                   use_dictionary=names, column_encoding=enc)
+                                   use_dictionary=names, column_encoding=ENCODINGS[kind])
         self.groups = 0
 
     def write(self, columns: dict[str, Any]) -> int:
@@ -146,8 +157,8 @@ class _ByCamera:
     """A gt or track table whose rows wait per camera and go out as one row group per camera, sorted by id
     then frame (see the module docstring); ``extra`` names the columns after the box."""
 
-    def __init__(self, table: _Table, extra: tuple[str, ...]) -> None:
-        self.table, self.extra = table, extra
+    def __init__(self, table: _Table, extra: tuple[str, ...], buffer_rows: int) -> None:
+        self.table, self.extra, self.buffer_rows = table, extra, buffer_rows
         self._parts: dict[str, list[tuple]] = {}
         self._rows: dict[str, int] = {}
         self.total = 0
@@ -162,10 +173,10 @@ class _ByCamera:
         self.total += n
         if self._rows[camera_id] >= CAMERA_GROUP_ROWS:
             self._flush(camera_id)
-        elif self.total >= BUFFER_ROWS:
+        elif self.total >= self.buffer_rows:
             for cam in sorted(self._rows, key=lambda c: (-self._rows[c], c)):
                 self._flush(cam)
-                if self.total <= BUFFER_ROWS // 2:
+                if self.total <= self.buffer_rows // 2:
                     break
 
     def _flush(self, camera_id: str) -> None:
@@ -199,7 +210,7 @@ class FrameTables:
         self.events_frames = events_frames
         self._frames = _Table(folder / FILES["frames"], "frames")
         self._det = _Table(folder / FILES["det"], "det")
-        self._gt = _ByCamera(_Table(folder / FILES["gt"], "gt"), ("class", "vis_milli"))
+        self._gt = _ByCamera(_Table(folder / FILES["gt"], "gt"), ("class", "vis_milli"), BUFFER_ROWS)
         self._cams: list[str] = []
         self._cam_index: dict[str, int] = {}
         self._classes: list[str] = []
@@ -295,7 +306,8 @@ class TrackTable:
     """``track.parquet``: the online tracker's MOT rows, camera by camera (see the module docstring)."""
 
     def __init__(self, out_dir: str | os.PathLike) -> None:
-        self._t = _ByCamera(_Table(Path(out_dir) / FRAMES_DIR / FILES["track"], "track"), ())
+        table = _Table(Path(out_dir) / FRAMES_DIR / FILES["track"], "track")
+        self._t = _ByCamera(table, (), TRACK_BUFFER_ROWS)
 
     def add(self, camera_id: str, rows: np.ndarray) -> None:
         """One frame's rows ``(frame, id, x, y, w, h)``, boxes rounded as track.txt has them (``cents``)."""
