@@ -262,8 +262,9 @@ class FrameTables:
         b = np.asarray(truth.boxes, float)
         n = len(truth.ids)
         if n:
-            self._gt.add(camera_id, int(frame), np.asarray(truth.ids, np.int64),
-                         np.rint(b[:, :4] * 100.0).astype(np.int32), np.asarray(truth.mot_cls, np.int8),
+            # copies (np.array): the arrays are often views of a whole batch, which a view would keep alive
+            self._gt.add(camera_id, int(frame), np.array(truth.ids, np.int64),
+                         np.rint(b[:, :4] * 100.0).astype(np.int32), np.array(truth.mot_cls, np.int8),
                          np.rint(np.asarray(truth.visibility, float) * 1000.0).astype(np.int16))
 
     def _flush_frames(self) -> None:
