@@ -23,6 +23,9 @@ __all__ = ["register", "analyze"]
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``analyze`` subcommand."""
     p = subparsers.add_parser("analyze", help="run detection analytics on real-format files, print alerts")
+    p.add_argument("run_dir", nargs="?", metavar="RUN_DIR",
+                   help="replay a run folder: its events.jsonl(.gz), with the camera frames from its "
+                        "sensors/frames/ tables when events.jsonl was written without them")
     p.add_argument("--mot", metavar="DET_TXT", help="MOTChallenge detections (det.txt) of one camera")
     p.add_argument("--calib", metavar="JSON", help="camera/calibration record, or a list of them")
     p.add_argument(
@@ -91,8 +94,8 @@ def _check_lens(path: str, i: int, r: dict[str, Any]) -> None:
 
 def analyze(args: argparse.Namespace) -> int:
     """Run every given input through one pipeline; print alerts; exit 0 (input errors raise, exit 2)."""
-    if not any([args.mot, args.zeek, args.syslog, args.events]):
-        raise AnalyticsInputError("analyze: give at least one of --mot, --zeek, --syslog, --events")
+    if not any([args.mot, args.zeek, args.syslog, args.events, args.run_dir]):
+        raise AnalyticsInputError("analyze: give a RUN_DIR or one of --mot, --zeek, --syslog, --events")
     from analytics.events import iter_jsonl
     from analytics.files import atomic_write_lines
     from analytics.pipeline import AnalyticsPipeline
@@ -128,6 +131,16 @@ def analyze(args: argparse.Namespace) -> int:
         stats.append(st)
         pipe.batch_frames = True  # a recorded run's frames by instant, as the run analysed them
         for msg in iter_jsonl(args.events, st):
+            emit(pipe.push(msg))
+        emit(pipe.drain())
+        pipe.batch_frames = False
+    if args.run_dir:
+        from analytics.frames import iter_run
+
+        st = ReadStats(args.run_dir)
+        stats.append(st)
+        pipe.batch_frames = True
+        for msg in iter_run(args.run_dir, st):
             emit(pipe.push(msg))
         emit(pipe.drain())
         pipe.batch_frames = False

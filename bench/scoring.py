@@ -3,7 +3,8 @@ scored (``_tracking``), and the numpy CLEAR-MOT/IDF1 scorer against motmetrics' 
 cameras (equal metrics, time of each).
 
 Run: ``.venv/bin/python bench/scoring.py [RUN_DIR] [--reference] [--tracks-only]`` (without a folder, the
-default scenario is run first, unscored, into a temporary one). Works on a copy of the folder (the run is not
+default scenario is run first, unscored and with its MOT text (``outputs: {mot: all}``), into a temporary
+one; a RUN_DIR must have MOT text). Works on a copy of the folder (the run is not
 touched). Prints wall and CPU seconds of scoring with the run's cameras re-tracked from det.txt and, when
 every camera also has the online tracker's ``track/track.txt`` (or after ``--make-tracks`` writes it from
 det.txt), scoring that reads it; then the cameras' tracks alone (``_tracking``) three times (with
@@ -84,10 +85,12 @@ def main() -> None:
         run = Path(tmp) / "run"
         if a.run_dir is None:
             from scenarios.engine import run_scenario
+            from scenarios.schema import parse_scenario
 
             scen = Path(__file__).resolve().parents[1] / "scenarios" / "library" / "helsinki" / "default.yaml"
-            print(f"scoring a fresh run of {scen.name} (no RUN_DIR given)")
-            run_scenario(scen, out=run, quiet=True, metrics=False)
+            print(f"scoring a fresh run of {scen.name} (no RUN_DIR given), MOT text written")
+            text = scen.read_text(encoding="utf-8") + "\noutputs: {mot: all, frames: none}\n"
+            run_scenario(parse_scenario(text, filename=str(scen)), out=run, quiet=True, metrics=False)
         else:
             shutil.copytree(a.run_dir, run)
         cams = sorted(p for p in (run / "sensors" / "cameras").iterdir() if (p / "gt" / "gt.txt").is_file())

@@ -53,6 +53,8 @@ COMPONENTS = {
     "  camera occlusion": ("sensors/camera/occlusion.py", "shadow"),
     "MOT export det.txt": ("sensors/export/mot.py", "on_message"),
     "MOT export gt.txt": ("sensors/export/mot.py", "truth"),
+    "frame tables: frames, det": ("sensors/export/parquet.py", "frame"),
+    "frame tables: gt": ("sensors/export/parquet.py", "truth"),
     "analytics pipeline": ("analytics/pipeline.py", "push"),
     "  tracking (ByteTrack)": ("analytics/tracking.py", "update"),
     "crowd_density.csv": ("agents/crowd.py", "counts_in"),
@@ -125,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     n_cams = len(spec["sensors"]["cameras"]["list"])
     print(f"bench/sensors.py: Helsinki, {args.people} pedestrians, {n_cams} cameras at {args.fps:g} fps, "
           f"{args.mics} microphones, network with 1 attack, {args.sim_s:g} simulated s (dt 0.5 s)")
-    print(f"exports (events.jsonl, MOT files) written: {exports_mode(n_cams * args.fps * args.sim_s)}"
+    print(f"exports (events.jsonl, frame tables) written: {exports_mode(n_cams * args.fps * args.sim_s)}"
           f" (TWIN_EXPORTS=process|inline forces it); cpus: {os.cpu_count()}")
     print(f"{'configuration':<40s} {'build s':>8s} {'run s':>8s} {'wall/sim s':>11s} {'x real time':>12s}"
           f" {'bus msgs':>9s}")

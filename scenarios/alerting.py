@@ -4,7 +4,8 @@ The analytics watch only what a real site would give them: the asset zones (for 
 pedestrian areas) and the declared restricted zones; they are never told where an attack is. Alerts are
 published on ``analytics/alert`` (so ``events.jsonl`` records them) and, under ``response.policy: auto``,
 handed to the automatic response. When the run ends, the pipeline's own crowd estimates per zone go to
-``density_estimates.csv``, the online tracker's output per camera to ``sensors/cameras/<id>/track`` and the
+``density_estimates.csv``, the online tracker's output per camera to ``sensors/cameras/<id>/track`` and/or
+``sensors/frames/track.parquet`` (as the scenario's ``outputs:`` says: ``scenarios.track_files``) and the
 pipeline's error counts (a detector that raised on a message, or made an alert with a non-finite number;
 ``AnalyticsPipeline.error_report``) to ``analytics.json``, which ``scenarios.evaluation`` copies into
 ``metrics.json``.
@@ -20,7 +21,9 @@ from analytics.crowd import write_density_csv
 from analytics.files import atomic_write_lines
 from analytics.pipeline import AnalyticsPipeline
 from analytics.tracking import write_track_files
+from scenarios.track_files import TrackFiles
 from sensors.export.bus import Bus, Message, dumps
+from sensors.export.outputs import OutputParams
 
 __all__ = ["ANALYTICS_FILE", "AlertStream"]
 
@@ -32,7 +35,8 @@ class AlertStream:
     """Runs ``AnalyticsPipeline`` on every bus message and keeps its alerts (see the module docstring)."""
 
     def __init__(self, bus: Bus, run_dir: Path, *, zones: dict[str, Any], restricted: list, crs: str,
-                 on_alert: Any = None, params: Any = None, witness: Any = None) -> None:
+                 on_alert: Any = None, params: Any = None, witness: Any = None,
+                 outputs: OutputParams | None = None) -> None:
         self.bus, self.run_dir, self.on_alert = bus, Path(run_dir), on_alert
         poly = {k: list(map(list, p.exterior.coords)) for k, p in zones.items()}
         kw = {} if params is None else {"params": params}
@@ -44,19 +48,25 @@ class AlertStream:
         #: message.
         self.defer: Any = None
         self._deferred_at: float | None = None
+        self._held: list[str] = []  # cameras of the frames the pipeline holds, in order
         self.count = 0
         self._fh = open(self.run_dir / "alerts.jsonl", "w", encoding="utf-8")  # noqa: SIM115 - closed in close
         #: the truth side of each alert (``witness(alert)``: who was really there), for scoring only
         self.witness = witness
         self._truth_fh = (open(self.run_dir / "alerts_truth.jsonl", "w", encoding="utf-8")  # noqa: SIM115
                           if witness is not None else None)
+        #: the tracker's output files as ``outputs`` says (None: ``write_track_files`` at the end)
+        self.tracks = TrackFiles(self.run_dir, outputs) if outputs is not None else None
         bus.subscribe("*", self._on_message)
 
     def _on_message(self, msg: Message) -> None:
         if msg.topic == "analytics/alert":
             return
+        if msg.topic == "camera/frame":
+            self._held.append(str(msg.payload["camera_id"]))
         for alert in self.pipeline.push({"t": msg.t, "topic": msg.topic, **msg.payload}):
             self._alert(msg.t, alert)
+        self._take()
         if self.defer is not None and self.pipeline.pending and self._deferred_at != msg.t:
             self._deferred_at = msg.t
             self.defer(self._drain)
@@ -64,6 +74,16 @@ class AlertStream:
     def _drain(self, t: float) -> None:
         for alert in self.pipeline.drain():
             self._alert(t, alert)
+        self._take()
+
+    def _take(self) -> None:
+        """The tracker's new rows of the frames it has processed (those it no longer holds), in order."""
+        done = len(self._held) - self.pipeline.pending
+        if done > 0:
+            if self.tracks is not None:
+                for cam in self._held[:done]:
+                    self.tracks.take(self.pipeline.tracks, cam)
+            del self._held[:done]
 
     def _alert(self, t: float, alert: dict) -> None:
         self._fh.write(dumps(alert) + "\n")
@@ -79,6 +99,7 @@ class AlertStream:
         """End of stream: publish the alerts the detectors still hold."""
         for alert in self.pipeline.flush():
             self._alert(t, alert)
+        self._take()
 
     def close(self) -> None:
         """Close ``alerts.jsonl`` and ``alerts_truth.jsonl``; write the density estimates, the tracker's files
@@ -87,7 +108,10 @@ class AlertStream:
         if self._truth_fh is not None:
             self._truth_fh.close()
         write_density_csv(self.run_dir / "density_estimates.csv", self.pipeline.density_history())
-        write_track_files(self.pipeline.tracks, self.run_dir)
+        if self.tracks is not None:
+            self.tracks.close(self.pipeline.tracks)
+        else:
+            write_track_files(self.pipeline.tracks, self.run_dir)
         report = {"alerts": self.count, "detections": self.pipeline.tracks.detections,
                   **self.pipeline.error_report()}
         atomic_write_lines(self.run_dir / ANALYTICS_FILE, [dumps(report)])
@@ -98,3 +122,6 @@ class AlertStream:
             self._fh.close()
             if self._truth_fh is not None:
                 self._truth_fh.close()
+        with contextlib.suppress(Exception):
+            if self.tracks is not None:
+                self.tracks.abort()

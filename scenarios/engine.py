@@ -18,9 +18,10 @@ written to ``alerts.jsonl``; under ``response.policy: auto`` they also dispatch 
 Everything is written into a hidden temporary folder beside the output folder and renamed into place only
 when the run finished, so a failed run leaves no half-written files. Files (``RUN_FILES``): ``scenario.yaml``
 (resolved), ``ground_truth.jsonl``, ``events.jsonl``, ``crowd_density.csv``, ``crowd_zones.geojson``,
-``density_estimates.csv`` (the analytics' sensed people per zone), ``sensors/`` (MOT det/gt and the online
-tracker's track.txt per camera, ``conn.log``, ``syslog.log``), ``alerts.jsonl``, ``analytics.json`` (the
-pipeline's errors per detector), ``metrics.json``.
+``density_estimates.csv`` (the analytics' sensed people per zone), ``sensors/`` (the camera frames,
+detections, ground truth and tracker output as Parquet tables in ``frames/`` and/or MOT det/gt/track text per
+camera, as the scenario's ``outputs:`` says; ``conn.log``, ``syslog.log``), ``alerts.jsonl``,
+``analytics.json`` (the pipeline's errors per detector), ``metrics.json``.
 """
 
 from __future__ import annotations
@@ -145,6 +146,10 @@ class _Run:
         for i, e in enumerate(d["events"]):
             if e["kind"] == "sensor_fault" and e["sensor"] not in self.by_id:
                 rep.error(f"events[{i}].sensor", f"no sensor {e['sensor']!r} in this run")
+        mot = sc.outputs().mot
+        for i, cid in enumerate(mot if isinstance(mot, tuple) else ()):
+            if cid not in self.cameras:
+                rep.error(f"outputs.mot[{i}]", f"no camera {cid!r} in this run")
 
     def _build_lookalikes(self) -> None:
         """The enabled look-alikes, each with its own generator (one per registered kind, in order)."""
@@ -182,10 +187,11 @@ class _Run:
         if self.analytics:
             self.alerts = AlertStream(self.bus, self.tmp, zones=self.zones, restricted=self.where.restricted,
                                       crs=self.twin.crs, on_alert=self.auto.on_alert if self.auto else None,
-                                      params=self._analytics_params(), witness=self._witness)
+                                      params=self._analytics_params(), witness=self._witness,
+                                      outputs=self.sc.outputs())
             self.aborters.append(self.alerts.abort)
         exporters = [e for _, k in SENSOR_KINDS.items() for e in k.exporters] + list(CyberRange.exporters)
-        self.exports.start(self.sensors, exporters, float(self.d["duration_s"]))
+        self.exports.start(self.sensors, exporters, float(self.d["duration_s"]), self.sc.outputs())
 
     def _analytics_params(self) -> AnalyticsParams:
         """The scenario's analytics parameters, where a detector's ``allowed_sources`` is left unset filled

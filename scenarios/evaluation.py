@@ -2,7 +2,8 @@
 ``scenarios.detection``), false alarms, tracking MOTA/IDF1/ID switches per camera, crowd density error.
 
 Pure functions over a run folder (``ground_truth.jsonl``, ``alerts.jsonl``, ``crowd_zones.geojson``,
-``sensors/cameras/<id>/{gt,det,track}``, ``crowd_density.csv``); the only knowledge of the simulation they
+``sensors/cameras/<id>/{gt,det,track}``, ``crowd_density.csv``; cameras written as ``.gz`` text or as the
+Parquet frame tables are scored by ``scenarios.tracking_tables``); the only knowledge of the simulation they
 use is each kind's own scoring declarations (``rules()``: which alert kinds detect it, its window, its acts)
 and which look-alikes explain which alert kinds. False alarms per hour divide by the run's duration
 (``duration_s`` from ``scenario.yaml`` if present, else the span of ground truth and alerts).
@@ -24,11 +25,13 @@ from agents.lookalikes import LOOKALIKE_KINDS
 from analytics.base import AnalyticsInputError
 from analytics.events import iter_jsonl
 from analytics.files import atomic_write_lines
+from analytics.frames import events_path
 from analytics.mot import load_mot
 from analytics.motscore import mot_metrics
 from analytics.tracking import TRACK_FILE, track_mot
 from scenarios.detection import MAX_GRACE_S, RADIUS_M, Rule, score_detection
 from scenarios.schema import attack_kinds, cyber_kinds
+from scenarios.tracking_tables import tracking_tables
 
 __all__ = ["detects", "explains", "rules", "score_run", "write_metrics"]
 
@@ -152,8 +155,9 @@ def _density(run: Path) -> dict[str, Any] | None:
         source = "density_estimates.csv"
     else:
         source = "counter/area messages in events.jsonl"
-        if (run / "events.jsonl").is_file():
-            for m in iter_jsonl(run / "events.jsonl"):
+        events = events_path(run)
+        if events is not None:
+            for m in iter_jsonl(events):
                 if m.get("topic") == "counter/area":
                     est[str(m.get("zone") or m.get("sensor_id"))].append((float(m["t"]), float(m["count"])))
     errs: dict[str, list[float]] = defaultdict(list)
@@ -214,7 +218,7 @@ def score_run(run_dir: str | os.PathLike, *, fps: float = 5.0,
     witnesses = list(iter_jsonl(seen)) if seen.is_file() and seen.stat().st_size else None
     out = score_detection(records, alerts, rule_set, zones=_zones(run), duration_s=duration,
                           explains=explains(), witnesses=witnesses)
-    out["tracking"] = _tracking(run, fps)
+    out["tracking"] = {**_tracking(run, fps), **tracking_tables(run, fps)}
     out["density"] = _density(run)
     out["rules"] = {
         "detects": {k: sorted(r.detected_by) for k, r in rule_set.items()},

@@ -11,7 +11,9 @@ The ``attacks``, ``sensors``, ``lookalikes`` and ``analytics`` keys are derived 
 declarations: attack kinds are the registered ``agents.attackers`` and ``sensors.cyber.campaigns`` classes,
 sensor kinds the registered ``sensors.kinds.SensorKind`` classes, look-alikes the registered
 ``agents.lookalikes`` classes, detector parameters the registered ``analytics.base.Detector`` classes
-(``scenarios.specs`` turns their dataclasses into schema fields).
+(``scenarios.specs`` turns their dataclasses into schema fields). ``network`` is derived from
+``sensors.cyber.TrafficParams``, ``outputs`` (what the run writes of its camera data) from
+``sensors.export.outputs.OutputParams``.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from scenarios._fields import (
 from scenarios.specs import field_of, map_of, spec_of, typed
 from sensors.cyber import TrafficParams
 from sensors.cyber.campaigns import CAMPAIGNS
+from sensors.export.outputs import OutputParams
 from sensors.kinds import SENSOR_KINDS
 from sensors.physical import BUILT_IN as _SENSOR_BUILT_INS  # noqa: F401 - registers the built-in kinds
 
@@ -228,6 +231,7 @@ _SCHEMA = Map(keys={
     "response": _RESPONSE,
     "events": ListOf(default=[], item=Tagged(variants=EVENTS, tag_default="sensor_fault")),
     "criteria": ListOf(default=[], item=_CRITERION),
+    "outputs": None,                 # derived from ``sensors.export.outputs.OutputParams``
 }, rules=(lambda d, path, rep: rep.error("dt_s", f"must be smaller than duration_s ({d['duration_s']})")
           if _is_num(d.get("dt_s")) and _is_num(d.get("duration_s")) and 0 < d["duration_s"] <= d["dt_s"]
           else None, lambda d, path, rep: _starts_in_run(d, rep)))
@@ -242,6 +246,8 @@ def schema() -> Map:
     keys["lookalikes"] = _lookalikes_map()
     keys["network"] = Map(keys=map_of(TrafficParams).keys, rules=map_of(TrafficParams).rules,
                           doc="the camera network's normal traffic and background (sensors.cyber)")
+    keys["outputs"] = Map(keys=map_of(OutputParams).keys, rules=map_of(OutputParams).rules,
+                          doc="what the run writes of its camera data (sensors.export.outputs)")
     crit = Map(keys={**_CRITERION.keys, "detect": Str(optional=True, choices=tuple(attack_kinds()),
                                                       doc="an attack kind that must raise an alert")},
                rules=_CRITERION.rules)
@@ -281,6 +287,10 @@ class Scenario:
     def network(self) -> TrafficParams:
         """The network's traffic and background parameters (``network:``, defaults filled in)."""
         return spec_of(TrafficParams, self.data.get("network", {}))
+
+    def outputs(self) -> OutputParams:
+        """What the run writes of its camera data (``outputs:``, defaults filled in)."""
+        return spec_of(OutputParams, self.data.get("outputs", {}))
 
     def lookalikes(self) -> dict[str, object]:
         """Every registered look-alike kind's block, typed (its ``Params``), by key."""

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from analytics.frames import iter_run
 from scenarios.engine import DENSITY_PERIOD_S, SEED_STREAMS, run_scenario
 from scenarios.schema import ScenarioError, parse_scenario
 
@@ -51,12 +52,14 @@ def _lines(path: Path) -> list[dict]:
 
 
 def test_every_output_file(run):
+    """The default outputs: the camera data as frame tables, no MOT text (tests/test_outputs.py)."""
     out = run.out_dir
     for f in ("scenario.yaml", "ground_truth.jsonl", "events.jsonl", "crowd_density.csv",
               "crowd_zones.geojson", "alerts.jsonl", "density_estimates.csv", "sensors/conn.log",
-              "sensors/syslog.log", "sensors/cameras/c1/track/track.txt",
-              "sensors/cameras/c1/det/det.txt", "sensors/cameras/c1/gt/gt.txt"):
+              "sensors/syslog.log", "sensors/frames/frames.parquet", "sensors/frames/det.parquet",
+              "sensors/frames/gt.parquet", "sensors/frames/track.parquet"):
         assert (out / f).is_file(), f
+    assert not (out / "sensors" / "cameras").exists()
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")], "temporary folder left behind"
     again = parse_scenario((out / "scenario.yaml").read_text(), filename="scenario.yaml")
     assert again.data["attacks"][0]["shot_interval_s"] == 3 and again.data["dt_s"] == 0.5
@@ -84,7 +87,7 @@ def test_ground_truth_records(run):
 
 
 def test_sensors_and_faults_on_the_bus(run):
-    ev = _lines(run.out_dir / "events.jsonl")
+    ev = list(iter_run(run.out_dir))            # events.jsonl with the camera frames of sensors/frames
     ts = [e["t"] for e in ev]
     assert ts == sorted(ts)                     # every line in bus time, alerts included
     # an alert keeps its own time (when what it reports happened) as t_event: never after it was published
@@ -139,7 +142,8 @@ def test_crowd_density_every_10_s_for_every_zone(run):
 
 def test_same_seed_same_bytes_other_seed_differs(tmp_path, run):
     again = _run(tmp_path, name="again")
-    for f in ("ground_truth.jsonl", "events.jsonl", "crowd_density.csv", "alerts.jsonl"):
+    for f in ("ground_truth.jsonl", "events.jsonl", "crowd_density.csv", "alerts.jsonl",
+              *(f"sensors/frames/{t}.parquet" for t in ("frames", "det", "gt", "track"))):
         assert (again.out_dir / f).read_bytes() == (run.out_dir / f).read_bytes(), f
     other = _run(tmp_path, seed=99, name="other")
     assert other.out_dir.name == "other"

@@ -13,6 +13,8 @@ import numpy as np
 import psutil
 import pytest
 
+from analytics.frames import mot_rows
+from analytics.mot import load_mot
 from scenarios.engine import run_scenario
 from sensors.camera.group import CameraTruth
 from sensors.export.bus import Bus, Message
@@ -45,9 +47,13 @@ def _files(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
 
 
-def test_process_and_inline_exports_are_byte_identical(tmp_path, monkeypatch):
+@pytest.mark.parametrize("outputs", [
+    "", "outputs: {mot: [c1], camera_frames: all, frames: none, compress: gzip}",
+    "outputs: {mot: all, camera_frames: all, frames: parquet}"])
+def test_process_and_inline_exports_are_byte_identical(tmp_path, monkeypatch, outputs):
+    """Both honour the scenario's ``outputs:`` (the defaults; some cameras' MOT text, gzip; everything)."""
     f = tmp_path / "exp.yaml"
-    f.write_text(SCENARIO)
+    f.write_text(SCENARIO + outputs + "\n")
     runs = {}
     for mode in ("inline", "process"):
         monkeypatch.setenv("TWIN_EXPORTS", mode)
@@ -55,8 +61,15 @@ def test_process_and_inline_exports_are_byte_identical(tmp_path, monkeypatch):
     a, b = runs["inline"], runs["process"]
     assert _files(a) == _files(b)
     names = _files(a)
-    assert "events.jsonl" in names and "sensors/cameras/c1/gt/gt.txt" in names
-    assert (a / "sensors/cameras/c1/gt/gt.txt").stat().st_size > 1000  # the cameras really saw people
+    if "gzip" in outputs:
+        assert "events.jsonl.gz" in names and "sensors/cameras/c1/gt/gt.txt.gz" in names
+        assert not [n for n in names if n.startswith(("sensors/cameras/c2", "sensors/frames"))]
+        gt = load_mot(a / "sensors/cameras/c1/gt/gt.txt.gz")
+    else:
+        assert "events.jsonl" in names and "sensors/frames/gt.parquet" in names
+        assert ("sensors/cameras/c2/gt/gt.txt" in names) == ("mot: all" in outputs)
+        gt = mot_rows(a, "gt", "c1")
+    assert len(gt) > 200  # the cameras really saw people
     for name in names:
         assert filecmp.cmp(a / name, b / name, shallow=False), name
 

@@ -34,5 +34,10 @@ def test_scenario_runs(path, tmp_path):
         assert (out / "crowd_density.csv").read_text().startswith("t,zone,people\n")
         assert any(r["kind"] == "spawned" for r in truth)
     if sc.data["sensors"]["cameras"]["from_osm"] or sc.data["sensors"]["cameras"]["list"]:
-        assert list(out.glob("sensors/cameras/*/det/det.txt"))
+        # the camera data in the forms the scenario's outputs: choose (default: the frame tables)
+        outputs = sc.outputs()
+        if outputs.frames == "parquet":
+            assert (out / "sensors" / "frames" / "det.parquet").is_file()
+        if outputs.mot != "none":
+            assert list(out.glob(f"sensors/cameras/*/det/det.txt{outputs.suffix}"))
     assert (out / "sensors" / "conn.log").is_file() and (out / "alerts.jsonl").is_file()

@@ -45,5 +45,7 @@ def test_outputs_do_not_depend_on_the_interpreters_hash_seed(tmp_path):
         scenario = str(LIBRARY / "kouvola" / "school-intrusion.yaml")
         subprocess.run([sys.executable, "run_sim.py", "run", scenario, "--out", str(out), "--duration", "60",
                         "--quiet"], cwd=HERE.parent, env=env, check=True, capture_output=True)
-        digests.append({n: _sha256(out / n) for n in ("ground_truth.jsonl", "events.jsonl", "alerts.jsonl")})
+        names = ("ground_truth.jsonl", "events.jsonl", "alerts.jsonl", "sensors/frames/frames.parquet",
+                 "sensors/frames/det.parquet", "sensors/frames/track.parquet")
+        digests.append({n: _sha256(out / n) for n in names})
     assert digests[0] == digests[1]

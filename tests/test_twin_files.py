@@ -58,3 +58,26 @@ def test_write_atomic_into_a_folder_that_cannot_exist_raises_oserror(tmp_path):
     with pytest.raises(OSError):
         write_atomic(tmp_path / "file" / "a.txt", "data")
     assert [p.name for p in tmp_path.iterdir()] == ["file"]
+
+
+def test_gz_text_file_is_gzip_and_the_same_bytes_every_time(tmp_path):
+    import gzip
+
+    for name in ("a.txt.gz", "b.txt.gz"):
+        out = AtomicTextFile(tmp_path / name)
+        out.write("1,-1,23.96,586.94,24.37,67.13,0.978,-1,-1,-1\n" * 1000)
+        assert not (tmp_path / name).exists()
+        out.close()
+    a, b = (tmp_path / "a.txt.gz").read_bytes(), (tmp_path / "b.txt.gz").read_bytes()
+    assert a == b                                   # no name, zero mtime in the header: reproducible
+    assert a[:2] == b"\x1f\x8b" and a[4:8] == b"\x00\x00\x00\x00"
+    assert gzip.decompress(a).decode().count("\n") == 1000
+    assert len(a) < 45_000 / 20                     # 45 kB of repeated rows
+    assert _mode(tmp_path / "a.txt.gz") == 0o644
+
+
+def test_gz_text_file_abort_leaves_nothing(tmp_path):
+    out = AtomicTextFile(tmp_path / "x.jsonl.gz")
+    out.write("{}\n")
+    out.abort()
+    assert list(tmp_path.iterdir()) == []

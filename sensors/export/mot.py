@@ -9,7 +9,9 @@ visibility the share of the box inside the image and not hidden by nearer target
 1-based camera frame numbers; pixel boxes are the bus's (0-based pixel grid, as ``analytics.mot`` reads them;
 tools that subtract MOTChallenge's 1 do it on both files, so scores do not change).
 Lines are streamed to hidden temporary files while the run goes and every file is moved into place on
-``close()`` (``abort()`` drops them), so a failed run leaves no half export.
+``close()`` (``abort()`` drops them), so a failed run leaves no half export. ``cameras`` limits the export to
+some cameras (the others are ignored) and ``gzip`` writes ``det.txt.gz`` and ``gt.txt.gz`` (the same text,
+gzip-compressed: ``twin.files``); both come from the scenario's ``outputs: {mot, compress}``.
 
 Wiring: ``exporter.subscribe(bus)`` takes ``camera/calibration`` and ``camera/frame`` from the bus, and
 ``exporter.attach(sensors)`` sets itself as the ``truth_sink`` of every camera (true ids never go on the bus).
@@ -18,7 +20,7 @@ Wiring: ``exporter.subscribe(bus)`` takes ``camera/calibration`` and ``camera/fr
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -34,11 +36,11 @@ __all__ = ["MotExporter"]
 class _Seq:
     """Open temp files and counters of one camera's sequence."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, suffix: str = "") -> None:
         self.folder = folder
         (folder / "det").mkdir(parents=True, exist_ok=True)
         (folder / "gt").mkdir(parents=True, exist_ok=True)
-        self.det_path, self.gt_path = folder / "det" / "det.txt", folder / "gt" / "gt.txt"
+        self.det_path, self.gt_path = folder / "det" / f"det.txt{suffix}", folder / "gt" / f"gt.txt{suffix}"
         self.det = AtomicTextFile(self.det_path, encoding="ascii")
         self.gt = AtomicTextFile(self.gt_path, encoding="ascii")
         self.max_frame = 0
@@ -75,21 +77,28 @@ def _num(v: float) -> str:
 class MotExporter:
     """Streams MOTChallenge det/gt files for every camera it hears of (see the module docstring)."""
 
-    def __init__(self, out_dir: str | os.PathLike) -> None:
+    def __init__(self, out_dir: str | os.PathLike, *, cameras: Collection[str] | None = None,
+                 gzip: bool = False) -> None:
         self.root = Path(out_dir) / "sensors" / "cameras"
         self._seqs: dict[str, _Seq] = {}
+        #: the cameras exported (None: every camera)
+        self.cameras = None if cameras is None else frozenset(cameras)
+        self._suffix = ".gz" if gzip else ""
         self.closed = False
 
-    def _seq(self, camera_id: str) -> _Seq:
+    def _seq(self, camera_id: str) -> _Seq | None:
         seq = self._seqs.get(camera_id)
         if seq is None:
-            seq = self._seqs[camera_id] = _Seq(self.root / camera_id)
+            if self.cameras is not None and camera_id not in self.cameras:
+                return None
+            seq = self._seqs[camera_id] = _Seq(self.root / camera_id, self._suffix)
         return seq
 
     def set_sequence_info(self, camera_id: str, *, fps: float, size: tuple[int, int]) -> None:
         """Frame rate and image size (width, height px) of a camera's sequence, for its ``seqinfo.ini``."""
         seq = self._seq(camera_id)
-        seq.fps, seq.size = float(fps), (int(size[0]), int(size[1]))
+        if seq is not None:
+            seq.fps, seq.size = float(fps), (int(size[0]), int(size[1]))
 
     # -------------------------------------------------------------- wiring
     @classmethod
@@ -132,6 +141,8 @@ class MotExporter:
     def frame(self, camera_id: str, frame: int, boxes: np.ndarray, conf: np.ndarray) -> None:
         """Append one frame's detections (boxes (n, 4) at 0.01 px, confidences) to det.txt."""
         seq = self._seq(camera_id)
+        if seq is None:
+            return
         seq.max_frame = max(seq.max_frame, frame)
         if len(boxes):
             # copies: the arrays are often views of a whole camera batch, which a view would keep alive
@@ -143,6 +154,8 @@ class MotExporter:
     def truth(self, camera_id: str, frame: int, t: float, truth: CameraTruth) -> None:
         """Truth sink: append this frame's true targets in view to gt.txt."""
         seq = self._seq(camera_id)
+        if seq is None:
+            return
         seq.max_frame = max(seq.max_frame, int(frame))
         n = len(truth.ids)
         if n:

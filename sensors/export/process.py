@@ -38,9 +38,8 @@ import numpy as np
 
 from sensors.camera import Camera, CameraTruth, Detections, FrameArrays
 from sensors.export.bus import Bus, Message
-from sensors.export.mot import MotExporter
 from sensors.export.numtext import warm_kernels
-from sensors.export.recorder import Recorder
+from sensors.export.outputs import OutputParams, open_writers
 
 __all__ = ["ExportError", "ExportProcess", "export_worker"]
 
@@ -88,7 +87,8 @@ def _receive(conn: Any, parent_pid: int) -> tuple[list[tuple], dict[str, np.ndar
     return pickle.loads(conn.recv_bytes())
 
 
-def export_worker(conn: Any, out_dir: str, events_path: str, with_mot: bool, *, parent_end: Any = None,
+def export_worker(conn: Any, out_dir: str, events_path: str, with_mot: bool,
+                  outputs: OutputParams | None = None, *, parent_end: Any = None,
                   parent_pid: int | None = None, death_signal: bool = False) -> None:
     """Child process: apply the record stream to a ``Recorder`` and a ``MotExporter`` until close/abort, or
     until the parent is gone (then nothing is left half-written)."""
@@ -101,8 +101,7 @@ def export_worker(conn: Any, out_dir: str, events_path: str, with_mot: bool, *, 
         # A forked child shares the simulation's heap page by page until it writes to them: keep its
         # collector off those objects (a full collection writes to every one and would copy the whole heap).
         gc.freeze()
-        recorder = Recorder(events_path)
-        mot = MotExporter(out_dir) if with_mot else None
+        recorder, mot = open_writers(out_dir, events_path, outputs, with_mot)
         warm_kernels()  # load the compiled kernels now, while the parent is still building
         _serve(conn, parent_pid, recorder, mot)
     except (EOFError, BrokenPipeError, _ParentGone):  # the parent died or stopped us: drop partial files
@@ -112,7 +111,7 @@ def export_worker(conn: Any, out_dir: str, events_path: str, with_mot: bool, *, 
                     w.abort()
 
 
-def _serve(conn: Any, parent_pid: int, recorder: Recorder, mot: MotExporter | None) -> None:
+def _serve(conn: Any, parent_pid: int, recorder: Any, mot: Any) -> None:
     """Apply batches until the parent's close or abort record (errors are kept and reported at close)."""
     error: str | None = None
     while True:
@@ -165,7 +164,8 @@ def _serve(conn: Any, parent_pid: int, recorder: Recorder, mot: MotExporter | No
 class ExportProcess:
     """Parent side: a bus subscriber and camera truth sink that feed ``export_worker`` (see module doc)."""
 
-    def __init__(self, out_dir: str | os.PathLike, events_path: str | os.PathLike, *, with_mot: bool) -> None:
+    def __init__(self, out_dir: str | os.PathLike, events_path: str | os.PathLike, *, with_mot: bool,
+                 outputs: OutputParams | None = None) -> None:
         # fork: the child needs no import of the user's __main__ (spawn re-runs an unguarded script)
         ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
         self._conn, child = ctx.Pipe()
@@ -173,10 +173,12 @@ class ExportProcess:
         # only from the main thread (a worker thread may end before the run does)
         main = threading.current_thread() is threading.main_thread()
         self._proc = ctx.Process(
-            target=export_worker, args=(child, str(out_dir), str(events_path), with_mot),
+            target=export_worker, args=(child, str(out_dir), str(events_path), with_mot, outputs),
             kwargs={"parent_end": self._conn, "parent_pid": os.getpid(), "death_signal": main},
             daemon=True, name="twin-exports",
         )
+        #: whether camera frames are lines of events.jsonl (``lines`` counts what the file gets)
+        self._frame_lines = outputs is None or outputs.camera_frames == "all"
         self._proc.start()
         child.close()
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=QUEUE_BATCHES)
@@ -212,7 +214,7 @@ class ExportProcess:
             self._put(("f", msg.t, rest, len(dets.boxes), dets.names))
         else:
             self._put(("m", msg.t, msg.topic, msg.payload))
-        self.lines += 1
+        self.lines += msg.topic != "camera/frame" or self._frame_lines
 
     def truth(self, camera_id: str, frame: int, t: float, truth: CameraTruth) -> None:
         b = truth.boxes

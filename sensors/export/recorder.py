@@ -5,11 +5,19 @@ and writes to a temporary file that is renamed into place only when the run clos
 (``twin.files.AtomicTextFile``). A camera frame whose detections come as arrays
 (``sensors.camera.detections``) is formatted by ``frame_line``, which gives the same line as ``dumps`` of
 the dicts with the detection list written by a compiled kernel (``sensors.export.numtext``).
+
+The scenario's ``outputs:`` choose what it keeps (``sensors.export.outputs``): with ``frames=False`` the
+``camera/frame`` messages are left out of the file (every other message stays), and ``frame_sink`` receives
+every frame's arrays with the number of lines written before it (``sensors.export.parquet.FrameTables``),
+so a reader can put the frames back in their place. A frame whose payload holds more than ``camera_id``,
+``frame`` and its bus time ``t`` (none does today) is always written to the file and never to the sink. A
+path ending in ``.gz`` is written gzip-compressed.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +29,10 @@ from sensors.export.bus import Bus, Message, dumps
 from sensors.export.numtext import detections_json
 from twin.files import AtomicTextFile
 
-__all__ = ["Recorder", "frame_line"]
+__all__ = ["FRAME_KEYS", "Recorder", "detection_arrays", "frame_line"]
+
+#: The payload keys of a camera frame besides its detections that a frame table holds.
+FRAME_KEYS = frozenset(("camera_id", "frame", "t"))
 
 
 def _record(t: float, topic: str, payload: dict) -> dict:
@@ -46,6 +57,16 @@ def frame_line(rec: dict[str, Any], boxes: np.ndarray, cls: np.ndarray, conf: np
     return dumps({**rec, "detections": []}).replace('"detections":[]', '"detections":' + text, 1)
 
 
+def detection_arrays(dets: Sequence[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
+    """``(boxes, cls, conf, names)`` of detection dicts ``{bbox, cls, conf}`` (what ``Detections`` holds)."""
+    names = tuple(dict.fromkeys(str(d["cls"]) for d in dets))
+    index = {n: i for i, n in enumerate(names)}
+    boxes = np.array([d["bbox"] for d in dets], dtype=float).reshape(len(dets), 4)
+    cls = np.array([index[str(d["cls"])] for d in dets], dtype=np.int64)
+    conf = np.array([d["conf"] for d in dets], dtype=float)
+    return boxes, cls, conf, names
+
+
 class Recorder:
     """Streams every bus message as one JSON line ``{"t", "topic", ...payload}`` to ``path`` atomically.
 
@@ -53,10 +74,13 @@ class Recorder:
     published when it is raised about something seen earlier) keeps that time as ``t_event``.
     """
 
-    def __init__(self, path: str | os.PathLike, bus: Bus | None = None, pattern: str = "*") -> None:
+    def __init__(self, path: str | os.PathLike, bus: Bus | None = None, pattern: str = "*", *,
+                 frames: bool = True, frame_sink: Callable[..., None] | None = None) -> None:
         self._out = AtomicTextFile(path)
         self.path = self._out.path
         self.lines = 0
+        self.frames = frames
+        self.frame_sink = frame_sink
         if bus is not None:
             bus.subscribe(pattern, self.write, raw=True)
 
@@ -66,12 +90,26 @@ class Recorder:
             rest = {k: v for k, v in msg.payload.items() if k != "detections"}
             self.write_frame(msg.t, rest, dets.boxes, dets.cls, dets.conf, dets.names)
             return
+        if msg.topic == "camera/frame" and isinstance(dets, list) and not self._keep_line(
+                msg.t, msg.payload, lambda: detection_arrays(dets)):
+            return
         self._out.write(dumps(_record(msg.t, msg.topic, msg.payload)) + "\n")
         self.lines += 1
+
+    def _keep_line(self, t: float, payload: dict, arrays: Callable[[], tuple]) -> bool:
+        """Hand a camera frame to ``frame_sink`` if it takes it; whether its line goes to the file too."""
+        keys = set(payload) - {"detections"}
+        held = FRAME_KEYS - {"t"} <= keys <= FRAME_KEYS and payload.get("t", t) == t
+        if self.frame_sink is not None and held:
+            self.frame_sink(self.lines, t, str(payload["camera_id"]), int(payload["frame"]), *arrays())
+            return self.frames
+        return self.frames or self.frame_sink is not None   # a frame no table holds stays in the file
 
     def write_frame(self, t: float, payload: dict, boxes, cls, conf, names: tuple[str, ...]) -> None:
         """A ``camera/frame`` message whose detections are given as arrays: the line ``write`` would give
         for the dicts (``frame_line``)."""
+        if not self._keep_line(t, payload, lambda: (boxes, cls, conf, names)):
+            return
         self._out.write(frame_line(_record(t, "camera/frame", payload), boxes, cls, conf, names) + "\n")
         self.lines += 1
 

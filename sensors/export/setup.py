@@ -6,7 +6,9 @@ writers once the sensors are known. Exporter classes (``SensorKind.exporters``, 
 follow one protocol: ``for_run(run_dir, sensors)`` builds one, ``subscribe(bus)``, ``close()``, ``abort()``.
 
 Camera-heavy runs write ``events.jsonl`` and the MOTChallenge files in a second process
-(``sensors.export.process``); which one is used is ``exports_mode``. The files are the same either way.
+(``sensors.export.process``); which one is used is ``exports_mode``. The files are the same either way, and
+either way they are the ones the scenario's ``outputs:`` selects (``sensors.export.outputs``; ``start``
+without ``outputs`` writes ``LEGACY``'s).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 from sensors.export.bus import Bus, Message
 from sensors.export.mot import MotExporter
+from sensors.export.outputs import OutputParams, open_writers
 from sensors.export.process import ExportProcess
 from sensors.export.recorder import Recorder
 
@@ -54,21 +57,28 @@ class RunExports:
         if self.recorder is not None:
             self.recorder.write(msg)
 
-    def start(self, sensors: Sequence[Any], exporters: Sequence[type], duration_s: float) -> None:
+    def start(self, sensors: Sequence[Any], exporters: Sequence[type], duration_s: float,
+              outputs: OutputParams | None = None) -> None:
         """Open ``events.jsonl`` and one writer per exporter class (camera frames go on the bus as arrays:
-        the bus makes the detection dicts only for subscribers that need them)."""
+        the bus makes the detection dicts only for subscribers that need them); the camera files as
+        ``outputs`` says (None: ``LEGACY``)."""
         cams = [s for s in sensors if hasattr(s, "truth_sink")]
         for c in cams:
             c.defer_detections = True
         frames = sum(float(c.config.fps) for c in cams) * float(duration_s)
         self.mode = exports_mode(frames)
+        events = self.run_dir / (outputs.events_name if outputs is not None else "events.jsonl")
+        with_cams = MotExporter in exporters and bool(cams)
+        exporters = [e for e in exporters if e is not MotExporter]
         if self.mode == "process":
-            self.recorder = ExportProcess(self.run_dir, self.run_dir / "events.jsonl",
-                                          with_mot=MotExporter in exporters and bool(cams))
+            self.recorder = ExportProcess(self.run_dir, events, with_mot=with_cams, outputs=outputs)
             self.recorder.attach(cams)
-            exporters = [e for e in exporters if e is not MotExporter]
         else:
-            self.recorder = Recorder(self.run_dir / "events.jsonl")
+            self.recorder, camera_files = open_writers(self.run_dir, events, outputs, with_cams)
+            if camera_files is not None:
+                camera_files.attach(cams)
+                camera_files.subscribe(self.bus)
+                self.writers.append(camera_files)
         for cls in exporters:
             w = cls.for_run(self.run_dir, sensors)
             if w is not None:
