@@ -8,20 +8,20 @@ detectors ``behaviour``, ``crowd``, ``acoustic``, the package ``cyber`` (one mod
 ``build_detectors``, ``run_pipeline``).
 
 A detector registers when its class is defined, and the pipeline runs the registered detectors in
-registration order. Importing the package (which any ``import analytics.…`` does first) imports the
-built-in detector modules below, in this order, so the built-in detectors always come first and in the
-same order: loitering, abandoned, running, zone_intrusion, vehicle, density, crowd_anomaly, acoustic,
-port_scan, brute_force, dos, beacon, stream_loss, video_content, camera_tamper. A new built-in detector
-module is added to this list.
+registration order, the built-in ones first in a fixed order: loitering, abandoned, running, zone_intrusion,
+vehicle, density, crowd_anomaly, acoustic, port_scan, brute_force, dos, beacon, stream_loss, video_content,
+camera_tamper. Their modules (``analytics.base.BUILTIN_MODULES``) are imported the first time the registry
+is read or a detector registers, not by importing this package: ``run_sim.py`` builds its parser from
+``analytics._cli`` without loading pandas and the detectors. ``analytics.<module>`` still works after a bare
+``import analytics`` (the module is imported on first access).
 """
 
-# isort: off
-from analytics import behaviour
-from analytics import crowd
-from analytics import acoustic
-from analytics import cyber
-from analytics import video
-from analytics import tamper
-# isort: on
+import importlib
 
 __all__ = ["acoustic", "behaviour", "crowd", "cyber", "tamper", "video"]
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        return importlib.import_module(f"analytics.{name}")
+    raise AttributeError(f"module 'analytics' has no attribute {name!r}")

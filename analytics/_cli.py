@@ -7,15 +7,15 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from analytics.base import AnalyticsInputError, ReadStats
-from analytics.events import iter_jsonl
-from analytics.files import atomic_write_lines, open_text
-from analytics.mot import iter_mot_frames, load_mot, write_mot
-from analytics.pipeline import AnalyticsPipeline
-from analytics.syslog import iter_syslog
-from analytics.zeek import iter_conn_chunks
+
+if TYPE_CHECKING:
+    from analytics.pipeline import AnalyticsPipeline
+
+# The readers and the pipeline (numpy, pandas, the detectors) are imported in the command, not here:
+# run_sim.py builds its whole parser from register() and should start in a fraction of a second.
 
 __all__ = ["register", "analyze"]
 
@@ -50,6 +50,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _load_json(path: str) -> Any:
+    from analytics.files import open_text
+
     with open_text(path) as fh:
         text = fh.read()
     try:
@@ -94,6 +96,12 @@ def analyze(args: argparse.Namespace) -> int:
     """Run every given input through one pipeline; print alerts; exit 0 (input errors raise, exit 2)."""
     if not any([args.mot, args.zeek, args.syslog, args.events, args.run_dir]):
         raise AnalyticsInputError("analyze: give a RUN_DIR or one of --mot, --zeek, --syslog, --events")
+    from analytics.events import iter_jsonl
+    from analytics.files import atomic_write_lines
+    from analytics.pipeline import AnalyticsPipeline
+    from analytics.syslog import iter_syslog
+    from analytics.zeek import iter_conn_chunks
+
     zones = _load_json(args.zones) if args.zones else None
     restricted = _load_json(args.restricted) if args.restricted else None
     pipe = AnalyticsPipeline(zones=zones, restricted=restricted, crs=args.crs)
@@ -121,15 +129,21 @@ def analyze(args: argparse.Namespace) -> int:
     if args.events:
         st = ReadStats(args.events)
         stats.append(st)
+        pipe.batch_frames = True  # a recorded run's frames by instant, as the run analysed them
         for msg in iter_jsonl(args.events, st):
             emit(pipe.push(msg))
+        emit(pipe.drain())
+        pipe.batch_frames = False
     if args.run_dir:
         from analytics.frames import iter_run
 
         st = ReadStats(args.run_dir)
         stats.append(st)
+        pipe.batch_frames = True
         for msg in iter_run(args.run_dir, st):
             emit(pipe.push(msg))
+        emit(pipe.drain())
+        pipe.batch_frames = False
     emit(pipe.flush())
     for st in stats:
         print(st.summary(), file=sys.stderr)
@@ -145,6 +159,8 @@ def analyze(args: argparse.Namespace) -> int:
 def _run_mot(
     args: argparse.Namespace, pipe: AnalyticsPipeline, stats: list[ReadStats]
 ) -> list[dict[str, Any]]:
+    from analytics.mot import iter_mot_frames, load_mot, write_mot
+
     cals = _calibrations(args.calib) if args.calib else []
     cam = args.camera_id or (str(cals[0]["camera_id"]) if cals and "camera_id" in cals[0] else "cam")
     cal = next((c for c in cals if str(c.get("camera_id", cam)) == cam), None)

@@ -13,6 +13,7 @@ the registry, so a new detector is one module (or one class anywhere) plus its t
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 __all__ = [
+    "BUILTIN_MODULES",
     "AnalyticsInputError",
     "Detector",
     "DetectorContext",
@@ -35,8 +37,44 @@ __all__ = [
 #: A polygon in projected metres: a sequence of (x, y) vertices.
 Polygon = Sequence[Sequence[float]]
 
-#: Registered detector classes by name, in registration order (``Detector.__init_subclass__``).
+#: Registered detector classes by name (``Detector.__init_subclass__``): the built-ins first, in the order of
+#: ``BUILTIN_MODULES``, then every other detector in registration order.
 _REGISTRY: dict[str, type[Detector]] = {}
+
+#: The modules (or packages) of the built-in detectors, in pipeline order (alerts.jsonl's line order follows
+#: it); within one, the order its classes are defined in. They are imported the first time the registry is
+#: read or any detector registers, not when ``analytics`` is imported (the CLI's parser needs none of them).
+#: A new built-in detector module is added here.
+BUILTIN_MODULES = (
+    "analytics.behaviour",
+    "analytics.crowd",
+    "analytics.acoustic",
+    "analytics.cyber",
+    "analytics.video",
+    "analytics.tamper",
+)
+_BUILTINS: list[str] = []  # "loading", then "loaded"
+
+
+def _load_builtins() -> None:
+    """Import the built-in detector modules once (their classes register as they are defined)."""
+    if _BUILTINS:
+        return
+    _BUILTINS.append("loading")
+    try:
+        for name in BUILTIN_MODULES:
+            importlib.import_module(name)
+    except BaseException:
+        _BUILTINS.clear()
+        raise
+    _BUILTINS[:] = ["loaded"]
+
+
+def _rank(cls: type) -> int:
+    """Where a detector class goes in the registry: its built-in module's index, else after every built-in."""
+    mod = cls.__module__
+    return next((i for i, m in enumerate(BUILTIN_MODULES) if mod == m or mod.startswith(m + ".")),
+                len(BUILTIN_MODULES))
 
 
 def alert_kinds() -> tuple[str, ...]:
@@ -45,6 +83,7 @@ def alert_kinds() -> tuple[str, ...]:
     >>> alert_kinds()[:3]
     ('loitering', 'abandoned_object', 'running')
     """
+    _load_builtins()
     return tuple(dict.fromkeys(kind for cls in _REGISTRY.values() for kind in cls.alert_kinds))
 
 
@@ -168,7 +207,7 @@ class Detector(ABC):
     if it needs more than its parameters to be built. A class that sets ``name`` registers itself when it
     is defined; a class without one (an abstract helper such as ``analytics.cyber.ConnDetector``, or a
     subclass that does not set its own) does not. The pipeline builds the registered detectors in
-    registration order: importing ``analytics`` defines the built-in ones first, in a fixed order.
+    registration order: the built-in ones first, in a fixed order (``BUILTIN_MODULES``).
 
     Examples
     --------
@@ -218,6 +257,7 @@ class Detector(ABC):
     @staticmethod
     def registered() -> dict[str, type[Detector]]:
         """The registered detector classes by name, in registration order (a copy)."""
+        _load_builtins()
         return dict(_REGISTRY)
 
     @staticmethod
@@ -229,6 +269,7 @@ class Detector(ABC):
         UnknownDetectorError
             If no class is registered under ``name``.
         """
+        _load_builtins()
         try:
             return _REGISTRY.pop(name)
         except KeyError:
@@ -241,6 +282,12 @@ class Detector(ABC):
     def flush(self) -> list[dict[str, Any]]:
         """End of stream: return alerts still pending. Default: none pending."""
         return []
+
+    def prepare(self, msgs: list[dict[str, Any]]) -> None:
+        """Before ``update`` is called on each of ``msgs`` (one instant's messages of this detector's topics,
+        in order): a detector may compute per-message work for all of them at once here. ``update`` must then
+        give what it gives without it. Default: nothing."""
+        return None
 
 
 def _register(cls: type[Detector]) -> None:
@@ -262,12 +309,16 @@ def _register(cls: type[Detector]) -> None:
     ]
     if required:
         raise DetectorRegistryError(f"{where}: every field of {params.__name__} needs a default: {required}")
+    _load_builtins()  # a built-in's name is taken even before its module is imported
     taken = _REGISTRY.get(name)
     if taken is not None and taken is not cls:
         raise DetectorRegistryError(
             f"{where}: detector name {name!r} is taken by {taken.__module__}.{taken.__qualname__}"
         )
     _REGISTRY[name] = cls
+    ranked = sorted(_REGISTRY.items(), key=lambda kv: _rank(kv[1]))  # stable: registration order within
+    _REGISTRY.clear()
+    _REGISTRY.update(ranked)
 
 
 class EpisodeFilter:

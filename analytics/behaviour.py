@@ -17,18 +17,9 @@ from analytics.base import Detector, DetectorContext, EpisodeFilter, make_alert
 from analytics.geometry import Zones
 from analytics.tracks import TrackHistory
 
-__all__ = [
-    "AbandonedObjectDetector",
-    "AbandonedParams",
-    "LoiteringDetector",
-    "LoiteringParams",
-    "RunningDetector",
-    "RunningParams",
-    "VehicleIntrusionDetector",
-    "VehicleParams",
-    "ZoneIntrusionDetector",
-    "ZoneIntrusionParams",
-]
+__all__ = ["AbandonedObjectDetector", "AbandonedParams", "LoiteringDetector", "LoiteringParams",
+           "RunningDetector", "RunningParams", "VehicleIntrusionDetector", "VehicleParams",
+           "ZoneIntrusionDetector", "ZoneIntrusionParams"]
 
 
 def _frame(msg: dict[str, Any]) -> tuple[float, list[str], list[str], np.ndarray] | None:
@@ -170,7 +161,8 @@ class LoiteringDetector(Detector):
         group = self._by_cam.get(cam)
         if group is None:
             group = self._by_cam[cam] = {}
-            self._nested = {c: any(o != c and o.startswith(c) for o in self._by_cam) for c in self._by_cam}
+            self._nested[cam] = any(o != cam and o.startswith(cam) for o in self._by_cam)
+            self._nested.update((o, True) for o in self._by_cam if o != cam and cam.startswith(o))
         return group
 
     def _stitch(self, tid: str, t: float, x: float, y: float, r2: float) -> _Dwell | None:
@@ -243,6 +235,7 @@ class AbandonedObjectDetector(Detector):
     def __init__(self, params: AbandonedParams = AbandonedParams()) -> None:
         self.p = params
         self._obj: dict[str, _Object] = {}
+        self._prev_t = self._last_prune = float("-inf")  # time of the previous frame, of the last sweep
         self._episodes = EpisodeFilter(params.hold_s, 5 * params.static_radius_m)
 
     def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
@@ -260,6 +253,8 @@ class AbandonedObjectDetector(Detector):
                 continue
             dist = np.hypot(p_xy[:, 0] - x, p_xy[:, 1] - y)
             o = self._obj.get(tid)
+            if o is not None and self._prev_t - o.last > self.p.forget_s:
+                o = None  # forgotten at the end of the previous frame
             if o is None or np.hypot(x - o.x, y - o.y) > self.p.static_radius_m:
                 k = int(dist.argmin()) if len(dist) else -1
                 owner = p_ids[k] if k >= 0 and dist[k] <= self.p.person_radius_m else None
@@ -295,7 +290,10 @@ class AbandonedObjectDetector(Detector):
                         },
                     )
                 )
-        self._obj = {k: v for k, v in self._obj.items() if t - v.last <= self.p.forget_s}
+        self._prev_t = t
+        if t - self._last_prune > self.p.forget_s:  # memory only: lookups skip forgotten objects
+            self._last_prune = t
+            self._obj = {k: v for k, v in self._obj.items() if t - v.last <= self.p.forget_s}
         return out
 
 
@@ -342,14 +340,24 @@ class RunningDetector(Detector):
         self.p = params
         self._hist = TrackHistory(window_s=params.window_s)
         self._since: dict[str, float] = {}
+        self._vel: dict[int, np.ndarray] = {}  # per prepared message (by id), its tracks' velocities
+        self._last_prune = float("-inf")
         self._episodes = EpisodeFilter(params.hold_s, params.radius_m)
+
+    def prepare(self, msgs: list[dict[str, Any]]) -> None:
+        """Every frame's track velocities in one history update."""
+        frames = [(m, f) for m in msgs if (f := _frame(m)) is not None]
+        vel = self._hist.update_many([f[0] for _, f in frames], [f[1] for _, f in frames],
+                                     [f[3] for _, f in frames])
+        self._vel = {id(m): v for (m, _), v in zip(frames, vel, strict=True)}
 
     def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
         fr = _frame(msg)
         if fr is None:
             return []
         t, ids, cls, xy = fr
-        speed = np.hypot(*self._hist.update(t, ids, xy).T)
+        vel = self._vel.pop(id(msg), None)
+        speed = np.hypot(*(self._hist.update(t, ids, xy) if vel is None else vel).T)
         sigma = msg.get("xy_sigma")
         noise = 0.0 if sigma is None else self.p.noise_k * np.sqrt(2) * np.asarray(sigma) / self.p.window_s
         is_person = np.asarray(cls) == "person"
@@ -364,7 +372,8 @@ class RunningDetector(Detector):
                     running.append(i)
             else:
                 self._since.pop(tid, None)
-        if len(self._since) > 4 * len(ids) + 100:
+        if t - self._last_prune > self._hist.forget_s:  # a forgotten track never comes back (ids are retired)
+            self._last_prune = t
             self._since = {k: v for k, v in self._since.items() if k in self._hist}
         if not running:
             return []

@@ -4,8 +4,9 @@ Why: the library gives each tracklet its own ``KalmanFilter`` object, so a frame
 predict and one update per track in Python, most of the tracking time (``docs/performance.md``).
 ``PooledByteTrackTracker`` keeps the library's association, two-stage matching, lifecycle and id
 allocation, and only swaps the per-tracklet filter for rows of a ``KalmanPool``: one batched predict and
-one batched update per frame, with the same matrices (F, Q, R, initial P taken from a library tracklet)
-and the same algebra (Joseph form), so it returns the same ids as the plain library tracker (tested).
+one batched update per frame (compiled row kernels, ``analytics.kalman_rows``), with the same matrices (F,
+Q, R, initial P taken from a library tracklet) and the same algebra (Joseph form), so it returns the same
+ids as the plain library tracker (tested).
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from trackers.utils.base_tracklet import BaseTracklet
 from trackers.utils.predict_timing import FIXED_RATE_TIMING, PredictTiming
 from trackers.utils.state_representations import XYXYStateEstimator
 
-__all__ = ["KalmanPool", "PooledByteTrackTracker", "PooledTracklet"]
+from analytics.kalman_rows import predict_rows, update_rows
 
+__all__ = ["KalmanPool", "PooledByteTrackTracker", "PooledTracklet"]
 
 class KalmanPool:
     """Constant-velocity XYXY box filters (state ``[x1, y1, x2, y2, vx1, vy1, vx2, vy2]``) as rows of arrays.
@@ -33,7 +35,7 @@ class KalmanPool:
     def __init__(self, capacity: int = 64) -> None:
         ref = ByteTrackTracklet(np.array([0.0, 0.0, 1.0, 1.0]), XYXYStateEstimator)
         est = ref.state_estimator
-        self._ref_kf, self._ref_motion = est.kf, est.motion
+        self._noise = est.motion.process_noise  # the library's Q for any step (ScalableProcessNoise)
         self.R = est.kf.measurement_noise.copy()
         self.P0 = est.kf.state_covariance.copy()
         self.dim_x, self.dim_z = est.kf.dim_x, est.kf.dim_z
@@ -44,7 +46,10 @@ class KalmanPool:
         self._pending_slots: list[int] = []
         self._pending_z: list[np.ndarray] = []
         self._step: tuple[float, float | None] | None = None
-        self._F = self._Q = self._eye = np.eye(self.dim_x)
+        self._Q = np.eye(self.dim_x)
+        pos, vel = est.motion.pos_idx, est.motion.vel_idx
+        if list(pos) != [0, 1, 2, 3] or list(vel) != [4, 5, 6, 7]:  # what analytics.kalman_rows assumes
+            raise ValueError("KalmanPool needs the XYXY constant-velocity layout")
 
     def allocate(self, bbox: np.ndarray) -> int:
         """A new filter seeded with ``bbox`` (zero velocity, the library's initial covariance)."""
@@ -56,6 +61,22 @@ class KalmanPool:
         self.x[slot, : self.dim_z] = bbox
         self.P[slot] = self.P0
         return slot
+
+    def allocate_many(self, bboxes: np.ndarray) -> np.ndarray:
+        """``allocate`` for each row of ``bboxes`` (n, 4), in order; returns the slots."""
+        taken: list[int] = []
+        while len(taken) < len(bboxes):
+            if not self._free:
+                self._grow()
+            k = min(len(bboxes) - len(taken), len(self._free))
+            taken += self._free[len(self._free) - k :][::-1]
+            del self._free[len(self._free) - k :]
+        slots = np.array(taken, dtype=np.int64)
+        self.used[slots] = True
+        self.x[slots] = 0.0
+        self.x[slots, : self.dim_z] = bboxes
+        self.P[slots] = self.P0
+        return slots
 
     def release(self, slots: np.ndarray) -> None:
         """Return filters of tracklets the tracker dropped."""
@@ -72,33 +93,28 @@ class KalmanPool:
         """Apply every queued measurement: one batched Kalman update (Joseph form, as the library)."""
         if not self._pending_slots:
             return
-        s = np.asarray(self._pending_slots, dtype=int)
+        s = np.asarray(self._pending_slots, dtype=np.int64)
         z = np.asarray(self._pending_z, dtype=float).reshape(len(s), self.dim_z)
         self._pending_slots, self._pending_z = [], []
-        nz = self.dim_z
-        x, P = self.x[s], self.P[s]
-        innovation = z - x[:, :nz]
-        pht = P[:, :, :nz]  # P @ H.T with H = [I 0]
-        S = pht[:, :nz, :] + self.R
-        K = pht @ np.linalg.inv(S)
-        self.x[s] = x + (K @ innovation[:, :, None])[:, :, 0]
-        i_kh = np.tile(self._eye, (len(s), 1, 1))
-        i_kh[:, :, :nz] -= K
-        kt = K.transpose(0, 2, 1)
-        self.P[s] = i_kh @ P @ i_kh.transpose(0, 2, 1) + K @ self.R @ kt
+        update_rows(self.x, self.P, s, z, self.R)
+
+    def process_noise(self, frame_step: float, frame_rate: float | None = None) -> np.ndarray:
+        """The library's Q for one predict step of ``frame_step`` frames (its near-nominal band included),
+        from ``build_Q`` itself: a function of the step and rate only (the library's per-filter cache keys
+        on the step alone, which gives the same Q as long as a filter's frame rate does not change)."""
+        if (frame_step, frame_rate) != self._step:
+            self._Q = self._noise.build_Q(frame_step, frame_rate)
+            self._step = (frame_step, frame_rate)
+        return self._Q
 
     def predict(self, slots: np.ndarray, frame_step: float, frame_rate: float | None = None) -> None:
         """One predict step of ``frame_step`` frames for ``slots``, with the library's F and scaled Q."""
-        if (frame_step, frame_rate) != self._step:
-            self._ref_motion.apply(self._ref_kf, frame_step, frame_rate)
-            self._F, self._Q = self._ref_kf.transition_mtx, self._ref_kf.process_noise
-            self._step = (frame_step, frame_rate)
-        s = np.asarray(slots, dtype=int)
+        Q = self.process_noise(frame_step, frame_rate)
+        s = np.asarray(slots, dtype=np.int64).reshape(-1)
         if not len(s):
             return
-        F = self._F
-        self.x[s] = self.x[s] @ F.T
-        self.P[s] = F @ self.P[s] @ F.T + self._Q
+        steps = np.full(len(s), float(frame_step))
+        predict_rows(self.x, self.P, s, steps, Q[None], np.zeros(len(s), np.int64))
 
     def boxes(self, slots: np.ndarray) -> np.ndarray:
         """``[x1, y1, x2, y2]`` of each slot's current state."""

@@ -290,7 +290,9 @@ class CrowdAnomalyDetector(Detector):
         params: CrowdAnomalyParams = CrowdAnomalyParams(),
     ) -> None:
         self.p = params
-        self.zones = Zones(zones)
+        # the density detector's zones when they are the same ones: one point-in-zone test per frame for both
+        self.zones = density.zones if density is not None and list(density.zones.names) == list(zones or {}) \
+            else Zones(zones)
         self.density = density
         self._hist = TrackHistory(window_s=1.0)
         self._series: dict[str, _WindowExtreme] = {}  # sliding minimum of each zone's density
@@ -300,14 +302,29 @@ class CrowdAnomalyDetector(Detector):
                                                                         strict=True)}
         self._against_since: dict[str, float] = {}
         self._episodes = EpisodeFilter(params.hold_s)
+        self._taken: dict[str, tuple[float, float, float]] = {}  # per zone, the estimate last taken
+        self._vel: dict[int, np.ndarray] = {}  # per prepared message (by id), its tracks' velocities
+
+    def prepare(self, msgs: list[dict[str, Any]]) -> None:
+        """Every frame's track velocities (for counter-flow) in one history update."""
+        frames = [m for m in msgs if m.get("topic") == "track/frame" and m.get("xy") is not None]
+        if not len(self.zones):
+            return
+        vel = self._hist.update_many([float(m["t"]) for m in frames], [m["ids"] for m in frames],
+                                     [np.asarray(m["xy"], dtype=float).reshape(-1, 2) for m in frames])
+        self._vel = {id(m): v for m, v in zip(frames, vel, strict=True)}
 
     def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
         t = float(msg["t"])
         out = []
         src = [msg.get("camera_id") or msg.get("sensor_id")]
-        for zone, (te, people, dens) in self.density.estimates.items():
-            if te != t:
+        for zone, est in self.density.estimates.items():
+            te, people, dens = est
+            # an estimate already taken at this instant (another camera's frame of the same instant left it
+            # unchanged) would push the same value again: the windows and episodes would not change
+            if te != t or self._taken.get(zone) == est:
                 continue
+            self._taken[zone] = est
             out += self._dispersal(t, zone, people, src)
             series = self._series.get(zone)
             if series is None:
@@ -365,7 +382,9 @@ class CrowdAnomalyDetector(Detector):
 
     def _counterflow(self, t: float, msg: dict[str, Any], xy: np.ndarray, src: list) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
-        vel = self._hist.update(t, msg["ids"], xy)
+        vel = self._vel.pop(id(msg), None)
+        if vel is None:
+            vel = self._hist.update(t, msg["ids"], xy)
         speed = np.hypot(*vel.T)
         moving = (np.asarray(msg["cls"]) == "person") & (speed > self.p.moving_mps)
         inside = self.zones.contains(xy) & moving

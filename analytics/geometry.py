@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import shapely
 
-__all__ = ["GroundProjector", "LonLatProjector", "Zones", "apply_homography", "camera_position",
-           "foot_points", "undistort_points"]
+__all__ = ["GroundProjector", "LonLatProjector", "Zones", "apply_homography", "boxes_and_shifted_many",
+           "camera_position", "foot_points", "undistort_points"]
 
 
 def apply_homography(h: np.ndarray, pts: np.ndarray) -> np.ndarray:
@@ -49,20 +49,32 @@ def undistort_points(pts: np.ndarray, camera_matrix: np.ndarray, dist_coeffs,
     if not (k1 or k2) or not len(p):
         return p.copy()
     K = np.asarray(camera_matrix, dtype=float)
-    x, y = (p[:, 0] - K[0, 2]) / K[0, 0], (p[:, 1] - K[1, 2]) / K[1, 1]
+    return _undistort(p, (K[0, 2], K[1, 2], K[0, 0], K[1, 1], k1, k2), iterations)
+
+
+def _undistort(p: np.ndarray, lens: tuple, iterations: int = 20) -> np.ndarray:
+    """``undistort_points``' Newton solve for points ``p`` (N, 2) with ``lens`` = (cx, cy, fx, fy, k1, k2),
+    each a number or one value per point (the same arithmetic either way). All points step together until
+    none changes any more: a point at its fixed point stays there, so each gets the value its own call
+    would give."""
+    cx, cy, fx, fy, k1, k2 = lens
+    x, y = (p[:, 0] - cx) / fx, (p[:, 1] - cy) / fy
     rd = np.hypot(x, y)
     r = rd.copy()
     for _ in range(iterations):
         r2 = r * r
         g = r * (1 + k1 * r2 + k2 * r2 * r2) - rd
         dg = 1 + 3 * k1 * r2 + 5 * k2 * r2 * r2
-        r = r - g / np.where(np.abs(dg) > 1e-9, dg, 1e-9)
+        r_next = r - g / np.where(np.abs(dg) > 1e-9, dg, 1e-9)
+        if np.array_equal(r_next, r, equal_nan=True):  # a fixed point: no step changes r any more
+            break
+        r = r_next
     r2 = r * r
     ok = (np.abs(r * (1 + k1 * r2 + k2 * r2 * r2) - rd) < 1e-9 * np.maximum(rd, 1.0)) & (r >= 0)
     ok &= 1 + 3 * k1 * r2 + 5 * k2 * r2 * r2 > 0
     with np.errstate(divide="ignore", invalid="ignore"):
         s = np.where(ok, np.where(rd > 0, r / rd, 1.0), np.nan)
-    return np.column_stack([K[0, 2] + K[0, 0] * x * s, K[1, 2] + K[1, 1] * y * s])
+    return np.column_stack([cx + fx * x * s, cy + fy * y * s])
 
 
 def foot_points(bboxes: np.ndarray) -> np.ndarray:
@@ -104,6 +116,54 @@ class GroundProjector:
     def boxes(self, xywh: np.ndarray) -> np.ndarray:
         """Ground points (N, 2) of the foot points of ``[x, y, w, h]`` boxes."""
         return self.pixels(foot_points(xywh))
+
+    def boxes_and_shifted(self, xywh: np.ndarray, shift: float) -> tuple[np.ndarray, np.ndarray]:
+        """Ground points of the foot points and of the foot points moved down by ``shift`` x box height,
+        in one projection (the same numbers as two ``pixels`` calls)."""
+        b = np.asarray(xywh, dtype=float).reshape(-1, 4)
+        feet = foot_points(b)
+        shifted = feet + np.column_stack([np.zeros(len(b)), shift * b[:, 3]])
+        both = self.pixels(np.vstack([feet, shifted]))
+        return both[: len(b)], both[len(b):]
+
+
+def boxes_and_shifted_many(
+    projectors: Sequence[GroundProjector], boxes: Sequence[np.ndarray], shift: float
+) -> list[tuple[np.ndarray, np.ndarray] | Exception]:
+    """``projectors[i].boxes_and_shifted(boxes[i], shift)`` for every ``i`` (many cameras' frames), the same
+    numbers, with the lens undistortion of all of them done in one pass (``_undistort`` with each point's
+    own lens); an exception that call would raise comes back in its place."""
+    b = [np.asarray(x, dtype=float).reshape(-1, 4) for x in boxes]
+    cut = np.cumsum([0, *(len(x) for x in b)])
+    every = np.concatenate([np.empty((0, 4)), *b])
+    feet = foot_points(every)
+    shifted = feet + np.column_stack([np.zeros(len(every)), shift * every[:, 3]])
+    pts = [np.vstack([feet[cut[i] : cut[i + 1]], shifted[cut[i] : cut[i + 1]]]) for i in range(len(b))]
+    out: list[tuple[np.ndarray, np.ndarray] | Exception | None] = [None] * len(b)
+    lens, lensed = [], []
+    for i, proj in enumerate(projectors):
+        d = proj.dist_coeffs
+        if d is not None and len(d) > 2 and np.any(d[2:] != 0):
+            try:  # undistort_points refuses the lens: the error as the call raises it
+                out[i] = proj.boxes_and_shifted(b[i], shift)
+            except Exception as exc:  # noqa: BLE001 - returned in the frame's place
+                out[i] = exc
+        elif d is not None and len(pts[i]):
+            K = proj.camera_matrix
+            lensed.append(i)
+            lens.append((K[0, 2], K[1, 2], K[0, 0], K[1, 1], float(d[0]) if len(d) else 0.0,
+                         float(d[1]) if len(d) > 1 else 0.0))
+    if lensed:
+        counts = [len(pts[i]) for i in lensed]
+        rows = np.repeat(np.array(lens), counts, axis=0)
+        flat = _undistort(np.concatenate([pts[i] for i in lensed]), tuple(rows.T))
+        for i, part in zip(lensed, np.split(flat, np.cumsum(counts)[:-1]), strict=True):
+            pts[i] = part.copy()
+    for i, proj in enumerate(projectors):
+        if out[i] is None:
+            both = apply_homography(proj.image_to_ground, pts[i])
+            out[i] = both[: len(b[i])], both[len(b[i]) :]
+    return out  # type: ignore[return-value]
 
 
 class Zones:

@@ -4,9 +4,11 @@
 frame's pairs, then a min-cost assignment with motmetrics' own LAP solver, so ties break the same way) that
 records events in numpy arrays instead of a pandas frame, then computes the metrics from those arrays; IDF1
 uses one global bipartite matching over (gt id, hyp id) overlap counts, whose optimum equals motmetrics'
-(no+nh)-square cost assignment. ``mot_metrics_reference`` runs motmetrics itself: the tests hold the two
-equal. motmetrics' IoU helper calls ``np.asfarray`` (removed in numpy 2), so ``iou_distance`` computes the
-distance matrix with the same definition (1 - IoU, pairs above ``1 - iou_threshold`` not allowed).
+(no+nh)-square cost assignment. Its frame loop runs in a numba kernel (``analytics.motscore_kernel``); the
+same loop in Python, ``_mot_metrics_python``, is the reference the kernel is held to, event for event.
+``mot_metrics_reference`` runs motmetrics itself: the tests hold the two equal. motmetrics' IoU helper
+calls ``np.asfarray`` (removed in numpy 2), so ``iou_distance`` computes the distance matrix with the same
+definition (1 - IoU, pairs above ``1 - iou_threshold`` not allowed).
 """
 
 from __future__ import annotations
@@ -57,24 +59,42 @@ def iou_distance(objs: np.ndarray, hyps: np.ndarray, *, max_dist: float = 0.5) -
 
 
 def _split_frames(rows: np.ndarray, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    order = np.argsort(rows[:, 0], kind="stable")
-    return rows[order], np.searchsorted(rows[order, 0], frames, "left")
+    if not (np.diff(rows[:, 0]) >= 0).all():  # files in frame order (the usual case) are kept, not copied
+        rows = rows[np.argsort(rows[:, 0], kind="stable")]
+    return rows, np.searchsorted(rows[:, 0], frames, "left")
 
 
-def mot_metrics(gt: np.ndarray, hyp: np.ndarray, *, iou_threshold: float = 0.5) -> dict[str, float]:
-    """MOTA, MOTP (motmetrics' 1 - IoU), IDF1, ID switches ... of ``hyp`` against ``gt``, equal to motmetrics.
-
-    Both are MOTChallenge row arrays (frame, id, x, y, w, h, ...); every frame in either counts.
-    """
-    from motmetrics.lap import linear_sum_assignment
-
+def _prepare(gt: np.ndarray, hyp: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Both row arrays sorted by frame (stable), their starts in the union of frames, row count appended."""
     gt, hyp = (
         np.atleast_2d(np.asarray(a, dtype=float)) if np.size(a) else np.empty((0, 6)) for a in (gt, hyp)
     )
     frames = np.union1d(gt[:, 0], hyp[:, 0])
     gt, g0 = _split_frames(gt, frames)
     hyp, h0 = _split_frames(hyp, frames)
-    g0, h0 = np.append(g0, len(gt)), np.append(h0, len(hyp))
+    return gt, hyp, np.append(g0, len(gt)), np.append(h0, len(hyp))
+
+
+def mot_metrics(gt: np.ndarray, hyp: np.ndarray, *, iou_threshold: float = 0.5) -> dict[str, float]:
+    """MOTA, MOTP (motmetrics' 1 - IoU), IDF1, ID switches ... of ``hyp`` against ``gt``, equal to motmetrics.
+
+    Both are MOTChallenge row arrays (frame, id, x, y, w, h, ...); every frame in either counts. The frame
+    loop runs in ``analytics.motscore_kernel`` (the same events as ``_mot_metrics_python``, bit for bit).
+    """
+    from analytics.motscore_kernel import frame_events
+
+    gt, hyp, g0, h0 = _prepare(gt, hyp)
+    if not (np.isfinite(gt[:, :2]).all() and np.isfinite(hyp[:, :2]).all()):
+        return _mot_metrics_python(gt, hyp, iou_threshold=iou_threshold)  # NaN/inf frames or ids: as before
+    ev = frame_events(gt, hyp, g0, h0, 1.0 - iou_threshold)
+    return _report(ev.counts, float(ev.d[ev.types != _MISS].sum()), (ev.raw_o, ev.raw_h))
+
+
+def _mot_metrics_python(gt: np.ndarray, hyp: np.ndarray, *, iou_threshold: float = 0.5) -> dict[str, float]:
+    """``mot_metrics`` with the frame loop in Python: the reference the kernel is tested against."""
+    from motmetrics.lap import linear_sum_assignment
+
+    gt, hyp, g0, h0 = _prepare(gt, hyp)
     g_ids, h_ids = gt[:, 1].astype(np.int64), hyp[:, 1].astype(np.int64)
     max_dist = 1.0 - iou_threshold
     m: dict[int, int] = {}  # object id -> hypothesis id of its last match (motmetrics' ``m``)
@@ -84,7 +104,7 @@ def mot_metrics(gt: np.ndarray, hyp: np.ndarray, *, iou_threshold: float = 0.5) 
     raw_o: list[np.ndarray] = []  # finite-distance pairs (motmetrics' RAW events) for IDF1
     raw_h: list[np.ndarray] = []
     n_fp = 0
-    for k in range(len(frames)):
+    for k in range(len(g0) - 1):
         o_ids, h = g_ids[g0[k] : g0[k + 1]], h_ids[h0[k] : h0[k + 1]]
         no, nh = len(o_ids), len(h)
         o_mask, h_mask = np.zeros(no, bool), np.zeros(nh, bool)
@@ -162,12 +182,7 @@ def _summarise(
     rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     raw: tuple[np.ndarray, np.ndarray],
 ) -> dict[str, float]:
-    from scipy.optimize import linear_sum_assignment
-
     g_ids, g_frames, h_ids, h_frames = rows
-    n_obj, n_pred = len(types), len(h_ids)
-    n_match, n_switch = int((types == _MATCH).sum()), int((types == _SWITCH).sum())
-    n_miss, n_det = int((types == _MISS).sum()), n_match + n_switch
     # Per object: appearances, tracked appearances, fragmentations (tracked -> missed inside the track span).
     order = np.argsort(oids, kind="stable")
     o, missed = oids[order], types[order] == _MISS
@@ -182,7 +197,25 @@ def _summarise(
     same[1:] = o[1:] == o[:-1]
     prev_tracked = np.zeros(len(o), bool)
     prev_tracked[1:] = ~missed[:-1]
-    frag = int((same & prev_tracked & missed & (pos < last_tracked[group])).sum())
+    counts = {
+        "n_obj": len(types), "n_pred": len(h_ids), "n_fp": n_fp,
+        "n_match": int((types == _MATCH).sum()), "n_switch": int((types == _SWITCH).sum()),
+        "n_miss": int((types == _MISS).sum()), "n_unique": len(uo),
+        "mostly_tracked": int((ratio >= 0.8).sum()),
+        "partially_tracked": int(((ratio >= 0.2) & (ratio < 0.8)).sum()),
+        "mostly_lost": int((ratio < 0.2).sum()),
+        "frag": int((same & prev_tracked & missed & (pos < last_tracked[group])).sum()),
+        "gt_id_frames": _per_id_frames(g_ids, g_frames), "hyp_id_frames": _per_id_frames(h_ids, h_frames),
+    }
+    return _report(counts, float(d[types != _MISS].sum()), raw)
+
+
+def _report(c: dict[str, int], d_sum: float, raw: tuple[np.ndarray, np.ndarray]) -> dict[str, float]:
+    """The metrics from the event counts (``_summarise``), the sum of matched distances and the RAW pairs."""
+    from scipy.optimize import linear_sum_assignment
+
+    n_obj, n_pred, n_fp, n_miss, n_switch = c["n_obj"], c["n_pred"], c["n_fp"], c["n_miss"], c["n_switch"]
+    n_det = c["n_match"] + n_switch
     # IDF1: one bipartite matching maximising frames where (gt id, hyp id) overlap at the threshold.
     ro, rh = raw
     idtp_match = 0
@@ -191,10 +224,10 @@ def _summarise(
         uh2, hi = np.unique(rh, return_inverse=True)
         tp = np.zeros((len(uo2), len(uh2)))
         np.add.at(tp, (oi, hi), 1.0)
-        r, c = linear_sum_assignment(tp, maximize=True)
-        idtp_match = int(tp[r, c].sum())
-    idfn = _per_id_frames(g_ids, g_frames) - idtp_match
-    idfp = _per_id_frames(h_ids, h_frames) - idtp_match
+        r, cc = linear_sum_assignment(tp, maximize=True)
+        idtp_match = int(tp[r, cc].sum())
+    idfn = c["gt_id_frames"] - idtp_match
+    idfp = c["hyp_id_frames"] - idtp_match
     idtp = n_obj - idfn
     return {
         "idf1": _div(2 * idtp, n_obj + n_pred),
@@ -202,16 +235,16 @@ def _summarise(
         "idr": _div(idtp, idtp + idfn),
         "recall": _div(n_det, n_obj),
         "precision": _div(n_det, n_fp + n_det),
-        "num_unique_objects": float(len(uo)),
-        "mostly_tracked": float((ratio >= 0.8).sum()),
-        "partially_tracked": float(((ratio >= 0.2) & (ratio < 0.8)).sum()),
-        "mostly_lost": float((ratio < 0.2).sum()),
+        "num_unique_objects": float(c["n_unique"]),
+        "mostly_tracked": float(c["mostly_tracked"]),
+        "partially_tracked": float(c["partially_tracked"]),
+        "mostly_lost": float(c["mostly_lost"]),
         "num_false_positives": float(n_fp),
         "num_misses": float(n_miss),
         "num_switches": float(n_switch),
-        "num_fragmentations": float(frag),
+        "num_fragmentations": float(c["frag"]),
         "mota": 1.0 - _div(n_miss + n_switch + n_fp, n_obj),
-        "motp": _div(float(d[types != _MISS].sum()), n_det),
+        "motp": _div(d_sum, n_det),
     }
 
 

@@ -55,6 +55,14 @@ def finite(value: Any) -> bool:
     return True
 
 
+def _same_instant(a: Any, b: Any) -> bool:
+    """Two message times of one sampling instant (sensor clocks a few ulp apart are one instant)."""
+    try:
+        return abs(float(a) - float(b)) <= 1e-6
+    except (TypeError, ValueError):
+        return a == b
+
+
 def build_detectors(
     params: AnalyticsParams | None = None,
     *,
@@ -95,6 +103,11 @@ class AnalyticsPipeline:
     detectors
         Replace the default detector set (``build_detectors``; composition by injection); the tracker
         stage stays.
+    batch_frames
+        Hold the ``camera/frame`` messages of one instant and process them as one batch when the instant's
+        frames end (a message of another topic or time, ``drain``, ``flush``): the tracking stage sees all
+        cameras' frames at once, the detectors then see every message in the order pushed, so the alerts
+        are the per-frame path's, returned by the call that completes the batch.
     """
 
     def __init__(
@@ -105,8 +118,12 @@ class AnalyticsPipeline:
         crs: str | int | None = None,
         params: AnalyticsParams | None = None,
         detectors: Sequence[Detector] | None = None,
+        batch_frames: bool = False,
     ) -> None:
         self.params = AnalyticsParams() if params is None else params
+        #: Hold consecutive ``camera/frame`` messages of one instant and track them as one batch (``drain``).
+        self.batch_frames = bool(batch_frames)
+        self._pending: list[dict[str, Any]] = []
         self.tracks = TrackStage(self.params.tracker, default_fps=self.params.default_fps)
         if detectors is None:
             detectors = build_detectors(self.params, zones=zones, restricted=restricted)
@@ -132,10 +149,16 @@ class AnalyticsPipeline:
         message's time (when it was raised; a detector's own estimate of the event time is kept as
         ``evidence.t_event``)."""
         self.messages += 1
-        if isinstance(msg.get("t"), int | float):
-            self._now = max(self._now, float(msg["t"]))
         topic = msg.get("topic", "")
         out: list[dict[str, Any]] = []
+        if self.batch_frames and topic == "camera/frame":
+            if self._pending and not _same_instant(self._pending[-1].get("t"), msg.get("t")):
+                out = self.drain()
+            self._pending.append(msg)
+            return out
+        if self._pending:
+            out = self.drain()
+        self._advance(msg)
         derived: list[dict[str, Any]] = []
         if topic.startswith("camera/"):
             try:
@@ -143,12 +166,59 @@ class AnalyticsPipeline:
             except Exception as exc:  # noqa: BLE001 - one bad frame must not stop the stream
                 self._error(TRACKER, exc, msg)
         self.last_tracks = derived
+        return out + self._finish(self._detect(msg, derived), stamp=True)
+
+    @property
+    def pending(self) -> int:
+        """How many ``camera/frame`` messages are held for the next batch."""
+        return len(self._pending)
+
+    def drain(self) -> list[dict[str, Any]]:
+        """Process the held ``camera/frame`` messages (``batch_frames``) as one batch; their alerts."""
+        msgs, self._pending = self._pending, []
+        if not msgs:
+            return []
+        try:
+            batch = self.tracks.update_batch(msgs)
+        except Exception as exc:  # noqa: BLE001 - the stage failed as a whole: no tracks this instant
+            self._error(TRACKER, exc, msgs[0])
+            batch = [[] for _ in msgs]
+        for msg, derived in zip(msgs, batch, strict=True):
+            if isinstance(derived, Exception):  # this frame failed, the others were tracked
+                self._error(TRACKER, derived, msg)
+        batch = [[] if isinstance(d, Exception) else d for d in batch]
+        self._prepare([m for d in batch for m in d])
+        out: list[dict[str, Any]] = []
+        for msg, derived in zip(msgs, batch, strict=True):
+            self._advance(msg)
+            out += self._detect(msg, derived)
+            self.last_tracks = derived
+        return self._finish(out, stamp=True)
+
+    def _prepare(self, derived: list[dict[str, Any]]) -> None:
+        """Let the detectors of the batch's derived topics work on all its messages at once."""
+        topics = {m.get("topic", "") for m in derived}
+        for det in dict.fromkeys(d for t in topics for d in self._routes.get(t, ())):
+            if type(det).prepare is not Detector.prepare:
+                mine = [m for m in derived if m.get("topic", "") in det.topics]
+                try:
+                    det.prepare(mine)
+                except Exception as exc:  # noqa: BLE001 - its updates then do the work one by one
+                    self._error(str(det.name), exc, mine[0] if mine else None)
+
+    def _advance(self, msg: dict[str, Any]) -> None:
+        if isinstance(msg.get("t"), int | float):
+            self._now = max(self._now, float(msg["t"]))
+
+    def _detect(self, msg: dict[str, Any], derived: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The alerts of the detectors that take ``msg`` or one of the messages the tracker derived."""
+        out: list[dict[str, Any]] = []
         for m in (msg, *derived):
             for det in self._routes.get(m.get("topic", ""), ()):
                 out += self._guarded(det, det.update, m)
             for det in self._routes.get("*", ()):
                 out += self._guarded(det, det.update, m)
-        return self._finish(out, stamp=True)
+        return out
 
     def push_conn_chunk(self, df: pd.DataFrame) -> list[dict[str, Any]]:
         """Take a chunk of conn.log records (``analytics.zeek.iter_conn_chunks``): the vectorised path.
@@ -157,6 +227,7 @@ class AnalyticsPipeline:
         fails on are lost (each counted as an error).
         """
         self.messages += len(df)
+        held = self.drain()
         out: list[dict[str, Any]] = []
         for det in self._routes.get("net/conn", ()):
             if not isinstance(det, ConnDetector):
@@ -168,14 +239,15 @@ class AnalyticsPipeline:
                             len(df))
                 for m in chunk_messages(df):
                     out += self._guarded(det, det.update, m)
-        return self._finish(out)
+        return held + self._finish(out)
 
     def flush(self) -> list[dict[str, Any]]:
         """End of stream: alerts the detectors still hold (open windows, pending arrival groups)."""
+        held = self.drain()
         out: list[dict[str, Any]] = []
         for det in self.detectors:
             out += self._guarded(det, det.flush)
-        return self._finish(out, stamp=True)
+        return held + self._finish(out, stamp=True)
 
     def error_report(self) -> dict[str, Any]:
         """``{"errors": total, "errors_by_detector": {name: count}, "first_errors": {name: [text]}}`` with

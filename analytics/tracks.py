@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
 
 import numpy as np
@@ -13,38 +12,115 @@ __all__ = ["TrackHistory", "step_speeds"]
 class TrackHistory:
     """Recent ``(t, x, y)`` of every track id, pruned to ``window_s`` and forgotten after ``forget_s`` unseen.
 
-    Velocity is the displacement over the window, which smooths per-frame box jitter.
+    Velocity is the displacement over the window, which smooths per-frame box jitter. Each track's points are
+    a row of ring buffers (arrays), so the frames of many cameras update in one pass (``update_many``).
     """
 
     def __init__(self, *, window_s: float = 1.0, forget_s: float = 10.0) -> None:
         self.window_s = float(window_s)
         self.forget_s = float(forget_s)
-        self._pts: dict[str, deque[tuple[float, float, float]]] = {}
+        self._slot: dict[str, int] = {}
+        self._free: list[int] = []
+        self._buf = np.zeros((0, 16, 3))           # per slot: ring of (t, x, y)
+        self._head = np.zeros(0, np.int64)         # oldest point's index in the ring
+        self._len = np.zeros(0, np.int64)
+        self._last = np.zeros(0)                   # time of the newest point
         self._last_prune = float("-inf")
 
     def update(self, t: float, ids: Sequence[str], xy: np.ndarray) -> np.ndarray:
         """Add one frame and return each track's (vx, vy) in m/s (NaN until it spans half a window)."""
-        vel = np.full((len(ids), 2), np.nan)
-        for i, tid in enumerate(ids):
-            x, y = float(xy[i, 0]), float(xy[i, 1])
-            if x != x or y != y:
-                continue
-            dq = self._pts.get(tid)
-            if dq is None:
-                dq = self._pts[tid] = deque()
-            dq.append((t, x, y))
-            while len(dq) > 2 and t - dq[1][0] >= self.window_s:
-                dq.popleft()
-            t0, x0, y0 = dq[0]
-            if t - t0 >= 0.5 * self.window_s:
-                vel[i] = ((x - x0) / (t - t0), (y - y0) / (t - t0))
-        if t - self._last_prune > self.forget_s:
-            self._last_prune = t
-            self._pts = {k: v for k, v in self._pts.items() if t - v[-1][0] <= self.forget_s}
-        return vel
+        return self.update_many([t], [ids], [xy])[0]
+
+    def update_many(self, ts: Sequence[float], ids: Sequence[Sequence[str]], xys: Sequence[np.ndarray],
+                    ) -> list[np.ndarray]:
+        """``update`` of each frame in order (``ts[i]``, ``ids[i]``, ``xys[i]``), the frames' tracks updated
+        together between the forgetting sweeps that frame-by-frame calls would make."""
+        out: list[np.ndarray] = []
+        start = 0
+        for k, t in enumerate(ts):
+            sweep = t - self._last_prune > self.forget_s
+            if sweep or k == len(ts) - 1:
+                out += self._segment(ts[start : k + 1], ids[start : k + 1], xys[start : k + 1])
+                start = k + 1
+            if sweep:
+                self._sweep(float(t))
+        return out
 
     def __contains__(self, tid: str) -> bool:
-        return tid in self._pts
+        return tid in self._slot
+
+    def _segment(self, ts, ids, xys) -> list[np.ndarray]:
+        """Frames whose tracks are all distinct, with no sweep among them: one vectorised step."""
+        n = [len(i) for i in ids]
+        flat = [tid for i in ids for tid in i]
+        if len(set(flat)) < len(flat):  # a track twice: frame by frame
+            return [v for t, i, xy in zip(ts, ids, xys, strict=True) for v in self._segment([t], [i], [xy])]
+        xy = np.concatenate([np.empty((0, 2)), *(np.asarray(a, dtype=float).reshape(-1, 2) for a in xys)])
+        t = np.repeat(np.asarray(ts, dtype=float), n)
+        vel = np.full((len(flat), 2), np.nan)
+        ok = np.flatnonzero(~np.isnan(xy).any(axis=1))
+        if len(ok):
+            rows = self._slots([flat[i] for i in ok])
+            vel[ok] = self._step(rows, t[ok], xy[ok])
+        return np.split(vel, np.cumsum(n)[:-1])
+
+    def _slots(self, tids: list[str]) -> np.ndarray:
+        get, rows = self._slot.get, []
+        for tid in tids:
+            r = get(tid)
+            if r is None:
+                if not self._free:
+                    self._grow_rows()
+                r = self._slot[tid] = self._free.pop()
+                self._head[r] = self._len[r] = 0
+            rows.append(r)
+        return np.array(rows, dtype=np.int64)
+
+    def _step(self, r: np.ndarray, t: np.ndarray, xy: np.ndarray) -> np.ndarray:
+        """Append the points to rows ``r``, drop what left the window, return the velocities."""
+        if (self._len[r] >= self._buf.shape[1]).any():
+            self._grow_ring()
+        cap = self._buf.shape[1]
+        self._buf[r, (self._head[r] + self._len[r]) % cap] = np.column_stack([t, xy])
+        self._len[r] += 1
+        self._last[r] = t
+        while True:  # drop the oldest while the second oldest is a whole window old (two points stay)
+            drop = (self._len[r] > 2) & (t - self._buf[r, (self._head[r] + 1) % cap, 0] >= self.window_s)
+            if not drop.any():
+                break
+            d = r[drop]
+            self._head[d] = (self._head[d] + 1) % cap
+            self._len[d] -= 1
+        t0, x0, y0 = self._buf[r, self._head[r]].T
+        vel = np.full((len(r), 2), np.nan)
+        span = t - t0
+        ok = span >= 0.5 * self.window_s
+        vel[ok, 0] = (xy[ok, 0] - x0[ok]) / span[ok]
+        vel[ok, 1] = (xy[ok, 1] - y0[ok]) / span[ok]
+        return vel
+
+    def _sweep(self, t: float) -> None:
+        """Forget the tracks unseen for more than ``forget_s``."""
+        self._last_prune = t
+        gone = [tid for tid, r in self._slot.items() if t - self._last[r] > self.forget_s]
+        for tid in gone:
+            self._free.append(self._slot.pop(tid))
+
+    def _grow_rows(self) -> None:
+        old = len(self._head)
+        new = max(64, 2 * old)
+        self._buf = np.concatenate([self._buf, np.zeros((new - old, *self._buf.shape[1:]))])
+        grow = np.zeros(new - old, np.int64)
+        self._head, self._len = np.concatenate([self._head, grow]), np.concatenate([self._len, grow])
+        self._last = np.concatenate([self._last, np.zeros(new - old)])
+        self._free.extend(range(new - 1, old - 1, -1))
+
+    def _grow_ring(self) -> None:
+        cap = self._buf.shape[1]
+        idx = (self._head[:, None] + np.arange(cap)[None, :]) % cap   # each ring unrolled from its head
+        self._buf = np.concatenate([np.take_along_axis(self._buf, idx[:, :, None], axis=1),
+                                    np.zeros_like(self._buf)], axis=1)
+        self._head[:] = 0
 
 
 def step_speeds(t: np.ndarray, ids: np.ndarray, xy: np.ndarray, *, max_gap_s: float = 1.0) -> np.ndarray:

@@ -41,7 +41,14 @@ class AlertStream:
         poly = {k: list(map(list, p.exterior.coords)) for k, p in zones.items()}
         kw = {} if params is None else {"params": params}
         self.pipeline = AnalyticsPipeline(zones=poly, restricted=[list(map(list, z.exterior.coords))
-                                                                  for z in restricted], crs=crs, **kw)
+                                                                  for z in restricted], crs=crs,
+                                          batch_frames=True, **kw)
+        #: ``defer(fn)`` calls ``fn(now)`` at the end of the current instant (``RunLoop.at_instant_end``):
+        #: the instant's camera frames are then tracked as one batch. Without it a batch waits for the next
+        #: message.
+        self.defer: Any = None
+        self._deferred_at: float | None = None
+        self._held: list[str] = []  # cameras of the frames the pipeline holds, in order
         self.count = 0
         self._fh = open(self.run_dir / "alerts.jsonl", "w", encoding="utf-8")  # noqa: SIM115 - closed in close
         #: the truth side of each alert (``witness(alert)``: who was really there), for scoring only
@@ -55,10 +62,28 @@ class AlertStream:
     def _on_message(self, msg: Message) -> None:
         if msg.topic == "analytics/alert":
             return
+        if msg.topic == "camera/frame":
+            self._held.append(str(msg.payload["camera_id"]))
         for alert in self.pipeline.push({"t": msg.t, "topic": msg.topic, **msg.payload}):
             self._alert(msg.t, alert)
-        if self.tracks is not None and msg.topic == "camera/frame":
-            self.tracks.take(self.pipeline.tracks, str(msg.payload["camera_id"]))
+        self._take()
+        if self.defer is not None and self.pipeline.pending and self._deferred_at != msg.t:
+            self._deferred_at = msg.t
+            self.defer(self._drain)
+
+    def _drain(self, t: float) -> None:
+        for alert in self.pipeline.drain():
+            self._alert(t, alert)
+        self._take()
+
+    def _take(self) -> None:
+        """The tracker's new rows of the frames it has processed (those it no longer holds), in order."""
+        done = len(self._held) - self.pipeline.pending
+        if done > 0:
+            if self.tracks is not None:
+                for cam in self._held[:done]:
+                    self.tracks.take(self.pipeline.tracks, cam)
+            del self._held[:done]
 
     def _alert(self, t: float, alert: dict) -> None:
         self._fh.write(dumps(alert) + "\n")
@@ -74,6 +99,7 @@ class AlertStream:
         """End of stream: publish the alerts the detectors still hold."""
         for alert in self.pipeline.flush():
             self._alert(t, alert)
+        self._take()
 
     def close(self) -> None:
         """Close ``alerts.jsonl`` and ``alerts_truth.jsonl``; write the density estimates, the tracker's files
@@ -86,7 +112,8 @@ class AlertStream:
             self.tracks.close(self.pipeline.tracks)
         else:
             write_track_files(self.pipeline.tracks, self.run_dir)
-        report = {"alerts": self.count, **self.pipeline.error_report()}
+        report = {"alerts": self.count, "detections": self.pipeline.tracks.detections,
+                  **self.pipeline.error_report()}
         atomic_write_lines(self.run_dir / ANALYTICS_FILE, [dumps(report)])
 
     def abort(self) -> None:

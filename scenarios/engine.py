@@ -209,6 +209,8 @@ class _Run:
     def run(self) -> dict:
         d = self.d
         loop = RunLoop(self)
+        if self.alerts is not None:
+            self.alerts.defer = loop.at_instant_end
         actions = schedule_events(self, self.where.events, self.where.orders)
         t0 = time.perf_counter()
         loop.run_until(float(d["duration_s"]), float(d["dt_s"]), actions, title=d["name"], quiet=self.quiet)

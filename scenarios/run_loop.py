@@ -26,10 +26,12 @@ from simpy.events import URGENT
 from agents.world import WorldView
 from scenarios.truth import TRUTH_HOLD_S
 
-__all__ = ["DENSITY_PERIOD_S", "RunLoop", "UrgentTimeout"]
+__all__ = ["DENSITY_PERIOD_S", "LATE", "RunLoop", "UrgentTimeout"]
 
 #: Period of ``crowd_density.csv`` rows.
 DENSITY_PERIOD_S = 10.0
+#: Priority of an event processed after every normal and urgent event of its instant (simpy: lower first).
+LATE = 2
 
 
 class UrgentTimeout(simpy.events.Event):
@@ -41,6 +43,17 @@ class UrgentTimeout(simpy.events.Event):
         self._ok = True
         self._value = None
         env.schedule(self, URGENT, delay)
+
+
+class _LateCall(simpy.events.Event):
+    """Calls ``fn(now)`` at the end of the current instant, after every other event scheduled for it."""
+
+    def __init__(self, env: simpy.Environment, fn: Callable[[float], None]) -> None:
+        super().__init__(env)
+        self._ok = True
+        self._value = None
+        self.callbacks.append(lambda _ev: fn(env.now))
+        env.schedule(self, LATE, 0)
 
 
 class RunLoop:
@@ -56,6 +69,11 @@ class RunLoop:
         self.env = simpy.Environment()
         self.ticks = 0
         self._targets_tick, self._targets = -1, None
+
+    def at_instant_end(self, fn: Callable[[float], None]) -> None:
+        """Call ``fn(now)`` once every message of this instant has been published (batches of one instant's
+        camera frames are processed then)."""
+        _LateCall(self.env, fn)
 
     def _world(self) -> Any:
         """The targets now, computed once per model tick and shared by every sensor."""

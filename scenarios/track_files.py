@@ -55,14 +55,14 @@ class TrackFiles:
     def close(self, stage: Any) -> list[Path]:
         """Write the track.txt files and ``track.parquet``; returns their paths."""
         out = []
-        for cam in sorted(stage.trackers):
+        for cam in stage.camera_ids:
             if self._keeps_text(cam):
                 path = self.run_dir / "sensors" / "cameras" / cam / (TRACK_FILE + self.outputs.suffix)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 write_mot(path, stage.mot_rows(cam))
                 out.append(path)
         if self.table is not None:
-            out.append(self.table.close(list(stage.trackers)))
+            out.append(self.table.close(list(stage.camera_ids)))
             self.table = None
         return out
 

@@ -144,6 +144,8 @@ class CamerasSpec:
     """The ``sensors.cameras`` block."""
 
     from_osm: bool = field(default=False, metadata={"doc": "the OSM man_made=surveillance cameras"})
+    osm_max: int | None = field(default=None, metadata={
+        "ge": 1, "doc": "with from_osm, at most this many: those nearest the OSM cameras' median position"})
     list: tuple[CameraSpec, ...] = ()
     auto: AutoSpec | None = None
     fps: float = field(default=5.0, metadata={"gt": 0, "le": 60, "doc": "frame rate of OSM and auto cameras"})
@@ -202,6 +204,21 @@ def osm_cameras(twin, *, fps: float = 5.0, conditions: tuple[str, ...] = (),
             hfov_deg=OSM_DEFAULTS["wide_hfov_deg" if wide else "hfov_deg"],
             resolution=OSM_DEFAULTS["resolution"], fps=float(fps), conditions=conditions, detector=detector)))
     return out
+
+
+def nearest_centre(cams: list[tuple[str, CameraConfig]], n: int | None) -> list[tuple[str, CameraConfig]]:
+    """The ``n`` cameras nearest the cameras' median position (all when ``n`` is None), in their order.
+
+    >>> cfg = [(c, CameraConfig(xy=(x, 0.0))) for c, x in (("a", 0.0), ("b", 10.0), ("c", 11.0), ("d", 99.0))]
+    >>> [c for c, _ in nearest_centre(cfg, 2)]
+    ['b', 'c']
+    """
+    if n is None or n >= len(cams):
+        return cams
+    xy = np.array([c.xy for _, c in cams], dtype=float)
+    d = np.hypot(*(xy - np.median(xy, axis=0)).T)
+    keep = np.sort(np.argsort(d, kind="stable")[:n])
+    return [cams[i] for i in keep]
 
 
 def _list_camera(item: CameraSpec, xy: tuple[float, float], fps: float, conditions: tuple[str, ...],
@@ -269,8 +286,9 @@ class Cameras(SensorKind):
         cams: list[tuple[str, str, CameraConfig]] = []
         if spec.from_osm:
             cams += [(cid, "sensors.cameras.from_osm", cfg)
-                     for cid, cfg in osm_cameras(twin, fps=fps, conditions=ctx.conditions, samples=samples,
-                                                 detector=spec.detector)]
+                     for cid, cfg in nearest_centre(osm_cameras(twin, fps=fps, conditions=ctx.conditions,
+                                                                samples=samples, detector=spec.detector),
+                                                    spec.osm_max)]
         for i, item in enumerate(spec.list):
             path = f"sensors.cameras.list[{i}]"
             xy = ctx.where(item, path)

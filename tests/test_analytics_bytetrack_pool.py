@@ -103,3 +103,14 @@ def test_out_of_order_frame_is_skipped_like_the_library() -> None:
         for t, (_, det) in zip([0.0, 0.2, 0.4, 0.3, 0.6, 0.8], frames, strict=True):
             a, b = lib.update(det, timestamp=t), pooled.update(det, timestamp=t)
             np.testing.assert_array_equal(a.tracker_id, b.tracker_id)
+
+
+def test_allocate_many_takes_rows_like_allocate() -> None:
+    a, b = KalmanPool(capacity=3), KalmanPool(capacity=3)
+    boxes = np.arange(20.0).reshape(5, 4)
+    many = a.allocate_many(boxes)
+    one = [b.allocate(bx) for bx in boxes]
+    np.testing.assert_array_equal(many, one)
+    np.testing.assert_array_equal(a.x, b.x)
+    np.testing.assert_array_equal(a.P, b.P)
+    assert a.used.sum() == 5

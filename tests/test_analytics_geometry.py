@@ -103,3 +103,36 @@ def test_ground_projector_undistorts_foot_points_before_the_homography() -> None
     assert np.hypot(*(apply_homography(np.linalg.inv(g2i), seen) - ground)[0]) > 0.8
     boxes = np.array([[seen[0, 0] - 10, seen[0, 1] - 100, 20, 100]])
     assert np.allclose(proj.boxes(boxes), ground, atol=1e-6)
+
+
+def test_many_cameras_frames_project_as_each_alone() -> None:
+    """``boxes_and_shifted_many`` gives each frame the bits of its own ``boxes_and_shifted``: lenses of
+    different strength (one folding inside the image: NaN points), no lens, empty frames, and a lens the
+    solver refuses (its error in its place)."""
+    from analytics.geometry import GroundProjector, boxes_and_shifted_many
+
+    rng = np.random.default_rng(5)
+    projectors, boxes = [], []
+    for i in range(12):
+        g2i = camera_homography(height=4.0 + i, pitch_deg=20.0 + 2 * i, x0=10.0 * i)
+        f = 600.0 + 100 * i
+        K = np.array([[f, 0, 640], [0, f, 360], [0, 0, 1]])
+        lens = [[-0.3 + 0.03 * i, 0.05], None, [-0.9, 0.0], [0.0, 0.1]][i % 4]
+        projectors.append(GroundProjector(np.linalg.inv(g2i), K, lens))
+        n = 0 if i == 5 else int(rng.integers(1, 30))
+        xy = rng.uniform([0, 0], [1240, 620], (n, 2))
+        boxes.append(np.column_stack([xy, rng.uniform(10, 60, n), rng.uniform(20, 120, n)]))
+    projectors.append(GroundProjector(np.eye(3), np.eye(3), [0.1, 0.0, 0.01]))
+    boxes.append(np.array([[1.0, 2.0, 3.0, 4.0]]))
+    got = boxes_and_shifted_many(projectors, boxes, 0.05)
+    for proj, b, res in zip(projectors, boxes, got, strict=True):
+        if proj.dist_coeffs is not None and len(proj.dist_coeffs) > 2:
+            with pytest.raises(ValueError) as err:
+                proj.boxes_and_shifted(b, 0.05)
+            assert isinstance(res, ValueError) and str(res) == str(err.value)
+            continue
+        ground, shifted = proj.boxes_and_shifted(b, 0.05)
+        np.testing.assert_array_equal(res[0], ground)
+        np.testing.assert_array_equal(res[1], shifted)
+    nan = sum(int(np.isnan(r[0]).any()) for r in got[:-1])
+    assert 0 < nan < 12 and sum(len(r[0]) for r in got[:-1]) > 150  # some points past the fold, most not

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import filecmp
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 
 from analytics.frames import mot_rows
@@ -15,6 +20,8 @@ from sensors.camera.group import CameraTruth
 from sensors.export.bus import Bus, Message
 from sensors.export.process import ExportError, ExportProcess
 from sensors.export.setup import EXPORT_PROCESS_MIN_FRAMES, exports_mode
+
+ROOT = Path(__file__).resolve().parent.parent
 
 SCENARIO = """\
 name: exp
@@ -119,3 +126,96 @@ def test_exports_mode(monkeypatch):
     assert exports_mode(0) == "process"
     monkeypatch.setenv("TWIN_EXPORTS", "inline")
     assert exports_mode(1e9) == "inline"
+
+
+def _wait_for_children(proc: subprocess.Popen, limit_s: float = 120.0) -> list[psutil.Process]:
+    """The child processes of ``proc`` once it has one (the run is still going: it fails otherwise)."""
+    run = psutil.Process(proc.pid)
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read().decode()
+        kids = run.children(recursive=True)
+        if kids:
+            return kids
+        time.sleep(0.1)
+    raise AssertionError(f"no export process within {limit_s} s")
+
+
+def _alive(procs: list[psutil.Process]) -> list[psutil.Process]:
+    out = []
+    for p in procs:
+        try:
+            if p.status() != psutil.STATUS_ZOMBIE:   # an orphan that exited, not yet reaped by init
+                out.append(p)
+        except psutil.NoSuchProcess:
+            pass
+    return out
+
+
+def test_a_run_killed_by_sigkill_leaves_no_export_process(tmp_path):
+    """The export child used to hold its own copy of the parent's end of the pipe, so it never saw
+    end-of-file and outlived a killed run by hours; now it exits with its parent."""
+    scenario = ROOT / "scenarios/library/synthetic/bottleneck-evacuation.yaml"
+    cmd = [sys.executable, "run_sim.py", "run", str(scenario), "--duration", "100000", "--quiet",
+           "--out", str(tmp_path / "run")]
+    env = {**os.environ, "TWIN_EXPORTS": "process"}
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    kids: list[psutil.Process] = []
+    try:
+        kids = _wait_for_children(proc)
+        proc.kill()
+        proc.wait()
+        deadline = time.monotonic() + 10.0
+        while _alive(kids) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _alive(kids) == []
+    finally:
+        proc.kill()
+        for k in _alive(kids):
+            k.kill()
+
+
+POOL = """\
+import os, signal, sys
+import multiprocessing as mp
+from concurrent.futures import ProcessPoolExecutor
+from sensors.export.process import ExportProcess
+
+def die(out):
+    exp = ExportProcess(out, os.path.join(out, "events.jsonl"), with_mot=False)
+    with open(os.path.join(out, "child.pid"), "w") as fh:
+        fh.write(str(exp._proc.pid))
+    os.kill(os.getpid(), signal.SIGKILL)   # as the OOM killer would: no close, no abort
+
+if __name__ == "__main__":
+    with ProcessPoolExecutor(1, mp_context=mp.get_context(sys.argv[2])) as pool:
+        try:
+            pool.submit(die, sys.argv[1]).result(timeout=60)
+        except Exception as exc:
+            print(type(exc).__name__)
+"""
+
+
+def _kill_survivor(pid_file: Path) -> None:
+    """Kill the export child named in ``pid_file`` if it outlived its parent (the test fails then)."""
+    try:
+        for k in _alive([psutil.Process(int(pid_file.read_text()))]):
+            k.kill()
+    except (OSError, ValueError, psutil.NoSuchProcess):
+        pass
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_a_pool_sees_its_worker_die_though_the_worker_had_an_export_process(tmp_path, method):
+    """The orphaned export child also held the pool's handle on the dead worker (its sentinel pipe,
+    inherited), so the pool never saw the worker die and waited for ever."""
+    script = tmp_path / "pool.py"
+    script.write_text(POOL)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    try:
+        out = subprocess.run([sys.executable, str(script), str(tmp_path), method], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=120)
+    finally:
+        _kill_survivor(tmp_path / "child.pid")
+    assert out.stdout.strip() == "BrokenProcessPool", out.stderr
+    assert not (tmp_path / "events.jsonl").exists()

@@ -2,14 +2,28 @@
 
 Public entry points: ``load_twin`` (every source, cached), ``synthetic_twin``, ``attach_cameras``,
 ``resolve_place``; the object is ``Twin`` (``twin.model``).
+
+The names are imported from their modules on first use (``from twin import load_twin`` works as ever), so
+importing ``twin._cli`` to build run_sim.py's parser loads none of numpy, networkx, shapely or pyproj.
 """
 
-from twin.load import load_twin
-from twin.model import ASSET_TYPES, Asset, Buildings, OSMCamera, Twin, TwinError
-from twin.network import attach_cameras
-from twin.options import TwinOptions
-from twin.places import Place, resolve_place
-from twin.synthetic import synthetic_twin
+import importlib
+
+_HOME = {
+    "load_twin": "twin.load",
+    "ASSET_TYPES": "twin.model", "Asset": "twin.model", "Buildings": "twin.model", "OSMCamera": "twin.model",
+    "Twin": "twin.model", "TwinError": "twin.model",
+    "attach_cameras": "twin.network",
+    "TwinOptions": "twin.options",
+    "Place": "twin.places", "resolve_place": "twin.places",
+    "synthetic_twin": "twin.synthetic",
+}
 
 __all__ = ["ASSET_TYPES", "Asset", "Buildings", "OSMCamera", "Place", "Twin", "TwinError", "TwinOptions",
            "attach_cameras", "load_twin", "resolve_place", "synthetic_twin"]
+
+
+def __getattr__(name: str):
+    if name in _HOME:
+        return getattr(importlib.import_module(_HOME[name]), name)
+    raise AttributeError(f"module 'twin' has no attribute {name!r}")

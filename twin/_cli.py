@@ -8,14 +8,17 @@ from __future__ import annotations
 import argparse
 import json
 
-from twin.model import TwinError
-
 __all__ = ["register"]
+
+# Only the standard library at the top: run_sim.py imports this module to build its parser. The twin's
+# modules (numpy, networkx, shapely, pyproj) are imported by the commands.
 
 
 def _city(text: str):
     """A CLI CITY: a name, a path, a place, or a JSON mapping ``{"synthetic": {...}}``."""
     if text.lstrip().startswith("{"):
+        from twin.model import TwinError
+
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
@@ -35,6 +38,7 @@ def _info(args: argparse.Namespace) -> int:
 def _map(args: argparse.Namespace) -> int:
     from twin.load import load_twin
     from twin.mapplot import plot_twin
+    from twin.model import TwinError
 
     if not str(args.out).lower().endswith(".png"):
         raise TwinError(f"--out {args.out}: the map is a PNG, the file name must end in .png")

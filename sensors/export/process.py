@@ -9,16 +9,26 @@ sender thread queues up to ``QUEUE_BATCHES`` batches (the child's start-up costs
 that the simulation waits for the child, so memory stays flat. ``close()`` returns once every file is in
 place; ``abort()`` drops them; an error in the child is raised in the parent at ``close()`` (or at the next
 send).
+
+The child never outlives its parent. It closes its inherited copy of the parent's end of the pipe (a forked
+child gets both ends, and while it held the parent's end it never saw end-of-file: a run killed by SIGKILL
+left it waiting on the pipe for good). On Linux the parent's death also sends it SIGTERM
+(``prctl(PR_SET_PDEATHSIG)``), and while it waits for a batch it checks every ``PARENT_CHECK_S`` that its
+parent is still the same process (the fallback where there is no such signal, or when another process holds
+the parent's end). Whichever comes first, it drops its partial files and exits.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
 import multiprocessing as mp
 import os
 import pickle
 import queue
+import signal
+import sys
 import threading
 import traceback
 from pathlib import Path
@@ -41,30 +51,71 @@ BATCH = 256
 QUEUE_BATCHES = 64
 #: Array columns of a batch: frame boxes / classes / confidences; truth ids / boxes / classes / visibility.
 _COLUMNS = ("fb", "fk", "fc", "ti", "tb", "tk", "tv")
+#: Seconds the child waits on the pipe before it checks again that its parent lives (see the module doc).
+PARENT_CHECK_S = 1.0
+#: ``prctl`` option: the signal the kernel sends when the thread that forked us ends (linux/prctl.h).
+_PR_SET_PDEATHSIG = 1
 
 
 class ExportError(RuntimeError):
     """The export process failed (its traceback is in the message)."""
 
 
+class _ParentGone(BaseException):
+    """In the child: the parent died or asked it to stop (SIGTERM); the partial files are dropped."""
+
+
+def _watch_parent(parent_pid: int, death_signal: bool) -> None:
+    """In the child: SIGTERM raises ``_ParentGone``; with ``death_signal`` on Linux the parent's death sends
+    SIGTERM (``PR_SET_PDEATHSIG``; a failure to set it leaves the pipe and the ``getppid`` check)."""
+    def stop(signum: int, frame: Any) -> None:
+        raise _ParentGone
+
+    signal.signal(signal.SIGTERM, stop)
+    if death_signal and sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+    if os.getppid() != parent_pid:  # it died before the signal was set
+        raise _ParentGone
+
+
+def _receive(conn: Any, parent_pid: int) -> tuple[list[tuple], dict[str, np.ndarray]]:
+    """The next batch; ``EOFError`` once the parent's end is closed, ``_ParentGone`` if the parent died."""
+    while not conn.poll(PARENT_CHECK_S):
+        if os.getppid() != parent_pid:
+            raise _ParentGone
+    return pickle.loads(conn.recv_bytes())
+
+
 def export_worker(conn: Any, out_dir: str, events_path: str, with_mot: bool,
-                  outputs: OutputParams | None = None) -> None:
-    """Child process: apply the record stream to a ``Recorder`` and the camera files (``MotExporter``'s
-    interface: ``sensors.export.outputs.CameraFiles``) as ``outputs`` says, until close/abort."""
-    # A forked child shares the simulation's heap page by page until it writes to them: keep its collector
-    # off those objects (a full collection writes to every one and would copy the whole heap).
-    gc.freeze()
-    recorder, mot = open_writers(out_dir, events_path, outputs, with_mot)
+                  outputs: OutputParams | None = None, *, parent_end: Any = None,
+                  parent_pid: int | None = None, death_signal: bool = False) -> None:
+    """Child process: apply the record stream to a ``Recorder`` and a ``MotExporter`` until close/abort, or
+    until the parent is gone (then nothing is left half-written)."""
+    if parent_end is not None:
+        parent_end.close()  # our inherited copy: only the parent may keep its end of the pipe open
+    parent_pid = os.getppid() if parent_pid is None else parent_pid
+    recorder, mot = None, None
+    try:
+        _watch_parent(parent_pid, death_signal)
+        # A forked child shares the simulation's heap page by page until it writes to them: keep its
+        # collector off those objects (a full collection writes to every one and would copy the whole heap).
+        gc.freeze()
+        recorder, mot = open_writers(out_dir, events_path, outputs, with_mot)
+        warm_kernels()  # load the compiled kernels now, while the parent is still building
+        _serve(conn, parent_pid, recorder, mot)
+    except (EOFError, BrokenPipeError, _ParentGone):  # the parent died or stopped us: drop partial files
+        for w in (recorder, mot):
+            if w is not None:
+                with contextlib.suppress(Exception):
+                    w.abort()
+
+
+def _serve(conn: Any, parent_pid: int, recorder: Any, mot: Any) -> None:
+    """Apply batches until the parent's close or abort record (errors are kept and reported at close)."""
     error: str | None = None
-    warm_kernels()  # load the compiled kernels now, while the parent is still building
     while True:
-        try:
-            records, cols = pickle.loads(conn.recv_bytes())
-        except EOFError:  # the parent died: leave nothing half-written
-            recorder.abort()
-            if mot is not None:
-                mot.abort()
-            return
+        records, cols = _receive(conn, parent_pid)
         at = {"f": 0, "t": 0}  # where the next frame's / truth's rows start in the batch's columns
         for rec in records:
             op = rec[0]
@@ -118,8 +169,12 @@ class ExportProcess:
         # fork: the child needs no import of the user's __main__ (spawn re-runs an unguarded script)
         ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
         self._conn, child = ctx.Pipe()
+        # the kernel's parent-death signal comes when the *thread* that started the child ends: asked for
+        # only from the main thread (a worker thread may end before the run does)
+        main = threading.current_thread() is threading.main_thread()
         self._proc = ctx.Process(
             target=export_worker, args=(child, str(out_dir), str(events_path), with_mot, outputs),
+            kwargs={"parent_end": self._conn, "parent_pid": os.getpid(), "death_signal": main},
             daemon=True, name="twin-exports",
         )
         #: whether camera frames are lines of events.jsonl (``lines`` counts what the file gets)
