@@ -95,7 +95,7 @@ def _check_lens(path: str, i: int, r: dict[str, Any]) -> None:
 def analyze(args: argparse.Namespace) -> int:
     """Run every given input through one pipeline; print alerts; exit 0 (input errors raise, exit 2)."""
     if not any([args.mot, args.zeek, args.syslog, args.events, args.run_dir]):
-        raise AnalyticsInputError("analyze: give a RUN_DIR or one of --mot, --zeek, --syslog, --events")
+        raise AnalyticsInputError("analyze: give at least one of RUN_DIR, --mot, --zeek, --syslog, --events")
     from analytics.events import iter_jsonl
     from analytics.files import atomic_write_lines
     from analytics.pipeline import AnalyticsPipeline

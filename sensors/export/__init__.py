@@ -2,7 +2,9 @@
 
 Modules: ``bus`` (publish/subscribe in simulation time, canonical JSON ``dumps``), ``recorder``
 (``events.jsonl``), ``mot`` (MOTChallenge det/gt files per camera), ``numtext`` (the compiled text kernels
-those two format with) and ``process`` (the same writers run in a second process fed through a pipe).
+those two format with), ``parquet`` (the camera frame tables, imported when used: it loads pyarrow),
+``outputs`` (the scenario's ``outputs:`` and the writers it selects) and ``process`` (the same writers run in
+a second process fed through a pipe).
 ``Deferred`` (``sensors.base``) is the bus's compact payload value, exported here with the bus.
 """
 

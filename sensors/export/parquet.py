@@ -2,7 +2,7 @@
 
 Why: a city run's MOTChallenge text and JSON camera frames are the bulk of its folder (issue #12: 36 GB per
 simulated hour with 10,000 people and the 221 Helsinki cameras at 5 fps); the same values as typed columns,
-delta-encoded and zstd-compressed, take about a tenth (``docs/performance.md``, "Output volume").
+each in its best encoding and zstd-compressed, take a twelfth (``docs/performance.md``, "Output volume").
 
 Files in ``sensors/frames/`` (``FILES``), written with pyarrow's ``ParquetWriter`` one row group at a time
 (memory stays bounded: ``DET_GROUP_ROWS``, ``BUFFER_ROWS``), each into a hidden temp file renamed into place
