@@ -68,7 +68,7 @@ def test_twin_info_from_the_cache_imports_only_what_the_pickle_needs():
 
 def test_bad_input_still_exits_2_with_one_line():
     for argv, text in ((["twin", "info", "atlantis"], "city 'atlantis': unknown"),
-                       (["analyze"], "give a RUN_DIR or one of"),
+                       (["analyze"], "give at least one of"),
                        (["run", str(ROOT / "no-such.yaml")], "no-such.yaml")):
         rc, out, err, _ = _run_sim(*argv)
         assert rc == 2, argv
