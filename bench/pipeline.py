@@ -145,7 +145,7 @@ def headline(r: dict) -> str:
         f"- {r['people']:,} people, {r['cameras_run']} cameras, {r['sim_s']:g} simulated s: "
         f"**{r['wall_s']:.1f} s wall** end to end ({rt:.2f}x real time; target >= 10x, <= 60 s); "
         f"loop {r['run_s']:.1f} s, set-up "
-        f"{r['setup_s']:.1f} s, finish {r['finish_s']:.1f} s of which scoring {r['scoring_s']:.1f} s.",
+        f"{r['setup_s']:.1f} s, closing files {r['finish_s']:.1f} s, scoring {r['scoring_s']:.1f} s.",
         f"- Loop shares: crowd {r['crowd_s']:.1f} s, sensors {r['sensors_s']:.1f} s, analytics "
         f"{r['analytics_s']:.1f} s, exports {r['exports_s']:.1f} s. CPU time of the simulation process "
         f"{r['cpu_s']:.1f} s (crowd {r['cpu_shares_s']['crowd']:.1f}, analytics "
