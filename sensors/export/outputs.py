@@ -16,13 +16,11 @@ camera, no tables): the unit-level API of ``Recorder``, ``MotExporter`` and ``Ex
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sensors.camera import Camera
-from sensors.export.bus import Bus, Message
+from sensors.export.bus import Message
 from sensors.export.mot import MotExporter
 from sensors.export.recorder import Recorder
 
@@ -84,17 +82,9 @@ class CameraFiles:
                                                                           gzip=outputs.compress == "gzip")
         self.tables = tables
 
-    def subscribe(self, bus: Bus) -> None:
-        """Listen to ``camera/calibration`` and ``camera/frame`` on ``bus``."""
-        bus.subscribe("camera/calibration", self.on_message, raw=True)
-        bus.subscribe("camera/frame", self.on_message, raw=True)
-
-    def attach(self, sensors: Iterable[object]) -> None:
-        """Become the ``truth_sink`` of every camera and take its frame rate and image size."""
-        for s in sensors:
-            if isinstance(s, Camera):
-                s.truth_sink = self.truth
-                self.set_sequence_info(s.id, fps=s.config.fps, size=(s.nominal.width_px, s.nominal.height_px))
+    # the MOT exporter's own wiring: it calls only on_message, truth and set_sequence_info, defined below
+    subscribe = MotExporter.subscribe
+    attach = MotExporter.attach
 
     def set_sequence_info(self, camera_id: str, *, fps: float, size: tuple[int, int]) -> None:
         for w in (self.mot, self.tables):
