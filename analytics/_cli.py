@@ -44,6 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--events", metavar="JSONL", help="replay a recorded run's events.jsonl")
     p.add_argument("--zones", metavar="JSON", help="{name: polygon} density / pedestrian zones in metres")
     p.add_argument("--restricted", metavar="JSON", help="list of restricted polygons in metres")
+    p.add_argument("--roads", metavar="JSON",
+                   help="list of carriageway polygons in metres (a vehicle on a street is traffic)")
     p.add_argument("--crs", default=None, help="CRS of the metres (e.g. EPSG:32635) to give alerts lon/lat")
     p.add_argument("--out", metavar="FILE", help="also write the alerts here (JSON lines, atomically)")
     p.set_defaults(func=analyze)
@@ -58,6 +60,17 @@ def _load_json(path: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise AnalyticsInputError(f"{path}: line {exc.lineno}: not valid JSON ({exc.msg})") from None
+
+
+def _polygons(path: str) -> list[list[list[float]]]:
+    """A JSON list of polygons, each a list of at least 3 finite [x, y] points, or a one-line error."""
+    data = _load_json(path)
+    if not isinstance(data, list):
+        raise AnalyticsInputError(f"{path}: line 1: expected a list of polygons, got {type(data).__name__}")
+    for i, poly in enumerate(data):
+        if not (isinstance(poly, list) and len(poly) >= 3 and all(_numbers(pt, 2) for pt in poly)):
+            raise AnalyticsInputError(f"{path}: line 1: polygon {i}: not a list of >= 3 finite [x, y] points")
+    return data
 
 
 def _calibrations(path: str) -> list[dict[str, Any]]:
@@ -103,8 +116,9 @@ def analyze(args: argparse.Namespace) -> int:
     from analytics.zeek import iter_conn_chunks
 
     zones = _load_json(args.zones) if args.zones else None
-    restricted = _load_json(args.restricted) if args.restricted else None
-    pipe = AnalyticsPipeline(zones=zones, restricted=restricted, crs=args.crs)
+    restricted = _polygons(args.restricted) if args.restricted else None
+    roads = _polygons(args.roads) if args.roads else None
+    pipe = AnalyticsPipeline(zones=zones, restricted=restricted, roads=roads, crs=args.crs)
     alerts: list[dict[str, Any]] = []
     stats: list[ReadStats] = []
 

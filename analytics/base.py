@@ -47,6 +47,7 @@ _REGISTRY: dict[str, type[Detector]] = {}
 #: A new built-in detector module is added here.
 BUILTIN_MODULES = (
     "analytics.behaviour",
+    "analytics.vehicles",
     "analytics.crowd",
     "analytics.acoustic",
     "analytics.cyber",
@@ -168,14 +169,16 @@ class DetectorContext:
 
     Parameters
     ----------
-    zones, restricted
-        The pipeline's crowd zones and restricted polygons (see ``analytics.pipeline.AnalyticsPipeline``).
+    zones, restricted, roads
+        The pipeline's crowd zones, restricted polygons and carriageways (see
+        ``analytics.pipeline.AnalyticsPipeline``).
     built
         The detectors built so far, by name, in build order; the pipeline adds each one as it is built.
     """
 
     zones: Mapping[str, Polygon] | None = None
     restricted: Sequence[Polygon] | None = None
+    roads: Sequence[Polygon] | None = None
     built: dict[str, Detector] = field(default_factory=dict)
 
     def detector(self, name: str) -> Detector:

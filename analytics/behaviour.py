@@ -1,5 +1,5 @@
 """Behaviour detectors on ground tracks (``track/frame`` messages): loitering, abandoned object, running and
-sudden dispersal, zone intrusion, vehicle in a pedestrian area or at ramming speed.
+sudden dispersal, zone intrusion (vehicles: ``analytics.vehicles``).
 
 Each detector has a frozen parameter dataclass with documented defaults and emits one alert per episode.
 """
@@ -15,14 +15,13 @@ import numpy as np
 
 from analytics.base import Detector, DetectorContext, EpisodeFilter, make_alert
 from analytics.geometry import Zones
-from analytics.tracks import TrackHistory
+from analytics.tracks import Persistence, TrackHistory
 
 __all__ = ["AbandonedObjectDetector", "AbandonedParams", "LoiteringDetector", "LoiteringParams",
-           "RunningDetector", "RunningParams", "VehicleIntrusionDetector", "VehicleParams",
-           "ZoneIntrusionDetector", "ZoneIntrusionParams"]
+           "RunningDetector", "RunningParams", "ZoneIntrusionDetector", "ZoneIntrusionParams", "track_frame"]
 
 
-def _frame(msg: dict[str, Any]) -> tuple[float, list[str], list[str], np.ndarray] | None:
+def track_frame(msg: dict[str, Any]) -> tuple[float, list[str], list[str], np.ndarray] | None:
     """(t, ids, cls, xy) of a ``track/frame`` message with a ground projection, else None."""
     xy = msg.get("xy")
     if xy is None or not msg.get("ids"):
@@ -116,7 +115,7 @@ class LoiteringDetector(Detector):
         self._last_prune = float("-inf")
 
     def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
-        fr = _frame(msg)
+        fr = track_frame(msg)
         if fr is None:
             return []
         t, ids, cls, xy = fr
@@ -239,7 +238,7 @@ class AbandonedObjectDetector(Detector):
         self._episodes = EpisodeFilter(params.hold_s, 5 * params.static_radius_m)
 
     def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
-        fr = _frame(msg)
+        fr = track_frame(msg)
         if fr is None:
             return []
         t, ids, cls, xy = fr
@@ -307,11 +306,21 @@ class RunningParams:
     max_speed_mps : faster than this is a projection or ID error, not a person (default 12 m/s).
     min_duration_s : the speed must hold this long (default 4 s; longer than ``window_s`` so that an ID
         switch, which makes one jump that stays in the window for ``window_s``, does not alert).
+    max_gap_s : a track not seen fast for longer than this starts its duration again (default 1 s: a track
+        lost behind others and re-found metres away jumps once, which is no run). A person is a runner
+        only when the tracker's class, which follows its recent detections
+        (``TrackerParams.class_vote_decay``), is person: an ID switch onto a cyclist or a car is not.
     window_s : speed is the displacement over this window, which averages box jitter (default 2 s).
     noise_k : the speed must exceed ``run_speed_mps`` by this many standard deviations of the speed noise
         that the track's ground uncertainty (``xy_sigma``) implies, sqrt(2) sigma / window (default 2); far,
         small boxes whose ground position is uncertain by metres cannot be called running.
-    dispersal_count : this many persons running at once in one camera is a sudden dispersal (default 4).
+    dispersal_count, dispersal_speed_mps, dispersal_min_s : this many persons in one camera at once, each
+        faster than ``dispersal_speed_mps`` (by ``noise_k`` as above) for ``dispersal_min_s``, is a sudden
+        dispersal (defaults 4, 2.0 m/s, 2 s), as is this many runners. A crowd in panic moves at a fast
+        jog, well above walking (1.34 +- 0.26 m/s, Weidmann 1993), yet below a runner's 3 m/s: several
+        people at once that fast is the signal; one is not.
+    dispersal_noise_k : ``noise_k`` of the dispersal test (default 1: that several tracks at once read
+        fast by their jitter alone is unlikely, so each needs less margin than a lone runner).
     hold_s, radius_m : alerts within this time and distance are one episode (default 60 s, 30 m).
     conf, dispersal_conf : confidence of a single runner / of a dispersal.
     """
@@ -319,9 +328,13 @@ class RunningParams:
     run_speed_mps: float = 3.0
     max_speed_mps: float = 12.0
     min_duration_s: float = 4.0
+    max_gap_s: float = 1.0
     window_s: float = 2.0
     noise_k: float = 2.0
     dispersal_count: int = 4
+    dispersal_speed_mps: float = 2.0
+    dispersal_min_s: float = 2.0
+    dispersal_noise_k: float = 1.0
     hold_s: float = 60.0
     radius_m: float = 30.0
     conf: float = 0.5
@@ -339,43 +352,35 @@ class RunningDetector(Detector):
     def __init__(self, params: RunningParams = RunningParams()) -> None:
         self.p = params
         self._hist = TrackHistory(window_s=params.window_s)
-        self._since: dict[str, float] = {}
+        self._fast = Persistence(params.max_gap_s)   # how long each track has been running
+        self._brisk = Persistence(params.max_gap_s)  # ... faster than dispersal_speed_mps
         self._vel: dict[int, np.ndarray] = {}  # per prepared message (by id), its tracks' velocities
-        self._last_prune = float("-inf")
         self._episodes = EpisodeFilter(params.hold_s, params.radius_m)
 
     def prepare(self, msgs: list[dict[str, Any]]) -> None:
         """Every frame's track velocities in one history update."""
-        frames = [(m, f) for m in msgs if (f := _frame(m)) is not None]
+        frames = [(m, f) for m in msgs if (f := track_frame(m)) is not None]
         vel = self._hist.update_many([f[0] for _, f in frames], [f[1] for _, f in frames],
                                      [f[3] for _, f in frames])
         self._vel = {id(m): v for (m, _), v in zip(frames, vel, strict=True)}
 
     def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
-        fr = _frame(msg)
+        fr = track_frame(msg)
         if fr is None:
             return []
         t, ids, cls, xy = fr
         vel = self._vel.pop(id(msg), None)
         speed = np.hypot(*(self._hist.update(t, ids, xy) if vel is None else vel).T)
         sigma = msg.get("xy_sigma")
-        noise = 0.0 if sigma is None else self.p.noise_k * np.sqrt(2) * np.asarray(sigma) / self.p.window_s
-        is_person = np.asarray(cls) == "person"
-        fast = is_person & (speed - noise >= self.p.run_speed_mps) & (speed <= self.p.max_speed_mps)
-        running = []
-        for i, tid in enumerate(ids):
-            if not is_person[i]:
-                continue
-            if fast[i]:
-                t0 = self._since.setdefault(tid, t)
-                if t - t0 >= self.p.min_duration_s:
-                    running.append(i)
-            else:
-                self._since.pop(tid, None)
-        if t - self._last_prune > self._hist.forget_s:  # a forgotten track never comes back (ids are retired)
-            self._last_prune = t
-            self._since = {k: v for k, v in self._since.items() if k in self._hist}
-        if not running:
+        sd = 0.0 if sigma is None else np.sqrt(2) * np.asarray(sigma) / self.p.window_s  # speed noise
+        ok = (np.asarray(cls) == "person") & (speed <= self.p.max_speed_mps)
+        fast = ok & (speed - self.p.noise_k * sd >= self.p.run_speed_mps)
+        running = np.flatnonzero(self._fast.update(t, ids, fast) >= self.p.min_duration_s - 1e-9)
+        brisk = ok & (speed - self.p.dispersal_noise_k * sd >= self.p.dispersal_speed_mps)
+        brisk = np.flatnonzero(self._brisk.update(t, ids, brisk) >= self.p.dispersal_min_s - 1e-9)
+        if len(brisk) >= self.p.dispersal_count:
+            running = brisk
+        elif not len(running):
             return []
         cam = msg["camera_id"]
         if len(running) >= self.p.dispersal_count:
@@ -460,7 +465,7 @@ class ZoneIntrusionDetector(Detector):
         self._episodes = EpisodeFilter(params.hold_s)
 
     def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
-        fr = _frame(msg)
+        fr = track_frame(msg)
         if fr is None or not len(self.zones):
             return []
         t, ids, cls, xy = fr
@@ -492,109 +497,4 @@ class ZoneIntrusionDetector(Detector):
         self._entered = {
             k: v for k, v in self._entered.items() if k in seen or not k[0].startswith(cam_prefix)
         }
-        return out
-
-
-@dataclass(frozen=True, slots=True)
-class VehicleParams:
-    """Vehicle in a pedestrian area, or at ramming speed near people.
-
-    Parameters
-    ----------
-    min_speed_mps : a vehicle moving faster than this inside a pedestrian zone alerts (default 1 m/s;
-        a parked or delivery vehicle standing still does not).
-    ramming_speed_mps : inside a pedestrian zone, faster than this with a person within ``near_person_m``
-        is ramming (default 8 m/s, about 30 km/h; the higher confidence). Outside the pedestrian zones a
-        car at street speed beside people on the pavement is ordinary traffic: no alert.
-    near_person_m : distance to the nearest person for the ramming test (default 10 m).
-    max_speed_mps : faster is a tracking error (default 40 m/s).
-    window_s : speed is the displacement over this window (default 1 s).
-    noise_k : the speed must exceed the threshold by this many standard deviations of the speed noise that
-        the track's ground uncertainty (``xy_sigma``) gives over the window (default 2, as for running): a
-        box jittering about a parked car, or a false "car" on a poster, is no moving vehicle.
-    hold_s, radius_m : alerts within this time and distance are one episode (default 60 s, 50 m).
-    conf, ramming_conf : confidence for the pedestrian-area / ramming alert.
-    """
-
-    min_speed_mps: float = 1.0
-    ramming_speed_mps: float = 8.0
-    near_person_m: float = 10.0
-    max_speed_mps: float = 40.0
-    window_s: float = 1.0
-    noise_k: float = 2.0
-    hold_s: float = 60.0
-    radius_m: float = 50.0
-    conf: float = 0.7
-    ramming_conf: float = 0.9
-
-
-class VehicleIntrusionDetector(Detector):
-    """Vehicle tracks moving inside pedestrian ``zones`` or at ramming speed near persons."""
-
-    name = "vehicle"
-    alert_kinds = ("vehicle_intrusion",)
-    Params = VehicleParams
-    topics = ("track/frame",)
-
-    @classmethod
-    def from_context(cls, ctx: DetectorContext, params: VehicleParams) -> VehicleIntrusionDetector:
-        """The pipeline's zones are the pedestrian areas."""
-        return cls(ctx.zones, params)
-
-    def __init__(
-        self,
-        pedestrian_zones: dict[str, Sequence[Sequence[float]]] | None,
-        params: VehicleParams = VehicleParams(),
-    ) -> None:
-        self.p = params
-        self.zones = Zones(pedestrian_zones)
-        self._hist = TrackHistory(window_s=params.window_s)
-        # a vehicle seen in the area, then ramming people, is two alerts; ramming, then in the area, is one
-        self._episodes = {r: EpisodeFilter(params.hold_s, params.radius_m)
-                          for r in ("pedestrian_area", "ramming_speed")}
-
-    def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
-        fr = _frame(msg)
-        if fr is None:
-            return []
-        t, ids, cls, xy = fr
-        cls_a = np.asarray(cls)
-        veh = np.flatnonzero(cls_a == "vehicle")
-        if not len(veh):
-            return []
-        speed = np.hypot(*self._hist.update(t, [ids[i] for i in veh], xy[veh]).T)
-        sigma = msg.get("xy_sigma")
-        if sigma is not None:   # what jitter alone would read as speed is not counted as motion
-            speed = speed - self.p.noise_k * np.sqrt(2) * np.asarray(sigma, float)[veh] / self.p.window_s
-        persons = xy[(cls_a == "person") & np.isfinite(xy).all(axis=1)]
-        inside = self.zones.contains(xy[veh]).any(axis=0) if len(self.zones) else np.zeros(len(veh), bool)
-        out = []
-        for k, i in enumerate(veh):
-            v = speed[k]
-            if not (v == v) or v > self.p.max_speed_mps:
-                continue
-            near = float(np.hypot(*(persons - xy[i]).T).min()) if len(persons) else np.inf
-            if not (inside[k] and v >= self.p.min_speed_mps):
-                continue
-            ramming = v >= self.p.ramming_speed_mps and near <= self.p.near_person_m
-            # the area episode is refreshed either way; ramming opens an episode of its own (an escalation)
-            new = self._episodes["pedestrian_area"].admit(t, ids[i], xy[i])
-            if ramming:
-                new = self._episodes["ramming_speed"].admit(t, ids[i], xy[i])
-            if new:
-                out.append(
-                    make_alert(
-                        t,
-                        "vehicle_intrusion",
-                        self.p.ramming_conf if ramming else self.p.conf,
-                        xy=xy[i],
-                        source=[msg["camera_id"]],
-                        evidence={
-                            "track": ids[i],
-                            "speed_mps": round(float(v), 2),
-                            "reason": "ramming_speed" if ramming else "pedestrian_area",
-                            "nearest_person_m": None if near == np.inf else round(near, 1),
-                        },
-                    )
-                )
         return out

@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import shapely
 
-__all__ = ["GroundProjector", "LonLatProjector", "Zones", "apply_homography", "boxes_and_shifted_many",
-           "camera_position", "foot_points", "undistort_points"]
+__all__ = ["Carriageways", "GroundProjector", "LonLatProjector", "Zones", "apply_homography",
+           "boxes_and_shifted_many", "camera_position", "foot_points", "undistort_points"]
 
 
 def apply_homography(h: np.ndarray, pts: np.ndarray) -> np.ndarray:
@@ -198,6 +198,28 @@ class Zones:
         if len(pts):
             j = ok[pts]
             out[zs, j] = shapely.contains_xy(self._geoms[zs], xy[j, 0], xy[j, 1])
+        return out
+
+
+class Carriageways:
+    """The ground streets cover (polygons in projected metres): how far points lie off every street."""
+
+    def __init__(self, polygons: Sequence[Sequence[Sequence[float]]] | None) -> None:
+        polys = [shapely.Polygon(p) for p in polygons or []]
+        self._union = shapely.union_all(polys) if polys else None
+        if self._union is not None:
+            shapely.prepare(self._union)
+
+    def __len__(self) -> int:
+        return 0 if self._union is None else 1
+
+    def distance(self, xy: np.ndarray) -> np.ndarray:
+        """Metres from each point to the nearest carriageway (0 on one; inf with none or a NaN point)."""
+        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+        out = np.full(len(xy), np.inf)
+        ok = np.isfinite(xy).all(axis=1)
+        if self._union is not None and ok.any():
+            out[ok] = shapely.distance(self._union, shapely.points(xy[ok]))
         return out
 
 

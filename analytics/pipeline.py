@@ -68,6 +68,7 @@ def build_detectors(
     *,
     zones: Mapping[str, Polygon] | None = None,
     restricted: Sequence[Polygon] | None = None,
+    roads: Sequence[Polygon] | None = None,
 ) -> list[Detector]:
     """One detector of every registered class, in registration order, each built by its ``from_context``
     with its parameters from ``params`` (default ``AnalyticsParams()``).
@@ -76,11 +77,11 @@ def build_detectors(
     ----------
     params
         ``AnalyticsParams``.
-    zones, restricted
-        The pipeline's crowd zones and restricted polygons (see ``AnalyticsPipeline``).
+    zones, restricted, roads
+        The pipeline's crowd zones, restricted polygons and carriageways (see ``AnalyticsPipeline``).
     """
     params = AnalyticsParams() if params is None else params
-    ctx = DetectorContext(zones=zones, restricted=restricted)
+    ctx = DetectorContext(zones=zones, restricted=restricted, roads=roads)
     for name, cls in Detector.registered().items():
         ctx.built[name] = cls.from_context(ctx, params.of(name))
     return list(ctx.built.values())
@@ -96,6 +97,9 @@ class AnalyticsPipeline:
         must not drive in.
     restricted
         Polygons where any person or vehicle is an intrusion.
+    roads
+        Carriageway polygons (metres): the streets, also where they cross a zone. A vehicle on one is
+        traffic; a vehicle off every street inside a zone is in a pedestrian area.
     crs
         The CRS of the metres (e.g. ``"EPSG:32635"``); with it alerts carry ``lonlat``, else ``None``.
     params
@@ -115,6 +119,7 @@ class AnalyticsPipeline:
         *,
         zones: Mapping[str, Polygon] | None = None,
         restricted: Sequence[Polygon] | None = None,
+        roads: Sequence[Polygon] | None = None,
         crs: str | int | None = None,
         params: AnalyticsParams | None = None,
         detectors: Sequence[Detector] | None = None,
@@ -126,7 +131,7 @@ class AnalyticsPipeline:
         self._pending: list[dict[str, Any]] = []
         self.tracks = TrackStage(self.params.tracker, default_fps=self.params.default_fps)
         if detectors is None:
-            detectors = build_detectors(self.params, zones=zones, restricted=restricted)
+            detectors = build_detectors(self.params, zones=zones, restricted=restricted, roads=roads)
         self.detectors = list(detectors)
         #: The crowd-density detector, if the set has one (its estimates: ``density_history``).
         self.density = next((d for d in self.detectors if isinstance(d, CrowdDensityDetector)), None)

@@ -84,8 +84,13 @@ class TrackerParams:
     minimum_consecutive_frames
         Frames a new track must be matched in before it gets an id.
     class_vote
-        A track's class is the one its detections were given most often so far (a detector confuses
-        classes now and then: one frame's "vehicle" does not make a walker a car); False: each frame's own.
+        A track's class is the one its detections were given most often (a detector confuses classes now
+        and then: one frame's "vehicle" does not make a walker a car); False: each frame's own.
+    class_vote_decay
+        Each earlier vote counts this much less per frame the track is seen since (default 0.9: about the
+        last 10 frames count). A track that switches from a walker it followed for minutes onto a passing
+        car or cyclist takes that class within about 7 frames, rather than calling the car a person
+        running for as long as the walker's old votes outweigh it; 1.0 counts every vote alike.
     """
 
     lost_track_buffer_s: float = 2.0
@@ -94,6 +99,24 @@ class TrackerParams:
     minimum_iou_threshold: float = 0.1
     minimum_consecutive_frames: int = 2
     class_vote: bool = True
+    class_vote_decay: float = 0.9
+
+
+def vote_classes(votes: np.ndarray, rows: np.ndarray, cls: np.ndarray, decay: float
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Add one frame's detected classes ``cls`` to the decayed votes of the tracks ``rows`` (each row at
+    most once; the array grows as needed): ``(votes, each track's winning class)``, ties to the lower
+    index."""
+    if len(rows) == 0:
+        return votes, cls
+    need = int(rows.max()) + 1
+    if need > len(votes):
+        grown = np.zeros((max(need, 2 * len(votes)), votes.shape[1]))
+        grown[: len(votes)] = votes
+        votes = grown
+    votes[rows] *= decay
+    votes[rows, np.clip(cls, 0, votes.shape[1] - 1)] += 1.0
+    return votes, votes[rows].argmax(axis=1)
 
 
 class CameraTracker:
@@ -126,21 +149,14 @@ class CameraTracker:
             minimum_iou_threshold=params.minimum_iou_threshold,
             high_conf_det_threshold=params.high_conf_det_threshold,
         )
-        self._class_vote = params.class_vote
-        #: per track id, how often each class was detected (rows grow with the ids ByteTrack hands out)
-        self._votes = np.zeros((0, len(CLASSES)), np.int32)
+        self._class_vote, self._decay = params.class_vote, params.class_vote_decay
+        #: per track id, its decayed class votes (rows grow with the ids ByteTrack hands out)
+        self._votes = np.zeros((0, len(CLASSES)))
 
     def _voted(self, ids: np.ndarray, cls: np.ndarray) -> np.ndarray:
-        """Each track's most frequent class so far, this frame's detections counted (ties: lower index)."""
-        if len(ids) == 0:
-            return cls
-        need = int(ids.max()) + 1
-        if need > len(self._votes):
-            grown = np.zeros((max(need, 2 * len(self._votes)), len(CLASSES)), np.int32)
-            grown[: len(self._votes)] = self._votes
-            self._votes = grown
-        np.add.at(self._votes, (ids, np.clip(cls, 0, len(CLASSES) - 1)), 1)
-        return self._votes[ids].argmax(axis=1)
+        """Each track's class by its decayed votes, this frame's detections counted (ties: lower index)."""
+        self._votes, voted = vote_classes(self._votes, ids, cls, self._decay)
+        return voted
 
     def update(
         self, bboxes: np.ndarray, conf: np.ndarray, cls: np.ndarray, *, t: float | None = None
@@ -190,11 +206,11 @@ class MultiCameraTracker:
             minimum_iou_threshold=params.minimum_iou_threshold,
             high_conf_det_threshold=params.high_conf_det_threshold,
         )
-        self._class_vote = params.class_vote
+        self._class_vote, self._decay = params.class_vote, params.class_vote_decay
         #: camera id -> its index in the tracker
         self.cameras: dict[str, int] = {}
-        #: per track (its key in the tracker), how often each class was detected
-        self._votes = np.zeros((0, len(CLASSES)), np.int32)
+        #: per track (its key in the tracker), its decayed class votes
+        self._votes = np.zeros((0, len(CLASSES)))
 
     def add_camera(self, camera_id: str, fps: float) -> None:
         if camera_id in self.cameras:
@@ -237,15 +253,8 @@ class MultiCameraTracker:
 
     def _voted(self, keys: np.ndarray, cls: np.ndarray) -> np.ndarray:
         """``CameraTracker._voted`` for every camera's tracks at once (rows by track key, not by id)."""
-        if len(keys) == 0:
-            return cls
-        need = int(keys.max()) + 1
-        if need > len(self._votes):
-            grown = np.zeros((max(need, 2 * len(self._votes)), len(CLASSES)), np.int32)
-            grown[: len(self._votes)] = self._votes
-            self._votes = grown
-        self._votes[keys, np.clip(cls, 0, len(CLASSES) - 1)] += 1  # a track is returned once per frame
-        return self._votes[keys].argmax(axis=1)
+        self._votes, voted = vote_classes(self._votes, keys, cls, self._decay)
+        return voted
 
 
 class TrackStage:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["TrackHistory", "step_speeds"]
+__all__ = ["Persistence", "TrackHistory", "step_speeds"]
 
 
 class TrackHistory:
@@ -138,3 +138,31 @@ def step_speeds(t: np.ndarray, ids: np.ndarray, xy: np.ndarray, *, max_gap_s: fl
     ok = same & (dt > 0) & (dt <= max_gap_s)
     d = np.hypot(*np.diff(xy, axis=0).T)
     return d[ok] / dt[ok]
+
+
+class Persistence:
+    """How long each track has met a test without a gap: a test met now and again within ``max_gap_s``
+    each time holds on; a track lost longer (re-found, or a jump after an ID switch) starts again."""
+
+    def __init__(self, max_gap_s: float) -> None:
+        self.max_gap_s = float(max_gap_s)
+        self._since: dict[str, tuple[float, float]] = {}  # track -> (met since, last met)
+        self._last_prune = float("-inf")
+
+    def update(self, t: float, ids: Sequence[str], met: np.ndarray) -> np.ndarray:
+        """Seconds each track has met the test up to ``t`` (0 when it is not met now)."""
+        held = np.zeros(len(ids))
+        since = self._since
+        for k in np.flatnonzero(met):
+            tid = ids[k]
+            t0, seen = since.get(tid, (t, t))
+            if t - seen > self.max_gap_s:
+                t0 = t
+            since[tid] = (t0, t)
+            held[k] = t - t0
+        for k in np.flatnonzero(~np.asarray(met, bool)):
+            since.pop(ids[k], None)
+        if t - self._last_prune > 10 * self.max_gap_s:  # drop the tracks not met since a gap ago
+            self._last_prune = t
+            self._since = {k: v for k, v in since.items() if t - v[1] <= self.max_gap_s}
+        return held

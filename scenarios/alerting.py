@@ -35,13 +35,14 @@ class AlertStream:
     """Runs ``AnalyticsPipeline`` on every bus message and keeps its alerts (see the module docstring)."""
 
     def __init__(self, bus: Bus, run_dir: Path, *, zones: dict[str, Any], restricted: list, crs: str,
+                 roads: list | None = None,
                  on_alert: Any = None, params: Any = None, witness: Any = None,
                  outputs: OutputParams | None = None) -> None:
         self.bus, self.run_dir, self.on_alert = bus, Path(run_dir), on_alert
         poly = {k: list(map(list, p.exterior.coords)) for k, p in zones.items()}
         kw = {} if params is None else {"params": params}
         self.pipeline = AnalyticsPipeline(zones=poly, restricted=[list(map(list, z.exterior.coords))
-                                                                  for z in restricted], crs=crs,
+                                                                  for z in restricted], crs=crs, roads=roads,
                                           batch_frames=True, **kw)
         #: ``defer(fn)`` calls ``fn(now)`` at the end of the current instant (``RunLoop.at_instant_end``):
         #: the instant's camera frames are then tracked as one batch. Without it a batch waits for the next

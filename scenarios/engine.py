@@ -65,6 +65,7 @@ from sensors.kinds import SENSOR_KINDS
 from sensors.physical import build_physical_sensors
 from twin import load_twin
 from twin.places import places_of
+from twin.roads import carriageways
 from twin.zones import density_zones, zones_geojson
 
 __all__ = ["DENSITY_PERIOD_S", "SEED_STREAMS", "RunResult", "run_scenario"]
@@ -186,12 +187,19 @@ class _Run:
         self.alerts = None
         if self.analytics:
             self.alerts = AlertStream(self.bus, self.tmp, zones=self.zones, restricted=self.where.restricted,
-                                      crs=self.twin.crs, on_alert=self.auto.on_alert if self.auto else None,
+                                      roads=self._roads(), crs=self.twin.crs,
+                                      on_alert=self.auto.on_alert if self.auto else None,
                                       params=self._analytics_params(), witness=self._witness,
                                       outputs=self.sc.outputs())
             self.aborters.append(self.alerts.abort)
         exporters = [e for _, k in SENSOR_KINDS.items() for e in k.exporters] + list(CyberRange.exporters)
         self.exports.start(self.sensors, exporters, float(self.d["duration_s"]), self.sc.outputs())
+
+    def _roads(self) -> list:
+        """The carriageways of the streets within 10 m of a zone (the site's map, given to the analytics)."""
+        if self.twin.drive is None or not self.zones:
+            return []
+        return carriageways(self.twin.drive, within=shapely.union_all(list(self.zones.values())).buffer(10.0))
 
     def _analytics_params(self) -> AnalyticsParams:
         """The scenario's analytics parameters, where a detector's ``allowed_sources`` is left unset filled

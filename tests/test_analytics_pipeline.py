@@ -102,6 +102,10 @@ def test_cli_events_replay_out_file_and_exit_codes(tmp_path, capsys) -> None:
     assert run_sim.main(argv) == 0  # people walking in TUD-Campus pixels, projected through cam9: no alert
     assert capsys.readouterr().out == ""
     assert run_sim.main(["analyze"]) == 2
+    (tmp_path / "roads.json").write_text(json.dumps([[[0, 0], [1, 0], [1, 1]], [[0, 0], [1, "x"], [2, 2]]]))
+    assert run_sim.main(["analyze", "--events", str(ev), "--roads", str(tmp_path / "roads.json")]) == 2
+    assert capsys.readouterr().err.strip().endswith("roads.json: line 1: polygon 1: not a list of >= 3 "
+                                                    "finite [x, y] points")
 
 
 def test_cli_mot_tracks_and_score(tmp_path, capsys) -> None:

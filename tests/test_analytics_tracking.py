@@ -1,4 +1,4 @@
-"""The tracker's class vote: a track keeps the class its detections were given most often."""
+"""The tracker's class vote: a track keeps the class its recent detections were given most often."""
 
 from __future__ import annotations
 
@@ -27,8 +27,28 @@ def test_one_confused_frame_does_not_change_a_tracks_class():
 def test_a_track_changes_class_once_most_of_its_detections_say_so():
     voted = _walk(CameraTracker("c", fps=5.0), ["person"] * 3 + ["bicycle"] * 6)
     # the first frame only starts the track (it needs 2 frames for an id), so 2 person detections are
-    # counted; the tie at 2 bicycle ones stays person (lower class index); the third bicycle frame flips it
-    assert voted[:4] == ["person"] * 4 and voted[4:] == ["bicycle"] * 4
+    # counted (0.9 + 1 = 1.9 votes); after one bicycle frame person has 1.71 against 1, after the second
+    # 1.54 against 1.9: the second bicycle frame flips it
+    assert voted[:3] == ["person"] * 3 and voted[3:] == ["bicycle"] * 5
+
+
+def test_a_long_followed_walker_switched_onto_a_car_becomes_a_car_within_7_frames():
+    """The votes decay (0.9 per frame): 200 frames of a walker weigh about 10 votes, so the car's own
+    detections take the track over in 7 frames; counted without decay, the old votes would keep the car
+    a "person" for 200 frames (the running detector would then call it a person running)."""
+    frames = ["person"] * 200 + ["vehicle"] * 20
+    decayed = _walk(CameraTracker("c", fps=5.0), frames)
+    kept = _walk(CameraTracker("c", fps=5.0, params=TrackerParams(class_vote_decay=1.0)), frames)
+    flip = decayed.index("vehicle")
+    assert len(decayed) == 219 and decayed[flip:] == ["vehicle"] * (219 - flip)
+    assert 199 + 5 <= flip <= 199 + 7 and set(kept) == {"person"}
+
+
+def test_a_cyclist_reported_as_a_person_one_frame_in_five_stays_a_cyclist():
+    rng = np.random.default_rng(3)
+    frames = ["person" if r < 0.2 else "bicycle" for r in rng.random(300)]
+    voted = _walk(CameraTracker("c", fps=5.0), frames)
+    assert frames.count("person") >= 45 and voted[20:].count("person") == 0
 
 
 # --- the batched entry points: MultiCameraTracker and TrackStage.update_batch ---------------------------

@@ -31,10 +31,6 @@ EXTRA_SEEDS = (101, 202)
 KNOWN_SHORTFALLS = {
     ("attack", "bag_leaver"): "seed 11: no abandoned_object alert although the bag is detected as an "
                               "object in 479 of 501 frames (the abandoned-object rule sees it attended)",
-    ("attack", "crowd_surge"): "seeds 101 and 202: running alerts 21 and 29 s after the trigger (criterion "
-                               "20 s)",
-    ("control", "vehicle_rammer"): "a running alert on a person at 3.4 m/s in the gathering with no jogger "
-                                   "or cyclist near (tracking in a dense crowd)",
 }
 
 

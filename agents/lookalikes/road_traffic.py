@@ -61,6 +61,8 @@ from agents.lookalikes.movers import EdgeNet, GraphMovers, edge_net
 from agents.lookalikes.paths import Agenda, TimedPaths, walk_times
 from agents.lookalikes.sites import area_km2, spots_in, squares
 from agents.world import VEHICLE, Targets
+from twin.roads import LANE_M as _LANE_M
+from twin.roads import osm_number, osm_values
 
 __all__ = ["BUS_PREF", "ROAD_PREF", "VEHICLE_TYPES", "RoadTraffic"]
 
@@ -76,7 +78,7 @@ ROAD_PREF = {"motorway": 8.0, "motorway_link": 4.0, "trunk": 8.0, "trunk_link": 
 #: the same for buses: they keep to the main streets.
 BUS_PREF = {"primary": 8.0, "primary_link": 4.0, "secondary": 6.0, "secondary_link": 3.0, "tertiary": 3.0,
             "tertiary_link": 2.0}
-_LANE_M, _TURN_DEG, _S0_M = 3.0, 35.0, 2.0
+_TURN_DEG, _S0_M = 35.0, 2.0
 _BUS_SPEED = 0.85
 
 
@@ -86,26 +88,9 @@ def _share_rule(data, path, report) -> None:
         report.error(path, "van_share + bus_share must be at most 1")
 
 
-def _values(v) -> list:
-    """An OSM attribute as a list of its values (a merged way holds a list, in no meaningful order)."""
-    return [x for x in (v if isinstance(v, list) else [v]) if x is not None]
-
-
-def _number(v) -> float:
-    """The largest number in an OSM attribute such as ``lanes`` ("2", ["2", "3"], "2;3"), else 0."""
-    out = 0.0
-    for x in _values(v):
-        for part in str(x).split(";"):
-            try:
-                out = max(out, float(part))
-            except ValueError:
-                continue
-    return out
-
-
 def _pref(v, table: dict[str, float]) -> float:
     """A way's preference: the highest of its classes' (order-free: merged ways list several)."""
-    return max((table.get(str(h), 0.0) for h in _values(v)), default=0.0)
+    return max((table.get(str(h), 0.0) for h in osm_values(v)), default=0.0)
 
 
 class RoadTraffic(Lookalike):
@@ -162,9 +147,9 @@ class RoadTraffic(Lookalike):
         self.dims = dims
         self.factor = np.clip(rng.normal(s.speed_factor, s.speed_factor_sd, mv.n), 0.5, 1.3)
         self.factor[self.vtype == _BUS] *= _BUS_SPEED
-        kph = np.array([_number(d.get("speed_kph")) or 30.0 for d in net.data])
+        kph = np.array([osm_number(d.get("speed_kph")) or 30.0 for d in net.data])
         self.v_edge = kph / 3.6
-        lanes = np.array([_number(d.get("lanes")) for d in net.data])
+        lanes = np.array([osm_number(d.get("lanes")) for d in net.data])
         two_way = net.rev >= 0
         lanes = np.where(lanes > 0, lanes, np.where(two_way, 2.0, 1.0))
         self.lane_lat = np.where(two_way, _LANE_M / 2, 0.0)
