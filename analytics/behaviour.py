@@ -431,13 +431,26 @@ class ZoneIntrusionParams:
     ----------
     classes : track classes that intrude (default person and vehicle).
     min_inside_s : seconds inside before an alert, against box jitter at the edge (default 1 s).
-    hold_s : further alerts for the same polygon within this time are one episode (default 120 s).
+    min_move_m, static_inside_s : a track that entered (was seen outside the polygon first) or has moved
+        ``min_move_m`` inside, plus ``noise_k`` times its ground uncertainty (default 1.5 m, k = 2), alerts
+        after ``min_inside_s``; one that has done neither, after ``static_inside_s`` (default 20 s): a
+        false detection that persists at one place for seconds (a poster, a mannequin, a reflection) does
+        not alert, while a person standing inside whom the tracker did not follow in (at 2 fps a walker
+        near the camera moves more than its box between frames) still does.
+    max_gap_s : a track missed (or outside) for up to this long is still inside (default 2 s).
+    hold_s, radius_m : further alerts within this time and distance are one episode (default 120 s, 5 m):
+        a false detection at one place does not hide an intruder elsewhere in the polygon.
     conf : confidence given to the alert.
     """
 
     classes: tuple[str, ...] = ("person", "vehicle")
     min_inside_s: float = 1.0
+    min_move_m: float = 1.5
+    noise_k: float = 2.0
+    static_inside_s: float = 20.0
+    max_gap_s: float = 2.0
     hold_s: float = 120.0
+    radius_m: float = 5.0
     conf: float = 0.9
 
 
@@ -461,8 +474,11 @@ class ZoneIntrusionDetector(Detector):
     ) -> None:
         self.p = params
         self.zones = Zones({f"restricted_{i}": poly for i, poly in enumerate(restricted or [])})
-        self._entered: dict[tuple[str, int], float] = {}
-        self._episodes = EpisodeFilter(params.hold_s)
+        self._inside = Persistence(params.max_gap_s)  # how long each (track, zone) has been inside
+        self._first: dict[tuple[str, int], np.ndarray] = {}  # where it was first seen inside
+        self._was_out: dict[tuple[str, int], float] = {}  # (track, zone) seen outside, last time
+        self._last_prune = float("-inf")
+        self._episodes = EpisodeFilter(params.hold_s, params.radius_m)
 
     def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
         fr = track_frame(msg)
@@ -470,31 +486,36 @@ class ZoneIntrusionDetector(Detector):
             return []
         t, ids, cls, xy = fr
         ok = np.isin(np.asarray(cls), self.p.classes)
-        inside = self.zones.contains(xy) & ok
+        contains = self.zones.contains(xy)
+        inside = contains & ok
+        for z, j in zip(*np.nonzero(~contains & np.isfinite(xy).all(axis=1)), strict=True):
+            self._was_out[(ids[j], int(z))] = t
+        sigma = msg.get("xy_sigma")
+        pairs = list(zip(*np.nonzero(inside), strict=True))
+        keys = [(ids[j], int(z)) for z, j in pairs]
+        held = self._inside.update(t, keys, np.ones(len(keys), bool))  # seconds inside, gaps bridged
         out = []
-        seen = set()
-        for z, j in zip(*np.nonzero(inside), strict=True):
-            key = (ids[j], int(z))
-            seen.add(key)
-            t0 = self._entered.setdefault(key, t)
-            if t - t0 >= self.p.min_inside_s and self._episodes.admit(t, int(z)):
-                out.append(
-                    make_alert(
-                        t,
-                        "zone_intrusion",
-                        self.p.conf,
-                        xy=xy[j],
-                        source=[msg["camera_id"]],
-                        evidence={
-                            "zone": self.zones.names[z],
-                            "track": ids[j],
-                            "cls": cls[j],
-                            "inside_s": round(t - t0, 1),
-                        },
-                    )
-                )
-        cam_prefix = msg["camera_id"] + ":"
-        self._entered = {
-            k: v for k, v in self._entered.items() if k in seen or not k[0].startswith(cam_prefix)
-        }
+        for k, (z, j) in enumerate(pairs):
+            key = keys[k]
+            if held[k] == 0.0 or key not in self._first:
+                self._first[key] = xy[j]
+            if held[k] < self.p.min_inside_s:
+                continue
+            moved = float(np.hypot(*(xy[j] - self._first[key])))
+            noise = 0.0 if sigma is None else self.p.noise_k * float(sigma[j])
+            if key not in self._was_out and moved < self.p.min_move_m + noise and \
+                    held[k] < self.p.static_inside_s:
+                continue  # there from its first sight and still: perhaps a persistent false detection
+            if self._episodes.admit(t, key, xy[j]):
+                out.append(self._alert(msg, t, ids[j], cls[j], xy[j], int(z), held[k]))
+        if t - self._last_prune > 60.0:  # tracks unseen for a minute are gone (ids are never reused)
+            self._last_prune = t
+            self._was_out = {k: v for k, v in self._was_out.items() if t - v <= 60.0}
+            self._first = {k: v for k, v in self._first.items() if k in self._inside}
         return out
+
+    def _alert(self, msg: dict[str, Any], t: float, tid: str, cls: str, xy: np.ndarray, z: int,
+               inside_s: float) -> dict[str, Any]:
+        return make_alert(t, "zone_intrusion", self.p.conf, xy=xy, source=[msg["camera_id"]],
+                          evidence={"zone": self.zones.names[z], "track": tid, "cls": cls,
+                                    "inside_s": round(inside_s, 1)})

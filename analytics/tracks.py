@@ -149,7 +149,10 @@ class Persistence:
         self._since: dict[str, tuple[float, float]] = {}  # track -> (met since, last met)
         self._last_prune = float("-inf")
 
-    def update(self, t: float, ids: Sequence[str], met: np.ndarray) -> np.ndarray:
+    def __contains__(self, key: object) -> bool:
+        return key in self._since
+
+    def update(self, t: float, ids: Sequence, met: np.ndarray) -> np.ndarray:
         """Seconds each track has met the test up to ``t`` (0 when it is not met now)."""
         held = np.zeros(len(ids))
         since = self._since

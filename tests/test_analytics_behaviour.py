@@ -177,3 +177,25 @@ def test_running_needs_an_unbroken_run() -> None:
     runner = line([0, 0], [4.0, 0], n)
     runner[np.arange(n) % 5 == 4] = np.nan  # one frame in five missed: a 0.4 s gap is one run
     assert len(run(RunningDetector(), frames({"r": ("person", runner)}, n))) == 1
+
+
+def test_zone_intrusion_a_still_false_detection_vs_an_intruder() -> None:
+    """A "person" that is inside from its first sight and never moves (a poster, a mannequin) alerts only
+    after static_inside_s (20 s); one seen walking in alerts after 1 s, even where the still one stands
+    (episodes are 5 m apart), and a person seen first inside but moving alerts once it moved 1.5 m."""
+    n = int(60 / DT)
+    zone = [[20, -10], [40, -10], [40, 10], [20, 10]]
+    poster = np.tile([30.0, 5.0], (n, 1))
+    poster[int(12 / DT):] = np.nan  # there for 12 s
+    assert run(ZoneIntrusionDetector([zone]), frames({"f": ("person", poster)}, n)) == []
+    still = np.tile([30.0, 5.0], (n, 1))
+    still[::7] = np.nan  # missed one frame in 7: gaps do not restart the 20 s
+    alerts = run(ZoneIntrusionDetector([zone]), frames({"s": ("person", still)}, n))
+    assert len(alerts) == 1 and 19.9 <= alerts[0]["t"] <= 20.3
+    walker = line([10, -5], [1.0, 0], n)  # enters at x=20 after 10 s
+    alerts = run(ZoneIntrusionDetector([zone]), frames({"s": ("person", still), "w": ("person", walker)}, n))
+    assert [a["evidence"]["track"] for a in alerts] == ["cam1:w", "cam1:s"]
+    assert 11.0 <= alerts[0]["t"] <= 11.4
+    inside_walker = line([22, 0], [0.5, 0], n)  # first seen inside, walking: 1.5 m after 3 s
+    alerts = run(ZoneIntrusionDetector([zone]), frames({"i": ("person", inside_walker)}, n))
+    assert len(alerts) == 1 and 2.8 <= alerts[0]["t"] <= 3.2
