@@ -48,6 +48,9 @@ class LoiteringParams:
         circling at up to 9.5 m stays in it; a walker at 1.3 m/s leaves it within 20 s).
     sample_s : one position per this many seconds is kept per track (default 1 s).
     forget_s : a track unseen for this long is dropped (default 10 s).
+    keep_s : a track that leaves an area it dwelt in this long leaves the area behind (default 60 s): a
+        younger track of the camera in that area takes it over, or a new one within ``forget_s``. At 2 fps
+        a walker crossing a circling scout often takes the scout's id away with it.
     hold_s : alerts of one track, or within ``radius_m`` of an earlier one, within this time are one episode.
     conf : confidence given to the alert.
     """
@@ -56,6 +59,7 @@ class LoiteringParams:
     radius_m: float = 12.0
     sample_s: float = 1.0
     forget_s: float = 10.0
+    keep_s: float = 60.0
     hold_s: float = 600.0
     conf: float = 0.7
 
@@ -63,22 +67,35 @@ class LoiteringParams:
 class _Dwell:
     """Recent sampled positions of one track with their running sums (for the centroid)."""
 
-    __slots__ = ("last", "pts", "sx", "sy")
+    __slots__ = ("last", "left", "pts", "sx", "sy")
 
     def __init__(self) -> None:
         self.pts: deque[tuple[float, float, float]] = deque()
         self.sx = self.sy = 0.0
         self.last = float("-inf")
+        self.left: _Dwell | None = None  # the area a long dwell just left (see ``add``)
 
-    def add(self, t: float, x: float, y: float, r2: float, sample_s: float) -> float:
-        """Take one position; return how long the track has been in its area (s)."""
+    def add(self, t: float, x: float, y: float, r2: float, sample_s: float, keep_s: float = np.inf) -> float:
+        """Take one position; return how long the track has been in its area (s). When a dwell of at least
+        ``keep_s`` starts to shrink (the track leaves its area), a copy of the area is put in ``left``."""
         pts = self.pts
         if not pts or t - pts[-1][0] >= sample_s:
             pts.append((t, x, y))
             self.sx += x
             self.sy += y
+        self.left = None
         # drop the oldest positions while the newest or the oldest lies outside the area around the centroid
         # (a slow drift leaves its oldest positions behind; pacing or circling keeps both inside)
+        if len(pts) > 1 and t - pts[0][0] >= keep_s:
+            n = len(pts)
+            cx, cy = self.sx / n, self.sy / n
+            _, px, py = pts[-2]
+            if (x - cx) ** 2 + (y - cy) ** 2 > r2 >= (px - cx) ** 2 + (py - cy) ** 2:
+                # the step out of a long dwell: keep the area as it was
+                self.left = _Dwell()
+                self.left.pts = deque(list(pts)[:-1])
+                self.left.sx, self.left.sy = self.sx - x, self.sy - y
+                self.left.last = pts[-2][0]
         while len(pts) > 1:
             n = len(pts)
             cx, cy = self.sx / n, self.sy / n
@@ -129,7 +146,9 @@ class LoiteringDetector(Detector):
             if d is None or t - d.last > self.p.forget_s:
                 d = self._dwell[tid] = self._stitch(tid, t, x, y, r2) or _Dwell()
                 self._group(tid)[tid] = d
-            dwell = d.add(t, x, y, r2, self.p.sample_s)
+            dwell = d.add(t, x, y, r2, self.p.sample_s, self.p.keep_s)
+            if d.left is not None:  # an ID switch may carry this track off: the area stays to stitch
+                self._left_area(tid, d.left, t, r2)
             if dwell >= self.p.dwell_s and self._episodes.admit(t, tid, (x, y)):
                 cx, cy = d.centre()
                 out.append(
@@ -149,10 +168,39 @@ class LoiteringDetector(Detector):
                 )
         if t - self._last_prune > self.p.forget_s:
             self._last_prune = t
+            for k, v in self._dwell.items():  # a long dwell whose track died: to a young track there
+                if t - v.last > self.p.forget_s and v.last - v.pts[0][0] >= self.p.keep_s and "~" not in k:
+                    self._left_area(k, v, t, r2, wait=False)
             self._dwell = {k: v for k, v in self._dwell.items() if t - v.last <= self.p.forget_s}
             for cam, group in self._by_cam.items():
                 self._by_cam[cam] = {k: v for k, v in group.items() if t - v.last <= self.p.forget_s}
         return out
+
+    def _left_area(self, tid: str, area: _Dwell, t: float, r2: float, *, wait: bool = True) -> None:
+        """A track left (or, lost, stopped being seen in) the area it dwelt in for ``keep_s``: a younger
+        track of the same camera now in that area (the person the tracker re-numbered while the old id
+        followed someone else away, or died) takes the area over; with none, the area waits ``forget_s``
+        for a new track to stitch to (``_stitch``), if ``wait``."""
+        cx, cy = area.centre()
+        best, best_d2 = None, r2
+        for k, d in self._group(tid).items():
+            if k == tid or d.last < t - self.p.forget_s or not d.pts or d.pts[0][0] <= area.pts[0][0]:
+                continue
+            n = len(d.pts)
+            d2 = (d.sx / n - cx) ** 2 + (d.sy / n - cy) ** 2
+            if d2 <= best_d2:
+                best, best_d2 = k, d2
+        if best is None:
+            if not wait or ":" not in tid:  # an id without a camera prefix has no camera to stitch in
+                return
+            key = f"{tid}~left@{t:g}"
+            self._dwell[key] = area
+            self._group(tid)[key] = area
+            return
+        young = self._dwell[best]
+        merged = sorted([p for p in area.pts if p[0] < young.pts[0][0]] + list(young.pts))
+        young.pts = deque(merged)
+        young.sx, young.sy = sum(p[1] for p in merged), sum(p[2] for p in merged)
 
     def _group(self, tid: str) -> dict[str, _Dwell]:
         """The tracks of ``tid``'s camera prefix (created, and the prefix nesting noted, on first use)."""

@@ -7,6 +7,7 @@ import numpy as np
 from analytics.behaviour import (
     AbandonedObjectDetector,
     LoiteringDetector,
+    LoiteringParams,
     RunningDetector,
     ZoneIntrusionDetector,
 )
@@ -67,6 +68,32 @@ def test_loitering_circling_scout_across_an_id_switch() -> None:
     assert [a["evidence"]["track"] for a in alerts] == ["cam1:b"]
     assert alerts[0]["t"] == 300.0 and alerts[0]["evidence"]["dwell_s"] == 300.0
     assert np.hypot(*(np.array(alerts[0]["evidence"]["centre_xy"]) - 50)) < 2
+
+
+def test_loitering_scout_whose_id_a_walker_carries_off_or_that_is_duplicated() -> None:
+    """At 150 s a walker crossing the circling scout takes the scout's id away with it, and the tracker
+    gives the scout a new id 1 s before: the new id inherits the area once the old one steps out of it
+    (loitering at 300 s, not 450 s). Likewise when the scout's old track just dies 2 s after a duplicate
+    started: the duplicate inherits the area at the next sweep."""
+    n = int(400 / DT)
+    ang = np.arange(n) * DT * 1.0 / 8.0
+    circle = np.column_stack([50 + 8 * np.cos(ang), 50 + 8 * np.sin(ang)])
+    cut = int(150 / DT)
+    old, new = circle.copy(), circle.copy()
+    old[cut:] = line(circle[cut], [1.4, 0.0], n - cut)  # carried off by the walker, east at 1.4 m/s
+    new[: cut - int(1 / DT)] = np.nan
+    alerts = run(LoiteringDetector(), frames({"a": ("person", old), "b": ("person", new)}, n))
+    assert [a["evidence"]["track"] for a in alerts] == ["cam1:b"] and alerts[0]["t"] == 300.0
+    old, new = circle.copy(), circle.copy()
+    old[cut + int(2 / DT):] = np.nan
+    new[:cut] = np.nan
+    alerts = run(LoiteringDetector(), frames({"a": ("person", old), "b": ("person", new)}, n))
+    assert [a["evidence"]["track"] for a in alerts] == ["cam1:b"] and 300.0 <= alerts[0]["t"] <= 312.0
+    # without the takeover the new id would start its own clock: 149 + 300 s, past the run's end
+    p = LoiteringParams(keep_s=1e9)
+    old[cut:] = line(circle[cut], [1.4, 0.0], n - cut)
+    new[cut - int(1 / DT):cut] = circle[cut - int(1 / DT):cut]
+    assert run(LoiteringDetector(p), frames({"a": ("person", old), "b": ("person", new)}, n)) == []
 
 
 def test_abandoned_bag_vs_attended_bag() -> None:
