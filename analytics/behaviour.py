@@ -302,6 +302,8 @@ class AbandonedObjectDetector(Detector):
             o = self._obj.get(tid)
             if o is not None and self._prev_t - o.last > self.p.forget_s:
                 o = None  # forgotten at the end of the previous frame
+            if o is None and (lost := self._lost_at(tid.rsplit(":", 1)[0] + ":", t, x, y)) is not None:
+                o = self._obj[tid] = self._obj.pop(lost)  # the same bag under a new track id
             if o is None or np.hypot(x - o.x, y - o.y) > self.p.static_radius_m:
                 k = int(dist.argmin()) if len(dist) else -1
                 owner = p_ids[k] if k >= 0 and dist[k] <= self.p.person_radius_m else None
@@ -342,6 +344,20 @@ class AbandonedObjectDetector(Detector):
             self._last_prune = t
             self._obj = {k: v for k, v in self._obj.items() if t - v.last <= self.p.forget_s}
         return out
+
+
+    def _lost_at(self, cam: str, t: float, x: float, y: float) -> str | None:
+        """The nearest object track of camera prefix ``cam`` not seen since an earlier frame (within
+        ``forget_s``) that stood within ``static_radius_m`` of ``(x, y)``: a tracker re-numbers a bag after
+        a few missed detections or a passer-by hiding it, and its owner and unattended clock carry over."""
+        best, best_d = None, self.p.static_radius_m
+        for k, o in self._obj.items():
+            if not (o.last < t and t - o.last <= self.p.forget_s and k.startswith(cam)):
+                continue
+            d = float(np.hypot(x - o.x, y - o.y))
+            if d <= best_d:
+                best, best_d = k, d
+        return best
 
 
 @dataclass(frozen=True, slots=True)

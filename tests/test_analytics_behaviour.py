@@ -126,6 +126,31 @@ def test_abandoned_bag_vs_attended_bag() -> None:
     assert alerts == []  # the stranger who stays by it from 25 s on is all the attendance it has
 
 
+def test_abandoned_bag_renumbered_by_the_tracker_keeps_its_owner_and_clock() -> None:
+    """The bag's track is lost at 40 s and the same bag comes back as a new track 2 s later: its owner
+    (who left at 20 s) and its unattended clock carry over, so a stranger who passes it at 60 s does not
+    reset it (ownerless, the new track would be attended by him); the alert comes at 81.8 s as without
+    the re-numbering. The same bag re-found 40 s after it was lost (past forget_s) starts afresh."""
+    n = int(150 / DT)
+    bag, bag_b = np.tile([10.0, 10.0], (n, 1)), np.tile([10.2, 10.1], (n, 1))
+    bag[int(40 / DT):] = np.nan
+    bag_b[: int(42 / DT)] = np.nan
+    owner = np.full((n, 2), np.nan)
+    owner[: int(20 / DT)] = [10.5, 10.0]
+    owner[int(20 / DT) : int(30 / DT)] = line([10.5, 10.0], [1.3, 0], int(10 / DT))
+    passer = np.full((n, 2), np.nan)
+    passer[int(50 / DT):] = line([0, 12], [1.0, 0], n - int(50 / DT))  # by the bag at about 60 s
+    tracks = {"bag": ("object", bag), "bag_b": ("object", bag_b), "owner": ("person", owner),
+              "p": ("person", passer)}
+    alerts = run(AbandonedObjectDetector(), frames(tracks, n))
+    got = [(a["evidence"]["track"], a["evidence"]["owner"]) for a in alerts]
+    assert got == [("cam1:bag_b", "cam1:owner")]
+    assert 81.0 <= alerts[0]["t"] <= 82.5
+    bag_b[: int(80 / DT)] = np.nan  # back only after forget_s (30 s): a new object with nobody near
+    alerts = run(AbandonedObjectDetector(), frames({**tracks, "bag_b": ("object", bag_b)}, n))
+    assert [a["evidence"]["owner"] for a in alerts] == [None] and 139.8 <= alerts[0]["t"] <= 140.2
+
+
 def test_running_single_and_dispersal_vs_walkers() -> None:
     n = int(20 / DT)
     walkers = {f"w{i}": ("person", line([0, 3 * i], [1.4, 0], n, noise=0.05, seed=i)) for i in range(6)}

@@ -29,8 +29,6 @@ EXTRA_SEEDS = (101, 202)
 #: Where the analytics fall short today (measured; issue #11): the test runs and is reported as an expected
 #: failure, and fails the suite once it passes (strict), so the note is removed when the analytics improve.
 KNOWN_SHORTFALLS = {
-    ("attack", "bag_leaver"): "seed 11: no abandoned_object alert although the bag is detected as an "
-                              "object in 479 of 501 frames (the abandoned-object rule sees it attended)",
 }
 
 
