@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 import pytest
+from _corridor import corridor
 
 from analytics.frames import mot_rows
 from analytics.mot import load_mot
@@ -23,24 +24,14 @@ from sensors.export.setup import EXPORT_PROCESS_MIN_FRAMES, exports_mode
 
 ROOT = Path(__file__).resolve().parent.parent
 
-SCENARIO = """\
-name: exp
-city: {synthetic: {kind: corridor, length_m: 60, width_m: 4}}
-duration_s: 40
-crowd:
-  flows:
-    - {from: start, to: end, people: 40, depart_s: [0, 10]}
-    - {from: end, to: start, people: 20, depart_s: [0, 10]}
-sensors:
-  cameras:
-    list: [{id: c1, at: start, yaw_deg: 90, height_m: 5, fps: 5}, {id: c2, at: end, yaw_deg: 270, fps: 2}]
+SCENARIO = corridor("exp", """\
   acoustic: [{id: m1, at: end}, {id: m2, at: start}]
 attacks:
   - {kind: active_assailant, at: end, start_s: 5, approach_m: 1, duration_s: 25, shot_interval_s: 3}
   - {kind: cyber_scan, target: vms, start_s: 5, duration_s: 20}
 events:
   - {at_s: 25, sensor: c1, status: frozen}
-"""
+""")
 
 
 def _files(root: Path) -> list[str]:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _corridor import corridor
 
 import run_sim
 from analytics.events import iter_jsonl
@@ -18,22 +19,12 @@ from scenarios.engine import run_scenario
 from scenarios.schema import ScenarioError, parse_scenario
 from sensors.export.outputs import LEGACY, OutputParams
 
-SCENARIO = """\
-name: out
-city: {synthetic: {kind: corridor, length_m: 60, width_m: 4}}
-duration_s: 40
-crowd:
-  flows:
-    - {from: start, to: end, people: 40, depart_s: [0, 10]}
-    - {from: end, to: start, people: 20, depart_s: [0, 10]}
-sensors:
-  cameras:
-    list: [{id: c1, at: start, yaw_deg: 90, height_m: 5, fps: 5}, {id: c2, at: end, yaw_deg: 270, fps: 2}]
+SCENARIO = corridor("out", """\
   acoustic: [{id: m1, at: end}]
 attacks:
   - {kind: bag_leaver, at: start, start_s: 1, approach_m: 1, place_s: 2, remove_after_s: 15}
   - {kind: cyber_dos, target: vms, start_s: 20, duration_s: 10}
-"""
+""")
 FORMS = {"text": "{mot: all, camera_frames: all, frames: none}", "default": "",
          "gzip": "{mot: all, camera_frames: all, frames: parquet, compress: gzip}", "c2": "{mot: [c2]}"}
 KINDS = (("det", "det/det.txt"), ("gt", "gt/gt.txt"), ("track", "track/track.txt"))
