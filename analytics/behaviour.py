@@ -138,13 +138,16 @@ class LoiteringDetector(Detector):
         t, ids, cls, xy = fr
         out = []
         r2 = self.p.radius_m**2
+        lost = None  # this camera's tracks lost within forget_s (computed on the first new track)
         for i, tid in enumerate(ids):
             if cls[i] != "person" or not np.isfinite(xy[i]).all():
                 continue
             x, y = float(xy[i, 0]), float(xy[i, 1])
             d = self._dwell.get(tid)
             if d is None or t - d.last > self.p.forget_s:
-                d = self._dwell[tid] = self._stitch(tid, t, x, y, r2) or _Dwell()
+                if lost is None:
+                    lost = self._lost(tid, t, set(ids))
+                d = self._dwell[tid] = self._stitch(lost, x, y, r2) or _Dwell()
                 self._group(tid)[tid] = d
             dwell = d.add(t, x, y, r2, self.p.sample_s, self.p.keep_s)
             if d.left is not None:  # an ID switch may carry this track off: the area stays to stitch
@@ -212,26 +215,34 @@ class LoiteringDetector(Detector):
             self._nested.update((o, True) for o in self._by_cam if o != cam and cam.startswith(o))
         return group
 
-    def _stitch(self, tid: str, t: float, x: float, y: float, r2: float) -> _Dwell | None:
-        """The area of a lost track of the same camera (unseen this frame, for at most ``forget_s``) whose
-        centroid is within ``radius_m`` of a new track's first position: the tracker gave the same person a
-        new id after an occlusion or missed detections, and the dwell clock must not restart."""
+    def _lost(self, tid: str, t: float, present: set[str]) -> list:
+        """``[keys, centroids (n, 2), taken]`` of the tracks of ``tid``'s camera that are not in this frame
+        (``present``) and were seen within ``forget_s``: the ones a new track may continue."""
         cam = tid.rsplit(":", 1)[0] + ":"
         group = self._by_cam.get(cam)
         # a camera id that extends this one ("a:" and "a:b:") shares the prefix: scan every track
         nested = self._nested[cam] if group is not None else any(c.startswith(cam) for c in self._by_cam)
         tracks = self._dwell if nested else (group or {})
-        best, best_d2 = None, r2
         forget = self.p.forget_s
-        for k, d in tracks.items():
-            if d.last >= t or t - d.last > forget or not k.startswith(cam):
-                continue
-            n = len(d.pts)
-            d2 = (x - d.sx / n) ** 2 + (y - d.sy / n) ** 2
-            if d2 <= best_d2:
-                best, best_d2 = k, d2
-        if best is None:
+        keys = [k for k, d in tracks.items()
+                if d.last < t and t - d.last <= forget and k not in present and k.startswith(cam)]
+        cen = np.array([tracks[k].centre() for k in keys]).reshape(-1, 2)
+        return [keys, cen, np.zeros(len(keys), bool)]
+
+    def _stitch(self, lost: list, x: float, y: float, r2: float) -> _Dwell | None:
+        """The area of a lost track (``_lost``) whose centroid is within ``radius_m`` of a new track's first
+        position: the tracker gave the same person a new id after an occlusion or missed detections, and
+        the dwell clock must not restart. Each lost track continues one new track at most."""
+        keys, cen, taken = lost
+        if not len(keys):
             return None
+        d2 = (cen[:, 0] - x) ** 2 + (cen[:, 1] - y) ** 2
+        d2[taken] = np.inf
+        k = int(np.argmin(d2))
+        if d2[k] > r2:
+            return None
+        taken[k] = True
+        best = keys[k]
         self._group(best).pop(best)
         return self._dwell.pop(best)
 
