@@ -52,31 +52,36 @@ def write_density_csv(path: str | os.PathLike, history: Sequence[tuple[float, st
 
 class _CamCounts:
     """One camera's zone counts over its recent frames (pruned to the smoothing window), and the frame from
-    which each zone is counted: the first in which the camera saw someone there."""
+    which each zone is counted: the first in which the camera saw someone there. The window's sums and
+    frame counts since each zone's first sighting are kept running (a zone counts 0 before it)."""
 
-    __slots__ = ("col", "first", "frames", "seq")
+    __slots__ = ("col", "first", "frames", "n", "seq", "sums")
 
     def __init__(self, n_zones: int, col: int) -> None:
         self.col = col
         self.seq = 0
         self.first = np.full(n_zones, np.iinfo(np.int64).max, dtype=np.int64)
         self.frames: deque[tuple[int, float, np.ndarray]] = deque()
+        self.sums = np.zeros(n_zones, np.int64)  # counts summed over the window's frames
+        self.n = np.zeros(n_zones, np.int64)     # the window's frames since each zone's first sighting
 
     def add(self, t: float, counts: np.ndarray, smooth_s: float) -> np.ndarray:
         """Take one frame's counts; return which zones this camera counts (has seen someone in)."""
+        counts = np.asarray(counts, dtype=np.int64)
         self.first[(counts > 0) & (self.first > self.seq)] = self.seq
-        self.frames.append((self.seq, t, np.asarray(counts, dtype=np.int64)))
+        self.frames.append((self.seq, t, counts))
+        self.sums += counts
+        self.n += self.first <= self.seq
         self.seq += 1
         while t - self.frames[0][1] > smooth_s:
-            self.frames.popleft()
+            seq, _, old = self.frames.popleft()
+            self.sums -= old
+            self.n -= self.first <= seq
         return self.first < self.seq
 
     def means(self, zones: np.ndarray) -> np.ndarray:
         """Mean count of each selected zone over the window's frames since its first sighting."""
-        seq = np.fromiter((f[0] for f in self.frames), dtype=np.int64, count=len(self.frames))
-        counts = np.stack([f[2] for f in self.frames])[:, zones]
-        since = seq[:, None] >= self.first[zones][None, :]
-        return (counts * since).sum(axis=0) / since.sum(axis=0)
+        return self.sums[zones] / self.n[zones]
 
 
 class _WindowExtreme:
