@@ -384,7 +384,7 @@ class RunningParams:
     max_gap_s : a track not seen fast for longer than this starts its duration again (default 1 s: a track
         lost behind others and re-found metres away jumps once, which is no run). A person is a runner
         only when the tracker's class, which follows its recent detections
-        (``TrackerParams.class_vote_decay``), is person: an ID switch onto a cyclist or a car is not.
+        (``TrackerParams.class_vote_half_life_s``), is person: an ID switch onto a cyclist or a car is not.
     window_s : speed is the displacement over this window, which averages box jitter (default 2 s).
     noise_k : the speed must exceed ``run_speed_mps`` by this many standard deviations of the speed noise
         that the track's ground uncertainty (``xy_sigma``) implies, sqrt(2) sigma / window (default 2); far,

@@ -86,11 +86,13 @@ class TrackerParams:
     class_vote
         A track's class is the one its detections were given most often (a detector confuses classes now
         and then: one frame's "vehicle" does not make a walker a car); False: each frame's own.
-    class_vote_decay
-        Each earlier vote counts this much less per frame the track is seen since (default 0.9: about the
-        last 10 frames count). A track that switches from a walker it followed for minutes onto a passing
-        car or cyclist takes that class within about 7 frames, rather than calling the car a person
-        running for as long as the walker's old votes outweigh it; 1.0 counts every vote alike.
+    class_vote_half_life_s
+        A vote counts half as much this many seconds of the camera's frames later (default 1.3 s: at 5 fps
+        each earlier vote counts 0.9 of the next, at 2 fps 0.77). A track that switches from a walker it
+        followed for minutes onto a passing car or cyclist takes that class within about 1.5 s, rather
+        than calling the car a person running for as long as the walker's old votes outweigh it, while a
+        cyclist whom the detector calls a person one frame in five stays a cyclist. ``inf`` counts every
+        vote alike.
     """
 
     lost_track_buffer_s: float = 2.0
@@ -99,10 +101,15 @@ class TrackerParams:
     minimum_iou_threshold: float = 0.1
     minimum_consecutive_frames: int = 2
     class_vote: bool = True
-    class_vote_decay: float = 0.9
+    class_vote_half_life_s: float = 1.3
 
 
-def vote_classes(votes: np.ndarray, rows: np.ndarray, cls: np.ndarray, decay: float
+def vote_decay(params: TrackerParams, fps: float) -> float:
+    """Per-frame factor of a camera's class votes at ``fps`` (``TrackerParams.class_vote_half_life_s``)."""
+    return float(0.5 ** (1.0 / (float(fps) * params.class_vote_half_life_s)))
+
+
+def vote_classes(votes: np.ndarray, rows: np.ndarray, cls: np.ndarray, decay: float | np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Add one frame's detected classes ``cls`` to the decayed votes of the tracks ``rows`` (each row at
     most once; the array grows as needed): ``(votes, each track's winning class)``, ties to the lower
@@ -114,7 +121,7 @@ def vote_classes(votes: np.ndarray, rows: np.ndarray, cls: np.ndarray, decay: fl
         grown = np.zeros((max(need, 2 * len(votes)), votes.shape[1]))
         grown[: len(votes)] = votes
         votes = grown
-    votes[rows] *= decay
+    votes[rows] *= np.reshape(decay, (-1, 1)) if np.ndim(decay) else decay
     votes[rows, np.clip(cls, 0, votes.shape[1] - 1)] += 1.0
     return votes, votes[rows].argmax(axis=1)
 
@@ -149,7 +156,7 @@ class CameraTracker:
             minimum_iou_threshold=params.minimum_iou_threshold,
             high_conf_det_threshold=params.high_conf_det_threshold,
         )
-        self._class_vote, self._decay = params.class_vote, params.class_vote_decay
+        self._class_vote, self._decay = params.class_vote, vote_decay(params, fps)
         #: per track id, its decayed class votes (rows grow with the ids ByteTrack hands out)
         self._votes = np.zeros((0, len(CLASSES)))
 
@@ -206,7 +213,8 @@ class MultiCameraTracker:
             minimum_iou_threshold=params.minimum_iou_threshold,
             high_conf_det_threshold=params.high_conf_det_threshold,
         )
-        self._class_vote, self._decay = params.class_vote, params.class_vote_decay
+        self._class_vote, self._params = params.class_vote, params
+        self._decays: list[float] = []  # per camera index, its votes' decay per frame
         #: camera id -> its index in the tracker
         self.cameras: dict[str, int] = {}
         #: per track (its key in the tracker), its decayed class votes
@@ -216,6 +224,7 @@ class MultiCameraTracker:
         if camera_id in self.cameras:
             raise ValueError(f"camera {camera_id!r} is already tracked")
         self.cameras[camera_id] = self._tracker.add_camera(float(fps))
+        self._decays.append(vote_decay(self._params, fps))
 
     def track(
         self, frames: list[tuple[str, np.ndarray, np.ndarray, np.ndarray, float | None]]
@@ -242,7 +251,8 @@ class MultiCameraTracker:
         xywh = np.column_stack([bx[:, 0], bx[:, 1], bx[:, 2] - bx[:, 0], bx[:, 3] - bx[:, 1]])
         cls_out = cls[src].astype(np.int64)
         if self._class_vote:
-            cls_out = self._voted(res.key[keep], cls_out)
+            decay = np.repeat(np.array([self._decays[c] for c in cams]), np.diff(res.offsets))[keep]
+            cls_out = self._voted(res.key[keep], cls_out, decay)
         cut = np.searchsorted(np.flatnonzero(keep), res.offsets)  # each frame's rows among the kept
         ids = res.tracker_id[keep]
         return [
@@ -251,9 +261,9 @@ class MultiCameraTracker:
             for p in range(len(frames))
         ]
 
-    def _voted(self, keys: np.ndarray, cls: np.ndarray) -> np.ndarray:
+    def _voted(self, keys: np.ndarray, cls: np.ndarray, decay: np.ndarray) -> np.ndarray:
         """``CameraTracker._voted`` for every camera's tracks at once (rows by track key, not by id)."""
-        self._votes, voted = vote_classes(self._votes, keys, cls, self._decay)
+        self._votes, voted = vote_classes(self._votes, keys, cls, decay)
         return voted
 
 

@@ -33,15 +33,19 @@ def test_a_track_changes_class_once_most_of_its_detections_say_so():
 
 
 def test_a_long_followed_walker_switched_onto_a_car_becomes_a_car_within_7_frames():
-    """The votes decay (0.9 per frame): 200 frames of a walker weigh about 10 votes, so the car's own
-    detections take the track over in 7 frames; counted without decay, the old votes would keep the car
-    a "person" for 200 frames (the running detector would then call it a person running)."""
+    """The votes decay (half in 1.3 s: 0.9 per frame at 5 fps): 200 frames of a walker weigh about 10
+    votes, so the car's own detections take the track over in 7 frames; counted without decay, the old
+    votes would keep the car a "person" for 200 frames (the running detector would then call it a person
+    running). At 2 fps the same switch takes 3 frames (1.5 s)."""
     frames = ["person"] * 200 + ["vehicle"] * 20
     decayed = _walk(CameraTracker("c", fps=5.0), frames)
-    kept = _walk(CameraTracker("c", fps=5.0, params=TrackerParams(class_vote_decay=1.0)), frames)
+    forever = TrackerParams(class_vote_half_life_s=float("inf"))
+    kept = _walk(CameraTracker("c", fps=5.0, params=forever), frames)
     flip = decayed.index("vehicle")
     assert len(decayed) == 219 and decayed[flip:] == ["vehicle"] * (219 - flip)
     assert 199 + 5 <= flip <= 199 + 7 and set(kept) == {"person"}
+    slow = _walk(CameraTracker("c", fps=2.0), frames)
+    assert 199 + 2 <= slow.index("vehicle") <= 199 + 3
 
 
 def test_a_cyclist_reported_as_a_person_one_frame_in_five_stays_a_cyclist():
@@ -49,6 +53,10 @@ def test_a_cyclist_reported_as_a_person_one_frame_in_five_stays_a_cyclist():
     frames = ["person" if r < 0.2 else "bicycle" for r in rng.random(300)]
     voted = _walk(CameraTracker("c", fps=5.0), frames)
     assert frames.count("person") >= 45 and voted[20:].count("person") == 0
+    slow = _walk(CameraTracker("c", fps=2.0), frames)  # at 2 fps 3 "person" frames in a row flip it
+    runs = "".join("p" if c == "person" else "." for c in slow[20:]).split(".")
+    # 4 of 280 frames, never 8 in a row (4 s at 2 fps: the running detector's minimum)
+    assert slow[20:].count("person") <= 6 and max(len(r) for r in runs) < 8
 
 
 # --- the batched entry points: MultiCameraTracker and TrackStage.update_batch ---------------------------
