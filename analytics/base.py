@@ -46,6 +46,7 @@ _REGISTRY: dict[str, type[Detector]] = {}
 #: read or any detector registers, not when ``analytics`` is imported (the CLI's parser needs none of them).
 #: A new built-in detector module is added here.
 BUILTIN_MODULES = (
+    "analytics.loitering",
     "analytics.behaviour",
     "analytics.vehicles",
     "analytics.crowd",

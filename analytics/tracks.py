@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-__all__ = ["Persistence", "TrackHistory", "step_speeds"]
+__all__ = ["Persistence", "TrackHistory", "step_speeds", "track_frame"]
+
+
+def track_frame(msg: dict[str, Any]) -> tuple[float, list[str], list[str], np.ndarray] | None:
+    """(t, ids, cls, xy) of a ``track/frame`` message with a ground projection, else None."""
+    xy = msg.get("xy")
+    if xy is None or not msg.get("ids"):
+        return None
+    return float(msg["t"]), list(msg["ids"]), list(msg["cls"]), np.asarray(xy, dtype=float).reshape(-1, 2)
 
 
 class TrackHistory:

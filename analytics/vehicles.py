@@ -11,9 +11,8 @@ from typing import Any
 import numpy as np
 
 from analytics.base import Detector, DetectorContext, EpisodeFilter, make_alert
-from analytics.behaviour import track_frame
 from analytics.geometry import Carriageways, Zones
-from analytics.tracks import Persistence, TrackHistory
+from analytics.tracks import Persistence, TrackHistory, track_frame
 
 __all__ = ["VehicleIntrusionDetector", "VehicleParams"]
 

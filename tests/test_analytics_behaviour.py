@@ -6,11 +6,10 @@ import numpy as np
 
 from analytics.behaviour import (
     AbandonedObjectDetector,
-    LoiteringDetector,
-    LoiteringParams,
     RunningDetector,
     ZoneIntrusionDetector,
 )
+from analytics.loitering import LoiteringDetector, LoiteringParams
 
 DT = 0.2  # 5 fps
 
@@ -43,7 +42,9 @@ def test_loitering_stander_vs_walker() -> None:
     rng = np.random.default_rng(1)
     stander = np.array([50.0, 50.0]) + np.cumsum(rng.normal(0, 0.05, (n, 2)), axis=0).clip(-4, 4)
     walker = line([0, 0], [1.3, 0.0], n)
-    alerts = run(LoiteringDetector(), frames({"a": ("person", stander), "b": ("person", walker)}, n))
+    standers_too = LoiteringParams(min_speed_mps=0.0)  # the dwell alone (the movement test has its own)
+    tracks = {"a": ("person", stander), "b": ("person", walker)}
+    alerts = run(LoiteringDetector(standers_too), frames(tracks, n))
     assert len(alerts) == 1
     a = alerts[0]
     assert a["kind"] == "loitering" and a["evidence"]["track"] == "cam1:a" and a["t"] == 300.0
@@ -251,3 +252,32 @@ def test_zone_intrusion_a_still_false_detection_vs_an_intruder() -> None:
     inside_walker = line([22, 0], [0.5, 0], n)  # first seen inside, walking: 1.5 m after 3 s
     alerts = run(ZoneIntrusionDetector([zone]), frames({"i": ("person", inside_walker)}, n))
     assert len(alerts) == 1 and 2.8 <= alerts[0]["t"] <= 3.2
+
+
+def test_loitering_is_walking_about_not_standing() -> None:
+    """Five minutes standing (box jitter 0.4 m: at an event, a stop, a stall) is no loitering; pacing a
+    6 m beat at 0.6 m/s for five minutes is, at 300 s."""
+    n = int(400 / DT)
+    rng = np.random.default_rng(4)
+    stander = np.array([50.0, 50.0]) + rng.normal(0, 0.4, (n, 2))
+    k = np.arange(n) * DT * 0.6 % 12.0
+    pacer = np.column_stack([10 + np.minimum(k, 12.0 - k), np.full(n, 10.0)]) + rng.normal(0, 0.2, (n, 2))
+    alerts = run(LoiteringDetector(), frames({"s": ("person", stander), "p": ("person", pacer)}, n))
+    assert [a["evidence"]["track"] for a in alerts] == ["cam1:p"] and alerts[0]["t"] == 300.0
+    assert 0.4 <= alerts[0]["evidence"]["mean_speed_mps"] <= 0.8
+    still_ok = LoiteringDetector(LoiteringParams(min_speed_mps=0.0))
+    standers = run(still_ok, frames({"s": ("person", stander)}, n))
+    assert len(standers) == 1  # with the movement test off, the stander loiters too
+
+
+def test_abandoned_needs_an_object_seen_in_most_frames() -> None:
+    """A bin that the detector calls a bag in a third of the frames (tracked in short stretches) is never
+    an abandoned bag; the same bag seen in 9 frames of 10 is, after 60 s with nobody near."""
+    n = int(120 / DT)
+    flicker = np.tile([10.0, 10.0], (n, 1))
+    flicker[(np.arange(n) // 5) % 3 != 0] = np.nan  # seen 1 s, missed 2 s
+    assert run(AbandonedObjectDetector(), frames({"b": ("object", flicker)}, n)) == []
+    mostly = np.tile([10.0, 10.0], (n, 1))
+    mostly[np.arange(n) % 10 == 9] = np.nan
+    alerts = run(AbandonedObjectDetector(), frames({"b": ("object", mostly)}, n))
+    assert len(alerts) == 1 and 60.0 <= alerts[0]["t"] <= 60.4 and alerts[0]["evidence"]["seen_frac"] >= 0.85

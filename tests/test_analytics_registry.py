@@ -18,9 +18,9 @@ from analytics.base import (
     alert_kinds,
     make_alert,
 )
-from analytics.behaviour import LoiteringDetector, LoiteringParams
 from analytics.crowd import CrowdDensityDetector
 from analytics.cyber import ConnDetector
+from analytics.loitering import LoiteringDetector, LoiteringParams
 from analytics.params import AnalyticsParams, AnalyticsParamsError
 from analytics.pipeline import AnalyticsPipeline, build_detectors, run_pipeline
 from analytics.tracking import TrackerParams
@@ -192,7 +192,7 @@ def test_unregister_cleans_up(registry) -> None:
 
 
 def test_name_clash_raises_and_keeps_the_first(registry) -> None:
-    with pytest.raises(DetectorRegistryError, match="'loitering' is taken by analytics.behaviour.Loitering"):
+    with pytest.raises(DetectorRegistryError, match="'loitering' is taken by analytics.loitering.Loitering"):
 
         class Loiter2(LoiteringDetector):
             name = "loitering"

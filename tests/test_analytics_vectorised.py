@@ -7,9 +7,9 @@ from collections import deque
 import numpy as np
 import shapely
 
-from analytics.behaviour import LoiteringDetector, LoiteringParams
 from analytics.crowd import CrowdDensityDetector, DensityParams, _WindowExtreme
 from analytics.geometry import Zones
+from analytics.loitering import LoiteringDetector, LoiteringParams
 
 
 def test_zones_contains_matches_one_test_per_polygon() -> None:
@@ -79,7 +79,8 @@ def test_density_smoothing_is_the_max_over_cameras_of_their_window_means() -> No
 
 
 def test_loitering_stitch_takes_over_a_lost_track_of_the_same_camera_only() -> None:
-    det = LoiteringDetector(LoiteringParams(dwell_s=6.0, radius_m=5.0, forget_s=3.0, hold_s=100.0))
+    det = LoiteringDetector(LoiteringParams(dwell_s=6.0, radius_m=5.0, forget_s=3.0, hold_s=100.0,
+                                            min_speed_mps=0.0))  # a stander, to test the stitching alone
     out = []
     for k in range(9):
         t = float(k)
