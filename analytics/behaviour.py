@@ -98,6 +98,8 @@ class AbandonedObjectDetector(Detector):
             if o is None and (lost := self._lost_at(tid.rsplit(":", 1)[0] + ":", t, x, y)) is not None:
                 o = self._obj[tid] = self._obj.pop(lost)  # the same bag under a new track id
             if o is None or np.hypot(x - o.x, y - o.y) > self.p.static_radius_m:
+                if o is not None:  # the id moved off (onto someone's bag?): the place keeps its object
+                    self._obj[f"{tid}~moved@{t:g}"] = o
                 k = int(dist.argmin()) if len(dist) else -1
                 owner = p_ids[k] if k >= 0 and dist[k] <= self.p.person_radius_m else None
                 self._obj[tid] = _Object(x, y, owner, None if owner else t, t, frame)

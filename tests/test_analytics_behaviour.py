@@ -281,3 +281,22 @@ def test_abandoned_needs_an_object_seen_in_most_frames() -> None:
     mostly[np.arange(n) % 10 == 9] = np.nan
     alerts = run(AbandonedObjectDetector(), frames({"b": ("object", mostly)}, n))
     assert len(alerts) == 1 and 60.0 <= alerts[0]["t"] <= 60.4 and alerts[0]["evidence"]["seen_frac"] >= 0.85
+
+
+def test_abandoned_bag_whose_id_moves_off_keeps_its_place() -> None:
+    """At 40 s the bag's track id jumps 5 m onto another object and the bag comes back under a new id:
+    the bag keeps its owner and clock (alert at 81.8 s, as without the switch)."""
+    n = int(120 / DT)
+    bag = np.tile([10.0, 10.0], (n, 1))
+    bag[int(40 / DT):] = [15.0, 10.0]
+    bag_b = np.tile([10.0, 10.0], (n, 1))
+    bag_b[: int(41 / DT)] = np.nan
+    owner = np.full((n, 2), np.nan)
+    owner[: int(20 / DT)] = [10.5, 10.0]
+    owner[int(20 / DT) : int(30 / DT)] = line([10.5, 10.0], [1.3, 0], int(10 / DT))
+    minder = np.tile([16.0, 10.0], (n, 1))  # the other object is attended
+    tracks = {"bag": ("object", bag), "bag_b": ("object", bag_b), "owner": ("person", owner),
+              "m": ("person", minder)}
+    alerts = run(AbandonedObjectDetector(), frames(tracks, n))
+    got = [(a["evidence"]["track"], a["evidence"]["owner"]) for a in alerts]
+    assert got == [("cam1:bag_b", "cam1:owner")] and 81.0 <= alerts[0]["t"] <= 82.5
