@@ -23,9 +23,9 @@ class LoiteringParams:
     The area is where the track has been lately: its recent positions (one kept per ``sample_s``) around
     their centroid. While the newest or the oldest of them lies farther than ``radius_m`` from the centroid,
     the oldest is dropped, so walking on (or drifting slowly away) restarts the clock while standing,
-    pacing or circling a spot (the scout's pattern) keeps it running. A new track that starts inside the
-    area of a track of the same camera lost within ``forget_s`` takes that area over (tracklet stitching:
-    trackers re-number a person after an occlusion or a few missed detections).
+    pacing or circling a spot (the scout's pattern) keeps it running. A new track that starts within reach
+    of where a track of the same camera was lost, within ``forget_s``, takes that area over (tracklet
+    stitching: trackers re-number a person after an occlusion or a few missed detections).
 
     Parameters
     ----------
@@ -40,8 +40,12 @@ class LoiteringParams:
         adds about 0.06 m/s at that step). A scout walks about the place he watches; people who stand for
         minutes (at an event, a stop, a stall, with friends) are everywhere in a city and are no loiterers.
     keep_s : a track that leaves an area it dwelt in this long leaves the area behind (default 60 s): a
-        younger track of the camera in that area takes it over, or a new one within ``forget_s``. At 2 fps
-        a walker crossing a circling scout often takes the scout's id away with it.
+        younger track of the camera born within ``takeover_s`` (default 10 s) of its last time there and
+        within reach of its last position there takes it over (its new id), or a new one within
+        ``forget_s``. At 2 fps a walker crossing a circling scout often takes the scout's id away with it.
+    stitch_m, reach_mps : reach of a person from where a track was last seen: ``stitch_m`` plus
+        ``reach_mps`` per second since (defaults 3 m, 1.5 m/s, a brisk walk). Anyone farther is someone
+        else: at a busy stop or entrance, a passer-by must not inherit the dwell of a passenger who left.
     hold_s : alerts of one track, or within ``radius_m`` of an earlier one, within this time are one episode.
     conf : confidence given to the alert.
     """
@@ -51,6 +55,9 @@ class LoiteringParams:
     sample_s: float = 1.0
     forget_s: float = 10.0
     keep_s: float = 60.0
+    takeover_s: float = 10.0
+    stitch_m: float = 3.0
+    reach_mps: float = 1.5
     min_speed_mps: float = 0.3
     step_s: float = 10.0
     hold_s: float = 600.0
@@ -150,11 +157,11 @@ class LoiteringDetector(Detector):
             if d is None or t - d.last > self.p.forget_s:
                 if lost is None:
                     lost = self._lost(tid, t, set(ids))
-                d = self._dwell[tid] = self._stitch(lost, x, y, r2) or _Dwell()
+                d = self._dwell[tid] = self._stitch(lost, t, x, y) or _Dwell()
                 self._group(tid)[tid] = d
             dwell = d.add(t, x, y, r2, self.p.sample_s, self.p.keep_s)
             if d.left is not None:  # an ID switch may carry this track off: the area stays to stitch
-                self._left_area(tid, d.left, t, r2)
+                self._left_area(tid, d.left, t)
             if dwell >= self.p.dwell_s and self._walks(d, t) and self._episodes.admit(t, tid, (x, y)):
                 cx, cy = d.centre()
                 out.append(
@@ -177,7 +184,7 @@ class LoiteringDetector(Detector):
             self._last_prune = t
             for k, v in self._dwell.items():  # a long dwell whose track died: to a young track there
                 if t - v.last > self.p.forget_s and v.last - v.pts[0][0] >= self.p.keep_s and "~" not in k:
-                    self._left_area(k, v, t, r2, wait=False)
+                    self._left_area(k, v, t, wait=False)
             self._dwell = {k: v for k, v in self._dwell.items() if t - v.last <= self.p.forget_s}
             for cam, group in self._by_cam.items():
                 self._by_cam[cam] = {k: v for k, v in group.items() if t - v.last <= self.p.forget_s}
@@ -189,20 +196,20 @@ class LoiteringDetector(Detector):
             d.checked, d.moving = t, d.speed(self.p.step_s)
         return d.moving >= self.p.min_speed_mps
 
-    def _left_area(self, tid: str, area: _Dwell, t: float, r2: float, *, wait: bool = True) -> None:
+    def _left_area(self, tid: str, area: _Dwell, t: float, *, wait: bool = True) -> None:
         """A track left (or, lost, stopped being seen in) the area it dwelt in for ``keep_s``: a younger
         track of the same camera now in that area (the person the tracker re-numbered while the old id
         followed someone else away, or died) takes the area over; with none, the area waits ``forget_s``
         for a new track to stitch to (``_stitch``), if ``wait``."""
-        cx, cy = area.centre()
-        best, best_d2 = None, r2
+        t_end, x_end, y_end = area.pts[-1]  # where and when the person was last in the area
+        best, best_d = None, np.inf
         for k, d in self._group(tid).items():
             if k == tid or d.last < t - self.p.forget_s or not d.pts or d.pts[0][0] <= area.pts[0][0]:
                 continue
-            n = len(d.pts)
-            d2 = (d.sx / n - cx) ** 2 + (d.sy / n - cy) ** 2
-            if d2 <= best_d2:
-                best, best_d2 = k, d2
+            t0, x0, y0 = d.pts[0]  # a young track born where and when the old one was: its new id
+            dist = float(np.hypot(x0 - x_end, y0 - y_end))
+            if abs(t0 - t_end) <= self.p.takeover_s and dist <= self._reach(t0 - t_end) and dist < best_d:
+                best, best_d = k, dist
         if best is None:
             if not wait or ":" not in tid:  # an id without a camera prefix has no camera to stitch in
                 return
@@ -226,8 +233,9 @@ class LoiteringDetector(Detector):
         return group
 
     def _lost(self, tid: str, t: float, present: set[str]) -> list:
-        """``[keys, centroids (n, 2), taken]`` of the tracks of ``tid``'s camera that are not in this frame
-        (``present``) and were seen within ``forget_s``: the ones a new track may continue."""
+        """``[keys, last positions (n, 2), last times, taken]`` of the tracks of ``tid``'s camera that are
+        not in this frame (``present``) and were seen within ``forget_s``: the ones a new track may
+        continue."""
         cam = tid.rsplit(":", 1)[0] + ":"
         group = self._by_cam.get(cam)
         # a camera id that extends this one ("a:" and "a:b:") shares the prefix: scan every track
@@ -236,20 +244,25 @@ class LoiteringDetector(Detector):
         forget = self.p.forget_s
         keys = [k for k, d in tracks.items()
                 if d.last < t and t - d.last <= forget and k not in present and k.startswith(cam)]
-        cen = np.array([tracks[k].centre() for k in keys]).reshape(-1, 2)
-        return [keys, cen, np.zeros(len(keys), bool)]
+        last = np.array([tracks[k].pts[-1] for k in keys]).reshape(-1, 3)
+        return [keys, last[:, 1:], last[:, 0], np.zeros(len(keys), bool)]
 
-    def _stitch(self, lost: list, x: float, y: float, r2: float) -> _Dwell | None:
-        """The area of a lost track (``_lost``) whose centroid is within ``radius_m`` of a new track's first
-        position: the tracker gave the same person a new id after an occlusion or missed detections, and
-        the dwell clock must not restart. Each lost track continues one new track at most."""
-        keys, cen, taken = lost
+    def _reach(self, dt: np.ndarray | float) -> np.ndarray | float:
+        """How far a person may be from where a track was last seen ``dt`` seconds earlier (m)."""
+        return self.p.stitch_m + self.p.reach_mps * np.abs(dt)
+
+    def _stitch(self, lost: list, t: float, x: float, y: float) -> _Dwell | None:
+        """The area of a lost track (``_lost``) last seen within reach of a new track's first position
+        (``stitch_m`` plus ``reach_mps`` per second since): the tracker gave the same person a new id after
+        an occlusion or missed detections, and the dwell clock must not restart. Each lost track continues
+        one new track at most."""
+        keys, last_xy, last_t, taken = lost
         if not len(keys):
             return None
-        d2 = (cen[:, 0] - x) ** 2 + (cen[:, 1] - y) ** 2
-        d2[taken] = np.inf
-        k = int(np.argmin(d2))
-        if d2[k] > r2:
+        d = np.hypot(last_xy[:, 0] - x, last_xy[:, 1] - y)
+        d[taken | (d > self._reach(t - last_t))] = np.inf
+        k = int(np.argmin(d))
+        if not np.isfinite(d[k]):
             return None
         taken[k] = True
         best = keys[k]
