@@ -89,7 +89,8 @@ class _Dwell:
         """Take one position; return how long the track has been in its area (s). When a dwell of at least
         ``keep_s`` starts to shrink (the track leaves its area), a copy of the area is put in ``left``."""
         pts = self.pts
-        if not pts or t - pts[-1][0] >= sample_s:
+        sampled = not pts or t - pts[-1][0] >= sample_s
+        if sampled:
             pts.append((t, x, y))
             self.sx += x
             self.sy += y
@@ -99,13 +100,13 @@ class _Dwell:
         if len(pts) > 1 and t - pts[0][0] >= keep_s:
             n = len(pts)
             cx, cy = self.sx / n, self.sy / n
-            _, px, py = pts[-2]
+            _, px, py = pts[-2] if sampled else pts[-1]  # the position kept before this one
             if (x - cx) ** 2 + (y - cy) ** 2 > r2 >= (px - cx) ** 2 + (py - cy) ** 2:
-                # the step out of a long dwell: keep the area as it was
+                # the step out of a long dwell: keep the area as it was, without this position
                 self.left = _Dwell()
-                self.left.pts = deque(list(pts)[:-1])
-                self.left.sx, self.left.sy = self.sx - x, self.sy - y
-                self.left.last = pts[-2][0]
+                self.left.pts = deque(list(pts)[:-1] if sampled else pts)
+                self.left.sx, self.left.sy = (self.sx - x, self.sy - y) if sampled else (self.sx, self.sy)
+                self.left.last = self.left.pts[-1][0]
         while len(pts) > 1:
             n = len(pts)
             cx, cy = self.sx / n, self.sy / n

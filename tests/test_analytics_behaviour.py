@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from analytics.behaviour import (
     AbandonedObjectDetector,
@@ -300,3 +301,19 @@ def test_abandoned_bag_whose_id_moves_off_keeps_its_place() -> None:
     alerts = run(AbandonedObjectDetector(), frames(tracks, n))
     got = [(a["evidence"]["track"], a["evidence"]["owner"]) for a in alerts]
     assert got == [("cam1:bag_b", "cam1:owner")] and 81.0 <= alerts[0]["t"] <= 82.5
+
+
+def test_the_area_left_behind_is_the_area_as_it_was() -> None:
+    """A track steps out of a 70-s dwell between two samples (sample_s 1 s, 5 fps): the area left behind
+    holds the kept positions and their sums, not the unkept position outside."""
+    from analytics.loitering import _Dwell
+
+    d = _Dwell()
+    for k in range(351):  # 70 s standing at the origin
+        d.add(k * DT, 0.5 * np.cos(k), 0.5 * np.sin(k), 144.0, 1.0, 60.0)
+    assert d.left is None
+    d.add(351 * DT, 20.0, 0.0, 144.0, 1.0, 60.0)  # 0.2 s after the last sample: not kept
+    left = d.left
+    assert left is not None and len(left.pts) == 71 and left.pts[-1][0] == 70.0
+    assert left.sx == pytest.approx(sum(p[1] for p in left.pts)) and left.sy == pytest.approx(
+        sum(p[2] for p in left.pts))
