@@ -178,27 +178,42 @@ def cop_features(*, incidents: Sequence[Mapping[str, Any]] = (), assets: Sequenc
     CopError
         A position outside WGS84 lon/lat ranges (a wrong projection), or two features with one id.
     """
-    feats = [_incident(inc, to_lonlat) for inc in incidents]
-    hit = _affected(incidents)
-    for asset in assets:
-        q = asset.get("Q")
-        if str(asset.get("id")) in hit or (q is not None and math.isfinite(float(q)) and float(q) < 1.0):
-            feats.append(_asset(asset, hit.get(str(asset.get("id")), []), to_lonlat))
-    for s in sensors:
-        feats.append(_feature("sensor", s.get("id"), _point(_locate(s, to_lonlat, f"sensor {s.get('id')}")),
-                              {"kind": s.get("kind"), "state": s.get("state")}))
-    for r in responders:
-        pos = _locate(r, to_lonlat, f"responder {r.get('id')}")
-        feats.append(_feature("responder", r.get("id"), _point(pos), {
-            "kind": r.get("kind"), "state": r.get("state"), "eta_s": r.get("eta_s"),
-            "incident": r.get("incident")}))
-    feats.extend(_route(r, to_lonlat) for r in routes)
+    layers = {"incidents": incidents, "assets": assets, "sensors": sensors, "responders": responders,
+              "routes": routes}
+    feats = [f for name in _LAYER_ARGS for f in _layer(name, layers[name], incidents, to_lonlat)]
+    _unique(feats)
+    return feats
+
+
+def _layer(name: str, items: Sequence[Mapping[str, Any]], incidents: Sequence[Mapping[str, Any]],
+           to_lonlat: ToLonLat | None) -> list[dict]:
+    """The features of one layer (``name`` as in ``cop_features``' arguments); assets need the incidents."""
+    if name == "incidents":
+        return [_incident(inc, to_lonlat) for inc in items]
+    if name == "assets":
+        hit, out = _affected(incidents), []
+        for asset in items:
+            q = asset.get("Q")
+            if str(asset.get("id")) in hit or (q is not None and math.isfinite(float(q)) and float(q) < 1.0):
+                out.append(_asset(asset, hit.get(str(asset.get("id")), []), to_lonlat))
+        return out
+    if name == "sensors":
+        return [_feature("sensor", s.get("id"), _point(_locate(s, to_lonlat, f"sensor {s.get('id')}")),
+                         {"kind": s.get("kind"), "state": s.get("state")}) for s in items]
+    if name == "responders":
+        return [_feature("responder", r.get("id"), _point(_locate(r, to_lonlat, f"responder {r.get('id')}")),
+                         {"kind": r.get("kind"), "state": r.get("state"), "eta_s": r.get("eta_s"),
+                          "incident": r.get("incident")}) for r in items]
+    return [_route(r, to_lonlat) for r in items]
+
+
+def _unique(feats: Iterable[Mapping[str, Any]]) -> None:
+    """CopError when two features share an id."""
     seen: set[str] = set()
     for f in feats:
         if f["id"] in seen:
             raise CopError(f"feature {f['id']}: two features with this id")
         seen.add(f["id"])
-    return feats
 
 
 def cop_geojson(*, incidents: Sequence[Mapping[str, Any]] = (), assets: Sequence[Mapping[str, Any]] = (),
@@ -236,10 +251,10 @@ def _dumps(obj: Any) -> str:
 class CopWriter:
     """Writes the picture's changes to ``cop.jsonl`` as a run goes, and the final ``cop.geojson``.
 
-    Each ``update`` rebuilds the picture from the latest layers and appends one line
-    ``{"t": t, "changed": [features new or different since the last update], "removed": [feature ids]}``,
-    or nothing when nothing changed. Replaying the lines in order gives the picture at any time; the last
-    state is what ``close`` writes to ``cop.geojson`` (to a temporary file in the same folder, then
+    Each ``update`` rebuilds the layers it is given (and the assets when given incidents) and appends
+    one line ``{"t": t, "changed": [features new or different since the last update], "removed": [feature
+    ids]}``, or nothing when nothing changed. Replaying the lines in order gives the picture at any time;
+    the last state is what ``close`` writes to ``cop.geojson`` (to a temporary file in the same folder, then
     renamed, so a reader never sees half a file).
 
     Parameters
@@ -255,6 +270,7 @@ class CopWriter:
         self.path_geojson, self.path_jsonl = Path(path_geojson), Path(path_jsonl)
         self._to_lonlat = _CachedProjection(to_lonlat)
         self._layers: dict[str, Sequence[Mapping[str, Any]]] = {name: () for name in _LAYER_ARGS}
+        self._feats: dict[str, list[dict]] = {name: [] for name in _LAYER_ARGS}  # by layer, as last built
         self._state: dict[str, dict] = {}
         self._fh = open(self.path_jsonl, "w", encoding="utf-8")  # closed by close()
         self.lines = 0
@@ -270,7 +286,11 @@ class CopWriter:
         if unknown:
             raise CopError(f"update: unknown layers {unknown} (known: {', '.join(_LAYER_ARGS)})")
         self._layers.update({k: list(v) for k, v in layers.items()})
-        feats = cop_features(**self._layers, to_lonlat=self._to_lonlat)
+        redo = set(layers) | ({"assets"} if "incidents" in layers else set())  # assets follow incidents
+        for name in redo:
+            self._feats[name] = _layer(name, self._layers[name], self._layers["incidents"], self._to_lonlat)
+        feats = [f for name in _LAYER_ARGS for f in self._feats[name]]
+        _unique(feats)
         new = {f["id"]: f for f in feats}
         changed = [f for fid, f in new.items() if self._state.get(fid) != f]
         removed = [fid for fid in self._state if fid not in new]
