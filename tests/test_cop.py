@@ -227,8 +227,9 @@ def test_writer_rejects_unknown_layers_and_bad_time(tmp_path):
 def test_writer_assets_follow_the_incidents(tmp_path):
     w = CopWriter(tmp_path / "cop.geojson", tmp_path / "cop.jsonl", TO_LONLAT)
     w.update(0.0, incidents=incidents(), assets=ASSETS)
-    # the incidents go: the assets they affected leave the picture; w4 stays (its Q is below 1)
+    # the incidents go: w2, only affected by one, leaves the picture; w1 and w4 stay (Q below 1), w1 now
+    # affected by no incident
     line = w.update(1.0, incidents=[])
-    assert line["changed"] == []
-    assert line["removed"] == ["incident:INC-0001", "incident:INC-0002", "asset:w1", "asset:w2"]
-    assert [f["id"] for f in w.close()["features"]] == ["asset:w4"]
+    assert [(f["id"], f["properties"]["incidents"]) for f in line["changed"]] == [("asset:w1", [])]
+    assert line["removed"] == ["incident:INC-0001", "incident:INC-0002", "asset:w2"]
+    assert [f["id"] for f in w.close()["features"]] == ["asset:w1", "asset:w4"]
