@@ -57,6 +57,8 @@ __all__ = ["CASCADE", "RESTORE_S", "Resilience", "ResilienceError", "ResilienceP
 #:   assumed.
 #: - power, water works: the pumps stop, gravity storage (towers, reservoirs) keeps some pressure: 0.2,
 #:   assumed.
+#: - power, square: an open-air place loses its lighting, displays and heating of the paving only; it serves
+#:   on in daylight: 0.8, assumed.
 #: - water, any: the mains and towers hold water for hours: 2 h, then 0.5 (sanitation, cooling, catering
 #:   lost), assumed. Hospital: reserve tanks for about a day, then 0.4, assumed. Fire station: engines carry
 #:   their own water: 0.7 after 2 h, assumed.
@@ -65,7 +67,7 @@ __all__ = ["CASCADE", "RESTORE_S", "Resilience", "ResilienceError", "ResilienceP
 #:   own signalling network keeps them running: 0.7, assumed.
 CASCADE: dict[str, dict[str, tuple[float, float]]] = {
     "power": {"*": (0.0, 0.1), "hospital": (0.0, 0.6), "police": (0.0, 0.8), "fire_station": (0.0, 0.8),
-              "telecom": (4 * 3600.0, 0.0), "water_works": (0.0, 0.2)},
+              "telecom": (4 * 3600.0, 0.0), "water_works": (0.0, 0.2), "square": (0.0, 0.8)},
     "water": {"*": (2 * 3600.0, 0.5), "hospital": (24 * 3600.0, 0.4), "fire_station": (2 * 3600.0, 0.7)},
     "telecom": {"*": (0.0, 0.5), "station": (0.0, 0.7)},
 }
