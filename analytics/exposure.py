@@ -252,10 +252,13 @@ class Exposure:
         """Share (0..1) of the circle's area inside zones with a fresh estimate at ``t`` (1.0 for radius 0
         inside one, 0.0 outside)."""
         x, y, r, t = self._query(xy, radius_m, t)
+        if r == 0:
+            if self._face_tree is None:
+                return 0.0
+            faces = self._face_tree.query(shapely.Point(x, y), predicate="intersects")
+            return 1.0 if self._fresh_faces(t)[faces].any() else 0.0
         faces, inter = self._circle(x, y, r)
         fresh = self._fresh_faces(t)[faces]
-        if r == 0:
-            return 1.0 if fresh.any() else 0.0
         return float(min(1.0, inter[fresh].sum() / (math.pi * r * r)))
 
     def zone_people(self, zone: str, t: float) -> tuple[float, float] | None:

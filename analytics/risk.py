@@ -22,8 +22,9 @@ Scales and units:
   - ``services`` sums over the asset's descendants in the dependency graph (those that lose a supply
     when it fails): ``service_weight x capacity x criticality x factor`` with ``factor`` the share of the
     dependent's function it loses (``1 - keep_q`` of ``analytics.resilience.CASCADE`` for the edge's kind
-    and the dependent's type; along a path of several edges, the product, best path taken), and
-    ``service_weight`` the person-equivalents of one person's worth of lost service (default 0.001).
+    and the dependent's type; along a path of several edges, the product; of several paths, the one that
+    costs it most), and ``service_weight`` the person-equivalents of one person's worth of lost service
+    (default 0.001).
 - **R** = T x V x C, person-equivalents: the expected harm. ``priority(R)`` maps it to 1 (most urgent) .. 4.
 
 Every table is a judgement documented with its basis; they are defaults of ``RiskParams`` and can be

@@ -84,6 +84,16 @@ def test_a_zone_without_a_fresh_estimate_leaves_its_ground_uncounted():
     assert ex.coverage((10.0, 5.0), 2.0, t=0.0) == pytest.approx(0.5, rel=1e-3)
     assert ex.coverage((5.0, 5.0), 2.0, t=0.0) == pytest.approx(1.0, rel=1e-6)
     assert ex.coverage((50.0, 5.0), 2.0, t=0.0) == 0.0
+    assert ex.coverage((5.0, 5.0), 0.0, t=0.0) == 1.0 and ex.coverage((15.0, 5.0), 0.0, t=0.0) == 0.0
+    assert ex.exposed((5.0, 5.0), 0.0, t=0.0) == (0.0, 0.0)
+
+
+def test_without_zones_only_tracked_points_count():
+    ex = Exposure(None)
+    ex.observe(0.0, "sq", 10.0)
+    ex.observe_points(0.0, [[1.0, 1.0], [2.0, 2.0], [30.0, 0.0]], camera="c")
+    assert ex.exposed((0.0, 0.0), 5.0, t=0.5)[0] == 2.0
+    assert ex.coverage((0.0, 0.0), 5.0, t=0.5) == 0.0 and ex.coverage((0.0, 0.0), 0.0, t=0.5) == 0.0
 
 
 def test_tracked_points_outside_zones_count_once_across_cameras():
