@@ -91,7 +91,10 @@ _MIN_TIME_S = 1e-6
 
 def _edge_time(default_mps: float, multi: bool):
     def one(d: Mapping) -> float:
-        return max(float(d.get("travel_time", d.get("length", 0.0) / default_mps)), _MIN_TIME_S)
+        t = float(d.get("travel_time", d.get("length", 0.0) / default_mps))
+        if not math.isfinite(t) or t < 0:
+            raise RecommendError(f"drive: an edge has travel_time {t!r}, not a finite time >= 0")
+        return max(t, _MIN_TIME_S)
 
     def weight(_u: Hashable, _v: Hashable, data: Mapping) -> float:
         return min(one(d) for d in data.values()) if multi else one(data)
@@ -100,7 +103,13 @@ def _edge_time(default_mps: float, multi: bool):
 
 def drive_times_to(drive: nx.MultiDiGraph, node: Hashable, *, params: DispatchParams = DispatchParams(),
                    ) -> tuple[dict, dict]:
-    """Drive time (s) from every node to ``node``, and each node's next nodes on a quickest way there."""
+    """Drive time (s) from every node to ``node``, and each node's next nodes on a quickest way there.
+
+    Raises
+    ------
+    RecommendError
+        An edge reached with a negative or non-finite ``travel_time``.
+    """
     weight = _edge_time(params.default_kph / 3.6, drive.is_multigraph())
     pred, dist = nx.dijkstra_predecessor_and_distance(drive.reverse(copy=False), node, weight=weight)
     return dist, pred

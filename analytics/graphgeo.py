@@ -113,7 +113,8 @@ class EdgeTable:
 
     ``edges`` are ``(u, v, key)``; ``lines`` the LineStrings walked from u to v (the edge's ``geometry`` when
     it has one, else the straight segment); ``length`` the edge ``length`` (m, else the line's length);
-    ``width`` the edge ``width_m`` (m, else ``default_width_m``); ``tree`` an STRtree over ``lines``.
+    ``width`` the edge ``width_m`` (m, else ``DEFAULT_WIDTH_M``); ``tree`` an STRtree over ``lines``;
+    ``nodes`` the nodes in ``node_key`` order, ``xy`` their positions (N, 2), ``index`` node -> row.
     """
 
     edges: list[tuple]
@@ -133,7 +134,14 @@ _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def edge_table(graph: nx.MultiDiGraph) -> EdgeTable:
-    """The graph's ``EdgeTable``, built once per graph object (rebuilt if its size changed)."""
+    """The graph's ``EdgeTable``, built once per graph object (rebuilt if its size changed).
+
+    Raises
+    ------
+    RecommendError
+        A node without finite ``x``/``y``, or an edge with a negative or non-finite ``length`` or a
+        ``width_m`` that is not a positive number.
+    """
     return _cached(graph)
 
 
@@ -174,6 +182,10 @@ def _build(graph: nx.MultiDiGraph) -> EdgeTable:
         lines.append(line)
         length[i] = float(d.get("length", line.length))
         width[i] = float(d.get("width_m", DEFAULT_WIDTH_M))
+    bad = ~np.isfinite(length) | (length < 0) | ~np.isfinite(width) | (width <= 0)
+    if bad.any():
+        u, v, k, _d = rows[int(np.flatnonzero(bad)[0])]
+        raise RecommendError(f"graph: edge ({u}, {v}, {k}) has a negative or non-finite length or width_m")
     lines_arr = np.array(lines, dtype=object)
     edges = [(u, v, k) for u, v, k, _ in rows]
     return EdgeTable(edges, lines_arr, length, width, shapely.STRtree(lines_arr), nodes, xy, index)

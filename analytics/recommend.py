@@ -198,7 +198,7 @@ def _evacuate(ctx: _Context) -> list[dict]:
 def _close_inflow(ctx: _Context) -> list[dict]:
     if ctx.walk is None:
         return []
-    gathering = ctx.gathering()
+    gathering = ctx.gathering() if ctx.incident["kind"] == "crowd_emergency" else None
     if gathering is None and ctx.xy is None:
         return []
     area = gathering if gathering is not None else ctx.hazard()

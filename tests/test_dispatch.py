@@ -84,3 +84,10 @@ def test_a_drive_time_tie_goes_to_the_lower_unit_id_whatever_the_input_order():
     for order in (units, units[::-1]):
         (res,) = nearest_units(drive_line(), SCENE, order, ["police"])
         assert res["unit"] == "A-side" and res["eta_s"] == 36.0 and res["path"] == [3, 0]
+
+
+def test_a_non_finite_travel_time_is_refused():
+    g = drive_line()
+    g.edges[2, 0, 0]["travel_time"] = float("inf")
+    with pytest.raises(RecommendError, match="travel_time"):
+        nearest_units(g, SCENE, _units(), ["police"])

@@ -182,3 +182,10 @@ def test_exit_routes_keep_one_route_per_exit_from_the_start_nearest_the_incident
     assert all(len(e["starts"]) == 1 for e in exits[1:])
     all_exits = exit_routes(plan, origin=CENTRE, max_routes=20)
     assert sorted(s for e in all_exits for s in e["starts"]) == plan["starts"]
+
+
+def test_a_graph_with_a_non_finite_length_is_refused():
+    g = grid(2)
+    g.add_edge(0, 3, length=float("nan"))
+    with pytest.raises(RecommendError, match=r"edge \(0, 3, 0\)"):
+        evacuation_routes(g, hazard_area("explosion", xy=(0.0, 0.0)))
