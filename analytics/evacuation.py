@@ -14,8 +14,8 @@ inside the hazard are dropped.
 **Cost.** An edge costs its walking time with the sensed crowd (``analytics.crowdcost``: the length times
 Weidmann's density penalty, over the free walking speed). The hazard, walking u -> v:
 
-- an edge that starts outside the hazard and enters it (ends inside, or runs through it) is forbidden: a
-  route never enters or re-enters it (a start outside the hazard counts as on its boundary);
+- an edge that starts outside the hazard and enters it (ends inside, or runs through it; touching its
+  boundary is not entering) is forbidden: a route never enters or re-enters it;
 - an edge that starts inside and ends outside, or deeper-to-shallower (closer to the boundary), is the way out
   and costs its walking time;
 - an edge that starts inside and goes no nearer the boundary costs ``inside_penalty`` (10) times its time: a
@@ -23,7 +23,8 @@ Weidmann's density penalty, over the free walking speed). The hazard, walking u 
 
 **Search.** One multi-source Dijkstra on the reversed graph from every safe node at once (a virtual source
 joined to them at zero cost) gives each node its cheapest way to safety; ties go to the lowest node id. Starts
-are the walk nodes inside the hazard and the node nearest the incident. A route reports its nodes, its
+are the walk nodes inside the hazard and the node nearest the incident (a start with no way out that keeps
+out of the hazard is reported unreachable). A route reports its nodes, its
 ``[x, y]`` polyline, its length, its walking time (without the inside penalty) and the metres it walks inside
 the hazard; ``exit_routes`` keeps one route per exit edge (where routes cross the hazard boundary).
 """
@@ -165,25 +166,21 @@ def safe_nodes(walk: nx.MultiDiGraph, hazard: shapely.Polygon, *, safe_zones: Se
     return [table.nodes[j] for j in sorted(chosen) if not inside[j]]
 
 
-def _edge_weights(table, hazard: shapely.Polygon, cost: np.ndarray, starts: list,
-                  params: EvacuationParams) -> np.ndarray:
-    """Search cost of every edge: its walking time, ``inside_penalty`` times it, or inf (forbidden). A start
-    outside the hazard counts as on its boundary: its ways out are the edges that do not enter the hazard."""
+def _edge_weights(table, hazard: shapely.Polygon, cost: np.ndarray, params: EvacuationParams) -> np.ndarray:
+    """Search cost of every edge: its walking time, ``inside_penalty`` times it, or inf (forbidden)."""
     inside = shapely.contains_xy(hazard, table.xy[:, 0], table.xy[:, 1])
     depth = np.zeros(len(table.nodes))
     if inside.any():
         depth[inside] = shapely.distance(shapely.points(table.xy[inside]), hazard.boundary)
-    origin = inside.copy()
-    origin[[table.index[s] for s in starts]] = True
     w = cost.astype(float).copy()
     touch = np.sort(table.tree.query(hazard, predicate="intersects"))
     if len(touch):
         u = np.array([table.index[table.edges[i][0]] for i in touch], dtype=int)
         v = np.array([table.index[table.edges[i][1]] for i in touch], dtype=int)
         enters = inside[v] | (shapely.length(shapely.intersection(table.lines[touch], hazard)) > _TOUCH_M)
-        leaving = origin[u] & (~inside[v] | (depth[v] < depth[u]))
-        w[touch[origin[u] & ~leaving]] *= params.inside_penalty
-        w[touch[~origin[u] & enters]] = np.inf
+        leaving = inside[u] & (~inside[v] | (depth[v] < depth[u]))
+        w[touch[inside[u] & ~leaving]] *= params.inside_penalty
+        w[touch[~inside[u] & enters]] = np.inf
     return np.maximum(w, _MIN_COST_S)
 
 
@@ -259,7 +256,7 @@ def evacuation_routes(walk: nx.MultiDiGraph, hazard: shapely.Polygon, *,
     starts = sorted(starts, key=node_key)
     safe = safe_nodes(walk, hazard, safe_zones=safe_zones, params=params)
     cost, _rho = edge_costs(table, density or DensityField(), params.walk)
-    pred, dist, best = _search(table, _edge_weights(table, hazard, cost, starts, params), safe)
+    pred, dist, best = _search(table, _edge_weights(table, hazard, cost, params), safe)
     safe_set = set(safe)
     routes, unreachable = [], []
     for s in starts:

@@ -189,3 +189,25 @@ def test_a_graph_with_a_non_finite_length_is_refused():
     g.add_edge(0, 3, length=float("nan"))
     with pytest.raises(RecommendError, match=r"edge \(0, 3, 0\)"):
         evacuation_routes(g, hazard_area("explosion", xy=(0.0, 0.0)))
+
+
+def _line_of_three() -> nx.MultiDiGraph:
+    g = nx.MultiDiGraph()
+    for n, x in ((0, 0.0), (1, 100.0), (2, 400.0)):
+        g.add_node(n, x=x, y=0.0)
+    for a, b in ((0, 1), (1, 2)):
+        g.add_edge(a, b, length=g.nodes[b]["x"] - g.nodes[a]["x"])
+        g.add_edge(b, a, length=g.nodes[b]["x"] - g.nodes[a]["x"])
+    return g
+
+
+def test_a_start_outside_the_hazard_never_walks_into_it_but_may_touch_it():
+    g = _line_of_three()
+    # the street 0-1 runs through a disc round (50, 0): the start 0 nearest the incident has no way out
+    disc = shapely.Point(50.0, 0.0).buffer(20.0)
+    plan = evacuation_routes(g, disc, origin=(0.0, 10.0))
+    assert plan["starts"] == [0] and plan["routes"] == [] and plan["unreachable"] == [0]
+    # a hazard touching the street at one point only does not close it
+    corner = shapely.Polygon([(50.0, 0.0), (40.0, 20.0), (60.0, 20.0)])
+    plan = evacuation_routes(g, corner, origin=(0.0, 10.0))
+    assert plan["routes"][0]["nodes"] == [0, 1, 2] and plan["routes"][0]["hazard_m"] == 0.0
