@@ -12,8 +12,9 @@ in registry order, used or not). A new stream is appended to that tuple, so earl
 numbers.
 
 Alerts from the analytics pipeline (``scenarios.alerting``) are published back on ``analytics/alert`` and
-written to ``alerts.jsonl``; under ``response.policy: auto`` they also dispatch responders
-(``scenarios.response``). Scheduled events and ordered dispatches are ``scenarios.scheduled``.
+written to ``alerts.jsonl``; the incident stage (``scenarios.incidents``) fuses them into incidents with risk,
+recommended actions, CAP messages and the operational picture, and under ``response.policy: auto`` applies
+the actions after ``decision_delay_s``. Scheduled events and ordered dispatches are ``scenarios.scheduled``.
 
 Everything is written into a hidden temporary folder beside the output folder and renamed into place only
 when the run finished, so a failed run leaves no half-written files. Files (``RUN_FILES``): ``scenario.yaml``
@@ -21,7 +22,9 @@ when the run finished, so a failed run leaves no half-written files. Files (``RU
 ``density_estimates.csv`` (the analytics' sensed people per zone), ``sensors/`` (the camera frames,
 detections, ground truth and tracker output as Parquet tables in ``frames/`` and/or MOT det/gt/track text per
 camera, as the scenario's ``outputs:`` says; ``conn.log``, ``syslog.log``), ``alerts.jsonl``,
-``analytics.json`` (the pipeline's errors per detector), ``metrics.json``.
+``analytics.json`` (the pipeline's errors per detector), ``incidents.jsonl``, ``actions.jsonl``,
+``alerts/*.xml`` (CAP), ``cop.geojson``, ``cop.jsonl``, ``resilience.csv``, ``incidents_truth.jsonl`` (for
+scoring), ``metrics.json``.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +55,8 @@ from analytics.params import AnalyticsParams
 from scenarios.alerting import AlertStream
 from scenarios.detection import RADIUS_M
 from scenarios.evaluation import write_metrics
+from scenarios.incidents import FUSION_FILE, IncidentRun
 from scenarios.resolved import resolve
-from scenarios.response import AutoResponse
 from scenarios.run_loop import DENSITY_PERIOD_S, RunLoop
 from scenarios.scheduled import schedule_events
 from scenarios.schema import Scenario, ScenarioError, load_scenario
@@ -87,8 +90,14 @@ class RunResult:
     missing: list[str] = field(default_factory=list)   # parts of the scenario a shortened run leaves out
 
 
+def _start(start_time: str) -> datetime:
+    """The scenario's start as an aware datetime (UTC when it names no offset)."""
+    dt = datetime.fromisoformat(str(start_time).replace("Z", "+00:00"))
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
+
+
 def _epoch(start_time: str) -> float:
-    return datetime.fromisoformat(str(start_time).replace("Z", "+00:00")).timestamp()
+    return _start(start_time).timestamp()
 
 
 class _Run:
@@ -117,7 +126,6 @@ class _Run:
         self._build_crowd()
         self.model = CityModel(self.twin, rng=self.rng["individuals"], crowd=self.crowd)
         self.responders = create_responders(self.model)
-        self.auto = AutoResponse(self.model) if d["response"]["policy"] == "auto" else None
         self.attackers = [make_attacker(self.model, kind, p, at_node=where.node, at_xy=where.xy, zone=zone)
                           for kind, p, where, zone in self.where.physical]
         self._build_lookalikes()
@@ -184,14 +192,18 @@ class _Run:
         self.density_fh = open(self.tmp / "crowd_density.csv", "w", encoding="utf-8")  # noqa: SIM115
         self.density_fh.write("t,zone,people\n")
         self.aborters.append(self.density_fh.close)
-        self.alerts = None
+        self.alerts = self.incidents = None
         if self.analytics:
             self.alerts = AlertStream(self.bus, self.tmp, zones=self.zones, restricted=self.where.restricted,
                                       roads=self._roads(), crs=self.twin.crs,
-                                      on_alert=self.auto.on_alert if self.auto else None,
                                       params=self._analytics_params(), witness=self._witness,
                                       outputs=self.sc.outputs())
             self.aborters.append(self.alerts.abort)
+            resp = self.d["response"]
+            self.incidents = IncidentRun(self, self.bus, self.tmp, epoch=_start(self.d["start_time"]),
+                                         policy=resp["policy"], decision_delay_s=resp["decision_delay_s"],
+                                         alerts=self.alerts)
+            self.aborters.append(self.incidents.abort)
         exporters = [e for _, k in SENSOR_KINDS.items() for e in k.exporters] + list(CyberRange.exporters)
         self.exports.start(self.sensors, exporters, float(self.d["duration_s"]), self.sc.outputs())
 
@@ -219,6 +231,8 @@ class _Run:
         loop = RunLoop(self)
         if self.alerts is not None:
             self.alerts.defer = loop.at_instant_end
+        if self.incidents is not None:
+            self.incidents.schedule = loop.after
         actions = schedule_events(self, self.where.events, self.where.orders)
         t0 = time.perf_counter()
         loop.run_until(float(d["duration_s"]), float(d["dt_s"]), actions, title=d["name"], quiet=self.quiet)
@@ -233,6 +247,9 @@ class _Run:
         self.density_fh.close()
         if self.alerts is not None:
             self.alerts.close()
+        fused = self.incidents.close(float(self.d["duration_s"])) if self.incidents is not None else {}
+        if fused:
+            (self.tmp / FUSION_FILE).write_text(dumps(fused) + "\n", encoding="utf-8")
         self.exports.close()
         cyber = list(self.cyber.truth_events())
         n = merge_truth(self.tmp / ".ground_truth.model.tmp", cyber, self.tmp / "ground_truth.jsonl",
@@ -244,7 +261,8 @@ class _Run:
             kinds[r["kind"]] = kinds.get(r["kind"], 0) + 1
         return {"truth_lines": n, "truth_kinds": dict(sorted(kinds.items())),
                 "events_lines": self.exports.lines,
-                "alerts": self.alerts.count if self.alerts is not None else 0, "sensors": len(self.sensors),
+                "alerts": self.alerts.count if self.alerts is not None else 0,
+                "incidents": fused.get("incidents", 0), "sensors": len(self.sensors),
                 "cameras": len(self.cameras), "individuals": self.cast, "people": len(self.crowd)}
 
     def _witness(self, alert: dict) -> dict:

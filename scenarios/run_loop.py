@@ -129,6 +129,10 @@ class RunLoop:
             run.density_fh.write("".join(f"{t},{z},{n}\n" for z, n in counts.items()))
             yield self.env.timeout(DENSITY_PERIOD_S)
 
+    def after(self, delay_s: float, fn: Callable[[float], None]) -> None:
+        """Call ``fn(now)`` ``delay_s`` from now, before the normal events of that instant."""
+        self.env.process(self._at(max(float(delay_s), 0.0), fn))
+
     def _at(self, at_s: float, fn: Callable[[float], None]):
         yield UrgentTimeout(self.env, at_s)
         fn(self.env.now)

@@ -155,6 +155,7 @@ def _attacks_field() -> Tagged:
 UNIT_KINDS = ("police", "fire", "ambulance")
 _RESPONSE = Map(keys={
     "policy": Str(default="advise", choices=("advise", "auto")),
+    "decision_delay_s": Num(default=30.0, ge=0),
     "dispatch": ListOf(default=[], item=Map(keys={
         "unit": Str(choices=UNIT_KINDS), "to": Place(), "at_s": Num(default=0.0, ge=0)})),
 })

@@ -39,6 +39,6 @@ def unit_table(responders) -> list[dict[str, Any]]:
     out = []
     for r in responders:
         xy = None if r.xy is None else [round(float(r.xy[0]), 2), round(float(r.xy[1]), 2)]
-        out.append({"id": f"{r.kind}-{r.tid}", "kind": r.kind, "node": r.node, "available": r.status == "idle",
-                    "status": r.status, "xy": xy, "station": r.station})
+        out.append({"id": f"{r.kind}-{r.tid}", "kind": r.kind, "node": r.node,
+                    "available": r.status == "idle", "status": r.status, "xy": xy, "station": r.station})
     return out

@@ -6,7 +6,6 @@ import pytest
 
 from analytics.dispatch import DISPATCH_RULES, UNIT_KINDS, check_units, drive_times_to, nearest_units
 from analytics.graphgeo import RecommendError
-from scenarios.response import AUTO_DISPATCH
 from tests._recgraphs import drive_line
 
 SCENE = (5.0, 0.0)     # 5 m from drive node 0
@@ -18,13 +17,12 @@ def _units(**available):
             for uid, n in nodes.items()]
 
 
-def test_the_rules_start_from_the_auto_dispatch_table_keyed_by_incident_kind():
-    by_alert = {"gunshot": "armed_attack", "explosion": "explosion", "vehicle_intrusion": "vehicle_attack",
-                "abandoned_object": "suspicious_object", "zone_intrusion": "intrusion"}
-    for alert, incident in by_alert.items():
-        assert DISPATCH_RULES[incident] == AUTO_DISPATCH[alert]
-    assert DISPATCH_RULES["crowd_emergency"] == ("police", "ambulance")
-    assert set(DISPATCH_RULES) == set(by_alert.values()) | {"crowd_emergency"}
+def test_the_rules_send_the_units_each_incident_kind_needs():
+    # the table that replaced the run's fixed per-alert dispatch (scenarios/response.py until issue #13)
+    assert DISPATCH_RULES == {"armed_attack": ("police", "ambulance"),
+                              "explosion": ("police", "fire", "ambulance"),
+                              "vehicle_attack": ("police", "ambulance"), "suspicious_object": ("police",),
+                              "intrusion": ("police",), "crowd_emergency": ("police", "ambulance")}
     assert all(set(kinds) <= set(UNIT_KINDS) for kinds in DISPATCH_RULES.values())
 
 

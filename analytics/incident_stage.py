@@ -1,0 +1,297 @@
+"""The step after detection, on plain data: alerts -> incidents (``analytics.fusion``) -> risk
+(``analytics.risk``) -> recommended actions (``analytics.recommend``) -> CAP messages (``analytics.cap``), the
+common operational picture (``analytics.cop``) and the assets' functionality (``analytics.resilience``).
+
+A run feeds it every bus message (``observe``: camera calibrations give the cameras, area counters can
+contradict crowd claims, the crowd detector's estimates give exposure) and every alert (``push``);
+``run_sim.py fuse`` feeds it a recorded alert file. Both give the same incidents for the same alerts.
+
+Outputs in ``out_dir``: ``incidents.jsonl`` (every incident state change: the incident dict with the time of
+the change), ``actions.jsonl`` (every recommendation when first made or changed, and what was applied),
+``alerts/*.xml`` (CAP 1.2), ``cop.jsonl`` and ``cop.geojson``, ``resilience.csv`` (``close``).
+
+Actions are recomputed only when an incident is new or what they depend on changed (kind, hybrid flag,
+priority, a move of more than ``replan_move_m``): routing on the city's graphs per alert would cost more
+than the fusion itself.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import shapely
+
+from analytics.camera_views import ViewParams, camera_table
+from analytics.cap import CapParams, CapPublisher
+from analytics.cop import CopWriter
+from analytics.exposure import Exposure
+from analytics.files import atomic_write_lines
+from analytics.fusion import Fusion, FusionParams
+from analytics.recommend import RecommendParams, recommend
+from analytics.resilience import Resilience
+from analytics.risk import RiskParams, assess, priority
+
+__all__ = ["IMPACTS", "IncidentParams", "IncidentStage", "Site"]
+
+#: Incident kind -> (functionality Q left at each asset the incident lies in, seconds to restore it), applied
+#: once per incident and asset when the incident's confidence first reaches ``impact_conf``. Assumed planning
+#: values: an armed attack or a blast closes the place (Q 0) for hours of police and forensic work; a ramming
+#: closes it for about two; a suspicious object cordons it (Q 0.3) for the half hour an EOD team needs; a
+#: crowd emergency halves it for a quarter hour; an intrusion costs a little for ten minutes.
+IMPACTS: dict[str, tuple[float, float]] = {
+    "armed_attack": (0.0, 4 * 3600.0), "explosion": (0.0, 8 * 3600.0), "vehicle_attack": (0.1, 2 * 3600.0),
+    "suspicious_object": (0.3, 1800.0), "crowd_emergency": (0.5, 900.0), "intrusion": (0.8, 600.0),
+}
+
+
+@dataclass(frozen=True)
+class IncidentParams:
+    """Settings of the incident stage (each part's own parameters, and how often the picture is written)."""
+
+    fusion: FusionParams = field(default_factory=FusionParams)
+    risk: RiskParams = field(default_factory=RiskParams)
+    recommend: RecommendParams = field(default_factory=RecommendParams)
+    #: CAP: an Alert once R >= 1 person-equivalent (priority 2 and above, ``analytics.risk``)
+    cap: CapParams = field(default_factory=lambda: CapParams(risk_threshold=1.0))
+    views: ViewParams = field(default_factory=ViewParams)
+    #: the operational picture's sensors and responders are refreshed at most this often (s)
+    cop_period_s: float = 5.0
+    #: ``resilience.csv`` sample step (s)
+    resilience_step_s: float = 10.0
+    impact_conf: float = 0.5
+    replan_move_m: float = 25.0
+
+
+@dataclass
+class Site:
+    """What the site knows, as plain data: assets, their dependencies, the IT/OT network, the walk and drive
+    graphs, the crowd zones, the cameras' addresses, a projection to lon/lat, and a unit status board."""
+
+    assets: list[dict] = field(default_factory=list)
+    dependencies: nx.DiGraph | None = None
+    network: nx.Graph | None = None
+    walk: nx.MultiDiGraph | None = None
+    drive: nx.MultiDiGraph | None = None
+    zones: dict[str, list] = field(default_factory=dict)
+    camera_ips: dict[str, str] = field(default_factory=dict)
+    to_lonlat: Callable[[Sequence[float]], Sequence[float] | None] | None = None
+    units: Callable[[], list[dict]] = lambda: []
+    #: calibration records known before the stream starts (``fuse`` with a recorded events file)
+    calibrations: dict[str, dict] = field(default_factory=dict)
+
+
+class IncidentStage:
+    """Alerts and sensor messages in; incidents, actions, CAP, the picture and resilience out (module
+    docstring). ``on_actions(t, incident, actions)`` is told of each new or changed recommendation (the
+    run applies them under ``response.policy: auto``)."""
+
+    def __init__(self, site: Site, out_dir: str | Path, *, epoch: datetime, exercise: bool = False,
+                 params: IncidentParams | None = None,
+                 on_actions: Callable[[float, dict, list[dict]], list[dict]] | None = None) -> None:
+        self.site, self.p = site, params or IncidentParams()
+        self.out = Path(out_dir)
+        (self.out / "alerts").mkdir(parents=True, exist_ok=True)
+        self.on_actions = on_actions
+        self._calib: dict[str, dict] = dict(site.calibrations)
+        self.fusion: Fusion | None = None
+        self.exposure = Exposure(site.zones) if site.zones else None
+        self.resilience = Resilience(site.assets, site.dependencies)
+        self.cap = CapPublisher(epoch=epoch, exercise=exercise, params=self.p.cap)
+        self.cop = CopWriter(self.out / "cop.geojson", self.out / "cop.jsonl", site.to_lonlat)
+        self._inc_fh = open(self.out / "incidents.jsonl", "w", encoding="utf-8")  # noqa: SIM115 - close()
+        self._act_fh = open(self.out / "actions.jsonl", "w", encoding="utf-8")  # noqa: SIM115 - close()
+        self._planned: dict[str, tuple] = {}     # incident -> what its actions were planned for
+        self._impacted: set[tuple[str, str]] = set()
+        self._last_cop = -math.inf
+        self.counts = {"alerts": 0, "incidents": 0, "changes": 0, "actions": 0, "cap": 0, "errors": 0}
+        self.cap_first: dict[str, float] = {}
+        self.t = 0.0
+
+    # -- input ------------------------------------------------------------------------------------------
+
+    def observe(self, msg: Mapping[str, Any]) -> list[dict]:
+        """A sensor message: calibrations, area counters (contradictions) and nothing else so far."""
+        topic = msg.get("topic")
+        if topic == "camera/calibration" and msg.get("camera_id") is not None:
+            self._calib[str(msg["camera_id"])] = dict(msg)
+            return []
+        if topic == "counter/area" and self.fusion is not None:
+            return self._changed(float(msg["t"]), self.fusion.observe(msg))
+        return []
+
+    def density(self, rows: Sequence[tuple[float, str, float]]) -> None:
+        """The crowd detector's estimates ``(t, zone, people)``: what exposure is estimated from."""
+        if self.exposure is None:
+            return
+        for t, zone, people in rows:
+            if zone in self.site.zones and math.isfinite(people):
+                self.exposure.observe(float(t), str(zone), max(float(people), 0.0))
+
+    def push(self, alert: Mapping[str, Any], t: float | None = None) -> list[dict]:
+        """Fuse one alert (published at ``t``, default its own ``t``); the incident dicts it changed."""
+        if self.fusion is None:
+            self._start()
+        t = float(alert["t"] if t is None else t)
+        self.counts["alerts"] += 1
+        return self._changed(t, self.fusion.push(alert))
+
+    def _start(self) -> None:
+        s = self.site
+        cams = camera_table(self._calib, ips=s.camera_ips, params=self.p.views)
+        self.fusion = Fusion(cameras=cams, network=s.network, assets=s.assets, dependencies=s.dependencies,
+                             to_lonlat=s.to_lonlat, zones=s.zones, params=self.p.fusion)
+        self._sensors = [{"id": c, "kind": "camera", "xy": v["xy"], "state": "up"}
+                         for c, v in cams.items() if v["xy"] is not None]
+        self._lost: set[str] = set()
+
+    # -- one incident change ----------------------------------------------------------------------------
+
+    def _changed(self, t: float, incidents: list[dict]) -> list[dict]:
+        self.t = max(self.t, t)
+        out = []
+        for inc in incidents:
+            obj = self.fusion.incident(inc["id"])
+            risk = assess(inc, assets=self.site.assets, dependencies=self.site.dependencies,
+                          exposure=self.exposure, t=t, params=self.p.risk)
+            obj.set_risk(risk, t)
+            obj.set_priority(priority(risk["R"], thresholds=self.p.risk.thresholds), t)
+            self._plan(t, obj)
+            self._impact(t, obj.to_dict())
+            final = obj.to_dict()
+            self._write(self._inc_fh, {"t": t, **final})
+            self.counts["changes"] += 1
+            for name, body in self.cap.update(final, t):
+                atomic_write_lines(self.out / "alerts" / name, [body.decode("utf-8").rstrip("\n")])
+                self.counts["cap"] += 1
+                self.cap_first.setdefault(final["id"], t)
+            out.append(final)
+        self.counts["incidents"] = len(self.fusion.tracks)
+        self._picture(t, force=bool(out))
+        return out
+
+    def _plan(self, t: float, obj) -> None:
+        """Recommend again when what the actions depend on changed (module docstring)."""
+        inc = obj.to_dict()
+        key = (inc["kind"], inc["hybrid"], inc["priority"], inc["state"])
+        old = self._planned.get(inc["id"])
+        if old is not None and old[0] == key and not self._moved(old[1], inc.get("xy")):
+            return
+        self._planned[inc["id"]] = (key, inc.get("xy"))
+        actions = recommend(inc, walk=self.site.walk, drive=self.site.drive, network=self.site.network,
+                            units=self.site.units(), zones=self.site.zones, densities=self._densities(t),
+                            params=self.p.recommend)
+        obj.set_actions(actions, t)
+        applied = self.on_actions(t, inc, actions) if self.on_actions is not None and actions else []
+        done = {a.get("action"): a for a in applied}
+        for a in actions:
+            self._write(self._act_fh, {"t": t, "incident": inc["id"], "action": a,
+                                       "applied": done.get(a["id"])})
+            self.counts["actions"] += 1
+
+    def _moved(self, before, now) -> bool:
+        if before is None or now is None:
+            return (before is None) != (now is None)
+        return math.dist(before, now) > self.p.replan_move_m
+
+    def _densities(self, t: float) -> dict[str, float]:
+        """Sensed people per m² of each zone with a fresh estimate."""
+        if self.exposure is None:
+            return {}
+        out = {}
+        for zone, ring in self.site.zones.items():
+            got = self.exposure.zone_people(zone, t)
+            area = self._area(zone, ring)
+            if got is not None and area > 0:
+                out[zone] = float(got[0]) / area
+        return out
+
+    def _area(self, zone: str, ring) -> float:
+        cache = self.__dict__.setdefault("_areas", {})
+        if zone not in cache:
+            geom = ring if hasattr(ring, "area") else shapely.Polygon(ring)
+            cache[zone] = float(geom.area)
+        return cache[zone]
+
+    def _impact(self, t: float, inc: dict) -> None:
+        """Take the incident's assets down by ``IMPACTS`` once it is confident enough."""
+        what = IMPACTS.get(inc["kind"])
+        if what is None or inc["confidence"] < self.p.impact_conf or inc["state"] in ("false_alarm",):
+            return
+        for asset in inc.get("assets") or ():
+            if (inc["id"], asset) not in self._impacted and asset in self.resilience.index:
+                self._impacted.add((inc["id"], asset))
+                self.resilience.impact(t, asset, what[0], what[1], cause=inc["id"])
+
+    # -- the picture --------------------------------------------------------------------------------------
+
+    def _picture(self, t: float, *, force: bool) -> None:
+        slow = t - self._last_cop >= self.p.cop_period_s
+        if not (force or slow) or self.fusion is None:
+            return
+        layers: dict[str, Any] = {"incidents": [i for i in self.fusion.incidents()]}
+        layers["routes"] = [{"id": a["id"], "incident": i["id"], "kind": a["kind"], "xy": a["xy"],
+                             "why": a.get("why", "")}
+                            for i in layers["incidents"] for a in i.get("actions") or ()
+                            if a["kind"] == "evacuate" and a.get("xy")]
+        if slow:
+            self._last_cop = t
+            layers["sensors"] = self._sensor_states(layers["incidents"])
+            layers["responders"] = [{"id": u["id"], "kind": u["kind"], "xy": u.get("xy"),
+                                     "state": u.get("status", "idle"), "eta_s": u.get("eta_s"),
+                                     "incident": u.get("incident")} for u in self.site.units()
+                                    if u.get("xy") is not None]
+        self.cop.update(t, **layers)
+
+    def _sensor_states(self, incidents: list[dict]) -> list[dict]:
+        by_ip = {ip: c for c, ip in self.site.camera_ips.items()}
+        state: dict[str, str] = {}
+        for inc in incidents:
+            if inc["state"] in ("resolved", "false_alarm", "closed"):
+                continue
+            for a in inc.get("alerts") or ():
+                if a["kind"] in ("stream_loss", "video_frozen", "video_replay", "camera_tamper"):
+                    for s in a.get("source") or ():
+                        cam = s if s in self._calib else by_ip.get(s)
+                        if cam is not None:
+                            state[cam] = a["kind"]
+        return [{**s, "state": state.get(s["id"], "up")} for s in self._sensors]
+
+    # -- end ----------------------------------------------------------------------------------------------
+
+    def tick(self, t: float) -> None:
+        """Time passes without alerts: refresh the picture's slow layers."""
+        self.t = max(self.t, t)
+        if self.fusion is not None:
+            self._picture(t, force=False)
+
+    def close(self, t_end: float) -> dict[str, Any]:
+        """Close the streams; write ``cop.geojson`` and ``resilience.csv``; the stage's figures."""
+        if self.fusion is None:
+            self._start()
+        self._picture(t_end, force=True)
+        self.cop.close()
+        self._inc_fh.close()
+        self._act_fh.close()
+        step = self.p.resilience_step_s
+        n = int(math.floor(max(t_end, 0.0) / step)) + 1
+        times = [round(k * step, 6) for k in range(n)]
+        if not times or times[-1] < t_end:
+            times.append(float(t_end))
+        self.resilience.write_csv(self.out / "resilience.csv", self.resilience.sample(times))
+        loss = self.resilience.loss(t_end)
+        return {**self.counts, "cap_first_t": dict(self.cap_first), "resilience_loss": loss}
+
+    def abort(self) -> None:
+        for fh in (self._inc_fh, self._act_fh):
+            fh.close()
+
+    @staticmethod
+    def _write(fh, obj: dict) -> None:
+        fh.write(json.dumps(obj, allow_nan=False, separators=(",", ":"), sort_keys=True) + "\n")

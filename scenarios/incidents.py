@@ -1,0 +1,146 @@
+"""The incident stage on a run's bus: alerts fused into incidents with risk, actions, CAP and the picture
+(``analytics.incident_stage``), and under ``response.policy: auto`` the actions applied to the simulation.
+
+The stage is given the site as plain tables (``scenarios.site``) and the bus's messages; it never sees the
+truth. Under ``auto`` each new or changed recommendation is applied ``decision_delay_s`` after it was made:
+
+- ``dispatch``: the unit kind is sent to the incident (``CityModel.dispatch``: the idle unit of that kind
+  with the least drive time, which is the recommended one unless it was taken meanwhile);
+- ``evacuate``: the people inside the hazard are ordered to the ends of the incident's evacuation routes
+  (``Crowd.evacuate``), once per incident;
+- ``close_inflow``: the listed walk edges are closed to routing (``Crowd.close_edges``), once per incident;
+- ``isolate_segment``, ``failover``: recorded as not applied: the cyber range has no isolation or
+  failover control yet.
+
+For scoring, ``incidents_truth.jsonl`` records when each incident was created how many people truly were
+within its risk radius (``CityModel.who_is_near``); the stage never reads it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import shapely
+
+from analytics.geometry import LonLatProjector
+from analytics.incident_stage import IncidentParams, IncidentStage, Site
+from scenarios.site import asset_table, camera_ips, unit_table
+from sensors.export.bus import Bus, Message, dumps
+
+__all__ = ["FUSION_FILE", "NOT_APPLIED", "IncidentRun"]
+
+#: The run file with the incident stage's own figures (counts, first CAP alert per incident, resilience loss).
+FUSION_FILE = "fusion.json"
+
+#: Action kinds the simulation cannot apply yet, with the reason recorded in ``actions.jsonl``.
+NOT_APPLIED = {"isolate_segment": "the cyber range has no isolation control yet",
+               "failover": "the cyber range has no failover control yet"}
+
+
+class IncidentRun:
+    """Feeds ``IncidentStage`` from the bus and applies its actions under ``auto`` (module docstring)."""
+
+    def __init__(self, run: Any, bus: Bus, out_dir: Path, *, epoch: datetime, policy: str,
+                 decision_delay_s: float, alerts: Any, params: IncidentParams | None = None) -> None:
+        twin, model = run.twin, run.model
+        self.run, self.model, self.crowd = run, model, run.crowd
+        self.policy, self.delay = policy, float(decision_delay_s)
+        self.alerts = alerts                       # scenarios.alerting.AlertStream (density estimates)
+        self._density_seen = 0
+        zones = {k: [list(map(float, c)) for c in p.exterior.coords] for k, p in run.zones.items()}
+        site = Site(assets=asset_table(twin), dependencies=twin.dependencies, network=twin.network,
+                    walk=twin.walk, drive=twin.drive, zones=zones, camera_ips=camera_ips(twin),
+                    to_lonlat=LonLatProjector(twin.crs), units=self._units)
+        self.stage = IncidentStage(site, out_dir, epoch=epoch, exercise=False, params=params,
+                                   on_actions=self._on_actions if policy == "auto" else None)
+        self.schedule: Callable[[float, Callable[[float], None]], None] | None = None
+        self._done: set[tuple[str, str]] = set()
+        self._assigned: dict[int, str] = {}        # responder target id -> incident id
+        self._truth = open(Path(out_dir) / "incidents_truth.jsonl", "w", encoding="utf-8")  # noqa: SIM115
+        self._seen: set[str] = set()
+        bus.subscribe("*", self._on_message)
+
+    def _units(self) -> list[dict]:
+        out = unit_table(self.model.responders)
+        for u, r in zip(out, self.model.responders, strict=True):
+            if r.tid in self._assigned and r.status != "idle":
+                u["incident"] = self._assigned[r.tid]
+            if r.eta_t is not None and r.status == "en_route":
+                u["eta_s"] = round(max(float(r.eta_t) - self.stage.t, 0.0), 1)
+        return out
+
+    def _on_message(self, msg: Message) -> None:
+        if msg.topic == "camera/frame":
+            return
+        if msg.topic != "analytics/alert":
+            self.stage.observe({"t": msg.t, "topic": msg.topic, **msg.payload})
+            return
+        hist = self.alerts.pipeline.density_history() if self.alerts is not None else []
+        if len(hist) > self._density_seen:
+            self.stage.density(hist[self._density_seen:])
+            self._density_seen = len(hist)
+        for inc in self.stage.push(msg.payload, msg.t):
+            if inc["id"] not in self._seen and inc.get("xy") is not None:
+                self._seen.add(inc["id"])
+                self._witness(msg.t, inc)
+
+    def _witness(self, t: float, inc: dict) -> None:
+        risk = inc.get("risk") or {}
+        radius = float(risk.get("radius_m") or 0.0) or 50.0
+        near = self.model.who_is_near(inc["xy"], radius)
+        self._truth.write(dumps({"id": inc["id"], "t": t, "radius_m": radius, "people": near["people"],
+                                 "attacks": near["attacks"], "exposed_estimate": risk.get("exposed")}) + "\n")
+
+    # -- auto -----------------------------------------------------------------------------------------
+
+    def _on_actions(self, t: float, incident: dict, actions: list[dict]) -> list[dict]:
+        """Schedule the actions ``decision_delay_s`` later; what will be applied (``actions.jsonl``)."""
+        out = []
+        for a in actions:
+            if a["kind"] in NOT_APPLIED:
+                out.append({"action": a["id"], "applied": False, "reason": NOT_APPLIED[a["kind"]]})
+                continue
+            once = (incident["id"], a["kind"]) if a["kind"] in ("evacuate", "close_inflow") else None
+            if once in self._done or (a["kind"] == "dispatch" and not a.get("unit")):
+                continue
+            if once is not None:
+                self._done.add(once)
+            out.append({"action": a["id"], "applied": True, "at_t": round(t + self.delay, 3)})
+            if self.schedule is not None:
+                self.schedule(self.delay,
+                              lambda now, a=a, inc=incident, acts=actions: self._apply(now, inc, a, acts))
+        return out
+
+    def _apply(self, t: float, inc: dict, a: dict, actions: list[dict]) -> None:
+        if a["kind"] == "dispatch" and inc.get("xy") is not None:
+            unit = self.model.dispatch(a["unit_kind"], inc["xy"], t, reason=f"auto: {inc['id']} {a['rule']}")
+            if unit is not None:
+                self._assigned[unit.tid] = inc["id"]
+        elif a["kind"] == "evacuate":
+            hz = a.get("hazard") or {}
+            zone = (shapely.Polygon(self.stage.site.zones[hz["zone"]]) if hz.get("zone")
+                    else shapely.Point(*hz["center"]).buffer(float(hz["radius_m"])))
+            safe = sorted({b["nodes"][-1] for b in actions if b["kind"] == "evacuate" and b.get("nodes")},
+                          key=str)
+            if safe:
+                n = self.crowd.evacuate(zone, safe, t=t)
+                self.model.record("evacuate_order", inc["id"], inc.get("xy"), t, people=n, auto=True)
+        elif a["kind"] == "close_inflow":
+            edges = [(e["u"], e["v"], e.get("key", 0)) for e in a.get("edges") or ()]
+            if edges:
+                self.crowd.close_edges(edges)
+                self.model.record("closure", inc["id"], inc.get("xy"), t, edges=len(edges), auto=True)
+
+    def close(self, t_end: float) -> dict:
+        self._truth.close()
+        return self.stage.close(t_end)
+
+    def abort(self) -> None:
+        with contextlib.suppress(Exception):
+            self._truth.close()
+        with contextlib.suppress(Exception):
+            self.stage.abort()
