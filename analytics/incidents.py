@@ -169,7 +169,8 @@ def _parse_sop(doc: Any, kind: str, name: str) -> Sop:
         where = f"{name}: steps[{i}]"
         if not isinstance(st, dict):
             raise SopError(f"{where} must be a mapping with id, action and limit_s, got {st!r}")
-        sid, action, limit, role = st.get("id"), st.get("action"), st.get("limit_s"), st.get("role", "operator")
+        sid, action, limit = st.get("id"), st.get("action"), st.get("limit_s")
+        role = st.get("role", "operator")
         if not isinstance(sid, str) or not sid.isidentifier():
             raise SopError(f"{where}.id must be an identifier, got {sid!r}")
         if any(s.id == sid for s in out):
@@ -233,12 +234,14 @@ class Incident:
         self.history: list[dict[str, Any]] = []
         self._sop_dir = sop_dir
         self.sop = self._checklist(kind)
+        self._sop_copy: tuple[dict[str, Any], ...] | None = None
         self._log(t, actor, "created", kind=kind, priority=self.priority)
 
     # -- the record -----------------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        """The incident dict of the shared contract (plain JSON values; lists are copies)."""
+        """The incident dict of the shared contract (plain JSON values). Its lists are new, the entries in
+        them (alerts, SOP steps, history) are shared with later dicts: treat them as read-only."""
         return {
             "id": self.id, "kind": self.kind, "state": self.state, "priority": self.priority,
             "confidence": self.confidence, "t_first": self.t_first, "t_last": self.t_last,
@@ -247,8 +250,14 @@ class Incident:
             "zone": self.zone, "hosts": list(self.hosts), "hybrid": self.hybrid,
             "hybrid_reason": self.hybrid_reason, "alerts": list(self.alerts), "assets": list(self.assets),
             "cameras": list(self.cameras), "risk": None if self.risk is None else dict(self.risk),
-            "actions": list(self.actions), "sop": [dict(s) for s in self.sop], "history": list(self.history),
+            "actions": list(self.actions), "sop": list(self._sop_view()), "history": list(self.history),
         }
+
+    def _sop_view(self) -> tuple[dict[str, Any], ...]:
+        """Copies of the SOP steps, made again only after a step changed."""
+        if self._sop_copy is None:
+            self._sop_copy = tuple(dict(s) for s in self.sop)
+        return self._sop_copy
 
     def _log(self, t: float, actor: str, event: str, **details: Any) -> None:
         self.history.append({"t": t, "actor": _check_actor(actor), "event": event, **details})
@@ -264,6 +273,12 @@ class Incident:
         self._log(t, actor, "alert_added", alert=entry["id"], alert_kind=entry["kind"],
                   rule=entry["reason"]["rule"])
 
+    def note_evidence(self, t: float, *, source: str, against: bool, conf: float,
+                      actor: str = "fusion") -> None:
+        """Record evidence that is not an alert (a counter that sees no crowd where video reports one)."""
+        self._log(_check_t(t), actor, "evidence_added", source=str(source), against=bool(against),
+                  conf=round(float(conf), 3))
+
     def set_kind(self, kind: str, t: float, *, actor: str = "fusion") -> bool:
         """Change the kind (stronger evidence arrived): the new kind's SOP replaces the checklist, keeping
         what was done or skipped of steps with the same id; a default priority follows the kind."""
@@ -274,6 +289,7 @@ class Incident:
         old, self.kind = self.kind, kind
         kept = {s["id"]: s for s in self.sop if s["status"] != "pending"}
         self.sop = [kept.get(s["id"], s) for s in self._checklist(kind)]
+        self._sop_copy = None
         self._log(t, actor, "kind_changed", **{"from": old, "to": kind})
         self._default_priority(t, actor)
         return True
@@ -316,7 +332,8 @@ class Incident:
                 self._log(_check_t(t), actor, f"{name}_changed", to=value)
                 changed = True
         if fields:
-            raise IncidentError(f"{self.id}: set_context takes zone, hosts, assets, cameras; got {sorted(fields)}")
+            raise IncidentError(f"{self.id}: set_context takes zone, hosts, assets, cameras, "
+                                f"got {sorted(fields)}")
         return changed
 
     def set_hybrid(self, reason: str, t: float, *, actor: str = "fusion") -> bool:
@@ -380,7 +397,8 @@ class Incident:
             raise IncidentError(f"{self.id}: state must be one of {', '.join(STATES)}, got {state!r}")
         if state not in TRANSITIONS[self.state]:
             allowed = ", ".join(TRANSITIONS[self.state]) or "none"
-            raise IncidentError(f"{self.id}: state cannot go from {self.state} to {state} (allowed: {allowed})")
+            raise IncidentError(f"{self.id}: state cannot go from {self.state} to {state} "
+                                f"(allowed: {allowed})")
         old, self.state = self.state, state
         self._log(_check_t(t), actor, "state_changed", **{"from": old, "to": state})
 
@@ -410,6 +428,7 @@ class Incident:
         if late and not s["late"]:
             self._log(t, actor, "sop_late", step=step_id, due_t=s["due_t"])
         s.update(status=status, t=t, actor=actor, late=late, note=None if note is None else str(note))
+        self._sop_copy = None
         self._log(t, actor, f"sop_{status}", step=step_id, late=late, **({"note": s["note"]} if note else {}))
 
     def sop_done(self, step_id: str, t: float, *, actor: str, note: str | None = None) -> None:
@@ -431,5 +450,6 @@ class Incident:
         for sid in new:
             s = self._step(sid)
             s["late"] = True
+            self._sop_copy = None
             self._log(t, actor, "sop_late", step=sid, due_t=s["due_t"])
         return new
