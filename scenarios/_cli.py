@@ -1,4 +1,5 @@
-"""``run_sim.py run SCENARIO.yaml [--seed N] [--out DIR] [--duration S] [--quiet]``: run one scenario."""
+"""``run_sim.py run SCENARIO.yaml [--seed N] [--out DIR] [--duration S] [--quiet]``: run one scenario;
+``run_sim.py fuse ALERTS.jsonl --city CITY [--out DIR]``: the incident stage on an alert feed."""
 
 from __future__ import annotations
 
@@ -39,6 +40,18 @@ def register(sub) -> None:
     p.add_argument("--duration", type=_seconds, default=None, help="simulated seconds (overrides duration_s)")
     p.add_argument("--quiet", action="store_true", help="no progress bar; print only the output folder")
     p.set_defaults(func=_run)
+    f = sub.add_parser("fuse", help="fuse an alert feed into incidents, CAP alerts and the picture",
+                       description="Fusion, risk, recommended actions, CAP 1.2 and the COP on an alert feed "
+                                   "(alerts.jsonl lines, or a run's events.jsonl) with the city's twin.")
+    f.add_argument("feed", help="alerts JSON lines (or a run's events.jsonl)")
+    f.add_argument("--city", required=True, help="the city's twin (a known name or an OSM file)")
+    f.add_argument("--out", default="fused", help="output folder (default ./fused)")
+    f.add_argument("--density", default=None, help="sensed people per zone, density_estimates.csv")
+    f.add_argument("--network", default=None, help="the site's network plan (a run's network.json)")
+    f.add_argument("--start-time", default="2026-06-01T14:00:00+00:00",
+                   help="wall time of t = 0, with its offset (CAP 'sent' times)")
+    f.add_argument("--exercise", action="store_true", help="CAP status Exercise instead of Actual")
+    f.set_defaults(func=_fuse)
 
 
 def _listing(files: list[str]) -> list[str]:
@@ -84,4 +97,15 @@ def _run(args: argparse.Namespace) -> int:
     print(f"files in {res.out_dir}/:")
     for f in _listing(res.files):
         print(f"  {f}")
+    return 0
+
+
+def _fuse(args: argparse.Namespace) -> int:
+    from scenarios.fuse import fuse_feed
+
+    fig = fuse_feed(args.feed, city=args.city, out=args.out, density=args.density, network=args.network,
+                    start_time=args.start_time,
+                    exercise=args.exercise)
+    print(f"fused {fig['alerts']} alerts into {fig['incidents']} incidents ({fig['changes']} state changes, "
+          f"{fig['actions']} recommended actions, {fig['cap']} CAP messages) in {args.out}/")
     return 0

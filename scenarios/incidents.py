@@ -28,7 +28,7 @@ import shapely
 
 from analytics.geometry import LonLatProjector
 from analytics.incident_stage import IncidentParams, IncidentStage, Site
-from scenarios.site import asset_table, camera_ips, unit_table
+from scenarios.site import NETWORK_FILE, asset_table, camera_ips, unit_table, write_network
 from sensors.export.bus import Bus, Message, dumps
 
 __all__ = ["FUSION_FILE", "NOT_APPLIED", "IncidentRun"]
@@ -137,6 +137,8 @@ class IncidentRun:
 
     def close(self, t_end: float) -> dict:
         self._truth.close()
+        if self.stage.site.network is not None:
+            write_network(self.stage.out / NETWORK_FILE, self.stage.site.network)
         return self.stage.close(t_end)
 
     def abort(self) -> None:

@@ -6,9 +6,27 @@ PSIM (asset register, dependency graph, network plan, road and walk graphs, resp
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
 from typing import Any
 
-__all__ = ["asset_table", "camera_ips", "unit_table"]
+import networkx as nx
+
+from analytics.files import atomic_write_lines
+
+__all__ = ["NETWORK_FILE", "SiteError", "asset_table", "camera_ips", "read_network", "unit_table",
+           "write_network"]
+
+#: The run file with the site's network plan as the run used it (the twin's plus the cameras the scenario
+#: added), node-link JSON: what ``run_sim.py fuse --network`` reads.
+NETWORK_FILE = "network.json"
+
+
+class SiteError(ValueError):
+    """A site file that cannot be read (one line naming the file, the field and the problem)."""
+
+    exit_code = 2
 
 
 def asset_table(twin) -> list[dict[str, Any]]:
@@ -42,3 +60,32 @@ def unit_table(responders) -> list[dict[str, Any]]:
         out.append({"id": f"{r.kind}-{r.tid}", "kind": r.kind, "node": r.node,
                     "available": r.status == "idle", "status": r.status, "xy": xy, "station": r.station})
     return out
+
+
+def write_network(path: str | os.PathLike, graph: nx.Graph) -> None:
+    """The network plan as node-link JSON (atomically): nodes with their attributes and the links; the
+    graph's own bookkeeping (open switch cells keyed by grid cell) is not part of the plan."""
+    data = nx.node_link_data(graph, edges="links")
+    data["graph"] = {k: v for k, v in data["graph"].items() if not isinstance(v, dict)}
+    atomic_write_lines(path, [json.dumps(data, sort_keys=True, default=str, allow_nan=False)])
+
+
+def read_network(path: str | os.PathLike) -> nx.Graph:
+    """A network plan written by ``write_network``.
+
+    Raises
+    ------
+    SiteError
+        The file is missing or not a node-link network plan (one line).
+    """
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+        graph = nx.node_link_graph(data, edges="links")
+    except (OSError, ValueError, KeyError, TypeError, nx.NetworkXError) as exc:
+        why = str(exc).splitlines()[0] if str(exc) else repr(exc)
+        raise SiteError(f"{p}: not a node-link network plan ({why})") from None
+    bad = [n for n, d in graph.nodes(data=True) if "kind" not in d]
+    if bad:
+        raise SiteError(f"{p}: node {bad[0]!r}: field 'kind' is missing (camera, access_switch, vms, ...)")
+    return graph
