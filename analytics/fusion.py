@@ -23,6 +23,9 @@ dismissed or closed by an operator) takes no more alerts: a new one starts.
 Only open incidents are compared, found through a coarse grid (space-time) or a dict (host, segment, asset,
 zone): an alert costs the few incidents near it, not a scan of all.
 
+An incident's ``hosts`` are the addresses its alerts name in ``source`` (with a lost camera's address);
+its ``cameras`` those that see its location (``FusionContext.cameras_seeing``), its ``assets`` those at it.
+
 Evidence: ``analytics.evidence`` (Dempster-Shafer with discounting; the confidence is the belief).
 ``observe`` takes area-counter readings (``counter/area`` messages): a counter that sees no crowd in the
 zone of a video crowd claim (surge, dispersal) contradicts it.
@@ -495,9 +498,10 @@ class Fusion:
                 self._index_keys(tr, "zone", [z], tr.zones)
 
     def _lonlat(self, tr: Track, pos: tuple[float, float]) -> list[float] | None:
-        if self.ctx.to_lonlat is not None:
+        if self.ctx.to_lonlat is not None:  # a projection that fails (None, inf) gives no lon/lat
             ll = self.ctx.to_lonlat(pos)
-            return None if ll is None else [float(ll[0]), float(ll[1])]
+            ll = None if ll is None else [float(ll[0]), float(ll[1])]
+            return ll if ll is not None and all(map(math.isfinite, ll)) else None
         w, lon, lat = tr.ll_sums
         return [lon / w, lat / w] if w > 0 else None
 
