@@ -23,6 +23,9 @@ dismissed or closed by an operator) takes no more alerts: a new one starts.
 Only open incidents are compared, found through a coarse grid (space-time) or a dict (host, segment, asset,
 zone): an alert costs the few incidents near it, not a scan of all.
 
+An incident's ``hosts`` are the addresses its alerts name in ``source`` (with a lost camera's address);
+its ``cameras`` those that see its location (``FusionContext.cameras_seeing``), its ``assets`` those at it.
+
 Evidence: ``analytics.evidence`` (Dempster-Shafer with discounting; the confidence is the belief).
 ``observe`` takes area-counter readings (``counter/area`` messages): a counter that sees no crowd in the
 zone of a video crowd claim (surge, dispersal) contradicts it.
@@ -282,7 +285,9 @@ class Fusion:
                 raise FusionInputError(f"counter/area {sensor!r}: {name} must be a finite number, got {v!r}")
         if area <= 0:
             raise FusionInputError(f"counter/area {sensor!r}: area_m2 must be > 0, got {area!r}")
-        zone, sensor = str(msg.get("zone") or sensor), str(sensor)
+        if not isinstance(sensor, str) or not sensor:
+            raise FusionInputError(f"counter/area: sensor_id must be a non-empty string, got {sensor!r}")
+        zone = str(msg.get("zone") or sensor)
         self._advance(float(t))
         seen = self._no_crowd.setdefault(zone, {})
         if count / area >= self.p.no_crowd_p_m2:
@@ -303,20 +308,31 @@ class Fusion:
         return [tr.inc.to_dict() for tr in self.tracks]
 
     def incident(self, inc_id: str) -> Incident:
-        """The incident ``inc_id`` (``INC-0001`` ...), for operator actions."""
+        """The incident ``inc_id`` (``INC-0001`` ...), for operator actions.
+
+        Raises
+        ------
+        KeyError
+            No incident has that id.
+        """
+        return self._track(inc_id).inc
+
+    def _track(self, inc_id: str) -> Track:
         try:
-            return self.tracks[int(inc_id.rsplit("-", 1)[1]) - 1].inc
-        except (IndexError, ValueError, AttributeError):
-            raise KeyError(f"no incident {inc_id!r}") from None
+            n = int(str(inc_id).rsplit("-", 1)[1])
+        except (IndexError, ValueError):
+            n = 0
+        if not 1 <= n <= len(self.tracks) or self.tracks[n - 1].inc.id != inc_id:
+            raise KeyError(f"no incident {inc_id!r}")
+        return self.tracks[n - 1]
 
     def transition(self, inc_id: str, state: str, t: float, *, actor: str) -> dict[str, Any]:
         """Change an incident's state (``Incident.transition``); one no longer open takes no more alerts."""
-        inc = self.incident(inc_id)
-        inc.transition(state, t, actor=actor)
-        tr = self.tracks[int(inc_id.rsplit("-", 1)[1]) - 1]
-        if not inc.is_open:
+        tr = self._track(inc_id)
+        tr.inc.transition(state, t, actor=actor)
+        if not tr.inc.is_open:
             self._deactivate(tr)
-        return inc.to_dict()
+        return tr.inc.to_dict()
 
     def active_ids(self) -> list[str]:
         """The incidents still open to association."""
@@ -482,9 +498,10 @@ class Fusion:
                 self._index_keys(tr, "zone", [z], tr.zones)
 
     def _lonlat(self, tr: Track, pos: tuple[float, float]) -> list[float] | None:
-        if self.ctx.to_lonlat is not None:
+        if self.ctx.to_lonlat is not None:  # a projection that fails (None, inf) gives no lon/lat
             ll = self.ctx.to_lonlat(pos)
-            return None if ll is None else [float(ll[0]), float(ll[1])]
+            ll = None if ll is None else [float(ll[0]), float(ll[1])]
+            return ll if ll is not None and all(map(math.isfinite, ll)) else None
         w, lon, lat = tr.ll_sums
         return [lon / w, lat / w] if w > 0 else None
 

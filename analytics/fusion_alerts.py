@@ -166,7 +166,8 @@ def _point(v: Any, where: str, field: str) -> tuple[float, float] | None:
 
 def _camera(kind: str, source: list[str], ev: Mapping[str, Any], ctx: FusionContext) -> str | None:
     """The camera an alert names: ``evidence.camera_id``, a source that is a camera or its address, or the
-    stream's destination ``evidence.dst``."""
+    stream's destination ``evidence.dst``; for a camera the context does not know, ``evidence.camera_id``
+    or else the first source that is not an address (camera alerts have their camera as source)."""
     names = [ev.get("camera_id"), *source, ev.get("dst")]
     for name in names:
         if isinstance(name, str):
@@ -174,7 +175,9 @@ def _camera(kind: str, source: list[str], ev: Mapping[str, Any], ctx: FusionCont
             if cam is not None:
                 return cam
     cid = ev.get("camera_id")
-    return cid if isinstance(cid, str) else None
+    if isinstance(cid, str):
+        return cid
+    return next((s for s in source if not is_ip(s)), None)
 
 
 def _locate(kind: str, cls: str, xy: tuple[float, float] | None, ev: Mapping[str, Any], camera: str | None,

@@ -224,6 +224,14 @@ class FusionContext:
                 ranged.append(c)
         return seeing or ranged
 
+    def place_camera(self, cam: str, xy: Sequence[float]) -> bool:
+        """Give a camera the context has no position or view for a position; True if it was placed."""
+        if cam in self.cam_xy or cam in self.cam_view:
+            return False
+        self.cam_xy[cam] = (float(xy[0]), float(xy[1]))
+        self._cam_grid.add(cam, self.cam_xy[cam])
+        return True
+
     def camera_reach(self, cam: str, radius: float) -> tuple[tuple[float, float], float] | None:
         """A centre and radius holding every point within ``radius`` of the camera or inside its view."""
         xy, view = self.cam_xy.get(cam), self.cam_view.get(cam)

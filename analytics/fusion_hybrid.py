@@ -42,7 +42,10 @@ class HybridLinker:
         self._next_prune = -math.inf
 
     def record_losses(self, ob: Obs) -> None:
-        """Log the cameras a loss alert reports (dropping entries past the horizon)."""
+        """Log the cameras a loss alert reports (dropping entries past the horizon). A camera the context
+        does not place is placed where the alert is (a frozen or replayed picture's ground centre)."""
+        if ob.camera is not None and ob.xy is not None:
+            self.ctx.place_camera(ob.camera, ob.xy)
         for cam in ob.lost:
             log = self._losses.setdefault(cam, [])
             log.append((ob.t, ob.id))

@@ -355,3 +355,19 @@ def test_params_are_checked():
         FusionParams(gates={"armed_attack": Gate(1.0, 1.0)})
     with pytest.raises(FusionParamsError, match="hybrid_radius_m"):
         FusionParams(hybrid_radius_m=float("nan"))
+
+
+def test_a_frozen_camera_the_context_does_not_know_is_placed_at_its_alert():
+    f = Fusion()
+    f.push(alert(100.0, "video_frozen", xy=(40.0, 0.0), source=["cam-x"], frozen_s=20.0))
+    (inc,) = f.push(gunshot(150.0, (0.0, 0.0)))
+    assert inc["hybrid"] and "cam-x (40 m away)" in inc["hybrid_reason"]
+
+
+def test_incident_lookup_by_id():
+    f = Fusion()
+    f.push(gunshot(1.0, (0.0, 0.0)))
+    assert f.incident("INC-0001").kind == "armed_attack"
+    for bad in ("INC-0000", "INC-0002", "INC-0", "nonsense", "XYZ-0001"):
+        with pytest.raises(KeyError):
+            f.incident(bad)
