@@ -3,7 +3,8 @@
 common operational picture (``analytics.cop``) and the assets' functionality (``analytics.resilience``).
 
 A run feeds it every bus message (``observe``: camera calibrations give the cameras, area counters can
-contradict crowd claims, the crowd detector's estimates give exposure) and every alert (``push``);
+contradict crowd claims, ``unit/status`` messages keep the response units' board, as a dispatch system's
+status feed does; the crowd detector's estimates give exposure) and every alert (``push``);
 ``run_sim.py fuse`` feeds it a recorded alert file. Both give the same incidents for the same alerts.
 
 Outputs in ``out_dir``: ``incidents.jsonl`` (every incident state change: the incident dict with the time of
@@ -82,7 +83,8 @@ class Site:
     zones: dict[str, list] = field(default_factory=dict)
     camera_ips: dict[str, str] = field(default_factory=dict)
     to_lonlat: Callable[[Sequence[float]], Sequence[float] | None] | None = None
-    units: Callable[[], list[dict]] = lambda: []
+    #: the unit status board before any ``unit/status`` message (``id, kind, node, available, ...``)
+    units: list[dict] = field(default_factory=list)
     #: calibration records known before the stream starts (``fuse`` with a recorded events file)
     calibrations: dict[str, dict] = field(default_factory=dict)
 
@@ -100,6 +102,7 @@ class IncidentStage:
         (self.out / "alerts").mkdir(parents=True, exist_ok=True)
         self.on_actions = on_actions
         self._calib: dict[str, dict] = dict(site.calibrations)
+        self.units: dict[str, dict] = {str(u["id"]): dict(u) for u in site.units}
         self.fusion: Fusion | None = None
         self.exposure = Exposure(site.zones) if site.zones else None
         self.resilience = Resilience(site.assets, site.dependencies)
@@ -122,17 +125,21 @@ class IncidentStage:
         if topic == "camera/calibration" and msg.get("camera_id") is not None:
             self._calib[str(msg["camera_id"])] = dict(msg)
             return []
+        if topic == "unit/status" and msg.get("id") is not None:
+            self.units[str(msg["id"])] = {k: v for k, v in msg.items() if k not in ("t", "topic")}
+            return []
         if topic == "counter/area" and self.fusion is not None:
             return self._changed(float(msg["t"]), self.fusion.observe(msg))
         return []
 
     def density(self, rows: Sequence[tuple[float, str, float]]) -> None:
-        """The crowd detector's estimates ``(t, zone, people)``: what exposure is estimated from."""
+        """The crowd detector's estimates ``(t, zone, people)``: what exposure is estimated from (people to
+        0.01, as ``density_estimates.csv`` keeps them, so a replay from that file gives the same risk)."""
         if self.exposure is None:
             return
         for t, zone, people in rows:
             if zone in self.site.zones and math.isfinite(people):
-                self.exposure.observe(float(t), str(zone), max(float(people), 0.0))
+                self.exposure.observe(float(t), str(zone), max(round(float(people), 2), 0.0))
 
     def push(self, alert: Mapping[str, Any], t: float | None = None) -> list[dict]:
         """Fuse one alert (published at ``t``, default its own ``t``); the incident dicts it changed."""
@@ -185,7 +192,7 @@ class IncidentStage:
             return
         self._planned[inc["id"]] = (key, inc.get("xy"))
         actions = recommend(inc, walk=self.site.walk, drive=self.site.drive, network=self.site.network,
-                            units=self.site.units(), zones=self.site.zones, densities=self._densities(t),
+                            units=self._board(), zones=self.site.zones, densities=self._densities(t),
                             params=self.p.recommend)
         obj.set_actions(actions, t)
         applied = self.on_actions(t, inc, actions) if self.on_actions is not None and actions else []
@@ -194,6 +201,10 @@ class IncidentStage:
             self._write(self._act_fh, {"t": t, "incident": inc["id"], "action": a,
                                        "applied": done.get(a["id"])})
             self.counts["actions"] += 1
+
+    def _board(self) -> list[dict]:
+        """The units now, by id."""
+        return [self.units[k] for k in sorted(self.units)]
 
     def _moved(self, before, now) -> bool:
         if before is None or now is None:
@@ -244,8 +255,9 @@ class IncidentStage:
             self._last_cop = t
             layers["sensors"] = self._sensor_states(layers["incidents"])
             layers["responders"] = [{"id": u["id"], "kind": u["kind"], "xy": u.get("xy"),
-                                     "state": u.get("status", "idle"), "eta_s": u.get("eta_s"),
-                                     "incident": u.get("incident")} for u in self.site.units()
+                                     "state": u.get("status", "idle"),
+                                     "eta_s": None if u.get("eta_t") is None else max(u["eta_t"] - t, 0.0),
+                                     "incident": u.get("incident")} for u in self._board()
                                     if u.get("xy") is not None]
         self.cop.update(t, **layers)
 

@@ -30,6 +30,16 @@ def _seconds(text: str) -> float:
     return v
 
 
+def _bbox(text: str) -> list[float]:
+    try:
+        v = [float(x) for x in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be W,S,E,N in degrees, got {text!r}") from None
+    if len(v) != 4 or not (v[0] < v[2] and v[1] < v[3]):
+        raise argparse.ArgumentTypeError(f"must be W,S,E,N with W < E and S < N, got {text!r}")
+    return v
+
+
 def register(sub) -> None:
     """Add the ``run`` subcommand."""
     p = sub.add_parser("run", help="run a scenario and write its run folder",
@@ -47,6 +57,8 @@ def register(sub) -> None:
     f.add_argument("--city", required=True, help="the city's twin (a known name or an OSM file)")
     f.add_argument("--out", default="fused", help="output folder (default ./fused)")
     f.add_argument("--density", default=None, help="sensed people per zone, density_estimates.csv")
+    f.add_argument("--bbox", type=_bbox, default=None, metavar="W,S,E,N",
+                   help="cut the city to this lon/lat box, as the run's bbox did")
     f.add_argument("--network", default=None, help="the site's network plan (a run's network.json)")
     f.add_argument("--start-time", default="2026-06-01T14:00:00+00:00",
                    help="wall time of t = 0, with its offset (CAP 'sent' times)")
@@ -104,8 +116,7 @@ def _fuse(args: argparse.Namespace) -> int:
     from scenarios.fuse import fuse_feed
 
     fig = fuse_feed(args.feed, city=args.city, out=args.out, density=args.density, network=args.network,
-                    start_time=args.start_time,
-                    exercise=args.exercise)
+                    bbox=args.bbox, start_time=args.start_time, exercise=args.exercise)
     print(f"fused {fig['alerts']} alerts into {fig['incidents']} incidents ({fig['changes']} state changes, "
           f"{fig['actions']} recommended actions, {fig['cap']} CAP messages) in {args.out}/")
     return 0

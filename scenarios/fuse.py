@@ -1,13 +1,15 @@
 """``run_sim.py fuse ALERTS.jsonl --city CITY``: the incident stage on a recorded or real alert feed.
 
 The feed is an alert file (one alert JSON object a line, the fields of ``alerts.jsonl`` in the README), or a
-run's ``events.jsonl`` (its ``analytics/alert`` lines are the alerts; camera calibrations and area counters
-in it are read too, in bus order, as the live run's stage read them). The site comes from the city's twin
-(``scenarios.site``): assets, dependencies, network plan, walk and drive graphs, crowd zones; the response
-units are the twin's stations, all available; ``--network`` replaces the twin's network plan with the one a
-run used (its ``network.json``: the twin's plus the cameras the scenario added). ``--density`` gives the
-sensed people per zone (``density_estimates.csv``), fed to the stage up to each alert's time as the live run
-does.
+run's ``events.jsonl``: its ``analytics/alert`` lines are the alerts, and its camera calibrations, area
+counters and response units' ``unit/status`` are read too, in bus order, as the live run's stage read them.
+
+The site comes from the city's twin (``scenarios.site``): assets, dependencies, network plan, walk and drive
+graphs, crowd zones. ``--bbox`` cuts the city as the run's ``bbox`` did; ``--network`` replaces the twin's
+network plan with the one a run used (its ``network.json``: the twin's plus the cameras the scenario added).
+The response units are the twin's police, fire and hospital stations, all available, until the feed's
+``unit/status`` says otherwise. ``--density`` gives the sensed people per zone (``density_estimates.csv``),
+fed to the stage up to each alert's time as the live run does.
 
 Every line is checked before anything is fused: a malformed one gives one line naming the file, the line and
 the field, exit 2, and no output folder. Outputs go to a temporary folder renamed into ``--out`` at the end:
@@ -88,7 +90,7 @@ def read_feed(path: str | os.PathLike) -> list[dict]:
                 elif topic == "analytics/alert":
                     body = {k: v for k, v in rec.items() if k != "topic"}
                     out.append({"topic": topic, **_check_alert(body, f"{p}: line {n}")})
-                elif topic in ("camera/calibration", "counter/area"):
+                elif topic in ("camera/calibration", "counter/area", "unit/status"):
                     out.append(rec)
     except (OSError, UnicodeDecodeError) as exc:
         raise FuseInputError(f"{p}: cannot read ({exc})") from None
@@ -126,7 +128,7 @@ def _site(twin, network=None) -> Site:
     return Site(assets=asset_table(twin), dependencies=twin.dependencies,
                 network=twin.network if network is None else network,
                 walk=twin.walk, drive=twin.drive, zones=zones, camera_ips=camera_ips(twin),
-                to_lonlat=LonLatProjector(twin.crs), units=lambda: [dict(u) for u in units])
+                to_lonlat=LonLatProjector(twin.crs), units=units)
 
 
 def _station_units(twin) -> list[dict]:
@@ -144,8 +146,8 @@ def _station_units(twin) -> list[dict]:
 
 
 def fuse_feed(feed: str | os.PathLike, *, city: str, out: str | os.PathLike, density: str | None = None,
-              network: str | None = None, start_time: str = "2026-06-01T14:00:00+00:00",
-              exercise: bool = False) -> dict[str, Any]:
+              network: str | None = None, bbox: list[float] | None = None,
+              start_time: str = "2026-06-01T14:00:00+00:00", exercise: bool = False) -> dict[str, Any]:
     """Fuse a feed into incidents, actions, CAP and the picture in ``out`` (module docstring); the
     stage's figures."""
     from twin import load_twin
@@ -159,7 +161,7 @@ def fuse_feed(feed: str | os.PathLike, *, city: str, out: str | os.PathLike, den
     if epoch.tzinfo is None:
         raise FuseInputError(f"--start-time: needs an offset (e.g. +03:00): {start_time!r}")
     plan = read_network(network) if network is not None else None
-    twin = load_twin(city)
+    twin = load_twin(city, bbox=bbox)
     final = Path(out)
     tmp = final.parent / f".{final.name}.fuse-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)

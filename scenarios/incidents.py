@@ -54,7 +54,7 @@ class IncidentRun:
         zones = {k: [list(map(float, c)) for c in p.exterior.coords] for k, p in run.zones.items()}
         site = Site(assets=asset_table(twin), dependencies=twin.dependencies, network=twin.network,
                     walk=twin.walk, drive=twin.drive, zones=zones, camera_ips=camera_ips(twin),
-                    to_lonlat=LonLatProjector(twin.crs), units=self._units)
+                    to_lonlat=LonLatProjector(twin.crs))
         self.stage = IncidentStage(site, out_dir, epoch=epoch, exercise=False, params=params,
                                    on_actions=self._on_actions if policy == "auto" else None)
         self.schedule: Callable[[float, Callable[[float], None]], None] | None = None
@@ -62,20 +62,30 @@ class IncidentRun:
         self._assigned: dict[int, str] = {}        # responder target id -> incident id
         self._truth = open(Path(out_dir) / "incidents_truth.jsonl", "w", encoding="utf-8")  # noqa: SIM115
         self._seen: set[str] = set()
+        self.bus = bus
+        self._board: dict[str, tuple] = {}
+        self._board_t = -1.0
         bus.subscribe("*", self._on_message)
 
-    def _units(self) -> list[dict]:
-        out = unit_table(self.model.responders)
-        for u, r in zip(out, self.model.responders, strict=True):
+    def _units(self, t: float) -> None:
+        """Publish ``unit/status`` for each unit whose status changed (at most once a simulated second, and
+        before each alert): the status feed of a dispatch system, which the stage reads like any message."""
+        self._board_t = t
+        for u, r in zip(unit_table(self.model.responders), self.model.responders, strict=True):
             if r.tid in self._assigned and r.status != "idle":
                 u["incident"] = self._assigned[r.tid]
             if r.eta_t is not None and r.status == "en_route":
-                u["eta_s"] = round(max(float(r.eta_t) - self.stage.t, 0.0), 1)
-        return out
+                u["eta_t"] = round(float(r.eta_t), 1)
+            key = (u["status"], u["node"], u.get("incident"), u.get("eta_t"))
+            if self._board.get(u["id"]) != key:
+                self._board[u["id"]] = key
+                self.bus.publish(t, "unit/status", u)
 
     def _on_message(self, msg: Message) -> None:
         if msg.topic == "camera/frame":
             return
+        if msg.t >= self._board_t + 1.0 or (msg.topic == "analytics/alert" and msg.t > self._board_t):
+            self._units(msg.t)
         if msg.topic != "analytics/alert":
             self.stage.observe({"t": msg.t, "topic": msg.topic, **msg.payload})
             return
