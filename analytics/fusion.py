@@ -33,9 +33,11 @@ zone of a video crowd claim (surge, dispersal) contradicts it.
 Hybrid: a physical incident is ``hybrid`` when (a) a camera within ``hybrid_radius_m`` of it (or whose view
 holds it) was lost (stream loss, frozen or replayed video, tamper) from ``loss_before_s`` before its first
 alert to ``loss_after_s`` after its last; or (b) a cyber incident against the video system (a host whose
-loss cuts cameras off the video management server: the vms, a switch, a camera) began before it (up to
+loss cuts cameras off the video management server: the vms, a switch, a camera) by an attack that takes
+hosts down (``blinding_kinds``: a DoS; a scan, a brute force or a beacon blinds nothing, and a hijack's
+lost streams are rule (a)) began before it (up to
 ``cyber_lag_s`` after, for detection delay; at most ``cyber_before_s`` before) and was active up to
-``blind_after_s`` before it, and one of the cameras it blinded or targeted is near the physical incident.
+``blind_after_s`` before it, and one of the cameras it blinded is near the physical incident.
 The reason names the cameras, alerts and the cyber incident's id.
 """
 
@@ -111,6 +113,7 @@ class FusionParams:
         counting bin and after its baseline test).
     blind_after_s : the cyber incident's last alert at most this long before the physical one (default 900
         s: a DoS alerts once per episode, so the flood may be still on long after its alert).
+    blinding_kinds : cyber alert kinds whose targets are taken down, for rule (b) (default ``("dos",)``).
     no_crowd_p_m2 : a counter density below this is "no crowd" (default 0.31 P/m², Fruin level A: free flow).
     no_crowd_conf : the confidence of a "no crowd" reading as contradicting evidence (default 0.8).
     contra_window_s : a counter reading this close in time to a crowd claim contradicts it (default 30 s).
@@ -131,6 +134,7 @@ class FusionParams:
     cyber_before_s: float = 1800.0
     cyber_lag_s: float = 60.0
     blind_after_s: float = 900.0
+    blinding_kinds: tuple[str, ...] = ("dos",)
     no_crowd_p_m2: float = 0.31
     no_crowd_conf: float = 0.8
     contra_window_s: float = 30.0

@@ -80,8 +80,10 @@ class HybridLinker:
                 self._link_losses(tr, ob.t, touched)
 
     def cyber_victims(self, tr: Track, ob: Obs, touched: set[int]) -> None:
-        """A cyber incident's alert named targets: if new ones are in the video system, judge the open
-        physical incidents near the cameras they blind."""
+        """A cyber incident's alert named targets: if it takes them down (``blinding_kinds``) and new ones are
+        in the video system, judge the open physical incidents near the cameras they blind."""
+        if ob.kind not in self.p.blinding_kinds:
+            return
         new = [v for v in ob.victims if v not in tr.victims]
         tr.victims.update(new)
         blind = {v: self.ctx.blinded(v) for v in new}

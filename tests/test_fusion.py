@@ -266,6 +266,20 @@ def test_the_same_attack_without_lost_cameras_is_not_hybrid():
         assert inc["hybrid"] is False and inc["hybrid_reason"] is None and inc["cameras"] == ["cam-a"]
 
 
+def test_a_scan_or_brute_force_on_the_vms_blinds_nothing_so_a_later_attack_is_not_hybrid():
+    g = net_with({"cam-a": (0.0, 60.0)})
+    atk = "46.29.142.217"
+    for pre in (alert(100.0, "brute_force", source=[atk], dst=["vms", VMS_IP], src=atk),
+                alert(100.0, "port_scan", source=[atk], dst=[VMS_IP])):
+        f = Fusion(network=g)
+        f.push(pre)
+        (inc,) = f.push(gunshot(200.0, (0.0, 0.0)))
+        assert inc["hybrid"] is False, pre["kind"]
+    f = Fusion(network=g, params=FusionParams(blinding_kinds=("dos", "brute_force")))
+    f.push(alert(100.0, "brute_force", source=["46.29.142.217"], dst=["vms", VMS_IP], src="46.29.142.217"))
+    assert f.push(gunshot(200.0, (0.0, 0.0)))[0]["hybrid"] is True    # the rule is the parameter's
+
+
 def test_a_vms_dos_does_not_make_an_attack_far_from_every_camera_hybrid():
     f = Fusion(network=net_with({"cam-a": (0.0, 60.0)}))
     f.push(alert(100.0, "dos", source=[VMS_IP], dst=VMS_IP))
