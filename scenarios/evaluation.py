@@ -30,6 +30,7 @@ from analytics.mot import load_mot
 from analytics.motscore import mot_metrics
 from analytics.tracking import TRACK_FILE, track_mot
 from scenarios.detection import MAX_GRACE_S, RADIUS_M, Rule, score_detection
+from scenarios.incident_scoring import score_incidents
 from scenarios.schema import attack_kinds, cyber_kinds
 from scenarios.tracking_tables import tracking_tables
 
@@ -218,6 +219,7 @@ def score_run(run_dir: str | os.PathLike, *, fps: float = 5.0,
     witnesses = list(iter_jsonl(seen)) if seen.is_file() and seen.stat().st_size else None
     out = score_detection(records, alerts, rule_set, zones=_zones(run), duration_s=duration,
                           explains=explains(), witnesses=witnesses)
+    out["incidents"] = score_incidents(run, records, alerts, rule_set, zones=_zones(run), duration_s=duration)
     out["tracking"] = {**_tracking(run, fps), **tracking_tables(run, fps)}
     out["density"] = _density(run)
     out["rules"] = {
@@ -241,6 +243,7 @@ def write_metrics(run_dir: str | os.PathLike) -> Path:
         except ValueError as exc:
             raise AnalyticsInputError(f"{path}: line 1: not JSON ({exc})") from None
     data["detection"] = score_run(run)
+    data["incidents"] = data["detection"].pop("incidents")   # its own section: incident-level figures
     pipeline = run / "analytics.json"   # the pipeline's own figures (scenarios.alerting): errors per detector
     if pipeline.is_file():
         rep = json.loads(pipeline.read_text(encoding="utf-8"))
