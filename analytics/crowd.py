@@ -119,6 +119,9 @@ class DensityParams:
     min_duration_s : the level must hold this long (default 10 s), so one noisy frame does not alert.
     smooth_s : camera counts are averaged over this window (default 5 s).
     rearm_s : a zone alerts again only after this long back below the level (default 120 s).
+    counter_hold_s : an area counter's count of a zone stands for this long (default 60 s, its usual
+        period): camera estimates of that zone are then at least the count, since the counter sees the whole
+        zone and the cameras part of it.
     history_s : one estimate per zone per this many seconds is kept in ``history`` (default 10 s, the
         sampling of the simulator's ``crowd_density.csv``).
     conf : confidence of a density alert; over-capacity from a counter gets ``capacity_conf``.
@@ -128,13 +131,15 @@ class DensityParams:
     min_duration_s: float = 10.0
     smooth_s: float = 5.0
     rearm_s: float = 120.0
+    counter_hold_s: float = 60.0
     history_s: float = 10.0
     conf: float = 0.7
     capacity_conf: float = 0.9
 
 
 class CrowdDensityDetector(Detector):
-    """People per zone from camera tracks (max over cameras, which see the same people) or area counters.
+    """People per zone from camera tracks (max over cameras, which see the same people) and area counters
+    (a counter's count of its whole zone is a floor for the camera estimates while it holds).
 
     ``estimates`` keeps the latest ``(t, people, density)`` per zone; ``history`` keeps one estimate per zone
     every ``history_s`` as ``(t, zone, people)`` rows, which ``write_density_csv`` saves for scoring.
@@ -165,6 +170,7 @@ class CrowdDensityDetector(Detector):
         self.estimates: dict[str, tuple[float, float, float]] = {}
         self.history: list[tuple[float, str, float]] = []
         self._recorded: dict[str, float] = {}
+        self._counted: dict[str, tuple[float, float]] = {}   # zone -> (t, count) of its area counter
 
     def update(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
         t = float(msg["t"])
@@ -172,6 +178,7 @@ class CrowdDensityDetector(Detector):
             zone = str(msg.get("zone") or msg["sensor_id"])
             area = float(msg["area_m2"])
             count = float(msg["count"])
+            self._counted[zone] = (t, count)
             return self._assess(
                 t, zone, count, count / area, source=[msg["sensor_id"]], capacity=msg.get("capacity")
             )
@@ -193,6 +200,9 @@ class CrowdDensityDetector(Detector):
         people = self._means[active].max(axis=1)
         out = []
         for z, pz in zip(np.flatnonzero(active).tolist(), people.tolist(), strict=True):
+            held = self._counted.get(self.zones.names[z])
+            if held is not None and t - held[0] <= self.p.counter_hold_s:
+                pz = max(pz, held[1])
             out += self._assess(t, self.zones.names[z], pz, pz / self.zones.areas[z], source=[cam])
         return out
 

@@ -197,6 +197,8 @@ def _search(table, weights: np.ndarray, safe: list) -> tuple[dict, dict, dict]:
     rev.add_nodes_from(table.nodes)
     rev.add_weighted_edges_from(((v, u, w) for (u, v), (w, _i) in best.items()), weight="w")
     rev.add_weighted_edges_from(((_SOURCE, s, 0.0) for s in safe), weight="w")
+    if not safe:   # nowhere safe on this graph (a small or synthetic one): every start is unreachable
+        return {}, {}, best
     pred, dist = nx.dijkstra_predecessor_and_distance(rev, _SOURCE, weight="w")
     return pred, dist, best
 

@@ -142,7 +142,7 @@ def read_alert(alert: Any, n: int, ctx: FusionContext, loc: LocationParams) -> O
     cls = source_class(alert, cameras=ctx.cam_xy)
     camera = _camera(kind, source, ev, ctx) if cls in ("video", "health") or group == "video" else None
     xy, sigma = _locate(kind, cls, xy, ev, camera, ctx, loc)
-    hosts, keys = _hosts(group, source, camera, ctx)
+    hosts, keys = _hosts(group, source, camera, ctx, ev)
     return Obs(
         id=aid, t=float(t), kind=kind, conf=float(conf), source=list(source), zone=zone,
         lonlat=None if lonlat is None else list(lonlat), inc_kind=inc_kind, group=group, cls=cls,
@@ -196,8 +196,11 @@ def _locate(kind: str, cls: str, xy: tuple[float, float] | None, ev: Mapping[str
     return xy, loc.video_m
 
 
-def _hosts(group: str, source: list[str], camera: str | None,
-           ctx: FusionContext) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _hosts(group: str, source: list[str], camera: str | None, ctx: FusionContext,
+           ev: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The hosts an alert names and its association keys. A stream lost on the video server's side
+    (``evidence.src``, the server whose RTSP session ended) is keyed by that server too, so the streams one
+    outage cuts are one incident."""
     if group == "physical":
         return (), ()
     ips = [s for s in source if is_ip(s)]
@@ -207,6 +210,8 @@ def _hosts(group: str, source: list[str], camera: str | None,
         if ip is not None:
             ips.append(ip)
         keys += [camera, *([ip] if ip else [])]
+    if group == "video":
+        keys += [s for s in _strings(ev.get("src")) if is_ip(s)]
     return tuple(sorted(set(ips))), tuple(sorted(set(keys)))
 
 

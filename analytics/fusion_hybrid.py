@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import Any
 
 from analytics.fusion_alerts import Obs
 
-if TYPE_CHECKING:
-    from analytics.fusion import Fusion, Track
+Fusion = Track = Any   # analytics.fusion's classes; not imported (that module imports this one)
 
 __all__ = ["HybridLinker"]
 

@@ -11,6 +11,12 @@ Outputs in ``out_dir``: ``incidents.jsonl`` (every incident state change: the in
 the change), ``actions.jsonl`` (every recommendation when first made or changed, and what was applied),
 ``alerts/*.xml`` (CAP 1.2), ``cop.jsonl`` and ``cop.geojson``, ``resilience.csv`` (``close``).
 
+Exposure is what the sensors sensed lately (``Exposure``, estimates at most a minute old). Where fresh
+estimates cover less than ``min_coverage`` of what the past ``stale_s`` covered of the risk circle (cameras
+lost or turned away), the last known estimates stand in (``exposure_basis: last_known``): a blinded area is
+not an empty one. Where nothing was ever sensed, ``prior_occupancy`` of the asset's capacity does
+(``prior``). An incident's priority only rises by itself; lowering it is an operator's decision.
+
 Actions are recomputed only when an incident is new or what they depend on changed (kind, hybrid flag,
 priority, a move of more than ``replan_move_m``): routing on the city's graphs per alert would cost more
 than the fusion itself.
@@ -32,7 +38,7 @@ import shapely
 from analytics.camera_views import ViewParams, camera_table
 from analytics.cap import CapParams, CapPublisher
 from analytics.cop import CopWriter
-from analytics.exposure import Exposure
+from analytics.exposure import Exposure, ExposureParams
 from analytics.files import atomic_write_lines
 from analytics.fusion import Fusion, FusionParams
 from analytics.recommend import RecommendParams, recommend
@@ -67,6 +73,13 @@ class IncidentParams:
     #: ``resilience.csv`` sample step (s)
     resilience_step_s: float = 10.0
     impact_conf: float = 0.5
+    #: where fresh estimates cover less than ``min_coverage`` of the risk circle, estimates up to this old
+    #: (s) stand in (module docstring)
+    stale_s: float = 1800.0
+    min_coverage: float = 0.5
+    #: nothing ever sensed there: the share of the asset's capacity taken as present (assumed: a public place
+    #: at a tenth of what it holds)
+    prior_occupancy: float = 0.1
     replan_move_m: float = 25.0
 
 
@@ -96,15 +109,21 @@ class IncidentStage:
 
     def __init__(self, site: Site, out_dir: str | Path, *, epoch: datetime, exercise: bool = False,
                  params: IncidentParams | None = None,
-                 on_actions: Callable[[float, dict, list[dict]], list[dict]] | None = None) -> None:
+                 on_actions: Callable[[float, dict, list[dict]], list[dict]] | None = None,
+                 strict: bool = False) -> None:
         self.site, self.p = site, params or IncidentParams()
         self.out = Path(out_dir)
         (self.out / "alerts").mkdir(parents=True, exist_ok=True)
         self.on_actions = on_actions
+        #: raise input errors (a malformed alert) instead of counting them: for a feed checked as a whole
+        self.strict = strict
         self._calib: dict[str, dict] = dict(site.calibrations)
         self.units: dict[str, dict] = {str(u["id"]): dict(u) for u in site.units}
         self.fusion: Fusion | None = None
         self.exposure = Exposure(site.zones) if site.zones else None
+        self.last_known = (Exposure(site.zones, params=ExposureParams(max_age_s=self.p.stale_s))
+                           if site.zones else None)
+        self._priority: dict[str, int] = {}
         self.resilience = Resilience(site.assets, site.dependencies)
         self.cap = CapPublisher(epoch=epoch, exercise=exercise, params=self.p.cap)
         self.cop = CopWriter(self.out / "cop.geojson", self.out / "cop.jsonl", site.to_lonlat)
@@ -114,6 +133,10 @@ class IncidentStage:
         self._impacted: set[tuple[str, str]] = set()
         self._last_cop = -math.inf
         self.counts = {"alerts": 0, "incidents": 0, "changes": 0, "actions": 0, "cap": 0, "errors": 0}
+        #: errors by part (fusion, risk, recommend, resilience, cap): counted, the first of each kept; the
+        #: stage goes on, so one bad alert never ends a run
+        self.errors_by_part: dict[str, int] = {}
+        self.first_errors: dict[str, str] = {}
         self.cap_first: dict[str, float] = {}
         self.t = 0.0
 
@@ -129,7 +152,7 @@ class IncidentStage:
             self.units[str(msg["id"])] = {k: v for k, v in msg.items() if k not in ("t", "topic")}
             return []
         if topic == "counter/area" and self.fusion is not None:
-            return self._changed(float(msg["t"]), self.fusion.observe(msg))
+            return self._changed(float(msg["t"]), self._guard("fusion", self.fusion.observe, msg) or [])
         return []
 
     def density(self, rows: Sequence[tuple[float, str, float]]) -> None:
@@ -139,7 +162,9 @@ class IncidentStage:
             return
         for t, zone, people in rows:
             if zone in self.site.zones and math.isfinite(people):
-                self.exposure.observe(float(t), str(zone), max(round(float(people), 2), 0.0))
+                n = max(round(float(people), 2), 0.0)
+                self.exposure.observe(float(t), str(zone), n)
+                self.last_known.observe(float(t), str(zone), n)
 
     def push(self, alert: Mapping[str, Any], t: float | None = None) -> list[dict]:
         """Fuse one alert (published at ``t``, default its own ``t``); the incident dicts it changed."""
@@ -147,7 +172,8 @@ class IncidentStage:
             self._start()
         t = float(alert["t"] if t is None else t)
         self.counts["alerts"] += 1
-        return self._changed(t, self.fusion.push(alert))
+        changed = self._guard("fusion", self.fusion.push, alert)
+        return self._changed(t, changed or [])
 
     def _start(self) -> None:
         s = self.site
@@ -165,16 +191,19 @@ class IncidentStage:
         out = []
         for inc in incidents:
             obj = self.fusion.incident(inc["id"])
-            risk = assess(inc, assets=self.site.assets, dependencies=self.site.dependencies,
-                          exposure=self.exposure, t=t, params=self.p.risk)
-            obj.set_risk(risk, t)
-            obj.set_priority(priority(risk["R"], thresholds=self.p.risk.thresholds), t)
-            self._plan(t, obj)
-            self._impact(t, obj.to_dict())
+            risk = self._guard("risk", self._risk, inc, t)
+            if risk is not None:
+                obj.set_risk(risk, t)
+                prio = priority(risk["R"], thresholds=self.p.risk.thresholds)
+                if inc["state"] not in ("resolved", "false_alarm", "closed"):
+                    prio = self._priority[inc["id"]] = min(prio, self._priority.get(inc["id"], prio))
+                obj.set_priority(prio, t)
+            self._guard("recommend", self._plan, t, obj)
+            self._guard("resilience", self._impact, t, obj.to_dict())
             final = obj.to_dict()
             self._write(self._inc_fh, {"t": t, **final})
             self.counts["changes"] += 1
-            for name, body in self.cap.update(final, t):
+            for name, body in self._guard("cap", self.cap.update, final, t) or ():
                 atomic_write_lines(self.out / "alerts" / name, [body.decode("utf-8").rstrip("\n")])
                 self.counts["cap"] += 1
                 self.cap_first.setdefault(final["id"], t)
@@ -182,6 +211,48 @@ class IncidentStage:
         self.counts["incidents"] = len(self.fusion.tracks)
         self._picture(t, force=bool(out))
         return out
+
+    def _guard(self, part: str, fn: Callable, *args: Any) -> Any:
+        """``fn(*args)``, or None with the error counted against ``part``."""
+        try:
+            return fn(*args)
+        except Exception as exc:  # noqa: BLE001 - one bad alert must not end a run; it is counted
+            if self.strict and getattr(exc, "exit_code", None) == 2:
+                raise
+            self.counts["errors"] += 1
+            self.errors_by_part[part] = self.errors_by_part.get(part, 0) + 1
+            self.first_errors.setdefault(part, f"t={self.t:g}: {type(exc).__name__}: {exc}"[:300])
+            return None
+
+    def _risk(self, inc: dict, t: float) -> dict:
+        """R = T V C with the sensed exposure, else the last known one, else the prior (module docstring)."""
+        kw = {"assets": self.site.assets, "dependencies": self.site.dependencies, "t": t,
+              "params": self.p.risk}
+        risk = assess(inc, exposure=self.exposure, **kw)
+        risk["exposure_basis"] = "sensed"
+        xy, radius = inc.get("xy"), float(risk.get("radius_m") or 0.0)
+        if self.exposure is None or xy is None or radius <= 0:
+            return risk
+        fresh, known = self.exposure.coverage(xy, radius, t), self.last_known.coverage(xy, radius, t)
+        if known > 0 and fresh >= self.p.min_coverage * known:
+            return risk
+        if known > 0:
+            stale = assess(inc, exposure=self.last_known, **kw)
+            stale["exposure_basis"] = "last_known"
+            if stale["exposed"] > 0:
+                return stale
+        return self._prior(risk)
+
+    def _prior(self, risk: dict) -> dict:
+        """Nothing sensed there: the asset's capacity times ``prior_occupancy`` stands for the people."""
+        cap = next((float(a.get("capacity") or 0) for a in self.site.assets if a["id"] == risk.get("asset")),
+                   0.0)
+        people = round(self.p.prior_occupancy * cap, 2)
+        if people <= risk["exposed"]:
+            return risk
+        c = risk["harm"] * people * risk["criticality"] + risk["disruption"] * risk["services"]
+        return {**risk, "exposed": people, "exposed_sigma": people, "C": round(c, 4),
+                "R": round(risk["T"] * risk["V"] * c, 4), "exposure_basis": "prior"}
 
     def _plan(self, t: float, obj) -> None:
         """Recommend again when what the actions depend on changed (module docstring)."""
@@ -298,7 +369,9 @@ class IncidentStage:
             times.append(float(t_end))
         self.resilience.write_csv(self.out / "resilience.csv", self.resilience.sample(times))
         loss = self.resilience.loss(t_end)
-        return {**self.counts, "cap_first_t": dict(self.cap_first), "resilience_loss": loss}
+        return {**self.counts, "errors_by_part": dict(sorted(self.errors_by_part.items())),
+                "first_errors": dict(sorted(self.first_errors.items())), "cap_first_t": dict(self.cap_first),
+                "resilience_loss": loss}
 
     def abort(self) -> None:
         for fh in (self._inc_fh, self._act_fh):

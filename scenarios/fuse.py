@@ -167,7 +167,7 @@ def fuse_feed(feed: str | os.PathLike, *, city: str, out: str | os.PathLike, den
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        stage = IncidentStage(_site(twin, plan), tmp, epoch=epoch, exercise=exercise)
+        stage = IncidentStage(_site(twin, plan), tmp, epoch=epoch, exercise=exercise, strict=True)
         k, t = 0, 0.0
         for m in msgs:
             t = max(t, float(m["t"]))

@@ -184,5 +184,7 @@ def score_incidents(run: Path, records: list[dict], alerts: list[dict], rules: d
         "exposure": _exposure(run, by_id),
         "outcomes": [_outcome(a, records, zones, density, duration_s) for a in physical],
         "cap_messages": int(fusion.get("cap", 0)),
+        "errors": int(fusion.get("errors", 0)), "errors_by_part": fusion.get("errors_by_part", {}),
+        "first_errors": fusion.get("first_errors", {}),
         "resilience_loss": fusion.get("resilience_loss", {}),
     }

@@ -7,7 +7,9 @@ Counts are published as ``counter/line`` ``{sensor_id, t, count_in, count_out}``
 60 s) and cover the crossings since the previous report.
 
 Area counter: every ``period_s`` (default 60 s) counts targets inside a zone polygon (shapely ``contains_xy``)
-and publishes ``counter/area`` ``{sensor_id, t, count, area_m2, capacity, zone}``.
+and publishes ``counter/area`` ``{sensor_id, t, count, area_m2, capacity, zone}``; ``zone`` is the asset's id
+when the counter counts an asset's zone (the name ``crowd_zones.geojson`` and the analytics give that zone),
+the counter's id for a drawn polygon, else the place it was put at.
 
 Counting error (documented; ``error=False`` turns it off): a line counter misses each true crossing with
 probability ``miss_rate`` (default 0.03) and counts it twice with probability ``double_rate`` (default 0.01),
@@ -361,7 +363,8 @@ class Counters(SensorKind):
                 return None
             hit = next((a for a in zones if a.polygon.contains(shapely.Point(xy))), None)
         if hit is not None:
-            return "area", {"zone": hit.polygon, "zone_name": hit.name, "capacity": int(hit.capacity), **base}
+            # the zone id the crowd zones (crowd_zones.geojson) and the analytics give the asset
+            return "area", {"zone": hit.polygon, "zone_name": hit.id, "capacity": int(hit.capacity), **base}
         r = float(item.radius_m) if item.radius_m is not None else 25.0
         name = item.at if isinstance(item.at, str) else str(item.id)
         return "area", {"zone": shapely.Point(xy).buffer(r), "zone_name": name, "capacity": None, **base}

@@ -213,18 +213,25 @@ def test_a_run_that_fails_midway_leaves_no_files(tmp_path, monkeypatch):
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["syn.yaml"]
 
 
-def test_policy_auto_sends_units_to_alerts(tmp_path):
-    """Under policy auto a gunshot alert sends police and an ambulance to it; under advise nothing moves."""
-    auto = SCENARIO.replace("  dispatch: [{unit: ambulance, to: end, at_s: 2}]", "  policy: auto")
+def test_policy_auto_applies_the_recommended_dispatch_after_the_decision_delay(tmp_path):
+    """Under policy auto the armed-attack incident's recommended units (police and an ambulance) are sent
+    decision_delay_s after the recommendation; under advise the same actions are only written."""
+    auto = SCENARIO.replace("  dispatch: [{unit: ambulance, to: end, at_s: 2}]",
+                            "  policy: auto\n  decision_delay_s: 4")
     res = _run(tmp_path, auto, name="auto")
-    alerts = _lines(res.out_dir / "alerts.jsonl")
+    incidents = _lines(res.out_dir / "incidents.jsonl")
+    armed = [i for i in incidents if i["kind"] == "armed_attack"]
+    assert armed, {i["kind"] for i in incidents}
+    acts = [a for a in _lines(res.out_dir / "actions.jsonl") if a["action"]["kind"] == "dispatch"]
+    assert acts and all(a["applied"] and a["applied"]["applied"] for a in acts)
     sent = [r for r in _lines(res.out_dir / "ground_truth.jsonl") if r["kind"] == "dispatched"]
-    shots = [a for a in alerts if a["kind"] == "gunshot" and a.get("xy") is not None]
-    assert shots, {a["kind"] for a in alerts}
     assert sorted(r["unit"] for r in sent) == ["ambulance", "police"]
-    assert all(r["reason"] == "auto: gunshot alert" and r["t"] >= shots[0]["t"] for r in sent)
+    t0 = min(a["t"] for a in acts)
+    assert all(r["reason"].startswith("auto: INC-") and r["t"] == pytest.approx(t0 + 4.0) for r in sent)
     advise = _run(tmp_path, auto.replace("policy: auto", "policy: advise"), name="advise")
     assert not [r for r in _lines(advise.out_dir / "ground_truth.jsonl") if r["kind"] == "dispatched"]
+    written = [a for a in _lines(advise.out_dir / "actions.jsonl") if a["action"]["kind"] == "dispatch"]
+    assert written and all(a["applied"] is None for a in written)
 
 
 def test_sensed_density_is_scored_against_the_true_density(run):

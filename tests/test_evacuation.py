@@ -211,3 +211,11 @@ def test_a_start_outside_the_hazard_never_walks_into_it_but_may_touch_it():
     corner = shapely.Polygon([(50.0, 0.0), (40.0, 20.0), (60.0, 20.0)])
     plan = evacuation_routes(g, corner, origin=(0.0, 10.0))
     assert plan["routes"][0]["nodes"] == [0, 1, 2] and plan["routes"][0]["hazard_m"] == 0.0
+
+
+def test_a_hazard_covering_the_whole_graph_leaves_every_start_unreachable():
+    g = grid()
+    hz = shapely.Point(*CENTRE).buffer(10_000.0)        # no node is far enough outside
+    plan = evacuation_routes(g, hz, origin=CENTRE)
+    assert plan["safe_nodes"] == 0 and plan["routes"] == []
+    assert len(plan["unreachable"]) == len(plan["starts"]) == g.number_of_nodes()

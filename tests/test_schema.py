@@ -32,7 +32,7 @@ def test_defaults_filled():
     assert d["start_time"] == "2026-06-01T12:00:00Z"
     assert d["crowd"] == {"population": 0, "flows": [], "gatherings": []}
     assert d["sensors"]["cameras"]["from_osm"] is False and d["sensors"]["acoustic"] == 0
-    assert d["response"] == {"policy": "advise", "dispatch": []}
+    assert d["response"] == {"policy": "advise", "decision_delay_s": 30.0, "dispatch": []}
 
 
 def test_attack_parameters_get_their_own_defaults_and_ids():
