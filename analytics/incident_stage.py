@@ -43,7 +43,7 @@ from analytics.files import atomic_write_lines
 from analytics.fusion import Fusion, FusionParams
 from analytics.recommend import RecommendParams, recommend
 from analytics.resilience import Resilience
-from analytics.risk import RiskParams, assess, priority
+from analytics.risk import RiskParams, assess, asset_risk, priority
 
 __all__ = ["IMPACTS", "IncidentParams", "IncidentStage", "Site"]
 
@@ -212,10 +212,10 @@ class IncidentStage:
         self._picture(t, force=bool(out))
         return out
 
-    def _guard(self, part: str, fn: Callable, *args: Any) -> Any:
-        """``fn(*args)``, or None with the error counted against ``part``."""
+    def _guard(self, part: str, fn: Callable, *args: Any, **kwargs: Any) -> Any:
+        """``fn(*args, **kwargs)``, or None with the error counted against ``part``."""
         try:
-            return fn(*args)
+            return fn(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - one bad alert must not end a run; it is counted
             if self.strict and getattr(exc, "exit_code", None) == 2:
                 raise
@@ -318,6 +318,7 @@ class IncidentStage:
         if not (force or slow) or self.fusion is None:
             return
         layers: dict[str, Any] = {"incidents": [i for i in self.fusion.incidents()]}
+        layers["assets"] = self._asset_states(t, layers["incidents"])
         layers["routes"] = [{"id": a["id"], "incident": i["id"], "kind": a["kind"], "xy": a["xy"],
                              "why": a.get("why", "")}
                             for i in layers["incidents"] for a in i.get("actions") or ()
@@ -331,6 +332,22 @@ class IncidentStage:
                                      "incident": u.get("incident")} for u in self._board()
                                     if u.get("xy") is not None]
         self.cop.update(t, **layers)
+
+    def _asset_states(self, t: float, incidents: list[dict]) -> list[dict]:
+        """The assets with their functionality Q now and their risk (the highest of the open incidents
+        that list them); the picture shows those affected."""
+        q = self.resilience.q(t)
+        at_risk = self._guard("risk", asset_risk, incidents, assets=self.site.assets,
+                              dependencies=self.site.dependencies, exposure=self.exposure, t=t,
+                              params=self.p.risk) or {}
+        out = []
+        for a in self.site.assets:
+            i = self.resilience.index.get(a["id"])
+            item = {**a, "Q": round(float(q[i]), 4) if i is not None else 1.0}
+            if a["id"] in at_risk:
+                item["risk"] = at_risk[a["id"]]
+            out.append(item)
+        return out
 
     def _sensor_states(self, incidents: list[dict]) -> list[dict]:
         by_ip = {ip: c for c, ip in self.site.camera_ips.items()}
