@@ -12,6 +12,13 @@ and a gated one-to-one assignment.
 - ``assign``: ``scipy.optimize.linear_sum_assignment`` on a gated cost matrix, where leaving a row or a
   column unassigned costs ``miss_cost`` (the matrix is padded with a dummy row and column per item, so
   every gated pair cheaper than two misses is worth taking and nothing is forced).
+- ``ray_covariance``, ``mahalanobis2``: a camera's ground point is uncertain mostly along its viewing ray
+  (a foot point a few pixels lower is a step farther away at the shallow angles of CCTV; a few pixels to
+  the side are a short step), so each point's 2 x 2 covariance is elongated along the ray from its camera.
+  Covariances are kept as rows ``[xx, xy, yy]``.
+- ``PairOffsets``: the mean offset between the ground points two cameras give for one target, learnt from
+  their linked tracks (a calibration error shifts one camera's ground plane by a metre or two; the gate
+  then compares the points with the offset taken out).
 """
 
 from __future__ import annotations
@@ -24,7 +31,8 @@ from scipy.optimize import linear_sum_assignment
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-__all__ = ["ViewOverlap", "assign", "near_pairs", "one_per_camera"]
+__all__ = ["PairOffsets", "ViewOverlap", "assign", "mahalanobis2", "near_pairs", "one_per_camera",
+           "ray_covariance"]
 
 #: Half the 3 x 3 neighbourhood of a grid cell: with the cell itself, each pair of neighbouring cells once.
 _HALF = ((0, 0), (0, 1), (1, -1), (1, 0), (1, 1))
@@ -47,6 +55,8 @@ class ViewOverlap:
         self._views: list[shapely.Geometry | None] = []
         #: ``matrix[a, b]``: the views of cameras ``a`` and ``b`` overlap (False on the diagonal).
         self.matrix = np.zeros((0, 0), dtype=bool)
+        #: Each camera's ground position (NaN when unknown).
+        self.xy = np.zeros((0, 2))
 
     def index(self, camera_id: str) -> int:
         """The camera's index (a new camera is added with no view)."""
@@ -58,11 +68,15 @@ class ViewOverlap:
             m = np.zeros((k + 1, k + 1), dtype=bool)
             m[:k, :k] = self.matrix
             self.matrix = m
+            self.xy = np.vstack([self.xy, [np.nan, np.nan]])
         return k
 
-    def set_view(self, camera_id: str, polygon: Sequence[Sequence[float]] | None) -> None:
-        """Give a camera its ground view (a ring of ``[x, y]`` metres, or None) and update its overlaps."""
+    def set_view(self, camera_id: str, polygon: Sequence[Sequence[float]] | None,
+                 xy: Sequence[float] | None = None) -> None:
+        """Give a camera its ground view (a ring of ``[x, y]`` metres, or None) and position (metres, or
+        None: unknown), and update its overlaps."""
         k = self.index(camera_id)
+        self.xy[k] = [np.nan, np.nan] if xy is None else [float(xy[0]), float(xy[1])]
         view = None
         if polygon is not None and len(polygon) >= 3:
             view = shapely.make_valid(shapely.Polygon(polygon))
@@ -176,16 +190,107 @@ def one_per_camera(i: np.ndarray, j: np.ndarray, cam: np.ndarray, cost: np.ndarr
     nr = len(row_n)
     graph = coo_matrix((np.ones(len(rest)), (row[rest], nr + col[rest])), shape=(nr + len(col_n),) * 2)
     _, label = connected_components(graph, directed=False)
-    clusters = label[row[rest]]
-    order = np.argsort(clusters, kind="stable")
-    bounds = np.flatnonzero(np.diff(clusters[order])) + 1
-    for grp in np.split(rest[order], bounds):
-        rr, r_idx = np.unique(row[grp], return_inverse=True)
-        cc, c_idx = np.unique(col[grp], return_inverse=True)
-        m = np.full((len(rr), len(cc)), np.inf)
-        m[r_idx, c_idx] = cost[grp]
+    order = np.argsort(label[row[rest]], kind="stable")
+    rest = rest[order]
+    cluster = label[row[rest]]
+    lr, nr_k = _local(cluster, row[rest])
+    lc, nc_k = _local(cluster, col[rest])
+    bounds = np.flatnonzero(np.diff(cluster)) + 1
+    starts, ends = np.r_[0, bounds], np.r_[bounds, len(rest)]
+    for a, b, r, c in zip(starts.tolist(), ends.tolist(), nr_k.tolist(), nc_k.tolist(), strict=True):
+        m = np.full((r, c), np.inf)
+        m[lr[a:b], lc[a:b]] = cost[rest[a:b]]
+        chosen = np.full((r, c), -1, np.int64)
+        chosen[lr[a:b], lc[a:b]] = rest[a:b]
         pick_r, pick_c = assign(m, miss_cost)
-        chosen = np.full(m.shape, -1, np.int64)
-        chosen[r_idx, c_idx] = grp
         keep[chosen[pick_r, pick_c]] = True
     return keep
+
+
+def _local(cluster: np.ndarray, unit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For items sorted by ``cluster``: each item's ``unit`` numbered within its cluster, and the number of
+    units of each cluster (in cluster order)."""
+    base = int(unit.max()) + 1
+    u, inv = np.unique(cluster * base + unit, return_inverse=True)
+    uc = u // base
+    first = np.searchsorted(uc, uc)
+    return inv - first[inv], np.unique(uc, return_counts=True)[1]
+
+
+def ray_covariance(xy: np.ndarray, cam_xy: np.ndarray, sigma: np.ndarray, lateral: float) -> np.ndarray:
+    """Covariance rows ``[xx, xy, yy]`` of ground points ``xy`` (N, 2) seen from ``cam_xy`` (N, 2): variance
+    ``sigma**2`` along the ray from the camera, ``(lateral * sigma)**2`` across it; round (``sigma**2``
+    both ways) where the camera's position is unknown or under the point.
+
+    >>> ray_covariance(np.array([[10.0, 0.0]]), np.zeros((1, 2)), np.array([2.0]), 0.5).tolist()
+    [[4.0, 0.0, 1.0]]
+    """
+    u = np.asarray(xy, float) - np.asarray(cam_xy, float)
+    n = np.hypot(u[:, 0], u[:, 1])
+    ok = np.isfinite(n) & (n > 1e-6)
+    u = np.where(ok[:, None], u / np.where(ok, n, 1.0)[:, None], 0.0)
+    along, across = sigma ** 2, np.where(ok, (lateral * sigma) ** 2, sigma ** 2)
+    cov = np.empty((len(u), 3))
+    cov[:, 0] = across + (along - across) * u[:, 0] ** 2
+    cov[:, 1] = (along - across) * u[:, 0] * u[:, 1]
+    cov[:, 2] = across + (along - across) * u[:, 1] ** 2
+    return cov
+
+
+def mahalanobis2(d: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """Squared Mahalanobis length of each difference ``d`` (N, 2) under covariance rows ``cov`` (N, 3).
+
+    >>> mahalanobis2(np.array([[2.0, 1.0]]), np.array([[4.0, 0.0, 1.0]])).tolist()
+    [2.0]
+    """
+    det = cov[:, 0] * cov[:, 2] - cov[:, 1] ** 2
+    q = cov[:, 2] * d[:, 0] ** 2 - 2.0 * cov[:, 1] * d[:, 0] * d[:, 1] + cov[:, 0] * d[:, 1] ** 2
+    return q / det
+
+
+class PairOffsets:
+    """Running mean of ``x_a - x_b`` for the linked tracks of each pair of cameras ``(a, b)`` (antisymmetric:
+    the offset of ``(b, a)`` is minus that of ``(a, b)``), over about the last ``window`` linked points;
+    ``of`` gives 0 until a pair has ``min_n`` of them."""
+
+    def __init__(self, *, window: int = 200, min_n: int = 20) -> None:
+        self.window, self.min_n = int(window), int(min_n)
+        self.mean = np.zeros((0, 0, 2))
+        self.n = np.zeros((0, 0))
+
+    def _fit(self, cameras: int) -> None:
+        k = len(self.n)
+        if cameras > k:
+            mean, n = np.zeros((cameras, cameras, 2)), np.zeros((cameras, cameras))
+            mean[:k, :k], n[:k, :k] = self.mean, self.n
+            self.mean, self.n = mean, n
+
+    def of(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """The learnt offsets (N, 2) of camera pairs ``(a[k], b[k])``."""
+        if self.window <= 0 or not len(a):
+            return np.zeros((len(a), 2))
+        self._fit(int(max(a.max(), b.max())) + 1)
+        return np.where((self.n[a, b] >= self.min_n)[:, None], self.mean[a, b], 0.0)
+
+    def learn(self, a: np.ndarray, b: np.ndarray, d: np.ndarray) -> None:
+        """Take one instant's differences ``d`` (N, 2) = ``x_a - x_b`` of linked tracks of cameras ``a`` and
+        ``b`` (a camera pair's differences now are one step of its running mean, weighted by their number).
+
+        >>> po = PairOffsets(window=10, min_n=1)
+        >>> po.learn(np.array([0, 0]), np.array([1, 1]), np.array([[1.0, 0.0], [3.0, 0.0]]))
+        >>> po.of(np.array([1]), np.array([0])).tolist()
+        [[-2.0, 0.0]]
+        """
+        if self.window <= 0 or not len(a):
+            return
+        a, b = np.r_[a, b], np.r_[b, a]
+        d = np.vstack([d, -d])
+        self._fit(int(a.max()) + 1)
+        c = len(self.n)
+        code = a * c + b
+        u, inv, k = np.unique(code, return_inverse=True, return_counts=True)
+        ua, ub = u // c, u % c
+        mean_now = np.column_stack([np.bincount(inv, weights=d[:, q]) for q in (0, 1)]) / k[:, None]
+        n = np.minimum(self.n[ua, ub] + k, self.window)
+        self.mean[ua, ub] += (mean_now - self.mean[ua, ub]) * (k / n)[:, None]
+        self.n[ua, ub] = n

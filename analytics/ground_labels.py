@@ -37,7 +37,7 @@ class Labelled(NamedTuple):
 
     gids: np.ndarray           # (k,) id numbers
     xy: np.ndarray             # (k, 2) fused positions
-    sigma: np.ndarray          # (k,) fused 1-sigma (m)
+    cov: np.ndarray            # (k, 3) fused covariance rows [xx, xy, yy] (m^2)
     members: list[list[int]]   # live slots of each, in slot order
     dropped: np.ndarray        # pair codes of links dropped (two tracks of one camera in one group)
 
@@ -47,7 +47,7 @@ class _Ended(NamedTuple):
     t: float
     x: float
     y: float
-    cams: np.ndarray
+    cams: tuple[int, ...]
 
 
 def _components(n: int, a: np.ndarray, b: np.ndarray) -> tuple[int, np.ndarray]:
@@ -154,22 +154,28 @@ class GlobalIds:
 
     def _fuse(self, t: float, nodes: np.ndarray, label: np.ndarray, ncomp: int, slots: Any,
               live: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Inverse-covariance weighted mean of each group's live points: (xy (k, 2), sigma (k,), live
-        points (k,)); groups with none get zeros."""
+        """Inverse-covariance weighted mean of each group's live points (information form, ``fuse_floor_m``
+        and the motion a stale point may have missed added to each): (xy (k, 2), covariance rows (k, 3),
+        live points (k,)); groups with none get zeros."""
         n = nodes[live]
         age = np.maximum(t - slots.t[n], 0.0)
-        var = np.maximum(slots.sigma[n], self.p.fuse_floor_m) ** 2 + (self.p.reach_mps * age) ** 2
-        w = 1.0 / var
+        c = slots.cov[n].copy()
+        c[:, [0, 2]] += (self.p.fuse_floor_m ** 2 + (self.p.reach_mps * age) ** 2)[:, None]
+        det = c[:, 0] * c[:, 2] - c[:, 1] ** 2
+        info = np.column_stack([c[:, 2], -c[:, 1], c[:, 0]]) / det[:, None]      # inverse, as rows
+        x, y = slots.xy[n, 0], slots.xy[n, 1]
         lab = label[live]
-        sw = np.bincount(lab, weights=w, minlength=ncomp)
+        weights = (info[:, 0], info[:, 1], info[:, 2], info[:, 0] * x + info[:, 1] * y,
+                   info[:, 1] * x + info[:, 2] * y)
+        a, b, d, u, v = (np.bincount(lab, weights=w, minlength=ncomp) for w in weights)
         cnt = np.bincount(lab, minlength=ncomp)
-        ok = sw > 0
-        xy = np.zeros((ncomp, 2))
-        for k in (0, 1):
-            xy[ok, k] = np.bincount(lab, weights=w * slots.xy[n, k], minlength=ncomp)[ok] / sw[ok]
-        sigma = np.zeros(ncomp)
-        sigma[ok] = 1.0 / np.sqrt(sw[ok])
-        return xy, sigma, cnt
+        ok = cnt > 0
+        xy, cov = np.zeros((ncomp, 2)), np.zeros((ncomp, 3))
+        det = a[ok] * d[ok] - b[ok] ** 2
+        cov[ok] = np.column_stack([d[ok], -b[ok], a[ok]]) / det[:, None]
+        xy[ok, 0] = cov[ok, 0] * u[ok] + cov[ok, 1] * v[ok]
+        xy[ok, 1] = cov[ok, 1] * u[ok] + cov[ok, 2] * v[ok]
+        return xy, cov, cnt
 
     def _keep_ids(self, nodes: np.ndarray, label: np.ndarray, ncomp: int, live: np.ndarray,
                   ) -> tuple[np.ndarray, np.ndarray]:
@@ -214,7 +220,7 @@ class GlobalIds:
             ov |= np.eye(len(ov), dtype=bool)
         ecam = np.zeros((len(ended), len(self.views.ids)), bool)
         for k, e in enumerate(ended):
-            ecam[k, e.cams] = True
+            ecam[k, list(e.cams)] = True
         pos = np.full(len(comp_gid), -1)
         pos[cand] = np.arange(len(cand))
         mem = np.flatnonzero((pos[label] >= 0) & live)
@@ -244,11 +250,13 @@ class GlobalIds:
         lab, nod = live_label[order], live_nodes[order]
         starts = np.searchsorted(lab, comps)
         ends = np.searchsorted(lab, comps, side="right")
-        members = [nod[a:b].tolist() for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+        bounds = list(zip(starts.tolist(), ends.tolist(), strict=True))
+        members = [nod[a:b].tolist() for a, b in bounds]
         gids = comp_gid[comps]
-        xy, sigma = fused[0][comps], fused[1][comps]
-        shown: dict[int, _Ended] = {}
-        for g, (x, y), mem in zip(gids.tolist(), xy.tolist(), members, strict=True):
-            shown[g] = _Ended(g, float(slots.t[mem].max()), x, y, np.unique(slots.cam[mem]))
-        self._shown = shown
-        return Labelled(gids, xy, sigma, members, dropped)
+        xy, cov = fused[0][comps], fused[1][comps]
+        cams = slots.cam[nod].tolist()
+        last = np.maximum.reduceat(slots.t[nod], starts).tolist() if len(nod) else []
+        rows = zip(gids.tolist(), last, xy.tolist(), bounds, strict=True)
+        self._shown = {g: _Ended(g, tl, x, y, tuple(sorted(set(cams[a:b]))))
+                       for g, tl, (x, y), (a, b) in rows}
+        return Labelled(gids, xy, cov, members, dropped)

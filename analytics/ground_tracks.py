@@ -2,11 +2,13 @@
 ground plane into global tracks, so that one person seen by two cameras is one track (``track/ground``).
 
 Each instant (the ``track/frame`` messages of one time), every live camera track (seen within
-``max_age_s``) is a ground point with a 1-sigma ``xy_sigma``. Tracks of *different* cameras whose views
-overlap and of the same class are compared when they lie within ``search_m`` (a coarse grid, never every
-pair); a pair is gated by its Mahalanobis distance, ``d^2 / (s_a^2 + s_b^2 + gate_floor_m^2) <=
-gate_chi2``, and each track is paired with at most one track of each other camera (the least total
-distance: ``scipy.optimize.linear_sum_assignment`` on the contested clusters only). A pair so paired on
+``max_age_s``) is a ground point with a 1-sigma ``xy_sigma`` along the ray from its camera
+(``lateral_ratio`` of it across: ``analytics.ground_assoc.ray_covariance``). Tracks of *different* cameras
+whose views overlap and of the same class are compared when they lie within ``search_m`` (a coarse grid,
+never every pair); a pair is gated by its Mahalanobis distance under the sum of the two covariances plus
+``gate_floor_m`` squared each way (``<= gate_chi2``), and each track is paired with at most one track of
+each other camera (the least total distance: ``scipy.optimize.linear_sum_assignment`` on the contested
+clusters only). A pair so paired on
 ``confirm_n`` consecutive instants is linked; a link breaks after ``break_n`` consecutive instants without
 it (the tracks diverged, or one of them switched to someone else). Linked tracks form the global tracks
 (connected components); two tracks of one camera are never in one. A global track keeps its id ``g<n>``
@@ -14,7 +16,7 @@ it (the tracks diverged, or one of them switched to someone else). Linked tracks
 on; a camera track that starts in a camera overlapping those of a global track that ended within
 ``handover_s``, within reach of where it ended, continues it (handover). Its position is the
 inverse-covariance weighted mean of its live members' ground points (their errors are independent: other
-images, other detectors).
+images, other detectors); two cameras looking from different sides pin each other's long axis down.
 
 Stone Soup (1.9.1, read for this stage, not a dependency). Its ``TrackToTrackCounting`` associator is the
 rule used here (Sagild, Hem and Brekke, FUSION 2021: associated after ``consec_pairs_confirm`` = 3
@@ -39,7 +41,15 @@ from typing import Any
 import numpy as np
 
 from analytics.camera_views import ViewParams, view_polygon
-from analytics.ground_assoc import ViewOverlap, near_pairs, one_per_camera
+from analytics.geometry import camera_position
+from analytics.ground_assoc import (
+    PairOffsets,
+    ViewOverlap,
+    mahalanobis2,
+    near_pairs,
+    one_per_camera,
+    ray_covariance,
+)
 from analytics.ground_labels import GlobalIds
 from analytics.tracks import track_frame
 
@@ -67,6 +77,12 @@ class GroundTrackParams:
     gate_floor_m : added in quadrature to the two tracks' sigmas in the gate (default 0.7 m): what the
         foot-point sigma leaves out, the calibration error between two cameras and the foot point of a
         body seen from two sides.
+    offset_window, offset_min_n : the mean offset between two cameras' points for one target is learnt
+        from their linked tracks over about ``offset_window`` linked points (default 200; 0: not learnt)
+        and taken out in the gate once ``offset_min_n`` (default 20) were seen.
+    lateral_ratio : a point's sigma across its camera's ray, as a fraction of ``xy_sigma`` (along it;
+        default 0.3: a box's foot jitters less sideways than up and down, and a sideways pixel is a
+        shorter step on the ground).
     search_m : no two points farther apart are compared (grid cell size; default 6 m).
     confirm_n, break_n : consecutive instants paired before a link, and unpaired before it breaks
         (defaults 3 and 2, Stone Soup's ``TrackToTrackCounting``).
@@ -88,7 +104,10 @@ class GroundTrackParams:
     """
 
     gate_chi2: float = 9.21
-    gate_floor_m: float = 0.7
+    gate_floor_m: float = 1.0
+    lateral_ratio: float = 0.3
+    offset_window: int = 200
+    offset_min_n: int = 20
     search_m: float = 6.0
     confirm_n: int = 3
     break_n: int = 2
@@ -105,7 +124,8 @@ class GroundTrackParams:
     period_s: float = 0.0
 
     def __post_init__(self) -> None:
-        positive = ("gate_chi2", "search_m", "max_age_s", "forget_s", "default_sigma_m", "view_range_m")
+        positive = ("gate_chi2", "lateral_ratio", "search_m", "max_age_s", "forget_s", "default_sigma_m",
+                    "view_range_m")
         for name in positive:
             v = getattr(self, name)
             if not (isinstance(v, int | float) and np.isfinite(v) and v > 0):
@@ -115,6 +135,10 @@ class GroundTrackParams:
             v = getattr(self, name)
             if not (isinstance(v, int | float) and np.isfinite(v) and v >= 0):
                 raise GroundTrackParamsError(f"ground tracks: {name} must be a finite number >= 0, got {v!r}")
+        for name in ("offset_window", "offset_min_n"):
+            v = getattr(self, name)
+            if not (isinstance(v, int) and v >= 0):
+                raise GroundTrackParamsError(f"ground tracks: {name} must be an int >= 0, got {v!r}")
         for name in ("confirm_n", "break_n"):
             v = getattr(self, name)
             if not (isinstance(v, int) and v >= 1):
@@ -131,7 +155,7 @@ class _Slots:
         self.keys: list[str] = []
         self.t = np.zeros(0)
         self.xy = np.zeros((0, 2))
-        self.sigma = np.zeros(0)
+        self.cov = np.zeros((0, 3))        # covariance rows [xx, xy, yy]
         self.cam = np.zeros(0, np.int64)
         self.cls = np.zeros(0, np.int64)
         self.seen = np.zeros(0, np.int64)    # fresh points so far
@@ -159,7 +183,7 @@ class _Slots:
         pad = cap - len(self.t)
         self.t = np.concatenate([self.t, np.full(pad, -np.inf)])
         self.xy = np.concatenate([self.xy, np.zeros((pad, 2))])
-        self.sigma = np.concatenate([self.sigma, np.ones(pad)])
+        self.cov = np.concatenate([self.cov, np.tile([1.0, 0.0, 1.0], (pad, 1))])
         self.cam = np.concatenate([self.cam, np.zeros(pad, np.int64)])
         self.cls = np.concatenate([self.cls, np.zeros(pad, np.int64)])
         self.seen = np.concatenate([self.seen, np.zeros(pad, np.int64)])
@@ -179,9 +203,11 @@ class GroundTrackStage:
     message is plain JSON::
 
         {"t", "topic": "track/ground", "ids": ["g1", ...], "cls": [...], "xy": [[x, y], ...],
-         "xy_sigma": [...], "members": [["cam-a:3", "cam-b:7"], ...], "cameras": [["cam-a", "cam-b"], ...]}
+         "xy_sigma": [...], "xy_cov": [[xx, xy, yy], ...], "members": [["cam-a:3", "cam-b:7"], ...],
+         "cameras": [["cam-a", "cam-b"], ...]}
 
-    one row per live global track, in id order; ``members`` are its live camera tracks. A camera track that
+    one row per live global track, in id order: its fused position (metres), the 1-sigma of its long axis
+    and its covariance (m^2); ``members`` are its live camera tracks. A camera track that
     is still being compared with a global track it may join (for up to ``confirm_n`` points) is not listed
     yet: the person is, through the other camera's track.
 
@@ -190,17 +216,23 @@ class GroundTrackStage:
     params
         ``GroundTrackParams``.
     views
-        ``{camera_id: view polygon}`` given up front (a real site's surveyed views); calibration records
-        in the stream add or replace them.
+        The cameras given up front (a real site's surveyed views), ``{camera_id: view polygon}`` or
+        ``analytics.camera_views.camera_table``'s ``{camera_id: {"view": polygon, "xy": [x, y]}}`` (with
+        its position a camera's points are elongated along its rays); calibration records in the stream add
+        or replace them.
     """
 
     def __init__(self, params: GroundTrackParams | None = None, *,
-                 views: Mapping[str, Sequence[Sequence[float]] | None] | None = None) -> None:
+                 views: Mapping[str, Any] | None = None) -> None:
         self.p = GroundTrackParams() if params is None else params
         self.views = ViewOverlap(min_area_m2=self.p.min_overlap_m2)
-        for cam, poly in sorted((views or {}).items()):
-            self.views.set_view(str(cam), poly)
+        for cam, view in sorted((views or {}).items()):
+            if isinstance(view, Mapping):
+                self.views.set_view(str(cam), view.get("view"), view.get("xy"))
+            else:
+                self.views.set_view(str(cam), view)
         self.slots = _Slots()
+        self.offsets = PairOffsets(window=self.p.offset_window, min_n=self.p.offset_min_n)
         self.ids = GlobalIds(self.p, self.views)
         self._classes: dict[str, int] = {}
         self._active = np.zeros(0, np.int64)
@@ -221,7 +253,8 @@ class GroundTrackStage:
         topic = msg.get("topic")
         if topic == "camera/calibration" and msg.get("camera_id") is not None:
             self.views.set_view(str(msg["camera_id"]),
-                                view_polygon(msg, params=ViewParams(max_range_m=self.p.view_range_m)))
+                                view_polygon(msg, params=ViewParams(max_range_m=self.p.view_range_m)),
+                                camera_position(dict(msg)))
         elif topic == "track/frame":
             self._observe(msg)
         return out
@@ -259,9 +292,10 @@ class GroundTrackStage:
         slots, new = self.slots.take([str(ids[k]) for k in keep])
         s = self.slots
         s.t[slots] = t
+        cam = self.views.index(str(msg.get("camera_id")))
         s.xy[slots] = xy[keep]
-        s.sigma[slots] = sigma[keep]
-        s.cam[slots] = self.views.index(str(msg.get("camera_id")))
+        s.cov[slots] = ray_covariance(xy[keep], self.views.xy[[cam]], sigma[keep], self.p.lateral_ratio)
+        s.cam[slots] = cam
         s.cls[slots] = [self._classes.setdefault(str(cls[k]), len(self._classes)) for k in keep]
         s.seen[slots] += 1
         if new.any():
@@ -280,15 +314,18 @@ class GroundTrackStage:
         a, b = live[i[keep]], live[j[keep]]
         self._count(t, live, np.unique(np.minimum(a, b) << 32 | np.maximum(a, b)))
         linked = self._linked
+        self._learn(t, self._pairs[linked])
         pending = ~linked & (self._hits > 0)
         rows = self.ids.label(t, act, live, s, self._pairs[linked], self._hits[linked], self._pairs[pending])
         self._unlink(rows.dropped)
         return self._message(t, rows)
 
-    def _variance(self, t: float, slots: np.ndarray) -> np.ndarray:
-        """Each point's variance (m^2, per axis) now: its sigma, plus the motion it may have missed since."""
+    def _covariance(self, t: float, slots: np.ndarray) -> np.ndarray:
+        """Each point's covariance rows now: its own, plus the motion it may have missed since (both ways)."""
         age = np.maximum(t - self.slots.t[slots], 0.0)
-        return self.slots.sigma[slots] ** 2 + (self.p.reach_mps * age) ** 2
+        cov = self.slots.cov[slots].copy()
+        cov[:, [0, 2]] += ((self.p.reach_mps * age) ** 2)[:, None]
+        return cov
 
     def _gated(self, t: float, live: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Pairs ``(i, j)`` of live tracks (indices into ``live``) of different, overlapping cameras and
@@ -298,9 +335,10 @@ class GroundTrackStage:
         ci, cj = s.cam[live[i]], s.cam[live[j]]
         ok = (ci != cj) & self.views.matrix[ci, cj] & (s.cls[live[i]] == s.cls[live[j]])
         i, j = i[ok], j[ok]
-        var = self._variance(t, live)
-        d = s.xy[live[i]] - s.xy[live[j]]
-        d2 = np.einsum("ij,ij->i", d, d) / (var[i] + var[j] + self.p.gate_floor_m ** 2)
+        cov = self._covariance(t, live)
+        pair = cov[i] + cov[j]
+        pair[:, [0, 2]] += self.p.gate_floor_m ** 2
+        d2 = mahalanobis2(s.xy[live[i]] - s.xy[live[j]] - self.offsets.of(ci[ok], cj[ok]), pair)
         ok = d2 <= self.p.gate_chi2
         return i[ok], j[ok], d2[ok]
 
@@ -336,6 +374,14 @@ class GroundTrackStage:
         self._linked = np.concatenate([linked[stay], np.zeros(len(new), bool)])[order]
         self._linked |= self._hits >= self.p.confirm_n
 
+    def _learn(self, t: float, links: np.ndarray) -> None:
+        """Learn the cameras' pair offsets from the links whose two tracks both have a point now."""
+        s = self.slots
+        lo, hi = links >> 32, links & _MASK
+        now = (s.t[lo] >= t - _SAME_T) & (s.t[hi] >= t - _SAME_T)
+        lo, hi = lo[now], hi[now]
+        self.offsets.learn(s.cam[lo], s.cam[hi], s.xy[lo] - s.xy[hi])
+
     def _unlink(self, dropped: np.ndarray) -> None:
         """Links that would put two tracks of one camera in one global track: counted again from 0."""
         if not len(dropped):
@@ -364,15 +410,16 @@ class GroundTrackStage:
         """The instant's ``track/ground`` message from the labelled live tracks (``GlobalIds.label``)."""
         s = self.slots
         names = {v: k for k, v in self._classes.items()}
-        ids, cls, xy, sig, members, cams = [], [], [], [], [], []
+        ids, cls, members, cams = [], [], [], []
         cam_ids = self.views.ids
-        for g, (x, y), sd, mem in zip(rows.gids.tolist(), rows.xy.tolist(), rows.sigma.tolist(), rows.members,
-                                      strict=True):
+        for g, mem in zip(rows.gids.tolist(), rows.members, strict=True):
             ids.append(f"g{g}")
             cls.append(names[int(s.cls[mem[0]])])
-            xy.append([round(x, 2), round(y, 2)])
-            sig.append(round(sd, 3))
             members.append([s.keys[m] for m in mem])
             cams.append(sorted({cam_ids[int(s.cam[m])] for m in mem}))
-        return {"t": float(t), "topic": TOPIC, "ids": ids, "cls": cls, "xy": xy, "xy_sigma": sig,
+        c = rows.cov
+        half, mid = 0.5 * (c[:, 0] - c[:, 2]), 0.5 * (c[:, 0] + c[:, 2])
+        major = np.sqrt(mid + np.sqrt(half ** 2 + c[:, 1] ** 2))     # the long axis' 1-sigma
+        return {"t": float(t), "topic": TOPIC, "ids": ids, "cls": cls, "xy": np.round(rows.xy, 2).tolist(),
+                "xy_sigma": np.round(major, 3).tolist(), "xy_cov": np.round(c, 4).tolist(),
                 "members": members, "cameras": cams}
