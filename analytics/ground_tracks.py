@@ -155,6 +155,7 @@ class _Slots:
         self.keys: list[str] = []
         self.t = np.zeros(0)
         self.xy = np.zeros((0, 2))
+        self.sigma = np.zeros(0)
         self.cov = np.zeros((0, 3))        # covariance rows [xx, xy, yy]
         self.cam = np.zeros(0, np.int64)
         self.cls = np.zeros(0, np.int64)
@@ -183,6 +184,7 @@ class _Slots:
         pad = cap - len(self.t)
         self.t = np.concatenate([self.t, np.full(pad, -np.inf)])
         self.xy = np.concatenate([self.xy, np.zeros((pad, 2))])
+        self.sigma = np.concatenate([self.sigma, np.ones(pad)])
         self.cov = np.concatenate([self.cov, np.tile([1.0, 0.0, 1.0], (pad, 1))])
         self.cam = np.concatenate([self.cam, np.zeros(pad, np.int64)])
         self.cls = np.concatenate([self.cls, np.zeros(pad, np.int64)])
@@ -240,6 +242,7 @@ class GroundTrackStage:
         self._hits = np.zeros(0, np.int64)
         self._miss = np.zeros(0, np.int64)
         self._linked = np.zeros(0, bool)
+        self._fresh: list[np.ndarray] = []            # slots given a point since the last instant
         self._open: float | None = None               # time of the instant being gathered
         self._dirty = False
         self._last_run = -np.inf
@@ -277,9 +280,10 @@ class GroundTrackStage:
         return [self._instant(t)]
 
     def _observe(self, msg: Mapping[str, Any]) -> None:
-        fr = track_frame(dict(msg))
+        """Take one camera's tracks (their covariances are made for all cameras at once, ``_covariances``)."""
         if isinstance(msg.get("t"), int | float):
             self._open, self._dirty = float(msg["t"]), True   # an instant, even with no tracks in view
+        fr = track_frame(msg if isinstance(msg, dict) else dict(msg))
         if fr is None:
             return
         t, ids, cls, xy = fr
@@ -288,23 +292,34 @@ class GroundTrackStage:
         ok = np.isfinite(xy).all(axis=1) & np.isfinite(sigma) & (sigma >= 0)
         if not ok.any():
             return
-        keep = np.flatnonzero(ok)
-        slots, new = self.slots.take([str(ids[k]) for k in keep])
+        keep = np.flatnonzero(ok) if not ok.all() else np.arange(len(ids))
+        slots, new = self.slots.take([str(ids[k]) for k in keep] if len(keep) < len(ids) else ids)
         s = self.slots
         s.t[slots] = t
-        cam = self.views.index(str(msg.get("camera_id")))
         s.xy[slots] = xy[keep]
-        s.cov[slots] = ray_covariance(xy[keep], self.views.xy[[cam]], sigma[keep], self.p.lateral_ratio)
-        s.cam[slots] = cam
-        s.cls[slots] = [self._classes.setdefault(str(cls[k]), len(self._classes)) for k in keep]
+        s.sigma[slots] = sigma[keep]
+        s.cam[slots] = self.views.index(str(msg.get("camera_id")))
+        code = self._classes.setdefault
+        s.cls[slots] = [code(str(cls[k]), len(self._classes)) for k in keep.tolist()]
         s.seen[slots] += 1
+        self._fresh.append(slots)
         if new.any():
             self._active = np.concatenate([self._active, slots[new]])
+
+    def _covariances(self) -> None:
+        """Covariance rows of the points taken since the last instant, elongated along their cameras' rays."""
+        if not self._fresh:
+            return
+        s = self.slots
+        f = np.concatenate(self._fresh)
+        self._fresh = []
+        s.cov[f] = ray_covariance(s.xy[f], self.views.xy[s.cam[f]], s.sigma[f], self.p.lateral_ratio)
 
     # ----------------------------------------------------------------------------------- one instant
     def _instant(self, t: float) -> dict[str, Any]:
         """Association, link counting, global ids and the fused message of the instant at ``t``."""
         self.instants += 1
+        self._covariances()
         self._forget(t)
         s = self.slots
         act = self._active
