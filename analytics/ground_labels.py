@@ -8,10 +8,10 @@ Rules, each instant:
   drops its weakest links (fewest consecutive pairings, then the newest) until it has none;
 - a group keeps the id most of its tracks had (ties: the group whose first track is oldest); a group whose
   tracks had several ids (two global tracks merged) keeps the oldest, the others are retired;
-- a group of tracks that never had an id continues, when it can, a global track that ended within
-  ``handover_s`` (``GroundTrackParams``) within reach, in a camera overlapping one of its cameras (one
-  ``scipy`` assignment over all such groups and ended tracks); the tracks still holding the continued id
-  give it up;
+- a group of tracks that never had an id continues a global track that ended within ``handover_s``
+  (``GroundTrackParams``) within reach, in another camera overlapping one of its cameras, when it is that
+  track's only such candidate and that track is its only one; the unseen tracks still holding the
+  continued id give it up;
 - any other group gets the next id. New ids are numbered in the order of each group's first track.
 """
 
@@ -23,7 +23,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from analytics.ground_assoc import ViewOverlap, assign
+from analytics.ground_assoc import ViewOverlap
 
 __all__ = ["GlobalIds", "Labelled"]
 
@@ -203,8 +203,9 @@ class GlobalIds:
     def _continue(self, t: float, nodes: np.ndarray, label: np.ndarray, comp_gid: np.ndarray,
                   fused: tuple[np.ndarray, np.ndarray, np.ndarray], slots: Any, live: np.ndarray,
                   retired: np.ndarray) -> None:
-        """Handover: groups of tracks that never had an id, live, continue ended global tracks nearby (a
-        global track ends when it was shown at the last instant and is not seen now, nor merged)."""
+        """Handover: groups of tracks that never had an id, live, continue ended global tracks nearby when
+        the match is unambiguous (a global track ends when it was shown at the last instant and is not seen
+        now, nor merged)."""
         p = self.p
         taken = set(comp_gid[(comp_gid >= 0) & (fused[2] > 0)].tolist())
         gone = set(self._shown) - taken - set(retired.tolist())
@@ -225,14 +226,18 @@ class GlobalIds:
         pos[cand] = np.arange(len(cand))
         mem = np.flatnonzero((pos[label] >= 0) & live)
         elig = np.zeros((len(cand), len(ended)), np.int64)
-        reach_cams = ov[slots.cam[nodes[mem]]].astype(np.int64) @ ecam.T.astype(np.int64)
+        cam_m = slots.cam[nodes[mem]]
+        reach_cams = ov[cam_m].astype(np.int64) @ ecam.T.astype(np.int64)
+        if not p.handover_same_camera:      # another camera's track: not one of the ended track's cameras
+            reach_cams[ecam[:, cam_m].T] = 0
         np.add.at(elig, pos[label[mem]], reach_cams)
         ex = np.array([[e.x, e.y] for e in ended])
         et = np.array([e.t for e in ended])
         dist = np.hypot(*(fused[0][cand][:, None, :] - ex[None, :, :]).transpose(2, 0, 1))
         reach = p.handover_m + p.reach_mps * (t - et)[None, :]
-        cost = np.where((elig > 0) & (dist <= reach), dist / np.maximum(reach, 1e-9), np.inf)
-        rows, cols = assign(cost, 1.0)
+        ok = (elig > 0) & (dist <= reach)
+        ok &= (ok.sum(axis=1, keepdims=True) == 1) & (ok.sum(axis=0, keepdims=True) == 1)   # unambiguous only
+        rows, cols = np.nonzero(ok)
         for q, e in zip(cand[rows].tolist(), cols.tolist(), strict=True):
             g = ended[e].gid
             comp_gid[q] = g

@@ -13,10 +13,11 @@ clusters only). A pair so paired on
 it (the tracks diverged, or one of them switched to someone else). Linked tracks form the global tracks
 (connected components); two tracks of one camera are never in one. A global track keeps its id ``g<n>``
 (numbered in order of creation, so the same input gives the same ids) while any of its camera tracks goes
-on; a camera track that starts in a camera overlapping those of a global track that ended within
-``handover_s``, within reach of where it ended, continues it (handover). Its position is the
-inverse-covariance weighted mean of its live members' ground points (their errors are independent: other
-images, other detectors); two cameras looking from different sides pin each other's long axis down.
+on; a camera track that starts in another camera overlapping those of a global track that ended within
+``handover_s``, within reach of where it ended, continues it when nothing else could (handover). Its
+position is the inverse-covariance weighted mean of its live members' ground points (their errors are
+independent: other images, other detectors); two cameras looking from different sides pin each other's
+long axis down.
 
 Stone Soup (1.9.1, read for this stage, not a dependency). Its ``TrackToTrackCounting`` associator is the
 rule used here (Sagild, Hem and Brekke, FUSION 2021: associated after ``consec_pairs_confirm`` = 3
@@ -90,10 +91,11 @@ class GroundTrackParams:
         two at 5 fps); older, it is not live.
     forget_s : a camera track unseen this long is dropped (default 3 s, past the tracker's 2 s buffer).
     handover_s, handover_m, reach_mps : a new camera track continues a global track that ended up to
-        ``handover_s`` earlier (default 3 s) when it starts within ``handover_m`` (default 2 m) plus
-        ``reach_mps`` (default 2 m/s, a brisk walk; also the motion a stale point may have missed) per
-        second since, in a camera that overlaps one of the ended track's.
-    handover_same_camera : also let a camera's new track continue a global track of that camera alone (its
+        ``handover_s`` earlier (default 2 s) when it starts within ``handover_m`` (default 1.5 m) plus
+        ``reach_mps`` (default 1.5 m/s, a walk; also the motion a stale point may have missed) per second
+        since, in a camera that is not one of the ended track's but overlaps one of them, and neither has
+        another such candidate (in a crowd a handover is a guess; an ambiguous one is not taken).
+    handover_same_camera : also let a new track of one of the ended track's cameras continue it (its
         tracker re-numbered the target); default False.
     default_sigma_m : sigma of a point whose message has none (default 1 m).
     fuse_floor_m : sigma floor of each point in the fused mean (default 0.1 m).
@@ -113,9 +115,9 @@ class GroundTrackParams:
     break_n: int = 2
     max_age_s: float = 0.6
     forget_s: float = 3.0
-    handover_s: float = 3.0
-    handover_m: float = 2.0
-    reach_mps: float = 2.0
+    handover_s: float = 2.0
+    handover_m: float = 1.5
+    reach_mps: float = 1.5
     handover_same_camera: bool = False
     default_sigma_m: float = 1.0
     fuse_floor_m: float = 0.1

@@ -316,3 +316,32 @@ def test_pipeline_stage_is_off_by_default() -> None:
     pipe.flush()
     assert pipe.ground is None and sink.got == [] and pipe.last_ground == []
     assert GROUND not in pipe.error_report()["errors_by_detector"]
+
+
+def test_an_ambiguous_handover_is_not_taken() -> None:
+    """Two tracks start in B beside where A's walker was lost: either could be him, neither continues g1."""
+    n = int(40 / WALK * FPS)
+    p1 = walk(0.0, 0.0, n)
+    p2 = [None] * len(p1)
+    for k in range(len(p1)):
+        if p1[k][0] > 31.0:
+            p2[k] = (p1[k][0], 1.2)      # someone B picks up at the same moment, 1.2 m to the side
+    msgs = frames({1: p1, 2: p2}, {"cam-a": (-5, 30, -12, 12), "cam-b": (31.0, 65, -12, 12)}, seed=9)
+    g = gid_of(run(msgs))
+    assert g["cam-a:1"] == {"g1"} and "g1" not in g["cam-b:1"] | g["cam-b:2"]
+
+
+@pytest.mark.parametrize("same", [False, True])
+def test_handover_within_one_camera_only_when_asked(same: bool) -> None:
+    """A's tracker loses the walker for 0.8 s and re-numbers him: a new global id, unless
+    ``handover_same_camera``."""
+    n = int(20 / WALK * FPS)
+    path: list = walk(0.0, 0.0, n)
+    msgs = frames({1: path}, {"cam-a": (-5, 35, -12, 12)}, ids={("cam-a", 1): 1})
+    for m in msgs:
+        if 5.0 < m["t"] < 5.8:
+            m["ids"], m["cls"], m["xy"], m["xy_sigma"] = [], [], np.zeros((0, 2)), np.zeros(0)
+        elif m["t"] >= 5.8:
+            m["ids"] = [k.replace(":1", ":2") for k in m["ids"]]
+    g = gid_of(run(msgs, params=GroundTrackParams(handover_same_camera=same)))
+    assert g == ({"cam-a:1": {"g1"}, "cam-a:2": {"g1"}} if same else {"cam-a:1": {"g1"}, "cam-a:2": {"g2"}})
