@@ -75,9 +75,10 @@ class GroundTrackParams:
     ----------
     gate_chi2 : squared Mahalanobis distance within which two camera tracks may be one target (default
         9.21: 99 % of a 2-dof chi-square).
-    gate_floor_m : added in quadrature to the two tracks' sigmas in the gate (default 0.7 m): what the
+    gate_floor_m : added in quadrature to the two tracks' sigmas in the gate (default 1 m): what the
         foot-point sigma leaves out, the calibration error between two cameras and the foot point of a
-        body seen from two sides.
+        body seen from two sides. Two people a metre or two apart, each seen by one camera only, are then
+        within the gate: the one-per-camera assignment tells people apart where both cameras see both.
     offset_window, offset_min_n : the mean offset between two cameras' points for one target is learnt
         from their linked tracks over about ``offset_window`` linked points (default 200; 0: not learnt)
         and taken out in the gate once ``offset_min_n`` (default 20) were seen.
