@@ -10,6 +10,10 @@ message is caught, logged (logger ``analytics.pipeline``) and counted per detect
 other detectors still see the message. An alert carrying a non-finite number (NaN, infinity) is dropped and
 counted the same way, so no such value reaches an output. A run reports the counts (``error_report``);
 on a normal stream they are all 0.
+
+With ``ground_tracks`` on, a cross-camera fusion stage (``analytics.ground_tracks``) takes every camera's
+``track/frame`` messages and, when an instant's messages end, publishes one ``track/ground`` message (the
+global ground tracks) to the detectors that name that topic; off by default (no built-in detector reads it).
 """
 
 from __future__ import annotations
@@ -26,16 +30,20 @@ from analytics.base import Detector, DetectorContext, Polygon
 from analytics.crowd import CrowdDensityDetector
 from analytics.cyber.conn import ConnDetector
 from analytics.geometry import LonLatProjector
+from analytics.ground_tracks import GroundTrackParams, GroundTrackStage
 from analytics.params import AnalyticsParams
 from analytics.tracking import TrackStage
 from analytics.zeek import chunk_messages
 
-__all__ = ["TRACKER", "AnalyticsParams", "AnalyticsPipeline", "build_detectors", "finite", "run_pipeline"]
+__all__ = ["GROUND", "TRACKER", "AnalyticsParams", "AnalyticsPipeline", "build_detectors", "finite",
+           "run_pipeline"]
 
 log = logging.getLogger("analytics.pipeline")
 
 #: The name under which the tracker stage's errors are counted (beside the detectors' names).
 TRACKER = "tracker"
+#: The name under which the ground-track fusion stage's errors are counted.
+GROUND = "ground_tracks"
 #: How many error messages are kept per detector for the report (the count goes on).
 _KEEP_ERRORS = 3
 
@@ -112,6 +120,11 @@ class AnalyticsPipeline:
         frames end (a message of another topic or time, ``drain``, ``flush``): the tracking stage sees all
         cameras' frames at once, the detectors then see every message in the order pushed, so the alerts
         are the per-frame path's, returned by the call that completes the batch.
+    ground_tracks
+        Fuse the cameras' tracks on the ground plane across overlapping views (``analytics.ground_tracks``):
+        ``True`` or a ``GroundTrackParams`` turns the stage on, and its ``track/ground`` messages (one per
+        instant, when the next instant's first message arrives or at ``flush``) go to the detectors that
+        name that topic and to ``last_ground``. Default off: no stage, outputs unchanged.
     """
 
     def __init__(
@@ -124,6 +137,7 @@ class AnalyticsPipeline:
         params: AnalyticsParams | None = None,
         detectors: Sequence[Detector] | None = None,
         batch_frames: bool = False,
+        ground_tracks: GroundTrackParams | bool | None = None,
     ) -> None:
         self.params = AnalyticsParams() if params is None else params
         #: Hold consecutive ``camera/frame`` messages of one instant and track them as one batch (``drain``).
@@ -148,6 +162,13 @@ class AnalyticsPipeline:
         self._first_errors: dict[str, list[str]] = defaultdict(list)
         #: The ``track/frame`` messages the last ``push`` produced (for writing tracker output).
         self.last_tracks: list[dict[str, Any]] = []
+        #: The cross-camera ground-track stage (``ground_tracks``), None when off.
+        self.ground: GroundTrackStage | None = None
+        if ground_tracks is not None and ground_tracks is not False:
+            gp = ground_tracks if isinstance(ground_tracks, GroundTrackParams) else GroundTrackParams()
+            self.ground = GroundTrackStage(gp)
+        #: The ``track/ground`` messages the last ``push``, ``drain`` or ``flush`` published.
+        self.last_ground: list[dict[str, Any]] = []
 
     def push(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
         """Take one message (in time order) and return the alerts it completes, each stamped with the
@@ -159,10 +180,13 @@ class AnalyticsPipeline:
         if self.batch_frames and topic == "camera/frame":
             if self._pending and not _same_instant(self._pending[-1].get("t"), msg.get("t")):
                 out = self.drain()
+            if self.ground is not None and isinstance(msg.get("t"), int | float):
+                out += self._finish(self._detect_all(self._ground([{"t": msg["t"]}])), stamp=True)
             self._pending.append(msg)
             return out
         if self._pending:
             out = self.drain()
+        ground = self._ground([msg])       # closes the instant before this message's time
         self._advance(msg)
         derived: list[dict[str, Any]] = []
         if topic.startswith("camera/"):
@@ -171,7 +195,8 @@ class AnalyticsPipeline:
             except Exception as exc:  # noqa: BLE001 - one bad frame must not stop the stream
                 self._error(TRACKER, exc, msg)
         self.last_tracks = derived
-        return out + self._finish(self._detect(msg, derived), stamp=True)
+        self._ground(derived)
+        return out + self._finish(self._detect_all(ground) + self._detect(msg, derived), stamp=True)
 
     @property
     def pending(self) -> int:
@@ -194,6 +219,9 @@ class AnalyticsPipeline:
         batch = [[] if isinstance(d, Exception) else d for d in batch]
         self._prepare([m for d in batch for m in d])
         out: list[dict[str, Any]] = []
+        if self.ground is not None:
+            out += self._detect_all(self._ground([m for msg, d in zip(msgs, batch, strict=True)
+                                                  for m in (msg, *d)]))
         for msg, derived in zip(msgs, batch, strict=True):
             self._advance(msg)
             out += self._detect(msg, derived)
@@ -211,19 +239,40 @@ class AnalyticsPipeline:
                 except Exception as exc:  # noqa: BLE001 - its updates then do the work one by one
                     self._error(str(det.name), exc, mine[0] if mine else None)
 
+    def _ground(self, msgs: list[dict[str, Any]], *, end: bool = False) -> list[dict[str, Any]]:
+        """Feed the ground-track stage (if on) and return the ``track/ground`` messages it completes (kept in
+        ``last_ground``); ``end``: close the last instant too. A failure is counted against ``GROUND``."""
+        if self.ground is None:
+            return []
+        out: list[dict[str, Any]] = []
+        try:
+            for m in msgs:
+                out += self.ground.update(m)
+            if end:
+                out += self.ground.flush()
+        except Exception as exc:  # noqa: BLE001 - the fusion stage must not stop the stream
+            self._error(GROUND, exc, msgs[0] if msgs else None)
+        if out:
+            self.last_ground = out
+        return out
+
+    def _detect_all(self, msgs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The alerts of the detectors that take each of ``msgs``, in order."""
+        out: list[dict[str, Any]] = []
+        for m in msgs:
+            for det in self._routes.get(m.get("topic", ""), ()):
+                out += self._guarded(det, det.update, m)
+            for det in self._routes.get("*", ()):
+                out += self._guarded(det, det.update, m)
+        return out
+
     def _advance(self, msg: dict[str, Any]) -> None:
         if isinstance(msg.get("t"), int | float):
             self._now = max(self._now, float(msg["t"]))
 
     def _detect(self, msg: dict[str, Any], derived: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The alerts of the detectors that take ``msg`` or one of the messages the tracker derived."""
-        out: list[dict[str, Any]] = []
-        for m in (msg, *derived):
-            for det in self._routes.get(m.get("topic", ""), ()):
-                out += self._guarded(det, det.update, m)
-            for det in self._routes.get("*", ()):
-                out += self._guarded(det, det.update, m)
-        return out
+        return self._detect_all([msg, *derived])
 
     def push_conn_chunk(self, df: pd.DataFrame) -> list[dict[str, Any]]:
         """Take a chunk of conn.log records (``analytics.zeek.iter_conn_chunks``): the vectorised path.
@@ -249,7 +298,7 @@ class AnalyticsPipeline:
     def flush(self) -> list[dict[str, Any]]:
         """End of stream: alerts the detectors still hold (open windows, pending arrival groups)."""
         held = self.drain()
-        out: list[dict[str, Any]] = []
+        out: list[dict[str, Any]] = self._detect_all(self._ground([], end=True))
         for det in self.detectors:
             out += self._guarded(det, det.flush)
         return held + self._finish(out, stamp=True)
@@ -257,7 +306,8 @@ class AnalyticsPipeline:
     def error_report(self) -> dict[str, Any]:
         """``{"errors": total, "errors_by_detector": {name: count}, "first_errors": {name: [text]}}`` with
         every detector (and the tracker) listed, 0 when it never failed."""
-        names = [TRACKER, *(str(d.name) for d in self.detectors)]
+        stages = [TRACKER, GROUND] if self.ground is not None else [TRACKER]
+        names = [*stages, *(str(d.name) for d in self.detectors)]
         by = {n: int(self.errors.get(n, 0)) for n in dict.fromkeys(names)}
         by.update((n, int(c)) for n, c in self.errors.items() if n not in by)
         return {"messages": self.messages, "errors": int(sum(by.values())), "errors_by_detector": by,
