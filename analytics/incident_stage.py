@@ -68,7 +68,7 @@ class IncidentParams:
     #: CAP: an Alert once R >= 1 person-equivalent (priority 2 and above, ``analytics.risk``)
     cap: CapParams = field(default_factory=lambda: CapParams(risk_threshold=1.0))
     views: ViewParams = field(default_factory=ViewParams)
-    #: the operational picture's sensors and responders are refreshed at most this often (s)
+    #: the operational picture is refreshed at most this often (simulated s)
     cop_period_s: float = 5.0
     #: ``resilience.csv`` sample step (s)
     resilience_step_s: float = 10.0
@@ -209,7 +209,7 @@ class IncidentStage:
                 self.cap_first.setdefault(final["id"], t)
             out.append(final)
         self.counts["incidents"] = len(self.fusion.tracks)
-        self._picture(t, force=bool(out))
+        self._picture(t, force=False)
         return out
 
     def _guard(self, part: str, fn: Callable, *args: Any, **kwargs: Any) -> Any:
@@ -314,23 +314,23 @@ class IncidentStage:
     # -- the picture --------------------------------------------------------------------------------------
 
     def _picture(self, t: float, *, force: bool) -> None:
-        slow = t - self._last_cop >= self.p.cop_period_s
-        if not (force or slow) or self.fusion is None:
+        """Refresh the picture every ``cop_period_s`` of simulated time (and at the end): rebuilding it is
+        linear in the incidents, so per alert it would make the stage quadratic in them."""
+        if self.fusion is None or not (force or t - self._last_cop >= self.p.cop_period_s):
             return
+        self._last_cop = t
         layers: dict[str, Any] = {"incidents": [i for i in self.fusion.incidents()]}
         layers["assets"] = self._asset_states(t, layers["incidents"])
         layers["routes"] = [{"id": a["id"], "incident": i["id"], "kind": a["kind"], "xy": a["xy"],
                              "why": a.get("why", "")}
                             for i in layers["incidents"] for a in i.get("actions") or ()
                             if a["kind"] == "evacuate" and a.get("xy")]
-        if slow:
-            self._last_cop = t
-            layers["sensors"] = self._sensor_states(layers["incidents"])
-            layers["responders"] = [{"id": u["id"], "kind": u["kind"], "xy": u.get("xy"),
-                                     "state": u.get("status", "idle"),
-                                     "eta_s": None if u.get("eta_t") is None else max(u["eta_t"] - t, 0.0),
-                                     "incident": u.get("incident")} for u in self._board()
-                                    if u.get("xy") is not None]
+        layers["sensors"] = self._sensor_states(layers["incidents"])
+        layers["responders"] = [{"id": u["id"], "kind": u["kind"], "xy": u.get("xy"),
+                                 "state": u.get("status", "idle"),
+                                 "eta_s": None if u.get("eta_t") is None else max(u["eta_t"] - t, 0.0),
+                                 "incident": u.get("incident")} for u in self._board()
+                                if u.get("xy") is not None]
         self.cop.update(t, **layers)
 
     def _asset_states(self, t: float, incidents: list[dict]) -> list[dict]:
