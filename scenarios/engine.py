@@ -190,10 +190,15 @@ class _Run:
                                       roads=self._roads(), crs=self.twin.crs,
                                       on_alert=self.auto.on_alert if self.auto else None,
                                       params=self._analytics_params(), witness=self._witness,
-                                      outputs=self.sc.outputs())
+                                      outputs=self.sc.outputs(), workers=self.sc.analytics_workers(),
+                                      cameras=self._calibrations)
             self.aborters.append(self.alerts.abort)
         exporters = [e for _, k in SENSOR_KINDS.items() for e in k.exporters] + list(CyberRange.exporters)
         self.exports.start(self.sensors, exporters, float(self.d["duration_s"]), self.sc.outputs())
+
+    def _calibrations(self) -> list[dict]:
+        """The cameras' published calibration records (the analytics workers group the cameras by them)."""
+        return [cam.calibration() for cam in self.cameras.values()]
 
     def _roads(self) -> list:
         """The carriageways of the streets within 10 m of a zone (the site's map, given to the analytics)."""
