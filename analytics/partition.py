@@ -156,7 +156,7 @@ def bundles(params: AnalyticsParams, *, zones: Mapping[str, Polygon] | None = No
 def _episode_radius(det: Detector) -> float:
     """The largest ``radius_m`` of the episode filters a detector holds (directly or in a dict)."""
     found = []
-    for v in vars(det).values():
+    for v in getattr(det, "__dict__", {}).values():
         for f in v.values() if isinstance(v, dict) else (v,):
             if isinstance(f, EpisodeFilter) and f.radius_m is not None:
                 found.append(float(f.radius_m))

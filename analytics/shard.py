@@ -116,11 +116,14 @@ class Shard:
                 groups.append((g, items))
         derived = self._track(groups)
         for g, items in groups:
+            flat = [(seq, sub, m, m.get("topic", "")) for seq, msg in items
+                    for sub, m in enumerate((msg, *derived.get(seq, ())))]
             for run in self.by_group.get(g, ()):
-                self._run(run, items, derived)
-        for run in self.whole:
-            mine = [(s, m) for s, m in whole if m.get("topic", "") in run.topics or "*" in run.topics]
-            self._run(run, mine, {})
+                self._run(run, flat)
+        if self.whole:
+            flat = [(seq, 0, m, m.get("topic", "")) for seq, m in whole]
+            for run in self.whole:
+                self._run(run, [f for f in flat if f[3] in run.topics or "*" in run.topics])
         self._take_rows()
         return out
 
@@ -159,22 +162,20 @@ class Shard:
                 derived[seq] = res
         return derived
 
-    def _run(self, run: _UnitRun, items: Sequence[tuple[int, dict[str, Any]]],
-             derived: Mapping[int, list[dict[str, Any]]]) -> None:
-        """One unit over a step's messages (and their derived ones), in stream order."""
-        if run.prepared and derived:
-            tracked = [m for s, _ in items for m in derived.get(s, ())]
-            for det, idx in run.prepared:
-                mine = [m for m in tracked if m.get("topic", "") in det.topics]
-                if mine:
-                    try:
-                        det.prepare(mine)
-                    except Exception as exc:  # noqa: BLE001 - its updates then do the work one by one
-                        self._error(str(det.name), exc, mine[0], (-1, 0, 0, idx, run.group))
-        for seq, msg in items:
-            for sub, m in enumerate((msg, *derived.get(seq, ()))):
-                for det, idx, star in run.route(m.get("topic", "")):
-                    self._call(run, det, idx, det.update, m, (seq, sub, star, idx, run.group))
+    def _run(self, run: _UnitRun, flat: Sequence[tuple[int, int, dict[str, Any], str]]) -> None:
+        """One unit over a step's messages ``(seq, sub, message, topic)``: each message, then those the
+        tracker derived from it (``sub`` > 0), in stream order."""
+        for det, idx in run.prepared:
+            mine = [m for _, sub, m, topic in flat if sub and topic in det.topics]
+            if mine:
+                try:
+                    det.prepare(mine)
+                except Exception as exc:  # noqa: BLE001 - its updates then do the work one by one
+                    self._error(str(det.name), exc, mine[0], (-1, 0, 0, idx, run.group))
+        g = run.group
+        for seq, sub, m, topic in flat:
+            for det, idx, star in run.route(topic):
+                self._call(run, det, idx, det.update, m, (seq, sub, star, idx, g))
 
     def _call(self, run: _UnitRun, det: Detector, idx: int, fn: Callable[..., list[dict[str, Any]]],
               msg: dict[str, Any] | None, key: tuple) -> None:
