@@ -229,9 +229,12 @@ ORPHAN = """\
 import sys, threading, time
 from analytics.workers import WorkerPipeline
 
+PIPES = []    # kept: a pipeline that is collected closes its pipes, and its workers then exit anyway
+
+
 def start():
-    pipe = WorkerPipeline(workers=2)
-    print(" ".join(str(w.pid) for w in pipe.workers), flush=True)
+    PIPES.append(WorkerPipeline(workers=2))
+    print(" ".join(str(w.pid) for w in PIPES[0].workers), flush=True)
 
 if sys.argv[1] == "thread":    # no parent-death signal then: the workers watch their parent themselves
     t = threading.Thread(target=start)
@@ -264,7 +267,9 @@ def test_workers_exit_when_their_parent_is_killed(tmp_path, started_in):
     pids: list[int] = []
     try:
         pids = [int(p) for p in proc.stdout.readline().split()]
-        assert len(pids) == 2 and _alive(pids) == pids, proc.stderr.read()
+        assert len(pids) == 2
+        time.sleep(1.5)                          # the workers wait for work, checking on their parent
+        assert _alive(pids) == pids
         proc.kill()
         proc.wait()
         deadline = time.monotonic() + 10.0
