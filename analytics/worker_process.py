@@ -21,6 +21,7 @@ import gc
 import multiprocessing as mp
 import os
 import pickle
+import resource
 import signal
 import sys
 import threading
@@ -84,7 +85,8 @@ def _serve(conn: Any, parent_pid: int, shard: Any) -> None:
                 raise _ParentGone
         op, units, home, payload = pickle.loads(conn.recv_bytes())
         if op == "close":
-            conn.send(("ok", {"cpu_s": time.process_time()}))
+            rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+            conn.send(("ok", {"cpu_s": time.process_time(), "peak_rss_mb": rss_mb}))
             return
         try:
             if units or home:
@@ -122,7 +124,9 @@ class WorkerProcess:
                                 daemon=True, name=f"twin-analytics-{index}")
         self.proc.start()
         child.close()
+        #: CPU seconds and peak resident memory (MB) of the worker, once closed
         self.cpu_s: float | None = None
+        self.peak_rss_mb: float | None = None
 
     @property
     def pid(self) -> int | None:
@@ -151,11 +155,13 @@ class WorkerProcess:
         return AnalyticsWorkerError(f"analytics worker {self.index} died (exit code {self.proc.exitcode})")
 
     def close(self, timeout: float = 30.0) -> None:
-        """Ask the worker to stop and wait for it (its CPU seconds go to ``cpu_s``); kill it if it hangs."""
+        """Ask the worker to stop and wait for it (its CPU seconds and peak memory go to ``cpu_s``,
+        ``peak_rss_mb``); kill it if it hangs."""
         if self.proc.is_alive():
             try:
                 self.send("close", (), (), None)
-                self.cpu_s = float(self.recv()["cpu_s"])
+                done = self.recv()
+                self.cpu_s, self.peak_rss_mb = float(done["cpu_s"]), float(done["peak_rss_mb"])
             except AnalyticsWorkerError:
                 pass
         self.proc.join(timeout=timeout)

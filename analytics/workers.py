@@ -149,8 +149,9 @@ class WorkerPipeline:
         self.errors: Counter[str] = Counter()
         self._first_errors: dict[str, list[str]] = {}
         self._history: list[tuple[float, str, float]] = []
-        #: CPU seconds each worker spent, once closed (None before)
+        #: CPU seconds and peak resident memory (MB) of each worker, once closed (None before)
         self.worker_cpu_s: list[float | None] = [None] * workers
+        self.worker_rss_mb: list[float | None] = [None] * workers
 
     # ---------------------------------------------------------------- the stream
     def push(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
@@ -304,10 +305,10 @@ class WorkerPipeline:
         return list(self._history)
 
     def close(self) -> None:
-        """Stop the workers (their CPU seconds go to ``worker_cpu_s``)."""
+        """Stop the workers (their CPU seconds and peak memory go to ``worker_cpu_s``, ``worker_rss_mb``)."""
         for i, w in enumerate(self.workers):
             w.close()
-            self.worker_cpu_s[i] = w.cpu_s
+            self.worker_cpu_s[i], self.worker_rss_mb[i] = w.cpu_s, w.peak_rss_mb
 
     def kill(self) -> None:
         """Stop the workers now (a failed run)."""

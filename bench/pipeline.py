@@ -55,6 +55,7 @@ class _Clock:
         self.cpu = dict.fromkeys(self.s, 0.0)
         self.depth = dict.fromkeys(self.s, 0)
         self.workers_cpu: list[float | None] = []
+        self.workers_rss: list[float | None] = []
 
     def wrap(self, owner: type, name: str, share: str) -> None:
         fn = getattr(owner, name)
@@ -95,6 +96,7 @@ def _instrument() -> _Clock:
     def closed(self):  # the workers' CPU seconds, known once they stop
         close(self)
         clock.workers_cpu = list(self.worker_cpu_s)
+        clock.workers_rss = list(self.worker_rss_mb)
 
     WorkerPipeline.close = closed
     return clock
@@ -143,6 +145,7 @@ def child(config: dict) -> dict:
         "folder_mb": round(size, 1), "mb_per_sim_hour": round(size * 3600 / float(config["sim_s"]), 1),
         "detections": report.get("detections"), "alerts": res.stats.get("alerts"),
         "workers_cpu_s": [round(c, 2) for c in clock.workers_cpu if c is not None],
+        "workers_rss_mb": [round(m) for m in clock.workers_rss if m is not None],
     }
 
 
@@ -170,7 +173,8 @@ def headline(r: dict) -> str:
         f"- Peak RSS {r['peak_rss_mb']:,.0f} MB (target <= 2,048); run folder {r['folder_mb']:,.1f} MB, "
         f"{r['mb_per_sim_hour']:,.0f} MB per simulated hour (target <= 300); {r['alerts']} alerts.",
         *([f"- Analytics in {r['workers']} worker process(es): their CPU seconds "
-           f"{', '.join(f'{c:.1f}' for c in r['workers_cpu_s'])}."] if r.get("workers") else []),
+           f"{', '.join(f'{c:.1f}' for c in r['workers_cpu_s'])}, peak RSS "
+           f"{', '.join(f'{m:,} MB' for m in r['workers_rss_mb'])}."] if r.get("workers") else []),
     ])
 
 
