@@ -18,7 +18,9 @@ detector and the tracker's rows merge the same way.
 
 What differs from in-process:
 
-- ``push`` returns no alerts; they come from the ``drain`` (or ``flush``) that sends their step;
+- ``push`` returns no alerts; they come from the ``drain`` (or ``flush``) that sends their step (in a run:
+  at the end of each instant, so an alert raised on a message other than a camera frame, which the
+  in-process pipeline returns at once, comes a little later in the same instant);
 - the detectors that read every topic (``*``; the acoustic one) see the messages of the stream, camera
   frames without their detections, and not the tracker's ``track/frame`` messages;
 - a camera met after the start joins the group its view touches; one that touches two groups makes their

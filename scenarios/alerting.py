@@ -11,8 +11,10 @@ pipeline's error counts (a detector that raised on a message, or made an alert w
 ``metrics.json``.
 
 With ``workers`` (the scenario's ``analytics.workers``) the pipeline runs in that many worker processes
-(``analytics.workers.WorkerPipeline``): the same alerts in the same order; each instant's messages go to the
-workers at its end, and its alerts come back then.
+(``analytics.workers.WorkerPipeline``): the same alerts in the same order (``alerts.jsonl``,
+``analytics.json``, the density estimates and the tracker's files are byte-identical); each instant's messages
+go to the workers at its end and its alerts come back then, so an alert raised on a message other than a
+camera frame goes on the bus (``events.jsonl``) at the end of its instant instead of right after that message.
 """
 
 from __future__ import annotations
