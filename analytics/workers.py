@@ -18,9 +18,10 @@ detector and the tracker's rows merge the same way.
 
 What differs from in-process:
 
-- ``push`` returns no alerts; they come from the ``drain`` (or ``flush``) that sends their step (in a run:
-  at the end of each instant, so an alert raised on a message other than a camera frame, which the
-  in-process pipeline returns at once, comes a little later in the same instant);
+- ``push`` returns no alerts; they come from the ``drain`` (or ``flush``) that sends their step, unless
+  ``eager``: then each message other than a camera frame (and the first frame of a new instant) sends the
+  step at once, and ``push`` returns what the in-process ``push`` returns (a run uses it: its alerts go on
+  the bus where they went in process);
 - the detectors that read every topic (``*``; the acoustic one) see the messages of the stream, camera
   frames without their detections, and not the tracker's ``track/frame`` messages;
 - a camera met after the start joins the group its view touches; one that touches two groups makes their
@@ -111,6 +112,9 @@ class WorkerPipeline:
         the first step are added to them.
     partition
         ``PartitionParams``: how cameras are grouped (default ``PartitionParams()``).
+    eager
+        ``push`` returns the alerts ``AnalyticsPipeline.push`` returns, each message other than a camera
+        frame making a step of its own (default False: a step waits for ``drain``).
 
     Raises
     ------
@@ -122,7 +126,7 @@ class WorkerPipeline:
                  restricted: Sequence[Polygon] | None = None, roads: Sequence[Polygon] | None = None,
                  crs: str | int | None = None, params: AnalyticsParams | None = None,
                  cameras: Sequence[Mapping[str, Any]] = (),
-                 partition: PartitionParams | None = None) -> None:
+                 partition: PartitionParams | None = None, eager: bool = False) -> None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise WorkersError(f"analytics workers: must be a whole number >= 1, got {workers!r}")
         self.params = AnalyticsParams() if params is None else params
@@ -141,6 +145,9 @@ class WorkerPipeline:
             self.workers.append(WorkerProcess(i, kw, others=[w.conn for w in self.workers]))
         self._lonlat = LonLatProjector(crs)
         self.batch_frames = True  # frames are always tracked by instant (for AnalyticsPipeline's callers)
+        #: send a step at each message other than a camera frame (and at a new instant's first frame), so
+        #: ``push`` returns what ``AnalyticsPipeline.push`` returns, at the cost of a round trip each
+        self.eager = bool(eager)
         self.messages = 0
         self.alerts = 0
         self._now = -math.inf
@@ -162,7 +169,7 @@ class WorkerPipeline:
         out: list[dict[str, Any]] = []
         new_instant = bool(self._batch) and not _same_instant(self._batch[-1][1], msg.get("t"))
         closes = topic != "camera/frame" or new_instant
-        if closes and len(self._held) >= MAX_STEP:
+        if closes and (len(self._held) >= MAX_STEP or self.eager and new_instant):
             out = self.drain()
         seq = self.messages
         self.messages += 1
@@ -176,6 +183,8 @@ class WorkerPipeline:
             self._advance(msg.get("t"))
             self._stamp[seq] = self._now
         self._held.append((seq, msg))
+        if self.eager and topic != "camera/frame":
+            out += self.drain()
         return out
 
     @property

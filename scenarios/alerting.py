@@ -11,10 +11,9 @@ pipeline's error counts (a detector that raised on a message, or made an alert w
 ``metrics.json``.
 
 With ``workers`` (the scenario's ``analytics.workers``) the pipeline runs in that many worker processes
-(``analytics.workers.WorkerPipeline``): the same alerts in the same order (``alerts.jsonl``,
-``analytics.json``, the density estimates and the tracker's files are byte-identical); each instant's messages
-go to the workers at its end and its alerts come back then, so an alert raised on a message other than a
-camera frame goes on the bus (``events.jsonl``) at the end of its instant instead of right after that message.
+(``analytics.workers.WorkerPipeline``, eager): the same alerts in the same order, each back when the
+in-process pipeline would give it (the camera frames of an instant go to the workers together, each other
+message on its own), so every file of the run is byte-identical to an in-process run's.
 """
 
 from __future__ import annotations
@@ -58,7 +57,8 @@ class AlertStream:
             from analytics.workers import WorkerPipeline
 
             cams = cameras() if callable(cameras) else list(cameras or [])
-            self.pipeline: Any = WorkerPipeline(workers=int(workers), cameras=cams, **area, **kw)
+            # eager: each message's alerts as soon as in process, so they go on the bus in the same places
+            self.pipeline: Any = WorkerPipeline(workers=int(workers), cameras=cams, eager=True, **area, **kw)
         else:
             self.pipeline = AnalyticsPipeline(batch_frames=True, **area, **kw)
         #: ``defer(fn)`` calls ``fn(now)`` at the end of the current instant (``RunLoop.at_instant_end``):
