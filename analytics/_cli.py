@@ -48,6 +48,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="list of carriageway polygons in metres (a vehicle on a street is traffic)")
     p.add_argument("--crs", default=None, help="CRS of the metres (e.g. EPSG:32635) to give alerts lon/lat")
     p.add_argument("--out", metavar="FILE", help="also write the alerts here (JSON lines, atomically)")
+    p.add_argument("--workers", type=int, default=0, metavar="N",
+                   help="replay RUN_DIR or --events in N worker processes (the same alerts; default 0: none)")
     p.set_defaults(func=analyze)
 
 
@@ -105,20 +107,34 @@ def _check_lens(path: str, i: int, r: dict[str, Any]) -> None:
         raise AnalyticsInputError(f"{path}: line 1: record {i}: 'dist_coeffs' needs a 3x3 'camera_matrix'")
 
 
+def _pipeline(args: argparse.Namespace) -> Any:
+    """The pipeline ``args`` ask for: in process, or over ``--workers`` processes (replays only)."""
+    zones = _load_json(args.zones) if args.zones else None
+    restricted = _polygons(args.restricted) if args.restricted else None
+    roads = _polygons(args.roads) if args.roads else None
+    area = {"zones": zones, "restricted": restricted, "roads": roads, "crs": args.crs}
+    if not args.workers:
+        from analytics.pipeline import AnalyticsPipeline
+
+        return AnalyticsPipeline(**area)
+    if args.workers < 0 or args.mot or args.zeek or args.syslog:
+        raise AnalyticsInputError("analyze: --workers takes a whole number >= 0, for RUN_DIR and --events "
+                                  "replays only (not with --mot, --zeek or --syslog)")
+    from analytics.workers import WorkerPipeline
+
+    return WorkerPipeline(workers=args.workers, **area)
+
+
 def analyze(args: argparse.Namespace) -> int:
     """Run every given input through one pipeline; print alerts; exit 0 (input errors raise, exit 2)."""
     if not any([args.mot, args.zeek, args.syslog, args.events, args.run_dir]):
         raise AnalyticsInputError("analyze: give at least one of RUN_DIR, --mot, --zeek, --syslog, --events")
     from analytics.events import iter_jsonl
     from analytics.files import atomic_write_lines
-    from analytics.pipeline import AnalyticsPipeline
     from analytics.syslog import iter_syslog
     from analytics.zeek import iter_conn_chunks
 
-    zones = _load_json(args.zones) if args.zones else None
-    restricted = _polygons(args.restricted) if args.restricted else None
-    roads = _polygons(args.roads) if args.roads else None
-    pipe = AnalyticsPipeline(zones=zones, restricted=restricted, roads=roads, crs=args.crs)
+    pipe = _pipeline(args)
     alerts: list[dict[str, Any]] = []
     stats: list[ReadStats] = []
 
@@ -159,6 +175,8 @@ def analyze(args: argparse.Namespace) -> int:
         emit(pipe.drain())
         pipe.batch_frames = False
     emit(pipe.flush())
+    if args.workers:
+        pipe.close()
     for st in stats:
         print(st.summary(), file=sys.stderr)
     report = pipe.error_report()

@@ -20,7 +20,10 @@ The scaling table then runs ``--scale-sim-s`` simulated seconds for 1k, 10k and 
 and 10, 50 and 221 cameras with 10k people. With ``--docs`` (the default for a full run) the results replace
 the section between the markers in ``docs/performance.md``.
 
-Usage: ``python bench/pipeline.py [--sim-s 600] [--scale-sim-s 60] [--no-scaling] [--no-docs]``
+With ``--workers N`` the analytics run in N worker processes (``analytics.workers``); the CPU seconds of each
+worker are reported beside the simulation process's.
+
+Usage: ``python bench/pipeline.py [--sim-s 600] [--scale-sim-s 60] [--no-scaling] [--no-docs] [--workers N]``
 """
 
 from __future__ import annotations
@@ -51,6 +54,8 @@ class _Clock:
         self.s = dict.fromkeys((*SHARES, "batches", "publish", "finish", "scoring"), 0.0)
         self.cpu = dict.fromkeys(self.s, 0.0)
         self.depth = dict.fromkeys(self.s, 0)
+        self.workers_cpu: list[float | None] = []
+        self.workers_rss: list[float | None] = []
 
     def wrap(self, owner: type, name: str, share: str) -> None:
         fn = getattr(owner, name)
@@ -84,6 +89,16 @@ def _instrument() -> _Clock:
     clock.wrap(Bus, "publish", "publish")
     clock.wrap(engine._Run, "finish", "finish")
     clock.wrap(engine, "write_metrics", "scoring")
+    from analytics.workers import WorkerPipeline
+
+    close = WorkerPipeline.close
+
+    def closed(self):  # the workers' CPU seconds, known once they stop
+        close(self)
+        clock.workers_cpu = list(self.worker_cpu_s)
+        clock.workers_rss = list(self.worker_rss_mb)
+
+    WorkerPipeline.close = closed
     return clock
 
 
@@ -102,6 +117,8 @@ def child(config: dict) -> dict:
     d["crowd"]["population"] = int(config["people"])
     if config.get("cameras"):
         d["sensors"]["cameras"]["osm_max"] = int(config["cameras"])
+    if config.get("workers"):
+        d.setdefault("analytics", {})["workers"] = int(config["workers"])
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "scenario.yaml"
         path.write_text(yaml.safe_dump(d))
@@ -127,6 +144,8 @@ def child(config: dict) -> dict:
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "folder_mb": round(size, 1), "mb_per_sim_hour": round(size * 3600 / float(config["sim_s"]), 1),
         "detections": report.get("detections"), "alerts": res.stats.get("alerts"),
+        "workers_cpu_s": [round(c, 2) for c in clock.workers_cpu if c is not None],
+        "workers_rss_mb": [round(m) for m in clock.workers_rss if m is not None],
     }
 
 
@@ -153,6 +172,9 @@ def headline(r: dict) -> str:
         f"above CPU times are the machine's other load.",
         f"- Peak RSS {r['peak_rss_mb']:,.0f} MB (target <= 2,048); run folder {r['folder_mb']:,.1f} MB, "
         f"{r['mb_per_sim_hour']:,.0f} MB per simulated hour (target <= 300); {r['alerts']} alerts.",
+        *([f"- Analytics in {r['workers']} worker process(es): their CPU seconds "
+           f"{', '.join(f'{c:.1f}' for c in r['workers_cpu_s'])}, peak RSS "
+           f"{', '.join(f'{m:,} MB' for m in r['workers_rss_mb'])}."] if r.get("workers") else []),
     ])
 
 
@@ -189,13 +211,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scale-sim-s", type=float, default=60.0, help="simulated seconds of each scaling run")
     ap.add_argument("--no-scaling", action="store_true", help="only the headline run")
     ap.add_argument("--no-docs", action="store_true", help="do not rewrite docs/performance.md")
+    ap.add_argument("--workers", type=int, default=0, help="run the analytics in N worker processes")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.child:
         print(json.dumps(child(json.loads(a.child))))
         return 0
     t0 = time.perf_counter()
-    main_run = run_config({"people": 10000, "cameras": None, "sim_s": a.sim_s})
+    main_run = run_config({"people": 10000, "cameras": None, "sim_s": a.sim_s, "workers": a.workers})
     parts = [f"Measured by `bench/pipeline.py` on {os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d')}.", "",
              headline(main_run)]
     print(parts[-1], flush=True)

@@ -9,11 +9,17 @@ handed to the automatic response. When the run ends, the pipeline's own crowd es
 pipeline's error counts (a detector that raised on a message, or made an alert with a non-finite number;
 ``AnalyticsPipeline.error_report``) to ``analytics.json``, which ``scenarios.evaluation`` copies into
 ``metrics.json``.
+
+With ``workers`` (the scenario's ``analytics.workers``) the pipeline runs in that many worker processes
+(``analytics.workers.WorkerPipeline``, eager): the same alerts in the same order, each back when the
+in-process pipeline would give it (the camera frames of an instant go to the workers together, each other
+message on its own), so every file of the run is byte-identical to an in-process run's.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +28,7 @@ from analytics.files import atomic_write_lines
 from analytics.pipeline import AnalyticsPipeline
 from analytics.tracking import write_track_files
 from scenarios.track_files import TrackFiles
+from sensors.base import Deferred
 from sensors.export.bus import Bus, Message, dumps
 from sensors.export.outputs import OutputParams
 
@@ -37,13 +44,23 @@ class AlertStream:
     def __init__(self, bus: Bus, run_dir: Path, *, zones: dict[str, Any], restricted: list, crs: str,
                  roads: list | None = None,
                  on_alert: Any = None, params: Any = None, witness: Any = None,
-                 outputs: OutputParams | None = None) -> None:
+                 outputs: OutputParams | None = None, workers: int = 0,
+                 cameras: Callable[[], list[dict]] | list[dict] | None = None) -> None:
         self.bus, self.run_dir, self.on_alert = bus, Path(run_dir), on_alert
         poly = {k: list(map(list, p.exterior.coords)) for k, p in zones.items()}
-        kw = {} if params is None else {"params": params}
-        self.pipeline = AnalyticsPipeline(zones=poly, restricted=[list(map(list, z.exterior.coords))
-                                                                  for z in restricted], crs=crs, roads=roads,
-                                          batch_frames=True, **kw)
+        kw: dict[str, Any] = {} if params is None else {"params": params}
+        area = {"zones": poly, "restricted": [list(map(list, z.exterior.coords)) for z in restricted],
+                "crs": crs, "roads": roads}
+        #: worker processes of the pipeline (0: it runs in this process)
+        self.workers = int(workers)
+        if workers:
+            from analytics.workers import WorkerPipeline
+
+            cams = cameras() if callable(cameras) else list(cameras or [])
+            # eager: each message's alerts as soon as in process, so they go on the bus in the same places
+            self.pipeline: Any = WorkerPipeline(workers=int(workers), cameras=cams, eager=True, **area, **kw)
+        else:
+            self.pipeline = AnalyticsPipeline(batch_frames=True, **area, **kw)
         #: ``defer(fn)`` calls ``fn(now)`` at the end of the current instant (``RunLoop.at_instant_end``):
         #: the instant's camera frames are then tracked as one batch. Without it a batch waits for the next
         #: message.
@@ -58,14 +75,19 @@ class AlertStream:
                           if witness is not None else None)
         #: the tracker's output files as ``outputs`` says (None: ``write_track_files`` at the end)
         self.tracks = TrackFiles(self.run_dir, outputs) if outputs is not None else None
-        bus.subscribe("*", self._on_message)
+        # the workers take a frame's detections as their arrays (``analytics.worker_wire``): the bus need not
+        # make the dicts for us (other compact values are made here)
+        bus.subscribe("*", self._on_message, raw=bool(workers))
 
     def _on_message(self, msg: Message) -> None:
         if msg.topic == "analytics/alert":
             return
+        payload = msg.payload
         if msg.topic == "camera/frame":
-            self._held.append(str(msg.payload["camera_id"]))
-        for alert in self.pipeline.push({"t": msg.t, "topic": msg.topic, **msg.payload}):
+            self._held.append(str(payload["camera_id"]))
+        elif self.workers and any(isinstance(v, Deferred) for v in payload.values()):
+            payload = {k: v.materialize() if isinstance(v, Deferred) else v for k, v in payload.items()}
+        for alert in self.pipeline.push({"t": msg.t, "topic": msg.topic, **payload}):
             self._alert(msg.t, alert)
         self._take()
         if self.defer is not None and self.pipeline.pending and self._deferred_at != msg.t:
@@ -105,6 +127,8 @@ class AlertStream:
     def close(self) -> None:
         """Close ``alerts.jsonl`` and ``alerts_truth.jsonl``; write the density estimates, the tracker's files
         and ``analytics.json``."""
+        if self.workers:
+            self.pipeline.close()  # the workers: every result is in after ``flush``
         self._fh.close()
         if self._truth_fh is not None:
             self._truth_fh.close()
@@ -118,7 +142,10 @@ class AlertStream:
         atomic_write_lines(self.run_dir / ANALYTICS_FILE, [dumps(report)])
 
     def abort(self) -> None:
-        """Close the file (the run failed; its folder is dropped)."""
+        """Close the file (the run failed; its folder is dropped) and stop any workers."""
+        if self.workers:
+            with contextlib.suppress(Exception):
+                self.pipeline.kill()
         with contextlib.suppress(Exception):
             self._fh.close()
             if self._truth_fh is not None:

@@ -197,7 +197,8 @@ class _Run:
             self.alerts = AlertStream(self.bus, self.tmp, zones=self.zones, restricted=self.where.restricted,
                                       roads=self._roads(), crs=self.twin.crs,
                                       params=self._analytics_params(), witness=self._witness,
-                                      outputs=self.sc.outputs())
+                                      outputs=self.sc.outputs(), workers=self.sc.analytics_workers(),
+                                      cameras=self._calibrations)
             self.aborters.append(self.alerts.abort)
             resp = self.d["response"]
             self.incidents = IncidentRun(self, self.bus, self.tmp, epoch=_start(self.d["start_time"]),
@@ -206,6 +207,10 @@ class _Run:
             self.aborters.append(self.incidents.abort)
         exporters = [e for _, k in SENSOR_KINDS.items() for e in k.exporters] + list(CyberRange.exporters)
         self.exports.start(self.sensors, exporters, float(self.d["duration_s"]), self.sc.outputs())
+
+    def _calibrations(self) -> list[dict]:
+        """The cameras' published calibration records (the analytics workers group the cameras by them)."""
+        return [cam.calibration() for cam in self.cameras.values()]
 
     def _roads(self) -> list:
         """The carriageways of the streets within 10 m of a zone (the site's map, given to the analytics)."""

@@ -131,7 +131,10 @@ def _analytics_map() -> Map:
     each block optional (absent: the detector's documented defaults)."""
     blocks = {"tracker": TrackerParams, **{name: cls.Params for name, cls in Detector.registered().items()}}
     keys: dict = {"default_fps": Num(optional=True, gt=0, doc="frame rate of a camera whose calibration "
-                                                              "gives none; default 5")}
+                                                              "gives none; default 5"),
+                  "workers": Int(optional=True, ge=0, le=64,
+                                 doc="worker processes the analytics are shared out over "
+                                     "(analytics.workers); absent or 0: in the run's process")}
     for name, params in blocks.items():
         m = map_of(params)
         keys[name] = Map(keys=m.keys, rules=m.rules, optional=True, doc=f"{name} parameters")
@@ -300,7 +303,12 @@ class Scenario:
 
     def analytics(self) -> AnalyticsParams:
         """The analytics pipeline's parameters (``analytics:``; defaults for every block not given)."""
-        return AnalyticsParams.from_mapping(self.data.get("analytics", {}))
+        given = self.data.get("analytics", {})
+        return AnalyticsParams.from_mapping({k: v for k, v in given.items() if k != "workers"})
+
+    def analytics_workers(self) -> int:
+        """Worker processes for the analytics (``analytics.workers``; 0: in the run's process)."""
+        return int(self.data.get("analytics", {}).get("workers") or 0)
 
     def conditions(self) -> tuple[str, ...]:
         """The scene's light and weather as camera condition names (``day`` and ``clear`` add none)."""
