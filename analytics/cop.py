@@ -207,6 +207,10 @@ def _layer(name: str, items: Sequence[Mapping[str, Any]], incidents: Sequence[Ma
     return [_route(r, to_lonlat) for r in items]
 
 
+#: Layers whose features depend on their own item only (assets also depend on the incidents).
+_MEMO_LAYERS = ("incidents", "sensors", "responders", "routes")
+
+
 def _unique(feats: Iterable[Mapping[str, Any]]) -> None:
     """CopError when two features share an id."""
     seen: set[str] = set()
@@ -272,8 +276,25 @@ class CopWriter:
         self._layers: dict[str, Sequence[Mapping[str, Any]]] = {name: () for name in _LAYER_ARGS}
         self._feats: dict[str, list[dict]] = {name: [] for name in _LAYER_ARGS}  # by layer, as last built
         self._state: dict[str, dict] = {}
+        self._memo: dict[str, dict] = {}
         self._fh = open(self.path_jsonl, "w", encoding="utf-8")  # closed by close()
         self.lines = 0
+
+    def _memo_layer(self, name: str, items: Sequence[Mapping[str, Any]]) -> list[dict]:
+        """The layer's features, an item equal to the one last built under its id reusing that feature
+        (a picture refreshed every few seconds rebuilds mostly unchanged routes and incidents)."""
+        memo = self._memo.setdefault(name, {})
+        fresh: dict[Any, tuple[Mapping[str, Any], dict]] = {}
+        out = []
+        for item in items:
+            key = item.get("id")
+            hit = memo.get(key)
+            same = hit is not None and hit[0] == item
+            feat = hit[1] if same else _layer(name, [item], (), self._to_lonlat)[0]
+            fresh[key] = (item, feat)
+            out.append(feat)
+        self._memo[name] = fresh
+        return out
 
     def update(self, t: float, **layers: Sequence[Mapping[str, Any]]) -> dict | None:
         """Take the layers given (``incidents``, ``assets``, ``sensors``, ``responders``, ``routes``; a
@@ -288,7 +309,11 @@ class CopWriter:
         self._layers.update({k: list(v) for k, v in layers.items()})
         redo = set(layers) | ({"assets"} if "incidents" in layers else set())  # assets follow incidents
         for name in redo:
-            self._feats[name] = _layer(name, self._layers[name], self._layers["incidents"], self._to_lonlat)
+            if name in _MEMO_LAYERS:
+                self._feats[name] = self._memo_layer(name, self._layers[name])
+            else:
+                self._feats[name] = _layer(name, self._layers[name], self._layers["incidents"],
+                                           self._to_lonlat)
         feats = [f for name in _LAYER_ARGS for f in self._feats[name]]
         _unique(feats)
         new = {f["id"]: f for f in feats}

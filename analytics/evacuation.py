@@ -39,6 +39,8 @@ from typing import Any
 import networkx as nx
 import numpy as np
 import shapely
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
 
 from analytics.crowdcost import DensityField, WalkCostParams, edge_costs
 from analytics.graphgeo import (
@@ -89,7 +91,6 @@ class EvacuationParams:
 
 #: Least edge cost (s) in the search: every step lowers the cost to safety, so predecessors never cycle.
 _MIN_COST_S = 1e-6
-_SOURCE = ("__safe_nodes__",)
 #: Length (m) of a line inside the hazard below which it only touches its boundary.
 _TOUCH_M = 1e-6
 
@@ -185,21 +186,33 @@ def _edge_weights(table, hazard: shapely.Polygon, cost: np.ndarray, params: Evac
 
 
 def _search(table, weights: np.ndarray, safe: list) -> tuple[dict, dict, dict]:
-    """Multi-source Dijkstra to the safe nodes on the reversed graph: predecessors (toward safety), costs,
-    and the cheapest edge index of each (u, v)."""
-    best: dict[tuple, tuple[float, int]] = {}
-    for i in np.flatnonzero(np.isfinite(weights)):
-        u, v, _k = table.edges[i]
-        cand = (float(weights[i]), int(i))
-        if (u, v) not in best or cand < best[(u, v)]:
-            best[(u, v)] = cand
-    rev = nx.DiGraph()
-    rev.add_nodes_from(table.nodes)
-    rev.add_weighted_edges_from(((v, u, w) for (u, v), (w, _i) in best.items()), weight="w")
-    rev.add_weighted_edges_from(((_SOURCE, s, 0.0) for s in safe), weight="w")
+    """Multi-source Dijkstra to the safe nodes on the reversed graph (scipy's compiled search from a virtual
+    source joined to every safe node): predecessors toward safety (every neighbour on a cheapest way, so
+    ties can be broken by node id), costs, and the cheapest edge index of each (u, v)."""
+    n = len(table.nodes)
+    ui, vi = table.u_idx, table.v_idx
+    ok = np.flatnonzero(np.isfinite(weights))
+    w = weights[ok]
+    order = np.lexsort((ok, w, vi[ok], ui[ok]))              # per (u, v): the cheapest, then lowest index
+    e = ok[order]
+    first = np.ones(len(e), dtype=bool)
+    first[1:] = (ui[e][1:] != ui[e][:-1]) | (vi[e][1:] != vi[e][:-1])
+    e = e[first]
+    best = {(table.nodes[ui[i]], table.nodes[vi[i]]): (float(weights[i]), int(i)) for i in e.tolist()}
     if not safe:   # nowhere safe on this graph (a small or synthetic one): every start is unreachable
         return {}, {}, best
-    pred, dist = nx.dijkstra_predecessor_and_distance(rev, _SOURCE, weight="w")
+    sidx = np.array([table.index[x] for x in safe])
+    rows = np.concatenate([vi[e], np.full(len(sidx), n)])   # reversed: v -> u, and source -> safe
+    cols = np.concatenate([ui[e], sidx])
+    vals = np.concatenate([np.maximum(weights[e], _MIN_COST_S), np.full(len(sidx), 1e-300)])
+    graph = csr_matrix((vals, (rows, cols)), shape=(n + 1, n + 1))
+    cost = dijkstra(graph, directed=True, indices=n)
+    dist = {table.nodes[k]: max(float(cost[k]) - 1e-300, 0.0) for k in np.flatnonzero(np.isfinite(cost[:n]))}
+    on = np.isfinite(cost[ui[e]]) & np.isfinite(cost[vi[e]])
+    tie = on & np.isclose(cost[vi[e]] + weights[e], cost[ui[e]], rtol=1e-12, atol=1e-9)
+    pred: dict = {}
+    for i in e[tie].tolist():
+        pred.setdefault(table.nodes[ui[i]], []).append(table.nodes[vi[i]])
     return pred, dist, best
 
 

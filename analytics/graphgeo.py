@@ -114,7 +114,8 @@ class EdgeTable:
     ``edges`` are ``(u, v, key)``; ``lines`` the LineStrings walked from u to v (the edge's ``geometry`` when
     it has one, else the straight segment); ``length`` the edge ``length`` (m, else the line's length);
     ``width`` the edge ``width_m`` (m, else ``DEFAULT_WIDTH_M``); ``tree`` an STRtree over ``lines``;
-    ``nodes`` the nodes in ``node_key`` order, ``xy`` their positions (N, 2), ``index`` node -> row.
+    ``nodes`` the nodes in ``node_key`` order, ``xy`` their positions (N, 2), ``index`` node -> row;
+    ``u_idx``/``v_idx`` each edge's end rows.
     """
 
     edges: list[tuple]
@@ -125,6 +126,8 @@ class EdgeTable:
     nodes: list
     xy: np.ndarray
     index: dict
+    u_idx: np.ndarray    # row of each edge's u in ``nodes``
+    v_idx: np.ndarray    # row of each edge's v
 
 
 #: Width (m) of a walk edge without ``width_m`` (the twin's default walkable width).
@@ -146,7 +149,8 @@ def edge_table(graph: nx.MultiDiGraph) -> EdgeTable:
 
 
 def _cached(graph: nx.MultiDiGraph) -> EdgeTable:
-    size = (graph.number_of_nodes(), graph.number_of_edges())
+    # nodes and node pairs (a C-level count per node; ``number_of_edges`` walks every edge key in Python)
+    size = (graph.number_of_nodes(), sum(map(len, graph._adj.values())))
     hit = _CACHE.get(graph)
     if hit is not None and hit[0] == size:
         return hit[1]
@@ -188,7 +192,10 @@ def _build(graph: nx.MultiDiGraph) -> EdgeTable:
         raise RecommendError(f"graph: edge ({u}, {v}, {k}) has a negative or non-finite length or width_m")
     lines_arr = np.array(lines, dtype=object)
     edges = [(u, v, k) for u, v, k, _ in rows]
-    return EdgeTable(edges, lines_arr, length, width, shapely.STRtree(lines_arr), nodes, xy, index)
+    u_idx = np.array([index[u] for u, _v, _k in edges], dtype=np.int64)
+    v_idx = np.array([index[v] for _u, v, _k in edges], dtype=np.int64)
+    return EdgeTable(edges, lines_arr, length, width, shapely.STRtree(lines_arr), nodes, xy, index, u_idx,
+                     v_idx)
 
 
 def polyline(table: EdgeTable, edge_ids: Sequence[int], start: Hashable) -> list[list[float]]:
