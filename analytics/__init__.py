@@ -5,7 +5,15 @@ helpers), readers ``zeek``, ``syslog``, ``mot``, ``events``; ``tracking`` (ByteT
 detectors ``behaviour``, ``crowd``, ``acoustic``, the package ``cyber`` (one module per detector), ``video``
 (frozen and replayed pictures from the frames' content) and ``tamper`` (moved cameras from their tracks);
 ``motscore`` (CLEAR-MOT/IDF1); ``params`` (``AnalyticsParams``); ``pipeline`` (``AnalyticsPipeline``,
-``build_detectors``, ``run_pipeline``).
+``build_detectors``, ``run_pipeline``); ``ground_tracks`` (one track per person across overlapping cameras,
+with ``ground_assoc`` and ``ground_labels``); ``workers`` (the pipeline in worker processes, with
+``partition``, ``shard``, ``worker_process``, ``worker_wire``).
+
+After detection, on plain data (alerts, networkx graphs, asset tables): ``incident_stage`` runs ``fusion``
+(with ``fusion_alerts``, ``fusion_context``, ``fusion_hybrid``; evidence by ``evidence``; the incident model and
+its SOP tables ``incidents``, ``sop/``), ``risk`` and ``exposure``, ``resilience``, the recommended actions
+``recommend`` (``evacuation``, ``dispatch``, ``crowdcontrol``, ``netresponse``, ``crowdcost``, ``graphgeo``),
+``cap`` (CAP 1.2) and ``cop`` (the operational picture); ``camera_views`` gives each camera's ground view.
 
 A detector registers when its class is defined, and the pipeline runs the registered detectors in
 registration order, the built-in ones first in a fixed order: loitering, abandoned, running, zone_intrusion,
