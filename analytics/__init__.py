@@ -10,10 +10,11 @@ with ``ground_assoc`` and ``ground_labels``); ``workers`` (the pipeline in worke
 ``partition``, ``shard``, ``worker_process``, ``worker_wire``).
 
 After detection, on plain data (alerts, networkx graphs, asset tables): ``incident_stage`` runs ``fusion``
-(with ``fusion_alerts``, ``fusion_context``, ``fusion_hybrid``; evidence by ``evidence``; the incident model and
-its SOP tables ``incidents``, ``sop/``), ``risk`` and ``exposure``, ``resilience``, the recommended actions
-``recommend`` (``evacuation``, ``dispatch``, ``crowdcontrol``, ``netresponse``, ``crowdcost``, ``graphgeo``),
-``cap`` (CAP 1.2) and ``cop`` (the operational picture); ``camera_views`` gives each camera's ground view.
+(with ``fusion_alerts``, ``fusion_context``, ``fusion_hybrid``; evidence by ``evidence``; the incident
+model and its SOP tables ``incidents``, ``sop/``), ``risk`` and ``exposure``, ``resilience``, the recommended
+actions ``recommend`` (``evacuation``, ``dispatch``, ``crowdcontrol``, ``netresponse``, ``crowdcost``,
+``graphgeo``), ``cap`` (CAP 1.2) and ``cop`` (the operational picture); ``camera_views`` gives each camera's
+ground view.
 
 A detector registers when its class is defined, and the pipeline runs the registered detectors in
 registration order, the built-in ones first in a fixed order: loitering, abandoned, running, zone_intrusion,
