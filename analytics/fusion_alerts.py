@@ -16,7 +16,8 @@ from analytics.fusion_context import FusionContext, is_ip
 __all__ = ["ALERT_INCIDENT", "CAMERA_LOSS_KINDS", "GROUP", "PRECEDENCE", "FusionInputError", "LocationParams",
            "Obs", "read_alert"]
 
-#: The incident kind each alert kind starts or supports.
+#: The incident kind each alert kind starts or supports (a ``running`` alert whose evidence says
+#: ``dispersal``, a crowd fleeing at once, is a ``crowd_emergency``).
 ALERT_INCIDENT: Mapping[str, str] = MappingProxyType({
     "gunshot": "armed_attack", "explosion": "explosion", "vehicle_intrusion": "vehicle_attack",
     "abandoned_object": "suspicious_object", "zone_intrusion": "intrusion",
@@ -138,6 +139,8 @@ def read_alert(alert: Any, n: int, ctx: FusionContext, loc: LocationParams) -> O
     xy = _point(alert.get("xy"), where, "xy")
     lonlat = _point(alert.get("lonlat"), where, "lonlat")
     inc_kind = ALERT_INCIDENT[kind]
+    if kind == "running" and ev.get("dispersal"):
+        inc_kind = "crowd_emergency"    # a crowd fleeing at once (the detector's dispersal), not one runner
     group = GROUP[inc_kind]
     cls = source_class(alert, cameras=ctx.cam_xy)
     camera = _camera(kind, source, ev, ctx) if cls in ("video", "health") or group == "video" else None

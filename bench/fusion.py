@@ -9,8 +9,9 @@ attack's first observable act to its CAP alert.
   stage (``IncidentStage.push``: risk, recommended actions, CAP and the picture too). Target >= 10,000
   alerts/s.
 - **Latency.** The physical detection scenarios of the library (``detect-<kind>.yaml``) and the hybrid one,
-  each run once: ``metrics.json`` ``incidents.attacks[].time_to_cap_s``, from the first observable act (the
-  drop, the shot, the ram) to the incident's first CAP Alert on the simulated clock. Target <= 10 s.
+  each run once: ``metrics.json`` ``incidents.attacks[]``: from the first observable act (the drop, the shot,
+  the ram) to the incident and to its first CAP Alert, and from the first matching alert (the first sensor
+  evidence) to that CAP Alert, on the simulated clock. Target <= 10 s from the first evidence.
 
 Usage: ``python bench/fusion.py [--alerts 20000] [--events 2000] [--no-latency]``
 """
@@ -115,7 +116,8 @@ def latency() -> list[dict]:
                 if r["hybrid_true"] is not None:     # physical attacks
                     rows.append({"scenario": name, "attack": r["attack"], "incident": r["incident"],
                                  "time_to_incident_s": r["time_to_incident_s"],
-                                 "time_to_cap_s": r["time_to_cap_s"], "hybrid": r["hybrid"],
+                                 "time_to_cap_s": r["time_to_cap_s"],
+                                 "evidence_to_cap_s": r["evidence_to_cap_s"], "hybrid": r["hybrid"],
                                  "hybrid_true": r["hybrid_true"]})
     return rows
 
@@ -133,12 +135,13 @@ def main() -> int:
           f"({r['stage_s']:.2f} s; {r['stage_actions']} actions, {r['cap']} CAP messages, "
           f"{r['errors']} errors); target >= 10,000 alerts/s")
     if not a.no_latency:
-        print("\n| scenario | attack | incident | time to incident s | time to CAP s | hybrid (truth) |")
-        print("|---|---|---|---|---|---|")
+        print("\n| scenario | attack | incident | act to incident s | act to CAP s | first alert to CAP s "
+              "| hybrid (truth) |")
+        print("|---|---|---|---|---|---|---|")
         for x in latency():
             print(f"| {x['scenario']} | {x['attack']} | {x['incident']} | {x['time_to_incident_s']} | "
-                  f"{x['time_to_cap_s']} | {x['hybrid']} ({x['hybrid_true']}) |")
-        print("target: time to CAP <= 10 s")
+                  f"{x['time_to_cap_s']} | {x['evidence_to_cap_s']} | {x['hybrid']} ({x['hybrid_true']}) |")
+        print("target: first evidence to CAP <= 10 s (None: the incident's risk stayed under the threshold)")
     return 0
 
 

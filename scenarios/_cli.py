@@ -102,7 +102,7 @@ def _run(args: argparse.Namespace) -> int:
     print(f"run {res.out_dir.name}: {res.sim_s:g} simulated s in {res.wall_s:.1f} s wall; "
           f"{s.get('people', 0)} people, {s.get('sensors', 0)} sensors ({s.get('cameras', 0)} cameras), "
           f"{s.get('bus_messages', 0)} bus messages, {s.get('truth_lines', 0)} truth records, "
-          f"{s.get('alerts', 0)} alerts")
+          f"{s.get('alerts', 0)} alerts, {s.get('incidents', 0)} incidents")
     cast = s.get("individuals") or {}
     if cast:
         print("individuals: " + ", ".join(f"{n} {k}" for k, n in cast.items()))

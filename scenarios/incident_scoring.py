@@ -7,7 +7,9 @@
   incident / attacks. **Alerts per incident** = alerts fused / incidents: how much fusion cuts the operators'
   load.
 - **Times**, from the attack's first observable act (as time to detect): to the first matching incident's
-  creation, and to that incident's first CAP Alert (``fusion.json`` ``cap_first_t``).
+  creation, and to that incident's first CAP Alert (``fusion.json`` ``cap_first_t``); and from the first
+  matching alert (the first sensor evidence published) to that CAP Alert. An incident whose risk stays under
+  the CAP threshold has no CAP Alert (None).
 - **Hybrid label.** A physical attack is truly hybrid when a cyber attack that blinds the video system
   (``cyber_dos``, ``stream_hijack``) was on from ``HYBRID_BEFORE_S`` before its act to ``HYBRID_AFTER_S``
   after; the label is correct when the matching incident's ``hybrid`` says the same.
@@ -58,17 +60,21 @@ def _final_incidents(run: Path) -> list[dict]:
 
 
 def _matched(incidents: list[dict], alerts: list[dict], attacks: list[Attack], rules: dict[str, Rule],
-             zones: dict[str, Any]) -> dict[str, list[str]]:
-    """Attack id -> ids of the incidents matching it."""
+             zones: dict[str, Any]) -> tuple[dict[str, list[str]], dict[str, float]]:
+    """Attack id -> ids of the incidents matching it, and -> the time of its first matching alert (the
+    first sensor evidence the analytics published)."""
     out: dict[str, list[str]] = defaultdict(list)
+    first: dict[str, float] = {}
     for inc in incidents:
         idx = [int(a["id"][1:]) - 1 for a in inc.get("alerts") or () if str(a.get("id", "")).startswith("A")]
         mine = [alerts[i] for i in idx if 0 <= i < len(alerts)]
         for atk in attacks:
             rule = rules.get(atk.kind)
-            if rule is not None and any(matches(atk, al, rule, zones) for al in mine):
+            hits = [float(al["t"]) for al in mine if rule is not None and matches(atk, al, rule, zones)]
+            if hits:
                 out[atk.id].append(inc["id"])
-    return out
+                first[atk.id] = min(first.get(atk.id, math.inf), min(hits))
+    return out, first
 
 
 def _truly_hybrid(atk: Attack, attacks: list[Attack]) -> bool:
@@ -151,19 +157,20 @@ def score_incidents(run: Path, records: list[dict], alerts: list[dict], rules: d
     fusion = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     cap_first = fusion.get("cap_first_t", {})
     attacks = attacks_from_truth(records, rules, duration_s)
-    hit = _matched(incidents, alerts, attacks, rules, zones)
+    hit, evidence = _matched(incidents, alerts, attacks, rules, zones)
     by_id = {i["id"]: i for i in incidents}
     rows = []
     for atk in attacks:
         ids = hit.get(atk.id, [])
         first = min((by_id[i] for i in ids), key=lambda i: i["t_first"], default=None)
         row = {"id": atk.id, "attack": atk.kind, "incident": None if first is None else first["id"],
-               "time_to_incident_s": None, "time_to_cap_s": None, "hybrid": None,
+               "time_to_incident_s": None, "time_to_cap_s": None, "evidence_to_cap_s": None, "hybrid": None,
                "hybrid_true": _truly_hybrid(atk, attacks) if not rules[atk.kind].cyber else None}
         if first is not None and atk.t_act is not None:
             row["time_to_incident_s"] = round(first["t_first"] - atk.t_act, 3)
             cap = [cap_first[i] for i in ids if i in cap_first]
             row["time_to_cap_s"] = round(min(cap) - atk.t_act, 3) if cap else None
+            row["evidence_to_cap_s"] = round(min(cap) - evidence[atk.id], 3) if cap else None
             row["hybrid"] = bool(first["hybrid"])
         rows.append(row)
     true_incidents = {i for ids in hit.values() for i in ids}

@@ -167,8 +167,14 @@ def test_kind_follows_the_strongest_evidence_and_its_sop_replaces_the_checklist(
     (inc,) = f.push(gunshot(11.0, (10.0, 0.0)))
     assert inc["kind"] == "armed_attack" and inc["priority"] == 1
     assert inc["sop"][0]["id"] == "call_up_cameras" and any(s["id"] == "notify_police" for s in inc["sop"])
-    assert {"t": 11.0, "actor": "fusion", "event": "kind_changed", "from": "suspicious_behaviour",
+    assert {"t": 11.0, "actor": "fusion", "event": "kind_changed", "from": "crowd_emergency",
             "to": "armed_attack"} in inc["history"]
+
+
+def test_a_fleeing_crowd_is_a_crowd_emergency_and_one_runner_suspicious_behaviour():
+    (crowd,) = Fusion().push(running(10.0, (0.0, 0.0)))
+    (one,) = Fusion().push(alert(10.0, "running", 0.8, xy=(0.0, 0.0), source=["cam-1"], speed_mps=4.0))
+    assert crowd["kind"] == "crowd_emergency" and one["kind"] == "suspicious_behaviour"
 
 
 def test_cameras_of_an_incident_are_those_whose_view_holds_it_else_those_in_range():
