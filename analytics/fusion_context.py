@@ -147,6 +147,9 @@ class FusionContext:
         self.dependencies = dependencies
         self.to_lonlat = to_lonlat
         self._zones = [(str(z), _polygon(poly, f"zones[{z!r}]")) for z, poly in (zones or {}).items()]
+        polys = [p for _, p in self._zones if p is not None]
+        self._zone_rows = [i for i, (_, p) in enumerate(self._zones) if p is not None]
+        self._zone_tree = shapely.STRtree(polys) if polys else None
         self.cam_xy: dict[str, tuple[float, float]] = {}
         self.cam_ip: dict[str, str] = {}
         self.cam_view: dict[str, shapely.Polygon] = {}
@@ -243,11 +246,15 @@ class FusionContext:
         return c, max(radius, far)
 
     def zone_at(self, xy: Sequence[float] | None) -> str | None:
-        """The first zone (in the order given) whose polygon holds ``xy``."""
-        if xy is not None:
-            for name, poly in self._zones:
-                if shapely.contains_xy(poly, xy[0], xy[1]):
-                    return name
+        """The first zone (in the order given) whose polygon holds ``xy`` (candidates from an STRtree)."""
+        if xy is None or self._zone_tree is None:
+            return None
+        hits = self._zone_tree.query(shapely.Point(xy[0], xy[1]), predicate="intersects")
+        rows = sorted(self._zone_rows[int(k)] for k in hits)
+        for i in rows:
+            name, poly = self._zones[i]
+            if shapely.contains_xy(poly, xy[0], xy[1]):
+                return name
         return None
 
     # -- network --------------------------------------------------------------------------------------
