@@ -1,9 +1,10 @@
 """OASIS Common Alerting Protocol (CAP) 1.2 messages for incidents.
 
 ``cap_xml`` writes one CAP 1.2 ``<alert>`` for an incident dict (the shared incident contract: id, kind,
-state, priority, confidence, lonlat, sigma_m, zone, risk, actions, ...). ``CapPublisher`` decides when a
-message is due as incidents change: an Alert the first time an incident's risk R reaches the threshold,
-an Update when what a recipient sees changes, and a Cancel or an all-clear Update at the end. Each
+state, priority, confidence, lonlat, sigma_m, zone, risk, actions, ...; an optional ``place``, the name of
+where it is, is used for the headline and the area's description before the zone id). ``CapPublisher``
+decides when a message is due as incidents change: an Alert the first time an incident's risk R reaches the
+threshold, an Update when what a recipient sees changes, and a Cancel or an all-clear Update at the end. Each
 message's ``references`` lists every earlier message of the incident, so a recipient can follow the
 thread from any one of them.
 
@@ -311,7 +312,8 @@ def _description(inc: Mapping[str, Any], event: str, priority: int, r: float) ->
         lines.append(f"Evidence: {len(alerts)} sensor alerts ({ev}).")
     if inc.get("hybrid"):
         lines.append(f"Cyber-physical incident: {inc.get('hybrid_reason') or 'cyber and physical evidence'}.")
-    for key, label in (("zone", "Zone"), ("assets", "Affected assets"), ("hosts", "Hosts")):
+    labels = (("place", "Place"), ("zone", "Zone"), ("assets", "Affected assets"), ("hosts", "Hosts"))
+    for key, label in labels:
         v = inc.get(key)
         if v:
             lines.append(f"{label}: {', '.join(map(str, v)) if isinstance(v, list) else v}.")
@@ -364,7 +366,8 @@ def _info(root: etree._Element, inc: Mapping[str, Any], *, sent: datetime, expir
     _sub(info, "expires", cap_time(sent + timedelta(seconds=expires_s)))
     _sub(info, "senderName", params.sender_name)
     prefix = {"false_alarm": "CANCELLED (false alarm): ", "resolved": "ALL CLEAR: ", "closed": "ALL CLEAR: "}
-    _sub(info, "headline", _headline(prefix.get(state, ""), event, str(inc.get("zone") or ""), priority))
+    place = str(inc.get("place") or inc.get("zone") or "")
+    _sub(info, "headline", _headline(prefix.get(state, ""), event, place, priority))
     _sub(info, "description", _description(inc, event, priority, r))
     _sub(info, "instruction", _instruction(state, actions, params.max_actions))
     conf = inc.get("confidence")
@@ -379,7 +382,8 @@ def _info(root: etree._Element, inc: Mapping[str, Any], *, sent: datetime, expir
     if area is not None:
         el = _sub(info, "area")
         zone = inc.get("zone")
-        desc = f"Zone {zone}" if zone else f"Incident location ({area[0]})"
+        desc = (str(inc["place"]) + (f" (zone {zone})" if zone else "") if inc.get("place")
+                else f"Zone {zone}" if zone else f"Incident location ({area[0]})")
         _sub(el, "areaDesc", desc)
         _sub(el, area[0], area[1])
 

@@ -203,7 +203,7 @@ class IncidentStage:
             final = obj.to_dict()
             self._write(self._inc_fh, {"t": t, **final})
             self.counts["changes"] += 1
-            for name, body in self._guard("cap", self.cap.update, final, t) or ():
+            for name, body in self._guard("cap", self.cap.update, self._named(final), t) or ():
                 atomic_write_lines(self.out / "alerts" / name, [body.decode("utf-8").rstrip("\n")])
                 self.counts["cap"] += 1
                 self.cap_first.setdefault(final["id"], t)
@@ -253,6 +253,12 @@ class IncidentStage:
         c = risk["harm"] * people * risk["criticality"] + risk["disruption"] * risk["services"]
         return {**risk, "exposed": people, "exposed_sigma": people, "C": round(c, 4),
                 "R": round(risk["T"] * risk["V"] * c, 4), "exposure_basis": "prior"}
+
+    def _named(self, inc: dict) -> dict:
+        """The incident with ``place``: the names of the assets it lies in (for people reading CAP)."""
+        names = self.__dict__.setdefault("_names", {a["id"]: a.get("name") for a in self.site.assets})
+        place = ", ".join(dict.fromkeys(str(names[a]) for a in inc.get("assets") or () if names.get(a)))
+        return {**inc, "place": place} if place else inc
 
     def _plan(self, t: float, obj) -> None:
         """Recommend again when what the actions depend on changed (module docstring)."""

@@ -115,3 +115,11 @@ def test_a_blinded_area_keeps_its_last_known_crowd(stage):
     (inc,) = stage.push(_alert(300.0, "gunshot", 0.9, [300.0, 300.0], ["mic-1", "mic-2", "mic-3"]))
     assert inc["risk"]["exposure_basis"] == "last_known"
     assert inc["risk"]["exposed"] == pytest.approx(400 * 3.14159 / 4, rel=0.02)
+
+
+def test_cap_messages_name_the_place_for_people(stage, tmp_path):
+    stage.push(_alert(10.0, "gunshot", 0.9, [300.0, 300.0], ["mic-1", "mic-2", "mic-3"]))
+    stage.close(20.0)
+    body = next((tmp_path / "alerts").glob("*.xml")).read_text()
+    assert "<headline>Armed attack" in body and "Market Square" in body.split("<headline>")[1].split("<")[0]
+    assert "<areaDesc>Market Square (zone sq)</areaDesc>" in body
