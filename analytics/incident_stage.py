@@ -45,7 +45,7 @@ from analytics.recommend import RecommendParams, recommend
 from analytics.resilience import Resilience
 from analytics.risk import RiskParams, assess, asset_risk, priority
 
-__all__ = ["IMPACTS", "IncidentParams", "IncidentStage", "Site"]
+__all__ = ["ACTION_STEPS", "IMPACTS", "IncidentParams", "IncidentStage", "Site"]
 
 #: Incident kind -> (functionality Q left at each asset the incident lies in, seconds to restore it), applied
 #: once per incident and asset when the incident's confidence first reaches ``impact_conf``. Assumed planning
@@ -55,6 +55,18 @@ __all__ = ["IMPACTS", "IncidentParams", "IncidentStage", "Site"]
 IMPACTS: dict[str, tuple[float, float]] = {
     "armed_attack": (0.0, 4 * 3600.0), "explosion": (0.0, 8 * 3600.0), "vehicle_attack": (0.1, 2 * 3600.0),
     "suspicious_object": (0.3, 1800.0), "crowd_emergency": (0.5, 900.0), "intrusion": (0.8, 600.0),
+}
+
+
+#: Action kind -> the SOP steps (``analytics/sop/<kind>.yaml`` ids) that applying it completes. Call-up of the
+#: incident's cameras is done by the stage itself when it lists them (a PSIM's automatic camera call-up).
+ACTION_STEPS: dict[str, tuple[str, ...]] = {
+    "dispatch": ("notify_police", "dispatch_patrol", "dispatch_guard", "notify_emergency_services",
+                 "notify_services"),
+    "evacuate": ("evacuate_area", "public_warning", "public_announcement", "clear_area", "open_exits"),
+    "close_inflow": ("stop_inflow", "cordon", "control_cordon", "close_roads", "secure_perimeter"),
+    "failover": ("failover_cameras", "restore_feed"),
+    "isolate_segment": ("contain",),
 }
 
 
@@ -199,6 +211,7 @@ class IncidentStage:
                     prio = self._priority[inc["id"]] = min(prio, self._priority.get(inc["id"], prio))
                 obj.set_priority(prio, t)
             self._guard("recommend", self._plan, t, obj)
+            self._guard("sop", self._call_up, t, obj)
             self._guard("resilience", self._impact, t, obj.to_dict())
             final = obj.to_dict()
             self._write(self._inc_fh, {"t": t, **final})
@@ -253,6 +266,30 @@ class IncidentStage:
         c = risk["harm"] * people * risk["criticality"] + risk["disruption"] * risk["services"]
         return {**risk, "exposed": people, "exposed_sigma": people, "C": round(c, 4),
                 "R": round(risk["T"] * risk["V"] * c, 4), "exposure_basis": "prior"}
+
+    def _call_up(self, t: float, obj) -> None:
+        """The stage calls up the incident's cameras (it lists them): the SOP's camera step is done."""
+        step = next((x for x in obj.sop if x["id"] == "call_up_cameras"), None)
+        if step is not None and step["status"] == "pending" and obj.cameras:
+            obj.sop_done("call_up_cameras", t, actor="auto", note=", ".join(obj.cameras[:5]))
+
+    def applied(self, t: float, incident_id: str, action: dict) -> dict | None:
+        """An action of ``incident_id`` was applied at ``t`` (``response.policy: auto``): the SOP steps it
+        completes (``ACTION_STEPS``) are ticked done; the incident dict after, also written as a change."""
+        if self.fusion is None:
+            return None
+        obj = self.fusion.incident(incident_id)
+        pending = {x["id"] for x in obj.sop if x["status"] == "pending"}
+        steps = [sid for sid in ACTION_STEPS.get(action.get("kind", ""), ()) if sid in pending]
+        if not steps or obj.state == "closed":
+            return None
+        note = f"{action['kind']} {action.get('id')}"
+        for sid in steps:
+            self._guard("sop", obj.sop_done, sid, t, actor="auto", note=note)
+        final = obj.to_dict()
+        self._write(self._inc_fh, {"t": t, **final})
+        self.counts["changes"] += 1
+        return final
 
     def _named(self, inc: dict) -> dict:
         """The incident with ``place``: the names of the assets it lies in (for people reading CAP)."""
@@ -381,6 +418,10 @@ class IncidentStage:
         """Close the streams; write ``cop.geojson`` and ``resilience.csv``; the stage's figures."""
         if self.fusion is None:
             self._start()
+        for tr in self.fusion.tracks:          # SOP steps nobody did in time are on the record
+            if tr.inc.state != "closed" and self._guard("sop", tr.inc.note_overdue, t_end):
+                self._write(self._inc_fh, {"t": t_end, **tr.inc.to_dict()})
+                self.counts["changes"] += 1
         self._picture(t_end, force=True)
         self.cop.close()
         self._inc_fh.close()

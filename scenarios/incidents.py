@@ -126,6 +126,7 @@ class IncidentRun:
         return out
 
     def _apply(self, t: float, inc: dict, a: dict, actions: list[dict]) -> None:
+        self.stage.applied(t, inc["id"], a)
         if a["kind"] == "dispatch" and inc.get("xy") is not None:
             unit = self.model.dispatch(a["unit_kind"], inc["xy"], t, reason=f"auto: {inc['id']} {a['rule']}")
             if unit is not None:

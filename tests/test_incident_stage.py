@@ -71,7 +71,10 @@ def test_a_shot_and_people_running_from_it_are_one_incident_with_risk_actions_an
     out = stage.close(60.0)
     assert out["errors"] == 0 and out["incidents"] == 1 and out["cap"] >= 1
     changes = _lines(tmp_path / "incidents.jsonl")
-    assert [c["t"] for c in changes] == [10.0, 13.0] and changes[-1]["confidence"] == b["confidence"]
+    assert [c["t"] for c in changes] == [10.0, 13.0, 60.0] and changes[1]["confidence"] == b["confidence"]
+    # nobody acted: at the end the SOP steps past their limits are on the record, once each
+    late = [h["step"] for h in changes[-1]["history"] if h["event"] == "sop_late"]
+    assert late == ["call_up_cameras"]      # due 30 s after the incident; the next, notify_police, at 70 s
     acts = _lines(tmp_path / "actions.jsonl")
     assert acts and all(x["applied"] is None for x in acts)          # advise: nothing applied
     schema = etree.XMLSchema(etree.parse(str(data_dir() / "standards" / "CAP-v1.2.xsd")))
@@ -123,3 +126,20 @@ def test_cap_messages_name_the_place_for_people(stage, tmp_path):
     body = next((tmp_path / "alerts").glob("*.xml")).read_text()
     assert "<headline>Armed attack" in body and "Market Square" in body.split("<headline>")[1].split("<")[0]
     assert "<areaDesc>Market Square (zone sq)</areaDesc>" in body
+
+
+def test_applied_actions_tick_their_sop_steps_and_the_cameras_are_called_up(stage, tmp_path):
+    site = _site()
+    site.calibrations = {}
+    (inc,) = stage.push(_alert(10.0, "gunshot", 0.9, [300.0, 300.0], ["mic-1", "mic-2", "mic-3"]))
+    dispatch = next(a for a in inc["actions"] if a["kind"] == "dispatch")
+    after = stage.applied(40.0, inc["id"], dispatch)
+    step = {s["id"]: s for s in after["sop"]}["notify_police"]
+    assert step["status"] == "done" and step["actor"] == "auto" and step["t"] == 40.0
+    assert step["late"] is False
+    assert stage.applied(41.0, inc["id"], dispatch) is None        # nothing left for it to tick
+    st2 = IncidentStage(site, tmp_path / "two", epoch=EPOCH)
+    st2.observe({"t": 0.0, "topic": "camera/calibration", "camera_id": "cam-a1", "xy": [310.0, 300.0]})
+    (inc2,) = st2.push(_alert(10.0, "gunshot", 0.9, [300.0, 300.0], ["mic-1", "mic-2", "mic-3"]))
+    call = {s["id"]: s for s in inc2["sop"]}["call_up_cameras"]
+    assert inc2["cameras"] == ["cam-a1"] and call["status"] == "done" and call["note"] == "cam-a1"
