@@ -9,8 +9,9 @@ truth. Under ``auto`` each new or changed recommendation is applied ``decision_d
 - ``evacuate``: the people inside the hazard are ordered to the ends of the incident's evacuation routes
   (``Crowd.evacuate``), once per incident;
 - ``close_inflow``: the listed walk edges are closed to routing (``Crowd.close_edges``), once per incident;
-- ``isolate_segment``, ``failover``: recorded as not applied: the cyber range has no isolation or
-  failover control yet.
+- ``isolate_segment``: the target host or switch is cut off the cyber range's network (``CyberRange.isolate``:
+  flows to and from it stop, the cameras behind it lose their streams), recorded as ``network_isolated``;
+- ``failover``: recorded as not applied: the simulated video system has no backup recorder to fail over to.
 
 For scoring, ``incidents_truth.jsonl`` records when each incident was created how many people truly were
 within its risk radius (``CityModel.who_is_near``); the stage never reads it.
@@ -37,8 +38,7 @@ __all__ = ["FUSION_FILE", "NOT_APPLIED", "IncidentRun"]
 FUSION_FILE = "fusion.json"
 
 #: Action kinds the simulation cannot apply yet, with the reason recorded in ``actions.jsonl``.
-NOT_APPLIED = {"isolate_segment": "the cyber range has no isolation control yet",
-               "failover": "the cyber range has no failover control yet"}
+NOT_APPLIED = {"failover": "the simulated video system has no backup recorder to fail over to"}
 
 
 class IncidentRun:
@@ -114,7 +114,9 @@ class IncidentRun:
             if a["kind"] in NOT_APPLIED:
                 out.append({"action": a["id"], "applied": False, "reason": NOT_APPLIED[a["kind"]]})
                 continue
-            once = (incident["id"], a["kind"]) if a["kind"] in ("evacuate", "close_inflow") else None
+            once = ((incident["id"], a["kind"]) if a["kind"] in ("evacuate", "close_inflow")
+                    else (incident["id"], a["kind"], a.get("target")) if a["kind"] == "isolate_segment"
+                    else None)
             if once in self._done or (a["kind"] == "dispatch" and not a.get("unit")):
                 continue
             if once is not None:
@@ -140,6 +142,8 @@ class IncidentRun:
             if safe:
                 n = self.crowd.evacuate(zone, safe, t=t)
                 self.model.record("evacuate_order", inc["id"], inc.get("xy"), t, people=n, auto=True)
+        elif a["kind"] == "isolate_segment" and self.run.cyber is not None and a.get("target"):
+            self.run.cyber.isolate(t, a["target"])
         elif a["kind"] == "close_inflow":
             edges = [(e["u"], e["v"], e.get("key", 0)) for e in a.get("edges") or ()]
             if edges:

@@ -151,3 +151,26 @@ def test_helsinki_network_hour_streams_and_long_connection_records(helsinki):
     paths = nx.single_source_shortest_path(tw.network, "vms")
     under = {tw.network.nodes[c]["ip"] for c in cams if "agg-001" in paths[c]} | {"10.10.1.1"}
     assert len(under) > 20 and {e["dst"] for e in scan} == under
+
+
+def test_isolating_a_switch_stops_its_flows_and_cuts_its_cameras():
+    net = small_network(6)
+    cr = build_cyber(net, [], rng=np.random.default_rng(0), epoch0=EPOCH0, duration_s=300.0)
+    cam = next(n for n, d in net.nodes(data=True) if d["kind"] == "camera")
+    switch = next(n for n in net.neighbors(cam) if net.nodes[n]["kind"] == "access_switch")
+    behind = {net.nodes[n]["ip"] for n in net.neighbors(switch) if net.nodes[n]["kind"] == "camera"}
+    before = cr.all_records()
+    cut = cr.isolate(100.0, switch)
+    assert set(cut) == behind | {net.nodes[switch]["ip"]}
+    msgs = [p for topic, p in cr.measure(WorldView(300.0, Targets.empty())) if topic == "net/conn"]
+    late = [r for r in msgs if r["ts"] - EPOCH0 >= 100.0 and ({r["id.orig_h"], r["id.resp_h"]} & set(cut))]
+    assert not late and len(msgs) < len(before)
+    assert any(r["ts"] - EPOCH0 < 100.0 and {r["id.orig_h"], r["id.resp_h"]} & set(cut) for r in msgs)
+    links = cr.camera_links(150.0)
+    cams_cut = {c for c, link in links.items() if not link.connected}
+    assert cams_cut == {net.nodes[n]["camera_id"] for n in net.neighbors(switch)
+                        if net.nodes[n]["kind"] == "camera"}
+    assert all(link.connected for link in cr.camera_links(99.0).values())
+    assert [r["kind"] for r in cr.truth_events()].count("network_isolated") == 1
+    with pytest.raises(CyberError, match="no network node"):
+        cr.isolate(120.0, "no-such-host")

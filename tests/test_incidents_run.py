@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -143,3 +144,28 @@ def test_policy_auto_exposes_fewer_people_than_advise(tmp_path):
     assert runs["auto"]["exposed_person_s"] < 0.9 * runs["advise"]["exposed_person_s"], runs
     assert runs["auto"]["peak_people"] < runs["advise"]["peak_people"]
     assert runs["advise"]["responder_on_scene_s"] is None and runs["auto"]["responder_on_scene_s"] > 0
+
+
+def test_policy_auto_isolates_the_beaconing_host_and_its_flows_stop(tmp_path):
+    """The implant on the admin workstation beacons; its cyber incident recommends isolating the host. Under
+    auto the cyber range cuts it off 5 s later: no flow of the admin starts after that, while under advise it
+    goes on beaconing to the end."""
+    base = LIBRARY / "detect-cyber_beacon.yaml"
+    last = {}
+    for policy in ("advise", "auto"):
+        path = _variant(tmp_path, base, policy, lambda d, p=policy: d.update(
+            response={"policy": p, "decision_delay_s": 5}))
+        run = run_scenario(path, out=tmp_path / policy, quiet=True).out_dir
+        epoch = datetime.fromisoformat(yaml.safe_load(path.read_text())["start_time"].replace("Z", "+00:00"))
+        rows = [x.split("\t") for x in (run / "sensors" / "conn.log").read_text().splitlines()
+                if not x.startswith("#")]
+        last[policy] = max(float(r[0]) - epoch.timestamp() for r in rows if "10.10.0.40" in (r[2], r[4]))
+        cut = [r for r in _lines(run / "ground_truth.jsonl") if r["kind"] == "network_isolated"]
+        acts = [a for a in _lines(run / "actions.jsonl") if a["action"]["kind"] == "isolate_segment"]
+        assert acts and acts[0]["action"]["target"] == "admin"
+        if policy == "auto":
+            assert len(cut) == 1 and cut[0]["hosts"] == ["10.10.0.40"]
+            assert cut[0]["t"] == pytest.approx(acts[0]["t"] + 5.0) and last[policy] < cut[0]["t"]
+        else:
+            assert not cut and acts[0]["applied"] is None
+    assert last["advise"] > last["auto"] + 60

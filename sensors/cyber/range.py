@@ -73,6 +73,8 @@ class CyberRange(Sensor):
         replay = self._w_code == status_code("replayed")
         self._keep_s = np.zeros(len(net.cameras))
         np.maximum.at(self._keep_s, self._w_cam[replay], np.nan_to_num(self._w_arg[replay]))
+        #: isolations ordered by the response (``isolate``): (from t, the addresses cut, the cameras cut)
+        self._cuts: list[tuple[float, frozenset[str], np.ndarray]] = []
 
     # -- the engine's side -------------------------------------------------------------------------------
     def measure(self, world: WorldView) -> Iterable[tuple[str, dict]]:
@@ -91,6 +93,10 @@ class CyberRange(Sensor):
         c, d = np.searchsorted(self._log_t, [lo, hi], side="right")
         recs = self.flows.records(int(a), int(b), self.epoch0, self._site)
         ft = self._flow_end[a:b].tolist()
+        if self._cuts:
+            keep = self._not_cut(int(a), int(b))
+            recs = [r for r, k in zip(recs, keep, strict=True) if k]
+            ft = [x for x, k in zip(ft, keep, strict=True) if k]
         lt = self._log_t[c:d].tolist()
         out, i, j = [], 0, 0
         while i < len(recs) or j < len(lt):
@@ -101,6 +107,39 @@ class CyberRange(Sensor):
                 out.append(("host/syslog", {"host": self._log_host[c + j], "line": self._log_line[c + j]}))
                 j += 1
         return out
+
+    def isolate(self, t: float, node) -> list[str]:
+        """Cut ``node`` (a host, or a switch with every camera behind it; a node name or an address) off the
+        network from ``t``, as a response isolating a segment does: flows to or from those addresses that
+        start from ``t`` on never happen, and the cameras behind it lose their sessions with the video server.
+        Returns the addresses cut.
+
+        Raises
+        ------
+        CyberError
+            ``node`` is not a node or address of the network.
+        """
+        n = self.net.by_name.get(str(node), self.net.by_ip.get(str(node)))
+        if n is None:
+            raise CyberError(f"isolate: no network node or address {node!r}")
+        cams = self.net.cameras_behind(n) if self.net.kind[n] != "camera" else np.array(
+            [self.net.cam_index[n]], np.int64)
+        ips = frozenset({self.net.ip[n], *(self.net.ip[self.net.cameras[i]] for i in cams.tolist())})
+        self._cuts.append((float(t), ips, cams))
+        self._truth.append({"t": float(t), "kind": "network_isolated", "id": str(n), "node": str(n),
+                            "hosts": sorted(ips), "cameras": [self.net.camera_ids[i] for i in cams.tolist()]})
+        return sorted(ips)
+
+    def _not_cut(self, a: int, b: int) -> list[bool]:
+        """Which flows of rows ``a:b`` an isolation does not stop (they started before it, or touch no
+        address it cut)."""
+        start = self.flows.cols["start"][a:b]
+        orig, resp = self.flows.cols["orig_h"][a:b], self.flows.cols["resp_h"][a:b]
+        keep = np.ones(b - a, dtype=bool)
+        for t0, ips, _cams in self._cuts:
+            hit = np.isin(orig, list(ips)) | np.isin(resp, list(ips))
+            keep &= ~(hit & (start >= t0))
+        return keep.tolist()
 
     def camera_status(self, t: float) -> dict[str, str]:
         """Every camera's state at ``t`` as the attacks leave it ("ok", "offline", "replayed", "degraded")."""
@@ -124,6 +163,9 @@ class CyberRange(Sensor):
         np.maximum.at(loop, self._w_cam[rep], np.nan_to_num(self._w_arg[rep]))
         cut = np.zeros(n, bool)
         cut[self._b_cam[(self._b_t0 <= t) & (t < self._b_t1)]] = True
+        for t0, _ips, cams in self._cuts:
+            if t >= t0:
+                cut[cams] = True
         share_l = [None if not np.isfinite(x) else min(max(x, 0.0), 1.0) for x in share.tolist()]
         rate_l = [None if not np.isfinite(x) else x for x in self._bitrate_kbps.tolist()]
         return {cid: CameraLink(_STATUS_NAMES[k], not c, sh, lp, kp, br) for cid, k, c, sh, lp, kp, br in zip(
