@@ -41,7 +41,7 @@ import numpy as np
 
 from analytics.files import atomic_write_lines
 
-__all__ = ["CASCADE", "RESTORE_S", "Resilience", "ResilienceError", "ResilienceParams"]
+__all__ = ["CASCADE", "RESTORE_S", "Resilience", "ResilienceError", "ResilienceParams", "finite_number"]
 
 #: Edge kind -> dependent type ("*": any other) -> (delay_s, keep_q): how long a dependent goes on as before
 #: when the provider is down, and the functionality it keeps after that. Basis:
@@ -115,15 +115,22 @@ class ResilienceParams:
     every_asset: bool = False
 
 
-def _finite(name: str, value: Any, lo: float | None = None, hi: float | None = None) -> float:
+def finite_number(name: str, value: Any, lo: float | None = None, hi: float | None = None, *,
+                  error: type[ValueError] = ValueError) -> float:
+    """``value`` as a float, finite and within [lo, hi], else ``error`` naming ``name`` (shared by the risk
+    and resilience inputs, each with its own error class)."""
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise ResilienceError(f"{name}: not a number: {value!r}") from None
+        raise error(f"{name}: not a number: {value!r}") from None
     if not math.isfinite(v) or (lo is not None and v < lo) or (hi is not None and v > hi):
         rng = "" if lo is None else f" in [{lo:g}, {'inf' if hi is None else f'{hi:g}'}]"
-        raise ResilienceError(f"{name}: must be finite{rng}, got {value!r}")
+        raise error(f"{name}: must be finite{rng}, got {value!r}")
     return v
+
+
+def _finite(name: str, value: Any, lo: float | None = None, hi: float | None = None) -> float:
+    return finite_number(name, value, lo, hi, error=ResilienceError)
 
 
 def _fmt(x: float, digits: int) -> str:

@@ -41,7 +41,7 @@ from typing import Any, NamedTuple
 import networkx as nx
 
 from analytics.exposure import Exposure
-from analytics.resilience import CASCADE
+from analytics.resilience import CASCADE, finite_number
 
 __all__ = ["CRITICALITY", "KINDS", "PRIORITY_THRESHOLDS", "VULNERABILITY", "KindProfile", "RiskError",
            "RiskParams", "asset_risk", "assess", "priority"]
@@ -155,14 +155,7 @@ def priority(R: float, *, thresholds: Sequence[float] = PRIORITY_THRESHOLDS) -> 
 
 
 def _number(name: str, value: Any, lo: float | None = None, hi: float | None = None) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise RiskError(f"{name}: not a number: {value!r}") from None
-    if not math.isfinite(v) or (lo is not None and v < lo) or (hi is not None and v > hi):
-        rng = "" if lo is None else f" in [{lo:g}, {'inf' if hi is None else f'{hi:g}'}]"
-        raise RiskError(f"{name}: must be finite{rng}, got {value!r}")
-    return v
+    return finite_number(name, value, lo, hi, error=RiskError)
 
 
 def _table(assets: Sequence[Mapping[str, Any]] | Mapping[str, Mapping[str, Any]]) -> Mapping[str, Any]:
