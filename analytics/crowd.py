@@ -3,10 +3,11 @@ jump, counter-flow), from camera tracks (``track/frame``) and area counters (``c
 
 from __future__ import annotations
 
+import csv
 import math
 import os
 from bisect import bisect_left
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ __all__ = [
     "CrowdDensityDetector",
     "DensityParams",
     "fruin_level",
+    "read_density_csv",
     "write_density_csv",
 ]
 
@@ -48,6 +50,16 @@ def fruin_level(density: float | np.ndarray) -> str | np.ndarray:
 def write_density_csv(path: str | os.PathLike, history: Sequence[tuple[float, str, float]]) -> None:
     """Write density estimates as ``t,zone,people`` CSV (the run's ``density_estimates.csv``), atomically."""
     atomic_write_lines(path, ["t,zone,people", *(f"{t:g},{z},{p:.2f}" for t, z, p in history)])
+
+
+def read_density_csv(path: str | os.PathLike) -> dict[str, list[tuple[float, float]]]:
+    """A ``t,zone,people`` CSV (``density_estimates.csv``, or the simulator's ``crowd_density.csv``) as
+    ``{zone: [(t, people), ...]}`` in file order."""
+    out: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    with open(path, newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            out[row["zone"]].append((float(row["t"]), float(row["people"])))
+    return out
 
 
 class _CamCounts:

@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
-import shapely
 
 from analytics.camera_views import ViewParams, camera_table
 from analytics.cap import CapParams, CapPublisher
@@ -136,6 +135,7 @@ class IncidentStage:
         self.last_known = (Exposure(site.zones, params=ExposureParams(max_age_s=self.p.stale_s))
                            if site.zones else None)
         self._priority: dict[str, int] = {}
+        self._asset_names = {a["id"]: a.get("name") for a in site.assets}
         self.resilience = Resilience(site.assets, site.dependencies)
         self.cap = CapPublisher(epoch=epoch, exercise=exercise, params=self.p.cap)
         self.cop = CopWriter(self.out / "cop.geojson", self.out / "cop.jsonl", site.to_lonlat)
@@ -293,7 +293,7 @@ class IncidentStage:
 
     def _named(self, inc: dict) -> dict:
         """The incident with ``place``: the names of the assets it lies in (for people reading CAP)."""
-        names = self.__dict__.setdefault("_names", {a["id"]: a.get("name") for a in self.site.assets})
+        names = self._asset_names
         place = ", ".join(dict.fromkeys(str(names[a]) for a in inc.get("assets") or () if names.get(a)))
         return {**inc, "place": place} if place else inc
 
@@ -330,19 +330,11 @@ class IncidentStage:
         if self.exposure is None:
             return {}
         out = {}
-        for zone, ring in self.site.zones.items():
+        for zone, area in zip(self.exposure.names, self.exposure.areas.tolist(), strict=True):
             got = self.exposure.zone_people(zone, t)
-            area = self._area(zone, ring)
             if got is not None and area > 0:
                 out[zone] = float(got[0]) / area
         return out
-
-    def _area(self, zone: str, ring) -> float:
-        cache = self.__dict__.setdefault("_areas", {})
-        if zone not in cache:
-            geom = ring if hasattr(ring, "area") else shapely.Polygon(ring)
-            cache[zone] = float(geom.area)
-        return cache[zone]
 
     def _impact(self, t: float, inc: dict) -> None:
         """Take the incident's assets down by ``IMPACTS`` once it is confident enough."""
@@ -362,7 +354,7 @@ class IncidentStage:
         if self.fusion is None or not (force or t - self._last_cop >= self.p.cop_period_s):
             return
         self._last_cop = t
-        layers: dict[str, Any] = {"incidents": [i for i in self.fusion.incidents()]}
+        layers: dict[str, Any] = {"incidents": self.fusion.incidents()}
         layers["assets"] = self._asset_states(t, layers["incidents"])
         layers["routes"] = [{"id": a["id"], "incident": i["id"], "kind": a["kind"], "xy": a["xy"],
                              "why": a.get("why", "")}

@@ -346,11 +346,11 @@ class AnalyticsPipeline:
         elif self.errors[name] in (10, 100, 1000) or self.errors[name] % 10000 == 0:
             log.warning("analytics: %s has failed %d times", name, self.errors[name])
 
-    def density_history(self) -> list[tuple[float, str, float]]:
+    def density_history(self, since: int = 0) -> list[tuple[float, str, float]]:
         """The crowd-density estimates so far as ``(t, zone, people)`` rows, one per zone every
-        ``DensityParams.history_s`` (what ``analytics.crowd.write_density_csv`` saves); empty without a
-        density detector."""
-        return [] if self.density is None else list(self.density.history)
+        ``DensityParams.history_s`` (what ``analytics.crowd.write_density_csv`` saves), from row ``since``
+        on (a reader following them takes only the new ones); empty without a density detector."""
+        return [] if self.density is None else self.density.history[since:]
 
     def _finish(self, alerts: list[dict[str, Any]], *, stamp: bool = False) -> list[dict[str, Any]]:
         now = round(self._now, 3) if stamp and self._now > float("-inf") else None

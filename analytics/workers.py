@@ -311,9 +311,10 @@ class WorkerPipeline:
         return {"messages": self.messages, "errors": int(sum(by.values())), "errors_by_detector": by,
                 "first_errors": {n: list(v) for n, v in self._first_errors.items()}}
 
-    def density_history(self) -> list[tuple[float, str, float]]:
-        """The crowd-density estimates so far as ``(t, zone, people)`` rows, in the in-process order."""
-        return list(self._history)
+    def density_history(self, since: int = 0) -> list[tuple[float, str, float]]:
+        """The crowd-density estimates so far as ``(t, zone, people)`` rows, in the in-process order, from
+        row ``since`` on."""
+        return self._history[since:]
 
     def close(self) -> None:
         """Stop the workers (their CPU seconds and peak memory go to ``worker_cpu_s``, ``worker_rss_mb``)."""

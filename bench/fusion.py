@@ -68,21 +68,17 @@ def _stream(twin, cams: list[str], n_alerts: int, n_events: int, rng: np.random.
 
 def throughput(n_alerts: int, n_events: int) -> dict:
     from analytics.fusion import Fusion
-    from analytics.geometry import LonLatProjector
-    from analytics.incident_stage import IncidentStage, Site
-    from scenarios.site import asset_table, camera_ips
+    from analytics.incident_stage import IncidentStage
+    from scenarios.site import site_of
     from twin import load_twin
     from twin.zones import density_zones
 
     twin = load_twin("helsinki")
-    zones = {k: [list(c) for c in g.exterior.coords] for k, g in density_zones(twin).items()}
     cams = {c.id: {"xy": [float(c.xy[0]), float(c.xy[1])], "ip": None, "view": None} for c in twin.cameras}
     alerts = _stream(twin, sorted(cams), n_alerts, n_events, np.random.default_rng(7))
-    site = Site(assets=asset_table(twin), dependencies=twin.dependencies, network=twin.network,
-                walk=twin.walk, drive=twin.drive, zones=zones, camera_ips=camera_ips(twin),
-                to_lonlat=LonLatProjector(twin.crs),
-                units=[{"id": "police-1", "kind": "police", "node": next(iter(twin.drive.nodes)),
-                        "available": True}])
+    unit = {"id": "police-1", "kind": "police", "node": next(iter(twin.drive.nodes)), "available": True}
+    site = site_of(twin, density_zones(twin), units=[unit])
+    zones = site.zones
     fusion = Fusion(cameras=cams, network=twin.network, assets=site.assets, dependencies=twin.dependencies,
                     zones=zones)
     t0 = time.perf_counter()

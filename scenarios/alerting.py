@@ -27,6 +27,7 @@ from analytics.crowd import write_density_csv
 from analytics.files import atomic_write_lines
 from analytics.pipeline import AnalyticsPipeline
 from analytics.tracking import write_track_files
+from scenarios.site import ring, zone_rings
 from scenarios.track_files import TrackFiles
 from sensors.base import Deferred
 from sensors.export.bus import Bus, Message, dumps
@@ -47,9 +48,8 @@ class AlertStream:
                  outputs: OutputParams | None = None, workers: int = 0,
                  cameras: Callable[[], list[dict]] | list[dict] | None = None) -> None:
         self.bus, self.run_dir, self.on_alert = bus, Path(run_dir), on_alert
-        poly = {k: list(map(list, p.exterior.coords)) for k, p in zones.items()}
         kw: dict[str, Any] = {} if params is None else {"params": params}
-        area = {"zones": poly, "restricted": [list(map(list, z.exterior.coords)) for z in restricted],
+        area = {"zones": zone_rings(zones), "restricted": [ring(z) for z in restricted],
                 "crs": crs, "roads": roads}
         #: worker processes of the pipeline (0: it runs in this process)
         self.workers = int(workers)

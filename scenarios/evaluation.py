@@ -23,6 +23,7 @@ import shapely
 
 from agents.lookalikes import LOOKALIKE_KINDS
 from analytics.base import AnalyticsInputError
+from analytics.crowd import read_density_csv
 from analytics.events import iter_jsonl
 from analytics.files import atomic_write_lines
 from analytics.frames import events_path
@@ -150,9 +151,7 @@ def _density(run: Path) -> dict[str, Any] | None:
     est: dict[str, list[tuple[float, float]]] = defaultdict(list)
     est_path = run / "density_estimates.csv"
     if est_path.is_file():
-        with open(est_path, newline="", encoding="utf-8") as fh:
-            for row in csv.DictReader(fh):
-                est[row["zone"]].append((float(row["t"]), float(row["people"])))
+        est = read_density_csv(est_path)
         source = "density_estimates.csv"
     else:
         source = "counter/area messages in events.jsonl"

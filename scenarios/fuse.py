@@ -29,10 +29,9 @@ from typing import Any
 
 from analytics.files import open_text
 from analytics.fusion_alerts import FusionInputError
-from analytics.geometry import LonLatProjector
 from analytics.incident_stage import IncidentStage, Site
 from scenarios.incidents import FUSION_FILE
-from scenarios.site import asset_table, camera_ips, read_network
+from scenarios.site import read_network, site_of
 
 __all__ = ["FuseInputError", "fuse_feed", "read_feed"]
 
@@ -123,20 +122,16 @@ def _density(path: str | os.PathLike | None) -> list[tuple[float, str, float]]:
 def _site(twin, network=None) -> Site:
     from twin.zones import density_zones  # the run's zones (analytics gets them as plain rings)
 
-    zones = {k: [list(map(float, c)) for c in g.exterior.coords] for k, g in density_zones(twin).items()}
-    units = _station_units(twin)
-    return Site(assets=asset_table(twin), dependencies=twin.dependencies,
-                network=twin.network if network is None else network,
-                walk=twin.walk, drive=twin.drive, zones=zones, camera_ips=camera_ips(twin),
-                to_lonlat=LonLatProjector(twin.crs), units=units)
+    return site_of(twin, density_zones(twin), network=network, units=_station_units(twin))
 
 
 def _station_units(twin) -> list[dict]:
     """One available unit per police station, fire station and hospital of the twin, at the drive node
     nearest it (what a dispatch board would list with every unit at base)."""
+    from agents.responders import STATION_TYPES
     from twin.nearest import node_index
 
-    kinds = {"police": "police", "fire_station": "fire", "hospital": "ambulance"}
+    kinds = {atype: kind for kind, atype in STATION_TYPES.items()}   # the run's stations, by asset type
     stations = sorted((a for a in twin.assets if a.type in kinds), key=lambda a: a.id)
     if not stations or twin.drive is None or len(twin.drive) == 0:
         return []

@@ -25,7 +25,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 from collections import defaultdict
@@ -35,6 +34,7 @@ from typing import Any
 import numpy as np
 import shapely
 
+from analytics.crowd import read_density_csv
 from analytics.events import iter_jsonl
 from scenarios.detection import Attack, Rule, attacks_from_truth, matches
 
@@ -86,13 +86,7 @@ def _truly_hybrid(atk: Attack, attacks: list[Attack]) -> bool:
 
 def _density(run: Path) -> dict[str, list[tuple[float, float]]]:
     path = run / "crowd_density.csv"
-    out: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    if not path.is_file():
-        return out
-    with path.open(encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            out[row["zone"]].append((float(row["t"]), float(row["people"])))
-    return out
+    return read_density_csv(path) if path.is_file() else {}
 
 
 def _outcome(atk: Attack, records: list[dict], zones: dict[str, Any], density, end: float) -> dict:

@@ -27,9 +27,8 @@ from typing import Any
 
 import shapely
 
-from analytics.geometry import LonLatProjector
-from analytics.incident_stage import IncidentParams, IncidentStage, Site
-from scenarios.site import NETWORK_FILE, asset_table, camera_ips, unit_table, write_network
+from analytics.incident_stage import IncidentParams, IncidentStage
+from scenarios.site import NETWORK_FILE, site_of, unit_table, write_network
 from sensors.export.bus import Bus, Message, dumps
 
 __all__ = ["FUSION_FILE", "NOT_APPLIED", "IncidentRun"]
@@ -51,12 +50,8 @@ class IncidentRun:
         self.policy, self.delay = policy, float(decision_delay_s)
         self.alerts = alerts                       # scenarios.alerting.AlertStream (density estimates)
         self._density_seen = 0
-        zones = {k: [list(map(float, c)) for c in p.exterior.coords] for k, p in run.zones.items()}
-        site = Site(assets=asset_table(twin), dependencies=twin.dependencies, network=twin.network,
-                    walk=twin.walk, drive=twin.drive, zones=zones, camera_ips=camera_ips(twin),
-                    to_lonlat=LonLatProjector(twin.crs))
-        self.stage = IncidentStage(site, out_dir, epoch=epoch, exercise=False, params=params,
-                                   on_actions=self._on_actions if policy == "auto" else None)
+        self.stage = IncidentStage(site_of(twin, run.zones), out_dir, epoch=epoch, exercise=False,
+                                   params=params, on_actions=self._on_actions if policy == "auto" else None)
         self.schedule: Callable[[float, Callable[[float], None]], None] | None = None
         self._done: set[tuple[str, str]] = set()
         self._assigned: dict[int, str] = {}        # responder target id -> incident id
@@ -89,10 +84,10 @@ class IncidentRun:
         if msg.topic != "analytics/alert":
             self.stage.observe({"t": msg.t, "topic": msg.topic, **msg.payload})
             return
-        hist = self.alerts.pipeline.density_history() if self.alerts is not None else []
-        if len(hist) > self._density_seen:
-            self.stage.density(hist[self._density_seen:])
-            self._density_seen = len(hist)
+        new = self.alerts.pipeline.density_history(self._density_seen) if self.alerts is not None else []
+        if new:
+            self.stage.density(new)
+            self._density_seen += len(new)
         for inc in self.stage.push(msg.payload, msg.t):
             if inc["id"] not in self._seen and inc.get("xy") is not None:
                 self._seen.add(inc["id"])

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
 from analytics.files import atomic_write_lines
+from analytics.geometry import LonLatProjector
+from analytics.incident_stage import Site
 
-__all__ = ["NETWORK_FILE", "SiteError", "asset_table", "camera_ips", "read_network", "unit_table",
-           "write_network"]
+__all__ = ["NETWORK_FILE", "SiteError", "asset_table", "camera_ips", "read_network", "ring", "site_of",
+           "unit_table", "write_network", "zone_rings"]
 
 #: The run file with the site's network plan as the run used it (the twin's plus the cameras the scenario
 #: added), node-link JSON: what ``run_sim.py fuse --network`` reads.
@@ -27,6 +30,27 @@ class SiteError(ValueError):
     """A site file that cannot be read (one line naming the file, the field and the problem)."""
 
     exit_code = 2
+
+
+def ring(poly) -> list[list[float]]:
+    """A shapely polygon's exterior as the plain ``[[x, y], ...]`` ring the analytics take."""
+    return [list(map(float, c)) for c in poly.exterior.coords]
+
+
+def zone_rings(zones: Mapping[str, Any]) -> dict[str, list[list[float]]]:
+    """The run's crowd zones (name -> shapely polygon) as plain rings."""
+    return {k: ring(p) for k, p in zones.items()}
+
+
+def site_of(twin, zones: Mapping[str, Any], *, network: nx.Graph | None = None,
+            units: list[dict] | tuple = ()) -> Site:
+    """The incident stage's ``Site`` of ``twin``: its assets, dependencies, network plan (``network`` when
+    a run's plan is given instead), walk and drive graphs, the crowd ``zones``, camera addresses, the
+    projection to lon/lat and the unit board before any ``unit/status`` message."""
+    return Site(assets=asset_table(twin), dependencies=twin.dependencies,
+                network=twin.network if network is None else network, walk=twin.walk, drive=twin.drive,
+                zones=zone_rings(zones), camera_ips=camera_ips(twin), to_lonlat=LonLatProjector(twin.crs),
+                units=list(units))
 
 
 def asset_table(twin) -> list[dict[str, Any]]:
