@@ -28,9 +28,11 @@ import yaml
 from agents.attackers import ATTACKER_KINDS
 from agents.lookalikes import LOOKALIKE_KINDS
 from analytics.base import Detector
+from analytics.incidents import INCIDENT_KINDS
 from analytics.params import AnalyticsParams
 from analytics.tracking import TrackerParams
 from scenarios._fields import (
+    Bool,
     Free,
     Int,
     ListOf,
@@ -46,6 +48,7 @@ from scenarios._fields import (
     Time,
     join,
 )
+from scenarios.criteria_kinds import criterion_field
 from scenarios.specs import field_of, map_of, spec_of, typed
 from sensors.cyber import TrafficParams
 from sensors.cyber.campaigns import CAMPAIGNS
@@ -174,17 +177,6 @@ EVENTS: dict[str, Map] = {
     "close": Map(keys={"at_s": Num(ge=0), "at": Place(), "radius_m": Num(default=30.0, gt=0),
                        "until_s": Num(optional=True, gt=0, doc="reopen at this time")}),
 }
-_CRITERION_KEYS = {"detect", "false_alarms_per_hour_max", "exposed_max"}
-_CRITERION = Map(keys={
-    "detect": Str(optional=True, doc="an attack kind that must raise an alert"),
-    "within_s": Num(optional=True, gt=0, doc="... within this many seconds of its start"),
-    "false_alarms_per_hour_max": Num(optional=True, ge=0),
-    "exposed_max": Int(optional=True, ge=0, doc="most people exposed to any attack"),
-}, rules=(lambda d, path, rep: None if len(_CRITERION_KEYS & set(d)) == 1
-          else rep.error(path, "needs exactly one of detect, false_alarms_per_hour_max, exposed_max"),
-          lambda d, path, rep: rep.error(join(path, "within_s"), "only goes with detect")
-          if "within_s" in d and "detect" not in d else None))
-
 _CITY = OneOf(what="a city name, an OSM file path, a place, or {synthetic: {...}}", options=(
     (lambda v: isinstance(v, str), Str()),
     (lambda v: isinstance(v, Mapping), Map(keys={"synthetic": Free(
@@ -234,7 +226,8 @@ _SCHEMA = Map(keys={
     "attacks": None,                 # derived from the registered attacker kinds and cyber campaigns
     "response": _RESPONSE,
     "events": ListOf(default=[], item=Tagged(variants=EVENTS, tag_default="sensor_fault")),
-    "criteria": ListOf(default=[], item=_CRITERION),
+    "criteria": None,                # derived from scenarios.criteria_kinds and the registered kinds
+    "long": Bool(default=False, doc="a long scenario: pytest runs its criteria only with -m long"),
     "outputs": None,                 # derived from ``sensors.export.outputs.OutputParams``
 }, rules=(lambda d, path, rep: rep.error("dt_s", f"must be smaller than duration_s ({d['duration_s']})")
           if _is_num(d.get("dt_s")) and _is_num(d.get("duration_s")) and 0 < d["duration_s"] <= d["dt_s"]
@@ -252,9 +245,7 @@ def schema() -> Map:
                           doc="the camera network's normal traffic and background (sensors.cyber)")
     keys["outputs"] = Map(keys=map_of(OutputParams).keys, rules=map_of(OutputParams).rules,
                           doc="what the run writes of its camera data (sensors.export.outputs)")
-    crit = Map(keys={**_CRITERION.keys, "detect": Str(optional=True, choices=tuple(attack_kinds()),
-                                                      doc="an attack kind that must raise an alert")},
-               rules=_CRITERION.rules)
+    crit = criterion_field(attack_kinds=tuple(attack_kinds()), incident_kinds=INCIDENT_KINDS)
     keys["criteria"] = ListOf(default=[], item=crit)
     return Map(keys=keys, rules=_SCHEMA.rules)
 
