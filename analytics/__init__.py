@@ -17,7 +17,8 @@ actions ``recommend`` (``evacuation``, ``dispatch``, ``crowdcontrol``, ``netresp
 ground view.
 
 A detector registers when its class is defined, and the pipeline runs the registered detectors in
-registration order, the built-in ones first in a fixed order: loitering, abandoned, running, zone_intrusion,
+registration order, the built-in ones first in a fixed order: loitering, ground_loitering (on the
+ground-track stage's ``track/ground``, when it is on), abandoned, running, zone_intrusion,
 vehicle, density, crowd_anomaly, acoustic, port_scan, brute_force, dos, beacon, stream_loss, video_content,
 camera_tamper. Their modules (``analytics.base.BUILTIN_MODULES``) are imported the first time the registry
 is read or a detector registers, not by importing this package: ``run_sim.py`` builds its parser from

@@ -47,6 +47,7 @@ _REGISTRY: dict[str, type[Detector]] = {}
 #: A new built-in detector module is added here.
 BUILTIN_MODULES = (
     "analytics.loitering",
+    "analytics.ground_loitering",
     "analytics.behaviour",
     "analytics.vehicles",
     "analytics.crowd",

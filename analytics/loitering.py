@@ -171,7 +171,7 @@ class LoiteringDetector(Detector):
                         "loitering",
                         self.p.conf,
                         xy=(x, y),
-                        source=[msg["camera_id"]],
+                        source=self._source(msg, i),
                         evidence={
                             "track": tid,
                             "dwell_s": round(dwell, 1),
@@ -190,6 +190,10 @@ class LoiteringDetector(Detector):
             for cam, group in self._by_cam.items():
                 self._by_cam[cam] = {k: v for k, v in group.items() if t - v.last <= self.p.forget_s}
         return out
+
+    def _source(self, msg: dict[str, Any], i: int) -> list[str]:
+        """The sensors behind track ``i`` of ``msg``: the message's camera."""
+        return [str(msg["camera_id"])]
 
     def _walks(self, d: _Dwell, t: float) -> bool:
         """The track keeps moving about its area (``min_speed_mps``), checked at most every ``step_s``."""

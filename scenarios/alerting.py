@@ -45,7 +45,7 @@ class AlertStream:
     def __init__(self, bus: Bus, run_dir: Path, *, zones: dict[str, Any], restricted: list, crs: str,
                  roads: list | None = None,
                  on_alert: Any = None, params: Any = None, witness: Any = None,
-                 outputs: OutputParams | None = None, workers: int = 0,
+                 outputs: OutputParams | None = None, workers: int = 0, ground_tracks: Any = None,
                  cameras: Callable[[], list[dict]] | list[dict] | None = None) -> None:
         self.bus, self.run_dir, self.on_alert = bus, Path(run_dir), on_alert
         kw: dict[str, Any] = {} if params is None else {"params": params}
@@ -60,7 +60,7 @@ class AlertStream:
             # eager: each message's alerts as soon as in process, so they go on the bus in the same places
             self.pipeline: Any = WorkerPipeline(workers=int(workers), cameras=cams, eager=True, **area, **kw)
         else:
-            self.pipeline = AnalyticsPipeline(batch_frames=True, **area, **kw)
+            self.pipeline = AnalyticsPipeline(batch_frames=True, ground_tracks=ground_tracks, **area, **kw)
         #: ``defer(fn)`` calls ``fn(now)`` at the end of the current instant (``RunLoop.at_instant_end``):
         #: the instant's camera frames are then tracked as one batch. Without it a batch waits for the next
         #: message.

@@ -198,6 +198,7 @@ class _Run:
                                       roads=self._roads(), crs=self.twin.crs,
                                       params=self._analytics_params(), witness=self._witness,
                                       outputs=self.sc.outputs(), workers=self.sc.analytics_workers(),
+                                      ground_tracks=self.sc.ground_tracks(),
                                       cameras=self._calibrations)
             self.aborters.append(self.alerts.abort)
             resp = self.d["response"]

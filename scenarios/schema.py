@@ -28,6 +28,7 @@ import yaml
 from agents.attackers import ATTACKER_KINDS
 from agents.lookalikes import LOOKALIKE_KINDS
 from analytics.base import Detector
+from analytics.ground_tracks import GroundTrackParams
 from analytics.incidents import INCIDENT_KINDS
 from analytics.params import AnalyticsParams
 from analytics.tracking import TrackerParams
@@ -138,10 +139,24 @@ def _analytics_map() -> Map:
                   "workers": Int(optional=True, ge=0, le=64,
                                  doc="worker processes the analytics are shared out over "
                                      "(analytics.workers); absent or 0: in the run's process")}
+    g = map_of(GroundTrackParams)
+    keys["ground_tracks"] = Map(keys={"enabled": Bool(default=False, doc="fuse the cameras' tracks on the "
+                                                      "ground plane (track/ground; the ground_loitering "
+                                                      "detector reads them); not with workers"), **g.keys},
+                                rules=g.rules, optional=True,
+                                doc="cross-camera ground-track fusion (analytics.ground_tracks)")
     for name, params in blocks.items():
         m = map_of(params)
         keys[name] = Map(keys=m.keys, rules=m.rules, optional=True, doc=f"{name} parameters")
-    return Map(keys=keys)
+    return Map(keys=keys, rules=(_analytics_rules,))
+
+
+def _analytics_rules(d: dict, path: str, rep: Report) -> None:
+    """The ground-track stage runs in the run's process only (it needs every camera's tracks together)."""
+    g = d.get("ground_tracks")
+    if isinstance(g, dict) and g.get("enabled") and d.get("workers"):
+        rep.error(join(join(path, "ground_tracks"), "enabled"),
+                  "cannot be true with analytics.workers (the stage needs all cameras in one process)")
 
 
 def _lookalikes_map() -> Map:
@@ -295,7 +310,15 @@ class Scenario:
     def analytics(self) -> AnalyticsParams:
         """The analytics pipeline's parameters (``analytics:``; defaults for every block not given)."""
         given = self.data.get("analytics", {})
-        return AnalyticsParams.from_mapping({k: v for k, v in given.items() if k != "workers"})
+        return AnalyticsParams.from_mapping({k: v for k, v in given.items()
+                                             if k not in ("workers", "ground_tracks")})
+
+    def ground_tracks(self) -> GroundTrackParams | None:
+        """The cross-camera ground-track stage's parameters, None when it is off (the default)."""
+        g = dict(self.data.get("analytics", {}).get("ground_tracks") or {})
+        if not g.pop("enabled", False):
+            return None
+        return GroundTrackParams(**{k: tuple(v) if isinstance(v, list) else v for k, v in g.items()})
 
     def analytics_workers(self) -> int:
         """Worker processes for the analytics (``analytics.workers``; 0: in the run's process)."""

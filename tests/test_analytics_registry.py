@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 #: The built-in detectors in pipeline order (alerts.jsonl's line order follows it).
 BUILTIN = (
     "loitering",
+    "ground_loitering",
     "abandoned",
     "running",
     "zone_intrusion",
