@@ -11,7 +11,10 @@ truth. Under ``auto`` each new or changed recommendation is applied ``decision_d
 - ``close_inflow``: the listed walk edges are closed to routing (``Crowd.close_edges``), once per incident;
 - ``isolate_segment``: the target host or switch is cut off the cyber range's network (``CyberRange.isolate``:
   flows to and from it stop, the cameras behind it lose their streams), recorded as ``network_isolated``;
-- ``failover``: recorded as not applied: the simulated video system has no backup recorder to fail over to.
+- ``failover``: the cameras the action sends to the backup recorder stream there from then on
+  (``CyberRange.failover``: what an attack on the video server does to their streams stops; attacks on the
+  camera or its switches still hit it), recorded as ``failover_order`` and the range's ``video_failover``;
+  each new set of cameras is applied once.
 
 For scoring, ``incidents_truth.jsonl`` records when each incident was created how many people truly were
 within its risk radius (``CityModel.who_is_near``); the stage never reads it.
@@ -37,7 +40,7 @@ __all__ = ["FUSION_FILE", "NOT_APPLIED", "IncidentRun"]
 FUSION_FILE = "fusion.json"
 
 #: Action kinds the simulation cannot apply yet, with the reason recorded in ``actions.jsonl``.
-NOT_APPLIED = {"failover": "the simulated video system has no backup recorder to fail over to"}
+NOT_APPLIED: dict[str, str] = {}
 
 
 class IncidentRun:
@@ -111,7 +114,8 @@ class IncidentRun:
                 continue
             once = ((incident["id"], a["kind"]) if a["kind"] in ("evacuate", "close_inflow")
                     else (incident["id"], a["kind"], a.get("target")) if a["kind"] == "isolate_segment"
-                    else None)
+                    else (incident["id"], a["kind"], *sorted(p["camera"] for p in a.get("paths") or ()))
+                    if a["kind"] == "failover" else None)
             if once in self._done or (a["kind"] == "dispatch" and not a.get("unit")):
                 continue
             if once is not None:
@@ -139,6 +143,11 @@ class IncidentRun:
                 self.model.record("evacuate_order", inc["id"], inc.get("xy"), t, people=n, auto=True)
         elif a["kind"] == "isolate_segment" and self.run.cyber is not None and a.get("target"):
             self.run.cyber.isolate(t, a["target"])
+        elif a["kind"] == "failover" and self.run.cyber is not None:
+            cams = [p["camera"] for p in a.get("paths") or () if p.get("to") == "backup"]
+            if cams:
+                done = self.run.cyber.failover(t, cams)
+                self.model.record("failover_order", inc["id"], inc.get("xy"), t, cameras=len(done), auto=True)
         elif a["kind"] == "close_inflow":
             edges = [(e["u"], e["v"], e.get("key", 0)) for e in a.get("edges") or ()]
             if edges:

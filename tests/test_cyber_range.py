@@ -174,3 +174,34 @@ def test_isolating_a_switch_stops_its_flows_and_cuts_its_cameras():
     assert [r["kind"] for r in cr.truth_events()].count("network_isolated") == 1
     with pytest.raises(CyberError, match="no network node"):
         cr.isolate(120.0, "no-such-host")
+
+
+def test_failover_escapes_a_video_server_attack_but_not_an_attack_on_the_camera():
+    net = small_network(6)
+    cams = sorted(d["camera_id"] for _, d in net.nodes(data=True) if d["kind"] == "camera")
+    hijacked = cams[0]
+    cr = run(net, [{"kind": "cyber_dos", "target": "vms", "start_s": 50, "duration_s": 200},
+                   {"kind": "stream_hijack", "target": hijacked, "start_s": 60, "duration_s": 200}],
+             duration_s=300.0)
+    links = cr.camera_links(100.0)
+    assert all(link.status == "offline" for link in links.values())
+    moved = cr.failover(120.0, cams[:4])
+    assert moved == cams[:4]
+    before, after = cr.camera_links(119.0), cr.camera_links(121.0)
+    assert all(not before[c].connected or before[c].status == "offline" for c in cams)
+    for c in cams[1:4]:                     # the server's outage no longer reaches them
+        assert after[c].status == "ok" and after[c].connected
+    assert after[hijacked].status == "replayed"   # the hijack sits on the camera's own stream
+    for c in cams[4:]:                      # not failed over: still blind
+        assert after[c].status == "offline"
+    assert cr.camera_status(121.0)[cams[1]] == "ok" and cr.camera_status(121.0)[cams[5]] == "offline"
+    rec = [r for r in cr.truth_events() if r["kind"] == "video_failover"]
+    assert len(rec) == 1 and rec[0]["t"] == 120.0 and rec[0]["cameras"] == cams[:4]
+    with pytest.raises(CyberError, match="not a camera"):
+        cr.failover(130.0, ["vms"])
+    plain = core_network()
+    plain.remove_node("backup")
+    attach_cameras(plain, {"cam-x": (10.0, 10.0)})
+    with pytest.raises(CyberError, match="no backup server"):
+        build_cyber(plain, [], rng=np.random.default_rng(0), epoch0=EPOCH0, duration_s=60.0).failover(
+            1.0, ["cam-x"])

@@ -169,3 +169,30 @@ def test_policy_auto_isolates_the_beaconing_host_and_its_flows_stop(tmp_path):
         else:
             assert not cut and acts[0]["applied"] is None
     assert last["advise"] > last["auto"] + 60
+
+
+def test_policy_auto_fails_the_blinded_cameras_over_to_the_backup_recorder(tmp_path):
+    """The flood takes the video server down at 10 s; its incident recommends failing the cameras over.
+    Under auto (5 s later) the square's camera streams to the backup recorder and sees the square again;
+    under advise it stays blind until the flood ends."""
+    base = LIBRARY / "hybrid-dos-assailant.yaml"
+    frames = {}
+    for policy in ("advise", "auto"):
+        path = _variant(tmp_path, base, policy, lambda d, p=policy: d.update(
+            response={"policy": p, "decision_delay_s": 5}, duration_s=60))
+        run = run_scenario(path, out=tmp_path / policy, quiet=True).out_dir
+        moved = [r for r in _lines(run / "ground_truth.jsonl") if r["kind"] == "video_failover"]
+        acts = [a for a in _lines(run / "actions.jsonl") if a["action"]["kind"] == "failover"]
+        assert acts
+        health = [m for m in _lines(run / "events.jsonl")
+                  if m.get("topic") == "camera/health" and m["camera_id"] == "cam-senate-sw"]
+        frames[policy] = [m["stream"] for m in health if 30.0 <= m["t"] <= 60.0]
+        if policy == "auto":
+            senate = [r for r in moved if "cam-senate-sw" in r["cameras"]]
+            assert senate and all(a["applied"] for a in acts)
+            first = min(a["t"] for a in acts if "cam-senate-sw" in a["action"]["cameras"])
+            assert senate[0]["t"] == pytest.approx(first + 5.0)
+        else:
+            assert not moved and all(a["applied"] is None for a in acts)
+    assert frames["advise"] and set(frames["advise"]) == {"down"}
+    assert frames["auto"] and set(frames["auto"]) == {"up"}

@@ -67,7 +67,11 @@ class CyberRange(Sensor):
         self._last = -np.inf
         w = _windows(effects.windows)
         self._w_cam, self._w_t0, self._w_t1, self._w_code, self._w_arg, _ = w
-        self._b_cam, self._b_t0, self._b_t1 = _breaks(effects.breaks)
+        self._b_cam, self._b_t0, self._b_t1, b_att = _breaks(effects.breaks)
+        # which windows and session breaks an attack on the video server causes: a failover escapes them
+        on_vms = np.array([net.kind.get(getattr(a, "target", None)) == "vms" for a in attacks] + [False])
+        self._w_vms = on_vms[np.where(w[5] >= 0, w[5], len(attacks))]
+        self._b_vms = on_vms[np.where(b_att >= 0, b_att, len(attacks))]
         self._bitrate_kbps = (np.full(len(net.cameras), np.nan) if bitrate_Bps is None
                               else np.asarray(bitrate_Bps, float) * 8.0 / 1e3)
         replay = self._w_code == status_code("replayed")
@@ -75,6 +79,8 @@ class CyberRange(Sensor):
         np.maximum.at(self._keep_s, self._w_cam[replay], np.nan_to_num(self._w_arg[replay]))
         #: isolations ordered by the response (``isolate``): (from t, the addresses cut, the cameras cut)
         self._cuts: list[tuple[float, frozenset[str], np.ndarray]] = []
+        #: from when each camera streams to the backup recorder (``failover``); inf: never
+        self._fail_t = np.full(len(net.cameras), np.inf)
 
     # -- the engine's side -------------------------------------------------------------------------------
     def measure(self, world: WorldView) -> Iterable[tuple[str, dict]]:
@@ -130,6 +136,38 @@ class CyberRange(Sensor):
                             "hosts": sorted(ips), "cameras": [self.net.camera_ids[i] for i in cams.tolist()]})
         return sorted(ips)
 
+    def failover(self, t: float, cameras: Iterable[str]) -> list[str]:
+        """From ``t`` the ``cameras`` (names or addresses) stream to the backup recorder, as a response
+        failing the video over does: what an attack on the video server does to their streams (windows, broken
+        sessions) stops there; attacks on a camera itself or on its switches still hit it. Returns the
+        cameras failed over. The range's traffic keeps its stream sessions to the video server: the new
+        sessions to the backup recorder are not added to the flows (a known simplification).
+
+        Raises
+        ------
+        CyberError
+            A name or address that is not a camera of the network, or a network without a backup server.
+        """
+        if "backup" not in self.net.kind.values():
+            raise CyberError("failover: the network has no backup server")
+        idx = []
+        for c in cameras:
+            n = self.net.by_name.get(str(c), self.net.by_ip.get(str(c)))
+            if n is None or self.net.kind[n] != "camera":
+                raise CyberError(f"failover: {c!r} is not a camera of the network")
+            idx.append(self.net.cam_index[n])
+        i = np.asarray(sorted(set(idx)), np.int64)
+        self._fail_t[i] = np.minimum(self._fail_t[i], float(t))
+        names = [self.net.camera_ids[k] for k in i.tolist()]
+        self._truth.append({"t": float(t), "kind": "video_failover", "id": "backup", "to": "backup",
+                            "cameras": names})
+        return names
+
+    def _windows_on(self, t: float) -> np.ndarray:
+        """The attack windows in force at ``t`` (a video-server attack's end at a camera's failover)."""
+        on = (self._w_t0 <= t) & (t < self._w_t1)
+        return on & ~(self._w_vms & (self._fail_t[self._w_cam] <= t))
+
     def _not_cut(self, a: int, b: int) -> list[bool]:
         """Which flows of rows ``a:b`` an isolation does not stop (they started before it, or touch no
         address it cut)."""
@@ -144,7 +182,7 @@ class CyberRange(Sensor):
     def camera_status(self, t: float) -> dict[str, str]:
         """Every camera's state at ``t`` as the attacks leave it ("ok", "offline", "replayed", "degraded")."""
         codes = np.zeros(len(self.net.cameras), np.int8)
-        on = (self._w_t0 <= t) & (t < self._w_t1)
+        on = self._windows_on(t)
         np.maximum.at(codes, self._w_cam[on], self._w_code[on])
         return {cid: _STATUS_NAMES[k] for cid, k in zip(self.net.camera_ids, codes.tolist(), strict=True)}
 
@@ -153,7 +191,7 @@ class CyberRange(Sensor):
         the video server has a session, the share of frames a congested link lets through, the replay loop."""
         n = len(self.net.cameras)
         codes = np.zeros(n, np.int8)
-        on = (self._w_t0 <= t) & (t < self._w_t1)
+        on = self._windows_on(t)
         np.maximum.at(codes, self._w_cam[on], self._w_code[on])
         share = np.full(n, np.inf)
         deg = on & (self._w_code == status_code("degraded")) & np.isfinite(self._w_arg)
@@ -162,7 +200,8 @@ class CyberRange(Sensor):
         rep = on & (self._w_code == status_code("replayed"))
         np.maximum.at(loop, self._w_cam[rep], np.nan_to_num(self._w_arg[rep]))
         cut = np.zeros(n, bool)
-        cut[self._b_cam[(self._b_t0 <= t) & (t < self._b_t1)]] = True
+        broken = (self._b_t0 <= t) & (t < self._b_t1) & ~(self._b_vms & (self._fail_t[self._b_cam] <= t))
+        cut[self._b_cam[broken]] = True
         for t0, _ips, cams in self._cuts:
             if t >= t0:
                 cut[cams] = True
@@ -287,17 +326,19 @@ def _windows(windows: list) -> tuple[np.ndarray, ...]:
             cat(att, np.int64))
 
 
-def _breaks(breaks: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``Effects.breaks`` as flat arrays: camera, session end, next session start."""
-    cams, t0, t1 = [], [], []
-    for c, tb, _, tr, _ in breaks:
+def _breaks(breaks: list) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``Effects.breaks`` as flat arrays: camera, session end, next session start, attack index."""
+    cams, t0, t1, att = [], [], [], []
+    for c, tb, _, tr, k in breaks:
         c = np.asarray(c, np.int64)
         cams.append(c)
         t0.append(np.broadcast_to(np.asarray(tb, float), (len(c),)))
         t1.append(np.broadcast_to(np.asarray(tr, float), (len(c),)))
+        att.append(np.full(len(c), k, np.int64))
     if not cams:
-        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
-    return np.concatenate(cams), np.concatenate(t0).astype(float), np.concatenate(t1).astype(float)
+        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros(0, np.int64)
+    return (np.concatenate(cams), np.concatenate(t0).astype(float), np.concatenate(t1).astype(float),
+            np.concatenate(att))
 
 
 def _status_truth(net: NetIndex, w: tuple[np.ndarray, ...], attacks: list[Campaign],
