@@ -66,6 +66,18 @@ def test_attack_parameters_get_their_own_defaults_and_ids():
     ("response:\n  dispatch:\n    - {unit: navy, to: end}\n",
      "s.yaml:4: response.dispatch[0].unit: must be one"),
     ("criteria:\n  - {within_s: 30}\n", "s.yaml:3: criteria[0]: needs exactly one of detect"),
+    ("criteria:\n  - {exposed_max: 10, injured_max: 2}\n", "s.yaml:3: criteria[0]: needs exactly one of"),
+    ("criteria:\n  - {mota_min: 0.5, attack: a1}\n", "s.yaml:3: criteria[0].attack: does not go with mota_min"),
+    ("criteria:\n  - {detect: loiterer, within_s: 60, acceptable: 30}\n",
+     "s.yaml:3: criteria[0].acceptable: must be at least the limit 60"),
+    ("criteria:\n  - {idf1_min: 0.5, acceptable: 0.7}\n",
+     "s.yaml:3: criteria[0].acceptable: must be at most the limit 0.5"),
+    ("criteria:\n  - {incident: riot}\n", "s.yaml:3: criteria[0].incident: must be one of"),
+    ("criteria:\n  - {false_alarms_per_hour_max: -1}\n",
+     "s.yaml:3: criteria[0].false_alarms_per_hour_max: must be >= 0"),
+    ("long: maybe\n", "s.yaml:2: long: must be true or false"),
+    ("analytics:\n  workers: 2\n  ground_tracks: {enabled: true}\n",
+     "s.yaml:4: analytics.ground_tracks.enabled: cannot be true with analytics.workers"),
     ("seed: 1\nseed: 2\n", "s.yaml:3: seed: duplicate key"),
 ])
 def test_each_problem_class(body, expect):
