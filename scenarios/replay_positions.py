@@ -69,8 +69,9 @@ def roles_of(model: Any, targets: Any) -> np.ndarray:
     for code, tids in held.items():
         if tids:
             role[np.isin(ids, np.array(tids, np.int64))] = code
-    if model.objects:
-        role[np.isin(ids, np.fromiter(model.objects, np.int64, len(model.objects)))] = OBJECT_ROLE
+    if model.objects:   # a look-alike's object (a vendor's stall, luggage set down) stays a look-alike's
+        left = [o for o, d in model.objects.items() if "lookalike" not in d.get("tags", {})]
+        role[np.isin(ids, np.array(left, np.int64))] = OBJECT_ROLE
     role[cls == FURNITURE] = -1
     return role
 
@@ -152,11 +153,19 @@ class Positions:
         return slice(int(self.start[k]), int(self.start[k + 1]))
 
 
-def read_positions(path: str | os.PathLike) -> Positions:
-    """Read a ``positions.parquet`` (see the module docstring)."""
+def read_positions(path: str | os.PathLike, *, t_from: float | None = None,
+                   t_to: float | None = None) -> Positions:
+    """Read a ``positions.parquet`` (see the module docstring); with ``t_from``/``t_to`` only the samples
+    from the last one at or before ``t_from`` to ``t_to`` (row groups outside are not read)."""
     pf = pq.ParquetFile(path)
     meta = {k.decode(): v.decode() for k, v in (pf.metadata.metadata or {}).items()}
-    table = pf.read()
+    filters = []
+    if t_from is not None:
+        every = float(json.loads(meta.get("twin:every_s", "0")) or 0.0)
+        filters.append(("t", ">=", float(np.float32(t_from - every - 1e-3))))
+    if t_to is not None:
+        filters.append(("t", "<=", float(np.float32(t_to + 1e-3))))
+    table = pq.read_table(path, filters=filters or None, schema=SCHEMA) if filters else pf.read()
     t = table.column("t").to_numpy().astype(float)
     role_col = table.column("role").combine_chunks()
     if pa.types.is_dictionary(role_col.type):
