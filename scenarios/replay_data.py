@@ -4,8 +4,9 @@ and the twin's streets and buildings as the backdrop.
 Everything comes from the recorded files, nothing is simulated again: ``positions.parquet``
 (``scenarios.replay_positions``), the ``camera/calibration`` and ``camera/health`` messages of
 ``events.jsonl`` (or ``events.jsonl.gz``; a camera's ground view is ``analytics.camera_views.view_polygon``
-of its calibration), ``alerts.jsonl``, ``incidents.jsonl`` (every state change of every incident) and
-``scenario.yaml`` (the run's length, its start time, and the city and bbox of the twin drawn beneath).
+of its calibration), ``alerts.jsonl``, ``incidents.jsonl`` (every state change of every incident),
+``network.json`` (where each camera address is) and ``scenario.yaml`` (the run's length, its start time, and
+the city and bbox of the twin drawn beneath).
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ class RunRecord:
     cameras: list[CameraTrack]
     alerts: list[dict]
     incidents: list[dict]                      # every state change, in file order (t_updated ascending)
+    camera_hosts: dict[str, tuple[float, float]] = field(default_factory=dict)   # camera IP or id -> xy
     scenario: dict = field(default_factory=dict)
 
 
@@ -143,7 +145,26 @@ def load_run(run_dir: str | Path, *, t_from: float | None = None, t_to: float | 
     return RunRecord(path=run, duration_s=float(duration), start_time=sc.get("start_time"), t_from=a, t_to=b,
                      positions=read_positions(pos, t_from=a, t_to=b), cameras=_cameras(run),
                      alerts=list(_jsonl(run / "alerts.jsonl")),
-                     incidents=list(_jsonl(run / "incidents.jsonl")), scenario=sc)
+                     incidents=list(_jsonl(run / "incidents.jsonl")), scenario=sc,
+                     camera_hosts=_camera_hosts(run / "network.json"))
+
+
+def _camera_hosts(path: Path) -> dict[str, tuple[float, float]]:
+    """Each camera's address and id in the run's network plan -> its position (where a stream loss that
+    names only an address is drawn)."""
+    if not path.exists():
+        return {}
+    try:
+        nodes = json.loads(path.read_text(encoding="utf-8")).get("nodes", [])
+    except (json.JSONDecodeError, AttributeError):
+        return {}
+    out = {}
+    for n in nodes:
+        if n.get("kind") == "camera" and n.get("xy") is not None:
+            for key in (n.get("ip"), n.get("camera_id"), n.get("id")):
+                if key is not None:
+                    out[str(key)] = (float(n["xy"][0]), float(n["xy"][1]))
+    return out
 
 
 def _window(duration: float, t_from: float | None, t_to: float | None) -> tuple[float, float]:

@@ -8,6 +8,7 @@ priority; the clock, the legend and the list of alerts and incidents without a p
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -34,6 +35,9 @@ ALERT_COLOUR = "#ff4500"
 _DONE = ("resolved", "false_alarm", "closed")
 _MIN_RADIUS_M = 8.0
 _LOG_LINES = 8
+_LABEL_MERGE_M = 25.0
+#: Alert kinds about a camera itself: drawn at the camera when they name it (by id or address) but no place.
+_CAMERA_KINDS = ("stream_loss", "video_frozen", "video_replay", "camera_tamper")
 
 
 def _extent(rec: RunRecord) -> tuple[float, float, float, float]:
@@ -169,10 +173,16 @@ class Scene:
     def _alert_place(self, a: dict, cam_xy: dict) -> tuple[float, float] | None:
         if a.get("xy") is not None:
             return float(a["xy"][0]), float(a["xy"][1])
+        if a.get("kind") not in _CAMERA_KINDS:
+            return None
         ev = a.get("evidence") or {}
-        for cid in [ev.get("camera_id"), *(a.get("source") or [])]:
-            if cid in cam_xy:
-                return cam_xy[cid]
+        for key in [ev.get("camera_id"), ev.get("dst"), *(a.get("source") or [])]:
+            if not isinstance(key, str):
+                continue
+            if key in cam_xy:
+                return cam_xy[key]
+            if key in self.rec.camera_hosts:
+                return self.rec.camera_hosts[key]
         return None
 
     def _update_alerts(self, t: float, cam_xy: dict) -> list[str]:
@@ -188,7 +198,11 @@ class Scene:
                 continue
             pts.append(place)
             rgba.append((1.0, 0.27, 0.0, alpha))
-            labels.append((place, str(a.get("kind")), alpha))
+            kind = str(a.get("kind"))
+            # one label for a cluster of alerts of a kind (the newest, drawn last, wins the place)
+            labels = [lb for lb in labels
+                      if lb[1] != kind or math.dist(lb[0], place) > _LABEL_MERGE_M]
+            labels.append((place, kind, alpha))
         self.alert_dots.set_offsets(np.array(pts, float).reshape(-1, 2))
         self.alert_dots.set_facecolors(rgba)
         while len(self._alert_labels) < len(labels):
