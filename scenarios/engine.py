@@ -24,7 +24,7 @@ detections, ground truth and tracker output as Parquet tables in ``frames/`` and
 camera, as the scenario's ``outputs:`` says; ``conn.log``, ``syslog.log``), ``alerts.jsonl``,
 ``analytics.json`` (the pipeline's errors per detector), ``incidents.jsonl``, ``actions.jsonl``,
 ``alerts/*.xml`` (CAP), ``cop.geojson``, ``cop.jsonl``, ``resilience.csv``, ``incidents_truth.jsonl`` (for
-scoring), ``metrics.json``.
+scoring), ``metrics.json``, ``positions.parquet`` (where everyone is, every ``outputs.positions_every_s``).
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ from scenarios.alerting import AlertStream
 from scenarios.detection import RADIUS_M
 from scenarios.evaluation import write_metrics
 from scenarios.incidents import FUSION_FILE, IncidentRun
+from scenarios.replay_positions import POSITIONS_FILE, PositionsWriter
 from scenarios.resolved import resolve
 from scenarios.run_loop import DENSITY_PERIOD_S, RunLoop
 from scenarios.scheduled import schedule_events
@@ -192,6 +193,12 @@ class _Run:
         self.density_fh = open(self.tmp / "crowd_density.csv", "w", encoding="utf-8")  # noqa: SIM115
         self.density_fh.write("t,zone,people\n")
         self.aborters.append(self.density_fh.close)
+        self.positions_every_s = float(self.sc.outputs().positions_every_s)
+        self.positions = None
+        if self.positions_every_s > 0:
+            self.positions = PositionsWriter(self.tmp / POSITIONS_FILE, every_s=self.positions_every_s,
+                                             crs=self.twin.crs)
+            self.aborters.append(self.positions.abort)
         self.alerts = self.incidents = None
         if self.analytics:
             self.alerts = AlertStream(self.bus, self.tmp, zones=self.zones, restricted=self.where.restricted,
@@ -251,6 +258,8 @@ class _Run:
         """Close every stream, merge the cyber truth, write the resolved scenario; returns counts."""
         self.truth.close()
         self.density_fh.close()
+        if self.positions is not None:
+            self.positions.close()
         if self.alerts is not None:
             self.alerts.close()
         fused = self.incidents.close(float(self.d["duration_s"])) if self.incidents is not None else {}

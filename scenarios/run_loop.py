@@ -12,6 +12,8 @@
 - ``crowd_density.csv`` gets the true people per zone every ``DENSITY_PERIOD_S`` (the crowd's and the
   look-alikes' persons, ``CityModel.counts_in``).
 - Scheduled actions (``scenarios.scheduled``) run at urgent priority, before sensors measure at that instant.
+- ``positions.parquet`` (when the run has a ``positions`` writer, ``scenarios.replay_positions``) gets the
+  world's targets every ``outputs.positions_every_s``, the same targets the sensors measure at that instant.
 """
 
 from __future__ import annotations
@@ -61,7 +63,8 @@ class RunLoop:
 
     ``run`` needs: ``model``, ``crowd``, ``truth`` (a ``TruthWriter``), ``bus``, ``sensors``, ``cameras``
     (id -> camera), ``cyber`` (the range, or None), ``scheduled`` (sensor id -> status a scheduled fault
-    put it in), ``zones`` and ``density_fh`` (an open text file).
+    put it in), ``zones`` and ``density_fh`` (an open text file); optionally ``positions`` (a
+    ``PositionsWriter``, or None) and its period ``positions_every_s``.
     """
 
     def __init__(self, run: Any) -> None:
@@ -129,6 +132,13 @@ class RunLoop:
             run.density_fh.write("".join(f"{t},{z},{n}\n" for z, n in counts.items()))
             yield self.env.timeout(DENSITY_PERIOD_S)
 
+    def _positions_proc(self, every_s: float):
+        run, k = self.run, 0
+        while True:
+            run.positions.sample(self.env.now, run.model, self._world())
+            k += 1
+            yield self.env.timeout(k * every_s - self.env.now)
+
     def after(self, delay_s: float, fn: Callable[[float], None]) -> None:
         """Call ``fn(now)`` ``delay_s`` from now, before the normal events of that instant."""
         self.env.process(self._at(max(float(delay_s), 0.0), fn))
@@ -152,6 +162,8 @@ class RunLoop:
         for s in self.run.sensors:
             env.process(self._sensor_proc(s))
         env.process(self._density_proc())
+        if getattr(self.run, "positions", None) is not None:
+            env.process(self._positions_proc(float(self.run.positions_every_s)))
         for at_s, fn in actions:
             env.process(self._at(at_s, fn))
         try:

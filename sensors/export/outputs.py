@@ -1,4 +1,5 @@
-"""What a run writes of its camera data: the scenario's ``outputs:`` block and the writers it selects.
+"""What a run writes of its camera data (and of where people are): the scenario's ``outputs:`` block and the
+writers it selects.
 
 A camera-heavy run's folder is mostly camera data (issue #12: a 20-minute city run wrote 1.3 GB of
 events.jsonl and 4.0 GB of MOTChallenge text). ``OutputParams`` declares the choices (the scenario schema is
@@ -7,7 +8,8 @@ files accordingly, the same in the simulation process and in the export process 
 
 Defaults (``OutputParams()``): every camera frame, detection, ground-truth box and tracker box goes to the
 Parquet tables of ``sensors/frames/`` (``sensors.export.parquet``), events.jsonl keeps every message but the
-camera frames, and no MOT text is written. Scoring (``scenarios.evaluation``) and replay
+camera frames, no MOT text is written, and ``positions.parquet`` gets everyone's position every second
+(written by the run loop: ``scenarios.replay_positions``). Scoring (``scenarios.evaluation``) and replay
 (``run_sim.py analyze RUN_DIR``) read the tables as they read the text, with the same results.
 ``LEGACY`` is what the writers do when no scenario says (every frame in events.jsonl, MOT text for every
 camera, no tables): the unit-level API of ``Recorder``, ``MotExporter`` and ``ExportProcess``.
@@ -46,6 +48,10 @@ class OutputParams:
         "parquet", "every camera frame, detection, ground-truth box and tracker box as Parquet tables in "
         "sensors/frames/ (what scoring and replay read when events.jsonl and the MOT text lack them): "
         "parquet or none", choices=("parquet", "none"))
+    positions_every_s: float = _f(
+        1.0, "every person's, vehicle's and left object's ground position (x, y m) and role in "
+        "positions.parquet, sampled every this many simulated seconds (what run_sim.py replay draws; "
+        "scenarios.replay_positions); 0: none", ge=0)
     compress: str = _f(
         "none", "gzip: events.jsonl and the MOT text files written gzip-compressed under .gz names (the same "
         "formats inside); none: plain text", choices=("none", "gzip"))
