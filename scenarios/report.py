@@ -10,6 +10,7 @@ fails to draw says why, and the rest of the report is still written (a report ne
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -133,7 +134,7 @@ def write_report(run_dir: str | os.PathLike, *, streets: Sequence[np.ndarray] | 
     Raises
     ------
     ReportError
-        ``run_dir`` is not a folder, or holds none of a run's files.
+        ``run_dir`` is not a folder, holds none of a run's files, or cannot be written.
     """
     d = Path(run_dir)
     if not d.is_dir():
@@ -153,8 +154,14 @@ def write_report(run_dir: str | os.PathLike, *, streets: Sequence[np.ndarray] | 
     sub = f"seed {sc.get('seed', '?')} · {sc.get('duration_s', '?')} s simulated · run folder {d.name}"
     html = page(f"Run report: {name}", sub, sections)
     tmp = d / f".{REPORT_FILE}.tmp-{os.getpid()}"
-    tmp.write_text(html, encoding="utf-8")
-    os.replace(tmp, d / REPORT_FILE)
+    try:
+        tmp.write_text(html, encoding="utf-8")
+        os.replace(tmp, d / REPORT_FILE)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        msg = f"run folder {os.fspath(run_dir)!r}: cannot write {REPORT_FILE} ({exc.strerror or exc})"
+        raise ReportError(msg) from None
     return d / REPORT_FILE
 
 

@@ -170,7 +170,7 @@ def map_png(data: RunData, streets: Sequence[np.ndarray] | None, *, to_lonlat: T
     from matplotlib.ticker import FormatStrFormatter
 
     cop = data.json("cop.geojson")
-    fig = figure(12.5, 8.5)
+    fig = figure(12.5, 8.5, right=3.4, left=0.9, top=0.2)
     ax = fig.add_subplot()
     handles: list = []
     _draw_base(ax, data, streets, cop, handles)
