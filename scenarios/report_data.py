@@ -92,6 +92,8 @@ class RunData:
             text = self._text(name)
             try:
                 self._cache[key] = None if text is None else parse(text)
+                if text is not None and not self._cache[key]:
+                    self.missing[name] = f"{name} has no records"
             except (ValueError, TypeError, KeyError, IndexError, StopIteration, yaml.YAMLError) as exc:
                 self.missing[name] = f"{name} is not valid ({type(exc).__name__})"
                 self._cache[key] = None
