@@ -159,8 +159,8 @@ def _not_blank(png: Path) -> tuple[int, float]:
     """Distinct colours and the share of pixels that are not near-white."""
     from PIL import Image
 
-    a = np.asarray(Image.open(png).convert("RGB"))
-    colours = len(np.unique(a.reshape(-1, 3), axis=0))
+    a = np.asarray(Image.open(png).convert("RGB")).astype(np.int32)
+    colours = len(np.unique((a[..., 0] << 16) | (a[..., 1] << 8) | a[..., 2]))
     return colours, float((a.min(axis=2) < 235).mean())
 
 
