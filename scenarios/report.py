@@ -151,7 +151,9 @@ def write_report(run_dir: str | os.PathLike, *, streets: Sequence[np.ndarray] | 
     sections = [(sid, title, _guarded(builders[sid])) for sid, title in SECTIONS]
     sc = data.yaml("scenario.yaml") or {}
     name = str(sc.get("name") or d.name)
-    sub = f"seed {sc.get('seed', '?')} · {sc.get('duration_s', '?')} s simulated · run folder {d.name}"
+    # not the folder's name: the engine writes the report into the run's temporary folder
+    sub = (f"city {sc.get('city', '?')} · seed {sc.get('seed', '?')} · {sc.get('duration_s', '?')} s "
+           f"simulated from {sc.get('start_time', '?')}")
     html = page(f"Run report: {name}", sub, sections)
     tmp = d / f".{REPORT_FILE}.tmp-{os.getpid()}"
     try:

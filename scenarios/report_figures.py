@@ -98,6 +98,7 @@ def timeline_png(truth: Sequence[Mapping], attacks: Sequence[Mapping], alerts: S
                  incidents: Sequence[Mapping], *, duration_s: float) -> bytes:
     """The timeline chart (see the module docstring)."""
     arows = _attack_rows(truth, attacks)
+    span = max(float(duration_s), 1.0)
     kinds = {str(a.get("id")): str(a.get("kind")) for a in attacks}
     response = [r for r in truth if r.get("kind") in RESPONSE_KINDS and isinstance(r.get("t"), int | float)]
     timed = [a for a in alerts if isinstance(a.get("t"), int | float)]
@@ -136,11 +137,12 @@ def timeline_png(truth: Sequence[Mapping], attacks: Sequence[Mapping], alerts: S
                 if state != prev:
                     ax.plot(t, y, marker="o", color=_STATE_COLOUR.get(str(state), "#000"), ms=5)
                     prev = state
-            ax.text(t0, y + 0.2, iid, fontsize=7, clip_on=True)
+            late = t0 > 0.85 * span
+            ax.text(t0, y + 0.2, iid, fontsize=7, clip_on=True, ha="right" if late else "left")
         y -= 1
     ax.set_yticks(range(n - 1, n - 1 - len(labels), -1), labels, fontsize=8)
     ax.set_ylim(-0.7, n - 0.2)
-    ax.set_xlim(0, max(float(duration_s), 1.0))
+    ax.set_xlim(0, span)
     ax.set_xlabel("simulated time (s)")
     ax.grid(axis="x", alpha=0.3)
     _timeline_legend(ax)
