@@ -164,13 +164,34 @@ def _draw_points(ax, data: RunData, cop: Any, to_ll: ToLonLat | None, handles: l
                     fontsize=8, color="#8b0000", zorder=8)
 
 
+#: The map's margins in inches (the legend stands right of the map).
+_MARGINS = {"left": 0.9, "right": 3.4, "top": 0.2, "bottom": 0.55}
+
+
+def _fit(fig, ax) -> None:
+    """Equal metres on both axes (lon scaled by cos(lat)), the figure's height fitted to the extent, and
+    enough decimals on the ticks to tell them apart on a small site."""
+    from matplotlib.ticker import FormatStrFormatter
+
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    k = 1.0 / max(math.cos(math.radians((y0 + y1) / 2)), 0.05)
+    ax.set_aspect(k)
+    w = fig.get_figwidth()
+    height = (w - _MARGINS["left"] - _MARGINS["right"]) * k * abs(y1 - y0) / max(abs(x1 - x0), 1e-9)
+    h = min(max(height, 3.0), 10.0) + _MARGINS["top"] + _MARGINS["bottom"]
+    fig.set_size_inches(w, h)
+    fig.subplots_adjust(left=_MARGINS["left"] / w, right=1 - _MARGINS["right"] / w,
+                        top=1 - _MARGINS["top"] / h, bottom=_MARGINS["bottom"] / h)
+    digits = min(max(4, 1 - math.floor(math.log10(max(min(abs(x1 - x0), abs(y1 - y0)), 1e-9) / 5))), 7)
+    ax.xaxis.set_major_formatter(FormatStrFormatter(f"%.{digits}f"))
+    ax.yaxis.set_major_formatter(FormatStrFormatter(f"%.{digits}f"))
+
+
 def map_png(data: RunData, streets: Sequence[np.ndarray] | None, *, to_lonlat: ToLonLat | None,
             bbox: Sequence[float] | None) -> bytes:
     """The map (see the module docstring); ``bbox`` (W, S, E, N) frames it when given."""
-    from matplotlib.ticker import FormatStrFormatter
-
     cop = data.json("cop.geojson")
-    fig = figure(12.5, 8.5, right=3.4, left=0.9, top=0.2)
+    fig = figure(12.5, 8.5, **_MARGINS)
     ax = fig.add_subplot()
     handles: list = []
     _draw_base(ax, data, streets, cop, handles)
@@ -181,10 +202,7 @@ def map_png(data: RunData, streets: Sequence[np.ndarray] | None, *, to_lonlat: T
         ax.set_ylim(bbox[1], bbox[3])
     else:
         ax.autoscale_view()
-    lat = float(np.mean(ax.get_ylim()))
-    ax.set_aspect(1.0 / max(math.cos(math.radians(lat)), 0.05))
-    ax.xaxis.set_major_formatter(FormatStrFormatter("%.4f"))
-    ax.yaxis.set_major_formatter(FormatStrFormatter("%.4f"))
+    _fit(fig, ax)
     ax.tick_params(labelsize=7)
     ax.set_xlabel("longitude")
     ax.set_ylabel("latitude")
