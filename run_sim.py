@@ -11,7 +11,8 @@ import argparse
 import importlib
 import sys
 
-_CLI_MODULES = ("twin._cli", "scenarios._cli", "analytics._cli", "scenarios._cli_replay")
+_CLI_MODULES = ("twin._cli", "scenarios._cli", "analytics._cli", "scenarios._cli_replay",
+                "scenarios._cli_report")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -24,7 +24,8 @@ detections, ground truth and tracker output as Parquet tables in ``frames/`` and
 camera, as the scenario's ``outputs:`` says; ``conn.log``, ``syslog.log``), ``alerts.jsonl``,
 ``analytics.json`` (the pipeline's errors per detector), ``incidents.jsonl``, ``actions.jsonl``,
 ``alerts/*.xml`` (CAP), ``cop.geojson``, ``cop.jsonl``, ``resilience.csv``, ``incidents_truth.jsonl`` (for
-scoring), ``metrics.json``, ``positions.parquet`` (where everyone is, every ``outputs.positions_every_s``).
+scoring), ``metrics.json``, ``positions.parquet`` (where everyone is, every ``outputs.positions_every_s``),
+``report.html`` (``scenarios.report``, written last, with the scores).
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ from scenarios.detection import RADIUS_M
 from scenarios.evaluation import write_metrics
 from scenarios.incidents import FUSION_FILE, IncidentRun
 from scenarios.replay_positions import POSITIONS_FILE, PositionsWriter
+from scenarios.report import write_report
+from scenarios.report_map import streets_lonlat
 from scenarios.resolved import resolve
 from scenarios.run_loop import DENSITY_PERIOD_S, RunLoop
 from scenarios.scheduled import schedule_events
@@ -364,6 +367,10 @@ def _execute(run: _Run, tmp: Path, metrics: bool) -> dict:
             t_m = time.perf_counter()
             write_metrics(tmp)
             stats["metrics_s"] = round(time.perf_counter() - t_m, 3)
+            # The report must come last: it shows every file written above (metrics, criteria).
+            t_r = time.perf_counter()
+            write_report(tmp, streets=streets_lonlat(run.twin))
+            stats["report_s"] = round(time.perf_counter() - t_r, 3)
     except BaseException:
         run.abort()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -390,8 +397,8 @@ def run_scenario(scenario: str | os.PathLike | Scenario, *, seed: int | None = N
     quiet : bool
         No progress bar.
     analytics, metrics : bool
-        Run the analytics pipeline (``alerts.jsonl``) and score the run (``metrics.json``); benchmarks and
-        sweeps of the simulation alone turn them off.
+        Run the analytics pipeline (``alerts.jsonl``) and score the run (``metrics.json``, then
+        ``report.html``); benchmarks and sweeps of the simulation alone turn them off.
 
     Raises
     ------

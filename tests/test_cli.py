@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from run_sim import _CLI_MODULES
+
 ROOT = Path(__file__).resolve().parent.parent
 #: Libraries that take tens to hundreds of ms to import each.
 HEAVY = {"numpy", "pandas", "scipy", "networkx", "shapely", "pyproj", "osmnx", "geopandas", "numba",
@@ -16,7 +18,7 @@ HEAVY = {"numpy", "pandas", "scipy", "networkx", "shapely", "pyproj", "osmnx", "
          "motmetrics", "tqdm", "psutil"}
 OURS = {"twin", "agents", "sensors", "analytics", "scenarios"}
 #: Our modules that building the parser imports: the packages, their ``_cli`` and the analytics' error types.
-PARSER = {"twin", "twin._cli", "scenarios", "scenarios._cli", "analytics", "analytics._cli", "analytics.base"}
+PARSER = {"twin", "scenarios", "analytics", "analytics.base", *_CLI_MODULES}
 #: Prints every imported module's name as the last stderr line when the process exits.
 _DUMP = ("import atexit, runpy, sys\n"
          "atexit.register(lambda: print('\\nMODULES ' + ' '.join(sorted(sys.modules)), file=sys.stderr))\n"
