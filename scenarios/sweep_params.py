@@ -134,8 +134,8 @@ def get_path(data: Any, path: str) -> Any:
 def set_path(data: Any, path: str, value: Any) -> None:
     """Set ``path`` in ``data`` to ``value`` (the path must exist, see ``get_path``)."""
     keys = _keys(path)
-    parent = get_path(data, ".".join(keys[:-1])) if len(keys) > 1 else data
     get_path(data, path)
+    parent = get_path(data, ".".join(keys[:-1])) if len(keys) > 1 else data
     parent[int(keys[-1]) if isinstance(parent, list) else keys[-1]] = value
 
 
