@@ -20,8 +20,9 @@ def register(sub) -> None:
     p.add_argument("scenario", help="scenario YAML file")
     p.add_argument("--param", action="append", default=[], metavar="PATH=V1,V2|LO:HI",
                    help="a dotted path into the scenario (list items by index, e.g. attacks.0.start_s) and "
-                        "its values (a comma list for a grid) or a range LO:HI (for --sample lhs|sobol); "
-                        "repeat for more parameters")
+                        "its values (a comma list for a grid) or a range LO:HI (for --sample lhs|sobol; "
+                        "whole numbers when both ends are: 0:1 draws 0 or 1, 0.0:1.0 a fraction); repeat for "
+                        "more parameters")
     p.add_argument("--seeds", default="1", help="seeds per point: the scenario's seed and the next ones "
                                                 "(default 1)")
     p.add_argument("--sample", default="grid", help="grid (default), lhs or sobol")

@@ -176,9 +176,9 @@ class _Progress:
 def _run_pool(tasks: list[RunTask], workers: int, progress: _Progress) -> list[dict]:
     done: list[dict] = []
     todo = iter(tasks)
-    ctx = multiprocessing.get_context("spawn")
-    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        pending: dict = {}
+    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    pending: dict = {}
+    try:
         while True:
             while len(pending) < workers and (t := next(todo, None)) is not None:
                 pending[pool.submit(run_one, t)] = t
@@ -196,6 +196,8 @@ def _run_pool(tasks: list[RunTask], workers: int, progress: _Progress) -> list[d
                     rec = _error_record(t, exc)
                 done.append(rec)
                 progress.update(rec, len(pending))
+    finally:   # on an interrupt: no new run starts; the finished ones are recorded already
+        pool.shutdown(wait=not pending, cancel_futures=True)
 
 
 def _run_dask(tasks: list[RunTask], address: str, workers: int, progress: _Progress) -> list[dict]:
@@ -207,7 +209,11 @@ def _run_dask(tasks: list[RunTask], address: str, workers: int, progress: _Progr
                                dashboard_address=None, memory_limit=0)
     done: list[dict] = []
     try:
-        with Client(cluster if cluster is not None else address) as client:
+        try:
+            client = Client(cluster if cluster is not None else address, timeout=20)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise SweepError(f"--dask {address}: cannot connect: {str(exc).splitlines()[0]}") from None
+        with client:
             width = max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
             todo = iter(tasks)
             pending: dict = {}
