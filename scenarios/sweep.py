@@ -133,6 +133,8 @@ def plan_sweep(scenario: str | os.PathLike | Scenario, params: list[str], *, out
     parsed = [parse_param(t) for t in params]
     if not parsed:
         raise SweepError("--param: give at least one PATH=VALUES")
+    if any(q.path == "seed" for q in parsed):
+        raise SweepError("--param seed: seeds are set by --seeds (the scenario's seed and the next ones)")
     seed0 = int(sc.data["seed"])
     points = sample_points(parsed, sample=p.sample, n=p.n, seed=seed0)
     base = str(Path(out).resolve())

@@ -88,7 +88,7 @@ def plot_metrics(folder: str | os.PathLike, rows: list[dict], params: list[str],
         fig, axes = plt.subplots(1, len(params), figsize=(4.2 * len(params), 3.4), squeeze=False)
         for ax, p in zip(axes[0], params, strict=True):
             _panel(ax, have, m, p, params, join=grid, max_lines=max_lines)
-        axes[0][0].set_ylabel(m)
+        axes[0][0].set_ylabel(m.rsplit(".", 1)[-1])   # the full name is the title
         fig.suptitle(f"{m}: mean and min-max over seeds", fontsize=9)
         fig.tight_layout()
         path = folder / _filename(m)

@@ -148,6 +148,7 @@ def test_lhs_and_sobol_give_n_points_within_ranges(tiny, tmp_path):
     (["--param", "attacks.0.rate_per_s=0.5:2"], "--param attacks.0.rate_per_s: a range 0.5:2"),
     (["--param", "attacks.3.start_s=1,2"], "--param attacks.3.start_s: the scenario has no 'attacks.3'"),
     (["--param", "crowd.population=1,2", "--keep", "some"], "--keep: must be one of none, failed, all"),
+    (["--param", "seed=1,2"], "--param seed: seeds are set by --seeds"),
 ])
 def test_bad_input_exits_2_with_one_line(tiny, tmp_path, capsys, args, says):
     assert main(["sweep", str(tiny), *args, "--out", str(tmp_path / "o")]) == 2
@@ -196,3 +197,31 @@ def test_helpers():
     # groups {1,3} and {5,7}: between 2*(2-4)^2 + 2*(6-4)^2 = 16 of total 20
     assert eta_squared(y, np.array([0, 0, 1, 1])) == pytest.approx(0.8)
     assert eta_squared(np.ones(4), np.array([0, 0, 1, 1])) == 0.0
+
+
+def test_a_run_whose_criteria_fail_is_failed_and_its_counts_are_columns(tiny, tmp_path, monkeypatch):
+    """criteria.json (written by the engine's criteria stage) decides passed/failed and gives the counts."""
+    import json
+
+    import scenarios.engine
+    from scenarios.sweep_runs import RunTask, run_one
+    from scenarios.sweep_table import write_csv
+
+    def fake_run(sc, *, seed, out, duration_s, quiet):
+        out.mkdir(parents=True)
+        (out / "metrics.json").write_text(json.dumps({"detection": {"false_alarms_per_hour": 12.5}}))
+        passed = seed == 1
+        counts = {"pass": 2, "acceptable": 0, "fail": 0 if passed else 1, "known_failure": 0}
+        (out / "criteria.json").write_text(json.dumps({"passed": passed, "counts": counts, "results": []}))
+
+    monkeypatch.setattr(scenarios.engine, "run_scenario", fake_run)
+    recs = [run_one(RunTask(key=f"k{seed}", seed=seed, point={"a": seed}, scenario=None, out=str(tmp_path),
+                            keep="failed")) for seed in (1, 2)]
+    assert [r["status"] for r in recs] == ["passed", "failed"]
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["k2"]
+    cols = write_csv(tmp_path / "sweep.csv", recs, ["a"])
+    assert cols[-5:] == ["detection.false_alarms_per_hour", "criteria.pass", "criteria.acceptable",
+                         "criteria.fail", "criteria.known_failure"]
+    rows = _rows(tmp_path)
+    assert [r["criteria.fail"] for r in rows] == ["0", "1"]
+    assert rows[0]["detection.false_alarms_per_hour"] == "12.5"
