@@ -244,11 +244,12 @@ def _run_dask(tasks: list[RunTask], address: str, workers: int, progress: _Progr
     return done
 
 
-def _outputs(out: Path, records: list[dict], params: list[str], grid: bool, res: SweepResult) -> None:
+def _outputs(out: Path, records: list[dict], parsed: list[Param], grid: bool, res: SweepResult) -> None:
+    params = [q.path for q in parsed]
     res.columns = write_csv(out / "sweep.csv", records, params)
     rows = [row_of(r) for r in records]
     metric_cols = res.columns[res.columns.index("wall_s"):]   # wall_s, every metric, the criteria counts
-    effects = sensitivity(rows, params, metric_cols)
+    effects = sensitivity(rows, params, metric_cols, sampled={q.path for q in parsed if q.is_range})
     write_sensitivity(out / "sensitivity.csv", effects)
     varying = sorted({e.metric for e in effects})
     head = headline_metrics(varying)
@@ -285,5 +286,5 @@ def run_sweep(scenario: str | os.PathLike | Scenario, params: list[str], *, out:
     records = [by_key[t.key] for t in tasks if t.key in by_key]
     res = SweepResult(out=out, records=records, ran=len(new), skipped=len(tasks) - len(todo),
                       failed=sum(r.get("status") != "passed" for r in records))
-    _outputs(out, records, [q.path for q in parsed], p.sample == "grid", res)
+    _outputs(out, records, parsed, p.sample == "grid", res)
     return res

@@ -3,10 +3,13 @@
 Method, the same for every sample kind (grid, Latin hypercube, Sobol), over every run (all seeds):
 
 * **eta²** (the correlation ratio, a first-order variance share): the runs are grouped by the parameter's
-  value (its distinct values when there are at most ``bins`` of them, else ``bins`` equal-count quantile bins
-  of a numeric parameter); eta² = between-group sum of squares / total sum of squares of the metric, in
-  [0, 1]. On a full grid it is the main-effect share of the variance (what a one-way ANOVA attributes to the
-  parameter); with few runs per group it reads high, as the seeds' noise is split too.
+  value, then eta² = between-group sum of squares / total sum of squares of the metric, in [0, 1]. A listed
+  parameter (grid, or a list in a sample) is grouped by its distinct values (at most ``bins``; more are
+  quantile-binned). A sampled range gives every point its own value, and grouping by value would only
+  group by point (every parameter would get the same eta²), so it is cut into k equal-count quantile bins,
+  k = floor(sqrt(distinct values)) between 2 and ``bins``. On a full grid eta² is the main-effect share
+  of the variance (what a one-way ANOVA attributes to the parameter); with few runs per group it reads
+  high, as the seeds' noise is split too.
 * **Spearman's rho** (``scipy.stats.spearmanr``) of the metric against a numeric parameter: the sign and
   monotonicity of the effect (empty for a parameter that is text).
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,14 +68,15 @@ def _numeric(values: list) -> np.ndarray | None:
     return None
 
 
-def _groups(x: list, bins: int) -> np.ndarray:
+def _groups(x: list, bins: int, *, sampled: bool) -> np.ndarray:
     """A group label per run: the distinct value, or the quantile bin of a numeric parameter."""
     num = _numeric(x)
     distinct = sorted({repr(v) for v in x})
-    if num is None or len(distinct) <= bins:
+    k = max(2, min(bins, math.isqrt(len(distinct)))) if sampled else bins
+    if num is None or len(distinct) <= k:
         index = {v: i for i, v in enumerate(distinct)}
         return np.asarray([index[repr(v)] for v in x])
-    edges = np.quantile(num, np.linspace(0, 1, bins + 1)[1:-1])
+    edges = np.quantile(num, np.linspace(0, 1, k + 1)[1:-1])
     return np.searchsorted(edges, num, side="right")
 
 
@@ -95,9 +100,10 @@ def _spearman(x: list, y: np.ndarray) -> float | None:
     return rho if math.isfinite(rho) else None
 
 
-def sensitivity(rows: list[dict], params: list[str], metrics: list[str], *,
+def sensitivity(rows: list[dict], params: list[str], metrics: list[str], *, sampled: Collection[str] = (),
                 p: SensitivityParams = SensitivityParams()) -> list[Effect]:
-    """Every (metric, parameter) effect, by metric in ``metrics`` order, parameters ranked within each."""
+    """Every (metric, parameter) effect, by metric in ``metrics`` order, parameters ranked within each;
+    ``sampled`` names the parameters drawn from a range (binned, see the module docstring)."""
     out: list[Effect] = []
     for m in metrics:
         have = [r for r in rows if isinstance(r.get(m), int | float) and math.isfinite(r[m])
@@ -110,7 +116,8 @@ def sensitivity(rows: list[dict], params: list[str], metrics: list[str], *,
         effects = []
         for name in params:
             x = [r.get(name) for r in have]
-            effects.append((eta_squared(y, _groups(x, p.bins)), _spearman(x, y), name))
+            groups = _groups(x, p.bins, sampled=name in sampled)
+            effects.append((eta_squared(y, groups), _spearman(x, y), name))
         effects.sort(key=lambda e: (-e[0], -abs(e[1] or 0.0), e[2]))
         out.extend(Effect(metric=m, param=name, rank=i + 1, eta2=round(eta, 4),
                           spearman=None if rho is None else round(rho, 4), n=len(have))

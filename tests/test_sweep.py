@@ -225,3 +225,16 @@ def test_a_run_whose_criteria_fail_is_failed_and_its_counts_are_columns(tiny, tm
     rows = _rows(tmp_path)
     assert [r["criteria.fail"] for r in rows] == ["0", "1"]
     assert rows[0]["detection.false_alarms_per_hour"] == "12.5"
+
+
+def test_sensitivity_bins_sampled_ranges():
+    """Each sampled point has its own values: grouped by value every parameter would explain everything."""
+    from scenarios.sweep_sensitivity import sensitivity
+
+    rng = np.random.default_rng(3)
+    a, b = rng.permutation(16) / 16, rng.permutation(16) / 16   # a Latin square of 16 points
+    rows = [{"a": float(x), "b": float(z), "m": 10 * x + 0.5 * z} for x, z in zip(a, b, strict=True)]
+    ranked = sensitivity(rows, ["a", "b"], ["m"], sampled={"a", "b"})
+    assert [e.param for e in ranked] == ["a", "b"]
+    assert ranked[0].eta2 > 0.8 > 0.5 > ranked[1].eta2 and ranked[0].spearman > 0.9
+    assert [e.eta2 for e in sensitivity(rows, ["a", "b"], ["m"])] == [1.0, 1.0]   # what binning avoids
