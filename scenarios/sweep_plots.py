@@ -4,9 +4,10 @@ One PNG per metric (``plots/<metric>.png``), one panel per parameter, so a sweep
 files. In a panel the runs are grouped by their point (all the parameters' values): each point is a marker
 at its mean over the seeds with a bar from the min to the max. On a grid the points that share the other
 parameters' values are joined by a line (one line per combination, up to ``max_lines``; beyond that the
-runs are pooled by the panel's parameter alone, so the bar spans the seeds and the other parameters). A
-parameter whose values are text is shown at evenly spaced positions labelled with the values.
-Only metrics that vary over the runs are drawn (matplotlib's ``Agg`` back end: no display needed).
+runs are pooled by the panel's parameter alone, so the bar spans the seeds and the other parameters); in a
+Latin-hypercube or Sobol sample every point has its own values and is one unjoined marker. A parameter
+whose values are text is shown at evenly spaced positions labelled with the values. Only metrics that vary
+over the runs are drawn (matplotlib's ``Agg`` back end: no display needed).
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ def _panel(ax, rows: list[dict], metric: str, param: str, params: list[str], *, 
            max_lines: int) -> None:
     pos, labels = _positions([r.get(param) for r in rows])
     others = [p for p in params if p != param]
-    for label, groups in sorted(_series(rows, metric, param, others, max_lines).items()):
+    lines = max_lines if join else 0   # a sample: one series (its points have no lines to share)
+    for label, groups in sorted(_series(rows, metric, param, others, lines).items()):
         keys = sorted(groups, key=lambda k: pos[k])
         x = np.asarray([pos[k] for k in keys])
         ys = [np.asarray(groups[k]) for k in keys]
