@@ -203,12 +203,15 @@ def _run_pool(tasks: list[RunTask], workers: int, progress: _Progress) -> list[d
 
 
 def _run_dask(tasks: list[RunTask], address: str, workers: int, progress: _Progress) -> list[dict]:
+    import dask
     from distributed import Client, LocalCluster, as_completed
 
     cluster = None
     if address == "local":
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, memory_limit=0)
+        # non-daemonic workers: a run may start its own export and analytics processes
+        with dask.config.set({"distributed.worker.daemon": False}):
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None, memory_limit=0)
     done: list[dict] = []
     try:
         try:

@@ -6,7 +6,9 @@ the ``spawn`` start method). It runs the variant with ``scenarios.engine.run_sce
 ``counts`` of ``criteria.json`` when the run wrote one), then keeps of the folder only what ``keep`` asks, and
 writes ``OUT/records/<key>.json``. That record is the run's "finished" mark: a resumed sweep skips every key
 that has one. A run that raises is recorded too, with status ``error`` and its one-line message (the
-traceback in ``error.txt`` in its folder when that is kept); the sweep goes on.
+traceback in ``error.txt`` in its folder when that is kept); the sweep goes on. In a daemonic worker (Dask's
+default) the run writes its exports in-process (``TWIN_EXPORTS=inline``: the same files), as a daemon may not
+start processes.
 
 The key is a short hash of the point's parameter values and the seed, so the same run gets the same folder
 whatever the order or the sample it comes from.
@@ -111,8 +113,12 @@ def run_one(task: RunTask) -> dict:
     The record: ``{"key", "seed", "params", "status": "passed"|"failed"|"error", "error": str|None,
     "wall_s", "metrics": {name: number}, "criteria": {"pass": n, ...}|None}``.
     """
+    import multiprocessing
+
     from scenarios.engine import run_scenario
 
+    if multiprocessing.current_process().daemon:   # e.g. a Dask worker: it may not start the export process
+        os.environ.setdefault("TWIN_EXPORTS", "inline")
     out = Path(task.out)
     run_dir = out / RUNS / task.key
     t0 = time.perf_counter()
