@@ -225,7 +225,7 @@ def _run_dask(tasks: list[RunTask], address: str, workers: int, progress: _Progr
 
             def fill(ac) -> None:
                 while len(pending) < width and (t := next(todo, None)) is not None:
-                    f = client.submit(run_one, t, pure=False, key=f"sweep-run-{t.key}")
+                    f = client.submit(run_one, t, pure=False)   # a fresh key: never another sweep's result
                     pending[f.key] = t
                     ac.add(f)
 
@@ -258,7 +258,6 @@ def _outputs(out: Path, records: list[dict], parsed: list[Param], grid: bool, re
     head = headline_metrics(varying)
     res.plots = plot_metrics(out / "plots", rows, params, head, grid=grid)
     res.summary = format_summary(effects, head or varying[:10])
-
 
 
 def run_sweep(scenario: str | os.PathLike | Scenario, params: list[str], *, out: str | os.PathLike,
