@@ -23,8 +23,8 @@ class ActiveAssailant(Attacker):
     Attack times are a Poisson process with mean gap ``shot_interval_s``. Each shot: a ``shot`` truth record,
     a gunshot ``Impulse`` (150 dB at 1 m), people within ``hazard_radius_m`` flee, people within
     ``injure_radius_m`` are injured. With a knife each attack is a ``stab`` record instead, with no impulse:
-    people within ``injure_radius_m`` (the reach of a lunge) are injured and those within ``hazard_radius_m``
-    (who see it) flee.
+    the one person nearest the attacker within ``injure_radius_m`` (the reach of a lunge) who is not yet hurt
+    is injured, and those within ``hazard_radius_m`` (who see it) flee.
 
     Scoring is the kind's, shared by both weapons: a knife attack makes no impulse, so only the crowd's
     reaction (``running``, ``crowd_anomaly``) can detect it; a ``gunshot`` alert matches it only if one is
@@ -50,7 +50,7 @@ class ActiveAssailant(Attacker):
         hazard_radius_m: float = field(default=80.0, metadata={
             "gt": 0, "doc": "people within this radius of a shot flee"})
         injure_radius_m: float = field(default=3.0, metadata={
-            "ge": 0, "doc": "people within this radius of a shot (of a stab: the lunge's reach) are injured"})
+            "ge": 0, "doc": "people within this radius of a shot are injured (a stab: the nearest one)"})
         weapon: str = field(default="firearm", metadata={
             "choices": ("firearm", "knife"),
             "doc": "firearm: shots that microphones hear; knife: silent stabs"})
@@ -69,6 +69,7 @@ class ActiveAssailant(Attacker):
         times = approach.t1 + np.concatenate([[0.0], np.cumsum(gaps)])
         self.shot_times = times[times < t_end]
         self.shots_fired = 0
+        self.victims: set[int] = set()
         stop_xy = attack.pos(t_end)
         return [Leg("approach", approach), Leg("attack", attack, during=self._fire),
                 Leg("stopped", Track.still(stop_xy, t_end, t_end + 1e9))]
@@ -109,4 +110,22 @@ class ActiveAssailant(Attacker):
             if crowd is not None:
                 crowd.hazard(xy, s.hazard_radius_m, t=float(ts), duration_s=120.0)
                 if s.injure_radius_m > 0:
-                    self.model.truth.extend(crowd.injure_near(xy, s.injure_radius_m, t=float(ts)))
+                    hurt = (self._stab(xy, float(ts)) if knife
+                            else crowd.injure_near(xy, s.injure_radius_m, t=float(ts)))
+                    self.model.truth.extend(hurt)
+
+    def _stab(self, xy: np.ndarray, t: float) -> list[dict]:
+        """The person nearest ``xy`` within reach and not yet hurt is injured (people standing on the very
+        same spot, within a millimetre, with them); returns the ``injured`` events."""
+        crowd = self.model.crowd
+        people = crowd.targets()
+        if not len(people):
+            return []
+        d = np.hypot(*(people.xy - xy).T)
+        d[np.isin(people.ids, np.fromiter(self.victims, np.int64, len(self.victims)))] = np.inf
+        i = int(np.argmin(d))
+        if not d[i] <= self.params.injure_radius_m:
+            return []
+        hurt = crowd.injure_near(people.xy[i], 1e-3, t=t)
+        self.victims.update(int(ev["id"]) for ev in hurt)
+        return hurt
