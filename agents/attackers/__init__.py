@@ -8,8 +8,11 @@ bag_leaver          approach, place, leave, gone                 object_placed (
                                                                  object_removed (``remove_after_s``)
 zone_intruder       approach, enter, exit, gone                  (enter/exit at the zone boundary)
 vehicle_rammer      drive, ram, stopped                          vehicle_impact, injured
-active_assailant    approach, attack, stopped                    shot, injured (+ gunshot impulses)
+active_assailant    approach, attack, stopped                    shot, injured (+ gunshot impulses); with
+                                                                 ``weapon: knife``: stab, injured
 crowd_surge         trigger
+bomber              approach, place, leave, gone, detonation     object_placed, detonation, object_removed,
+                    (the detonation in time order)               injured (+ an explosion impulse)
 ==================  ===========================================  =====================================
 
 ``ATTACKER_KINDS`` lists them in this order; a kind defined elsewhere (a module of its own) registers itself
@@ -24,6 +27,7 @@ from agents.attackers.zone_intruder import ZoneIntruder
 from agents.attackers.vehicle_rammer import VehicleRammer
 from agents.attackers.active_assailant import ActiveAssailant
 from agents.attackers.crowd_surge import CrowdSurge
+from agents.attackers.bomber import Bomber
 
-__all__ = ["ATTACKER_KINDS", "ActiveAssailant", "AttackParams", "Attacker", "BagLeaver", "CrowdSurge", "Leg",
-           "Loiterer", "VehicleRammer", "ZoneIntruder", "gone", "make_attacker"]
+__all__ = ["ATTACKER_KINDS", "ActiveAssailant", "AttackParams", "Attacker", "BagLeaver", "Bomber",
+           "CrowdSurge", "Leg", "Loiterer", "VehicleRammer", "ZoneIntruder", "gone", "make_attacker"]

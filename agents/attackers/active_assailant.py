@@ -1,7 +1,8 @@
-"""``active_assailant``: walks to ``at``, then moves through the crowd firing shots for ``duration_s``.
+"""``active_assailant``: walks to ``at``, then moves through the crowd attacking for ``duration_s``.
 
-Phases: approach, attack, stopped. Truth: ``shot`` and ``injured``; every shot is also a gunshot impulse
-that microphones hear.
+Phases: approach, attack, stopped. With ``weapon: firearm`` (the default) the truth has ``shot`` and
+``injured`` records and every shot is also a gunshot impulse that microphones hear; with ``weapon: knife``
+it has ``stab`` and ``injured`` records and makes no sound a microphone would take for a shot.
 """
 
 from __future__ import annotations
@@ -17,19 +18,25 @@ __all__ = ["ActiveAssailant"]
 
 
 class ActiveAssailant(Attacker):
-    """Walks to ``at``, then wanders along walk-graph neighbours firing shots for ``duration_s``.
+    """Walks to ``at``, then wanders along walk-graph neighbours attacking for ``duration_s``.
 
-    Shot times are a Poisson process with mean gap ``shot_interval_s``. Each shot: a ``shot`` truth record, a
-    gunshot ``Impulse`` (150 dB at 1 m), people within ``hazard_radius_m`` flee, people within
-    ``injure_radius_m`` are injured.
+    Attack times are a Poisson process with mean gap ``shot_interval_s``. Each shot: a ``shot`` truth record,
+    a gunshot ``Impulse`` (150 dB at 1 m), people within ``hazard_radius_m`` flee, people within
+    ``injure_radius_m`` are injured. With a knife each attack is a ``stab`` record instead, with no impulse:
+    the one person nearest the attacker within ``injure_radius_m`` (the reach of a lunge) who is not yet hurt
+    is injured, and those within ``hazard_radius_m`` (who see it) flee.
+
+    Scoring is the kind's, shared by both weapons: a knife attack makes no impulse, so only the crowd's
+    reaction (``running``, ``crowd_anomaly``) can detect it; a ``gunshot`` alert matches it only if one is
+    raised within ``scenarios.detection.RADIUS_M`` of a stab in its window (a misclassified look-alike sound).
     """
 
     kind = "active_assailant"
     detected_by = frozenset({"gunshot", "running", "crowd_anomaly"})
-    observable_from = "shot"
+    observable_from = ("shot", "stab")
     observable_until = "stopped"
     grace_s = 60.0
-    act_records = ("shot",)
+    act_records = ("shot", "stab")
 
     @dataclass(frozen=True)
     class Params(AttackParams):
@@ -38,11 +45,15 @@ class ActiveAssailant(Attacker):
         speed_mps: float = field(default=1.5, metadata={"gt": 0, "le": 6, "doc": "walking speed"})
         approach_m: float = field(default=60.0, metadata={
             "gt": 0, "doc": "walking distance of the start from the target"})
-        shot_interval_s: float = field(default=6.0, metadata={"gt": 0, "doc": "mean time between shots"})
+        shot_interval_s: float = field(default=6.0, metadata={
+            "gt": 0, "doc": "mean time between shots (or stabs)"})
         hazard_radius_m: float = field(default=80.0, metadata={
             "gt": 0, "doc": "people within this radius of a shot flee"})
         injure_radius_m: float = field(default=3.0, metadata={
-            "ge": 0, "doc": "people within this radius of a shot are injured"})
+            "ge": 0, "doc": "people within this radius of a shot are injured (a stab: the nearest one)"})
+        weapon: str = field(default="firearm", metadata={
+            "choices": ("firearm", "knife"),
+            "doc": "firearm: shots that microphones hear; knife: silent stabs"})
 
     def plan(self, t0):
         s = self.params
@@ -58,6 +69,7 @@ class ActiveAssailant(Attacker):
         times = approach.t1 + np.concatenate([[0.0], np.cumsum(gaps)])
         self.shot_times = times[times < t_end]
         self.shots_fired = 0
+        self.victims: set[int] = set()
         stop_xy = attack.pos(t_end)
         return [Leg("approach", approach), Leg("attack", attack, during=self._fire),
                 Leg("stopped", Track.still(stop_xy, t_end, t_end + 1e9))]
@@ -83,14 +95,37 @@ class ActiveAssailant(Attacker):
         s = self.params
         leg = self.legs[1]
         due = self.shot_times[(self.shot_times >= t_a) & (self.shot_times < t_b)]
+        knife = s.weapon == "knife"
         for ts in due:
             xy = leg.track.pos(ts)
             self.shots_fired += 1
-            sid = f"{self.attack_id}-shot{self.shots_fired}"
-            self.model.record("shot", self.tid, xy, float(ts), attack_id=self.attack_id, shot=sid)
-            self.model.add_impulse(float(ts), xy, "gunshot", 150.0, sid)
+            if knife:
+                self.model.record("stab", self.tid, xy, float(ts), attack_id=self.attack_id,
+                                  stab=f"{self.attack_id}-stab{self.shots_fired}")
+            else:
+                sid = f"{self.attack_id}-shot{self.shots_fired}"
+                self.model.record("shot", self.tid, xy, float(ts), attack_id=self.attack_id, shot=sid)
+                self.model.add_impulse(float(ts), xy, "gunshot", 150.0, sid)
             crowd = self.model.crowd
             if crowd is not None:
                 crowd.hazard(xy, s.hazard_radius_m, t=float(ts), duration_s=120.0)
                 if s.injure_radius_m > 0:
-                    self.model.truth.extend(crowd.injure_near(xy, s.injure_radius_m, t=float(ts)))
+                    hurt = (self._stab(xy, float(ts)) if knife
+                            else crowd.injure_near(xy, s.injure_radius_m, t=float(ts)))
+                    self.model.truth.extend(hurt)
+
+    def _stab(self, xy: np.ndarray, t: float) -> list[dict]:
+        """The person nearest ``xy`` within reach and not yet hurt is injured (people standing on the very
+        same spot, within a millimetre, with them); returns the ``injured`` events."""
+        crowd = self.model.crowd
+        people = crowd.targets()
+        if not len(people):
+            return []
+        d = np.hypot(*(people.xy - xy).T)
+        d[np.isin(people.ids, np.fromiter(self.victims, np.int64, len(self.victims)))] = np.inf
+        i = int(np.argmin(d))
+        if not d[i] <= self.params.injure_radius_m:
+            return []
+        hurt = crowd.injure_near(people.xy[i], 1e-3, t=t)
+        self.victims.update(int(ev["id"]) for ev in hurt)
+        return hurt

@@ -86,7 +86,7 @@ class Attacker(mesa.Agent, ABC):
     detected_by: ClassVar[frozenset[str]] = frozenset()
     #: Scoring window (``scenarios.detection``): it opens at the attack's first observable act, the first
     #: truth record of this kind or, if it is a phase name, the start of that phase, ...
-    observable_from: ClassVar[str] = ""
+    observable_from: ClassVar[str | tuple[str, ...]] = ""
     #: ... and closes when this phase begins (None: while the attacker is there: its last phase, else the
     #: run's end), plus ``grace_s`` (at most 60 s: alerts raised from a short history of the act).
     observable_until: ClassVar[str | None] = None
