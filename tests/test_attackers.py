@@ -56,7 +56,7 @@ def phases(truth, atk) -> list[tuple[str, float]]:
 
 def test_every_kind_is_a_short_subclass():
     assert set(ATTACKER_KINDS) == {"loiterer", "bag_leaver", "zone_intruder", "vehicle_rammer",
-                                   "active_assailant", "crowd_surge"}
+                                   "active_assailant", "crowd_surge", "bomber"}
 
 
 def test_loiterer_approaches_circles_for_dwell_and_leaves(kouvola):

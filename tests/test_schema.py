@@ -128,8 +128,8 @@ def test_cli_prints_every_problem_and_exits_2(tmp_path):
 
 def test_every_attack_kind_is_declared():
     assert list(attack_kinds()) == ["loiterer", "bag_leaver", "zone_intruder", "vehicle_rammer",
-                                    "active_assailant", "crowd_surge", "cyber_scan", "cyber_bruteforce",
-                                    "cyber_dos", "cyber_beacon", "stream_hijack"]
+                                    "active_assailant", "crowd_surge", "bomber", "cyber_scan",
+                                    "cyber_bruteforce", "cyber_dos", "cyber_beacon", "stream_hijack"]
     assert set(schema().keys) >= {"crowd", "sensors", "attacks", "response", "events", "criteria",
                                   "start_time"}
 
