@@ -150,6 +150,8 @@ class IncidentStage:
         self.errors_by_part: dict[str, int] = {}
         self.first_errors: dict[str, str] = {}
         self.cap_first: dict[str, float] = {}
+        #: every CAP message's time per incident (Alert, Updates, Cancel), for scoring
+        self.cap_times: dict[str, list[float]] = {}
         self.t = 0.0
 
     # -- input ------------------------------------------------------------------------------------------
@@ -220,6 +222,7 @@ class IncidentStage:
                 atomic_write_lines(self.out / "alerts" / name, [body.decode("utf-8").rstrip("\n")])
                 self.counts["cap"] += 1
                 self.cap_first.setdefault(final["id"], t)
+                self.cap_times.setdefault(final["id"], []).append(t)
             out.append(final)
         self.counts["incidents"] = len(self.fusion.tracks)
         self._picture(t, force=False)
@@ -427,6 +430,7 @@ class IncidentStage:
         loss = self.resilience.loss(t_end)
         return {**self.counts, "errors_by_part": dict(sorted(self.errors_by_part.items())),
                 "first_errors": dict(sorted(self.first_errors.items())), "cap_first_t": dict(self.cap_first),
+                "cap_t": {k: v for k, v in sorted(self.cap_times.items())},
                 "resilience_loss": loss}
 
     def abort(self) -> None:

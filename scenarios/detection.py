@@ -70,6 +70,7 @@ class Attack:
     acts: list[tuple[float, float, float]] = field(default_factory=list)    # (t, x, y)
     hosts: set[str] = field(default_factory=set)
     technique: set[str] = field(default_factory=set)
+    excluded: set[str] = field(default_factory=set)   # alert kinds this attack's variant cannot cause
     phases: list[tuple[str, float, float | None]] = field(default_factory=list)   # (phase, t, t_end)
     tid: Any = None
 
@@ -97,6 +98,7 @@ def _group(records: list[dict]) -> dict[str, Attack]:
             a.hosts.update(str(x) for x in (v if isinstance(v, list) else [v] if v else []))
         if r.get("technique"):
             a.technique.add(r["technique"])
+        a.excluded.update(str(k) for k in r.get("not_detected_by") or ())
     return out
 
 
@@ -177,7 +179,7 @@ def _alert_zone(alert: dict, zones: dict[str, Any]):
 
 def matches(a: Attack, alert: dict, rule: Rule, zones: dict[str, Any]) -> bool:
     """True when ``alert`` detects ``a`` by the rules of the module docstring."""
-    if alert.get("kind") not in rule.detected_by or a.t_act is None:
+    if alert.get("kind") not in rule.detected_by or alert.get("kind") in a.excluded or a.t_act is None:
         return False
     t = float(alert["t"])
     if not a.t_act <= t <= a.t_until:

@@ -7,9 +7,11 @@
   incident / attacks. **Alerts per incident** = alerts fused / incidents: how much fusion cuts the operators'
   load.
 - **Times**, from the attack's first observable act (as time to detect): to the first matching incident's
-  creation, and to that incident's first CAP Alert (``fusion.json`` ``cap_first_t``); and from the first
-  matching alert (the first sensor evidence published) to that CAP Alert. An incident whose risk stays under
-  the CAP threshold has no CAP Alert (None).
+  creation, and to the first CAP message (Alert or Update) of its matching incidents sent at or after its
+  first matching alert (``fusion.json`` ``cap_t``); and from that first matching alert (the first sensor
+  evidence published) to that CAP message. An attack whose alerts join an incident another attack opened is
+  not credited with that incident's earlier Alert. An incident whose risk stays under the CAP threshold has no
+  CAP message (None).
 - **Hybrid label.** A physical attack is truly hybrid when a cyber attack that blinds the video system
   (``cyber_dos``, ``stream_hijack``) was on from ``HYBRID_BEFORE_S`` before its act to ``HYBRID_AFTER_S``
   after; the label is correct when the matching incident's ``hybrid`` says the same.
@@ -19,7 +21,8 @@
 - **Outcomes** per physical attack (what ``response.policy`` changes): the true people in the crowd zones
   holding the act (``crowd_density.csv``) at the act, at their peak after it and integrated over the rest of
   the run (person-seconds exposed); the time until they fall to a tenth of the count at the act (the zone
-  cleared; None if never); the injured (truth ``injured`` records); and the first responder's arrival on
+  cleared; None if never); the people it injured (truth ``injured`` records with its ``attack_id``); and the
+  first responder's arrival on
   scene after the act.
 """
 
@@ -96,7 +99,8 @@ def _outcome(atk: Attack, records: list[dict], zones: dict[str, Any], density, e
     pos = min(atk.lonlat, key=lambda q: abs(q[0] - t0))[1:] if atk.lonlat and t0 is not None else None
     out: dict[str, Any] = {"id": atk.id, "attack": atk.kind, "act_t": t0, "zones": [], "people_at_act": None,
                            "peak_people": None, "exposed_person_s": None, "time_to_clear_s": None,
-                           "injured": sum(r.get("kind") == "injured" for r in records),
+                           "injured": sum(r.get("kind") == "injured" and str(r.get("attack_id")) == atk.id
+                                          for r in records),
                            "responder_on_scene_s": None}
     on = [float(r["t"]) for r in records if r.get("kind") == "on_scene" and t0 is not None and r["t"] >= t0]
     if on:
@@ -149,7 +153,7 @@ def score_incidents(run: Path, records: list[dict], alerts: list[dict], rules: d
     incidents = _final_incidents(run)
     path = run / "fusion.json"
     fusion = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    cap_first = fusion.get("cap_first_t", {})
+    cap_t = fusion.get("cap_t") or {k: [v] for k, v in fusion.get("cap_first_t", {}).items()}
     attacks = attacks_from_truth(records, rules, duration_s)
     hit, evidence = _matched(incidents, alerts, attacks, rules, zones)
     by_id = {i["id"]: i for i in incidents}
@@ -162,7 +166,9 @@ def score_incidents(run: Path, records: list[dict], alerts: list[dict], rules: d
                "hybrid_true": _truly_hybrid(atk, attacks) if not rules[atk.kind].cyber else None}
         if first is not None and atk.t_act is not None:
             row["time_to_incident_s"] = round(first["t_first"] - atk.t_act, 3)
-            cap = [cap_first[i] for i in ids if i in cap_first]
+            # the first CAP message (Alert or Update) of its incidents sent once its evidence was in: an
+            # incident another attack opened may have had its Alert before this attack began
+            cap = [c for i in ids for c in cap_t.get(i, ()) if c >= evidence[atk.id] - 1e-9]
             row["time_to_cap_s"] = round(min(cap) - atk.t_act, 3) if cap else None
             row["evidence_to_cap_s"] = round(min(cap) - evidence[atk.id], 3) if cap else None
             row["hybrid"] = bool(first["hybrid"])

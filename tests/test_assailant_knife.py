@@ -90,6 +90,11 @@ def test_a_knife_attack_opens_its_window_at_the_first_stab_and_is_detected_by_th
     (row,) = out["attacks"]
     assert row["act_t"] == pytest.approx(first) and row["detected"]
     assert row["time_to_detect_s"] == pytest.approx(6.0) and out["false_alarms"] == 1   # before the act
+    # a gunshot alert on the stab cannot be the knife's: it is a false alarm, not a detection
+    phases = [r for r in truth if r["kind"] == "attack_phase"]
+    assert phases and all(r["not_detected_by"] == ["gunshot"] for r in phases)
+    out = score_detection(truth, [_alert("gunshot", first + 1, stab_xy)], rules(), zones={}, duration_s=80.0)
+    assert not out["attacks"][0]["detected"] and out["false_alarms"] == 1
 
 
 def test_a_firearm_still_fires_heard_shots(kouvola):

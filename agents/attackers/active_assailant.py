@@ -26,9 +26,9 @@ class ActiveAssailant(Attacker):
     the one person nearest the attacker within ``injure_radius_m`` (the reach of a lunge) who is not yet hurt
     is injured, and those within ``hazard_radius_m`` (who see it) flee.
 
-    Scoring is the kind's, shared by both weapons: a knife attack makes no impulse, so only the crowd's
-    reaction (``running``, ``crowd_anomaly``) can detect it; a ``gunshot`` alert matches it only if one is
-    raised within ``scenarios.detection.RADIUS_M`` of a stab in its window (a misclassified look-alike sound).
+    Scoring is the kind's, but a knife attack makes no impulse: its phase records say
+    ``not_detected_by: [gunshot]``, so only the crowd's reaction (``running``, ``crowd_anomaly``) can detect
+    it and a gunshot alert near it (a misclassified look-alike sound) is a false alarm.
     """
 
     kind = "active_assailant"
@@ -54,6 +54,10 @@ class ActiveAssailant(Attacker):
         weapon: str = field(default="firearm", metadata={
             "choices": ("firearm", "knife"),
             "doc": "firearm: shots that microphones hear; knife: silent stabs"})
+
+    def not_detected_by(self) -> frozenset[str]:
+        """A knife makes no sound: no gunshot alert can be this attack's."""
+        return frozenset({"gunshot"}) if self.params.weapon == "knife" else frozenset()
 
     def plan(self, t0):
         s = self.params
@@ -112,7 +116,7 @@ class ActiveAssailant(Attacker):
                 if s.injure_radius_m > 0:
                     hurt = (self._stab(xy, float(ts)) if knife
                             else crowd.injure_near(xy, s.injure_radius_m, t=float(ts)))
-                    self.model.truth.extend(hurt)
+                    self.model.truth.extend({**ev, "attack_id": self.attack_id} for ev in hurt)
 
     def _stab(self, xy: np.ndarray, t: float) -> list[dict]:
         """The person nearest ``xy`` within reach and not yet hurt is injured (people standing on the very

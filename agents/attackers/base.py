@@ -153,11 +153,17 @@ class Attacker(mesa.Agent, ABC):
     def _begin(self, leg: Leg) -> None:
         here = self.xy if self.xy is not None else self.at_xy
         xy = leg.track.pos(leg.t0) if leg.track is not None else here
+        extra = {"not_detected_by": sorted(self.not_detected_by())} if self.not_detected_by() else {}
         self.model.record("attack_phase", self.tid, xy, leg.t0, attack=self.kind, attack_id=self.attack_id,
-                          phase=leg.phase)
+                          phase=leg.phase, **extra)
         self.log.append((leg.phase, leg.t0))
         if leg.on_enter is not None:
             leg.on_enter(leg.t0)
+
+    def not_detected_by(self) -> frozenset[str]:
+        """Alert kinds of ``detected_by`` this attack's variant cannot cause (its phase records carry them and
+        scoring drops them for this attack): none by default."""
+        return frozenset()
 
     def target_row(self):
         """``(id, cls, xy, height, width, speed)`` while physically in the world, else None."""

@@ -102,7 +102,7 @@ class Bomber(Attacker):
         self.victims = [int(ev["id"]) for ev in hurt]
         self.model.record("detonation", self.tid, xy, t, attack_id=self.attack_id, object=self.object_id,
                           injured=len(hurt))
-        self.model.truth.extend(hurt)
+        self.model.truth.extend({**ev, "attack_id": self.attack_id} for ev in hurt)
         self.model.add_impulse(t, xy, "explosion", s.level_db, f"{self.attack_id}-blast")
         if self.object_id is not None and self.object_id in self.model.objects:
             self.model.remove_object(self.object_id, t, reason="detonated")

@@ -25,7 +25,8 @@ class VehicleRammer(Attacker):
     """
 
     kind = "vehicle_rammer"
-    detected_by = frozenset({"vehicle_intrusion", "crowd_anomaly"})
+    # the car itself, and the crowd's reaction (people running from it, a dispersal), as for an assailant
+    detected_by = frozenset({"vehicle_intrusion", "crowd_anomaly", "running"})
     observable_from = "ram"
     observable_until = None
     grace_s = 60.0
@@ -77,7 +78,7 @@ class VehicleRammer(Attacker):
             crowd.hazard(pts[-1], s.hazard_radius_m, t=t_b, duration_s=30.0)
         for p, tp in zip(pts, tms, strict=True):
             for ev in crowd.injure_near(p, s.hit_radius_m, t=float(tp)):
-                self.model.truth.append(ev)
+                self.model.truth.append({**ev, "attack_id": self.attack_id})
                 if ev["id"] not in self.victims:
                     self.victims.add(ev["id"])
                     self.model.record("vehicle_impact", self.tid, p, float(tp), victim=int(ev["id"]),
