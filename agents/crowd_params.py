@@ -44,6 +44,9 @@ class CrowdParams:
     flee_boost: float = 1.5           # speed multiplier while fleeing
     panic_boost: float = 1.8          # speed multiplier in a surge
     after_flee_dwell_s: float = 120.0
+    # evacuees assemble around the safe node they reach, filling a disc at this density (people/m^2; a
+    # calm assembly area, well under the 4-5 /m^2 of a dense crowd) instead of all standing on one point
+    assembly_density: float = 2.0
     hazard_penalty: float = 25.0      # routing weight multiplier of edges inside an active hazard
     hazard_reweight_s: float = 5.0    # hazard changes reach routing at most this often
     reroute_period_s: float = 120.0   # congestion check period (0 = never reweight for congestion)

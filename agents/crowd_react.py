@@ -165,6 +165,7 @@ class Reactions:
         pp.goal[rows] = dest
         pp.route_slot[rows] = slot
         pp.evacuating[rows] = True
+        pp.assembling[rows] = False
         pp.fleeing[rows] = False
         still = rows[pp.state[rows] != WALKING]
         pp.due_t[still] = np.inf

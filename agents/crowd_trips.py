@@ -64,6 +64,8 @@ class Trips:
         self.places = places
         self.p = params
         self.rng = rng
+        #: evacuees assembled so far at each safe node (index): the next one stands further out
+        self._assembled: dict[int, int] = {}
 
     # ------------------------------------------------------------------ arrivals
     def arrive(self, r: np.ndarray, node: np.ndarray, tt: float) -> list[dict]:
@@ -85,11 +87,14 @@ class Trips:
         flee = pp.fleeing[r] & ~evac
         norm = ~evac & ~flee
         if evac.any():
-            re = r[evac]
-            events += truth_events(tt, "evacuated", re, nxy[evac], goal=_pick(goal_ids, evac))
-            pp.state[re] = EVACUATED
-            pp.spot_x[re], pp.spot_y[re] = here[evac, 0], here[evac, 1]
-            pp.due_t[re] = np.inf
+            first = evac & ~pp.assembling[r]     # at the safe node: out, then on to a spot of the area
+            if first.any():
+                events += truth_events(tt, "evacuated", r[first], nxy[first], goal=_pick(goal_ids, first))
+                self._to_assembly(r[first], node[first], here[first])
+            done = r[evac & pp.assembling[r] & ~first]
+            pp.state[done] = EVACUATED
+            pp.spot_x[done], pp.spot_y[done] = pp.leg_end_x[done], pp.leg_end_y[done]
+            pp.due_t[done] = np.inf
         if flee.any():
             rf = r[flee]
             events += truth_events(tt, "arrived", rf, nxy[flee], goal=_pick(goal_ids, flee), reason="fled")
@@ -109,6 +114,36 @@ class Trips:
             events += truth_events(tt, "arrived", r[norm], nxy[norm], goal=_pick(goal_ids, norm))
             self._arrived(r[norm], node[norm], here[norm], tt)
         return events
+
+    def _to_assembly(self, re: np.ndarray, node: np.ndarray, here: np.ndarray) -> None:
+        """Evacuees ``re`` at their safe nodes walk a straight leg to their spot of its assembly area."""
+        pp = self.people
+        spot = self._assemble(node, here)
+        pp.assembling[re] = True
+        pp.leg_end_x[re], pp.leg_end_y[re] = spot[:, 0], spot[:, 1]
+        pp.spot_x[re], pp.spot_y[re] = here[:, 0], here[:, 1]
+        pp.state[re] = WALKING
+        self.streets.place(pp, re, self.streets.at_node)
+        pp.leg_length[re] = np.hypot(spot[:, 0] - here[:, 0], spot[:, 1] - here[:, 1])
+        pp.desired_speed[re] = pp.free_speed[re]
+        pp.due_t[re] = np.inf
+
+    def _assemble(self, node: np.ndarray, here: np.ndarray) -> np.ndarray:
+        """Where evacuees arriving at safe nodes ``node`` (seen at ``here``) stand: the k-th evacuee of a node
+        at a random bearing at the radius that holds k people at ``assembly_density`` around where it
+        arrived (a disc filled from the inside), so an assembly area never packs everyone on one point."""
+        uniq, inv = np.unique(node, return_inverse=True)
+        before = np.array([self._assembled.get(int(k), 0) for k in uniq.tolist()])
+        order = np.argsort(inv, kind="stable")
+        rank = np.empty(len(node), np.int64)
+        starts = np.searchsorted(inv[order], np.arange(len(uniq)))
+        rank[order] = np.arange(len(node)) - starts[inv[order]]
+        k = before[inv] + rank
+        for u, n in zip(uniq.tolist(), np.bincount(inv, minlength=len(uniq)).tolist(), strict=True):
+            self._assembled[int(u)] = self._assembled.get(int(u), 0) + n
+        r = np.sqrt((k + self.rng.uniform(0.0, 1.0, len(k))) / (np.pi * self.p.assembly_density))
+        a = self.rng.uniform(0.0, 2 * np.pi, len(k))
+        return here + np.column_stack([r * np.cos(a), r * np.sin(a)])
 
     def _arrived(self, rn: np.ndarray, nn: np.ndarray, hn: np.ndarray, tt: float) -> None:
         """Arrivals neither fled nor evacuated nor settling, at nodes ``nn``, seen at ``hn``."""

@@ -62,6 +62,7 @@ column               dtype    unit   default   meaning
                                                on the spot, 2 going home (also after fleeing)
 ``fleeing``          bool     -      False     walking away from a hazard or surge
 ``evacuating``       bool     -      False     ordered out; arrives as ``evacuated``
+``assembling``       bool     -      False     an evacuee past the safe node, walking to its assembly spot
 ``announced``        bool     -      False     its ``spawned`` event is out or queued
 ===================  =======  =====  ========  =========================================================
 """
@@ -97,6 +98,7 @@ COLUMNS = (
     ("due_t", np.float64, np.inf), ("leave_t", np.float64, np.inf),
     ("gathering_id", np.int32, -1), ("gathering_phase", np.int8, 0),
     ("fleeing", np.bool_, False), ("evacuating", np.bool_, False), ("announced", np.bool_, False),
+    ("assembling", np.bool_, False),
 )
 _CHUNK = 4096
 

@@ -210,6 +210,27 @@ def test_evacuate_sends_people_in_zone_to_nearest_safe_node():
     assert shapely.contains_xy(zone, tg.xy[sel, 0], tg.xy[sel, 1]).sum() <= 0.05 * n
 
 
+
+def test_evacuees_assemble_around_their_safe_node_not_on_one_point():
+    tw = _grid_twin()
+    c = Crowd(tw, rng=np.random.default_rng(8))
+    c.add_population(600)
+    _run(c, 20)
+    n = c.evacuate(shapely.box(950.0, 1950.0, 1250.0, 2250.0), ["0,0"], t=20.0)
+    _run(c, 600, t=20.0)
+    tg = c.targets()
+    done = np.flatnonzero(c.people.state[: len(c)] == EVACUATED)
+    assert len(done) >= 0.8 * n > 50
+    xy = tg.xy[np.isin(tg.ids, done)]
+    node = np.array([tw.walk.nodes["0,0"]["x"], tw.walk.nodes["0,0"]["y"]])
+    d = np.hypot(*(xy - node).T)
+    # a disc at 2 people/m^2 around where they arrive: none on top of each other, the spread as it predicts
+    assert (d < 1.0).sum() <= 2 * np.pi * 1.0 ** 2 + 3
+    assert np.median(d) == pytest.approx(np.sqrt(len(done) / 2 / (2 * np.pi)), rel=0.5)
+    pair = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    assert (pair[np.triu_indices(len(xy), 1)] < 1e-6).sum() == 0
+
+
 def test_injure_near_stops_people_and_reports():
     tw = _grid_twin()
     c = Crowd(tw, rng=np.random.default_rng(9), params=CrowdParams(walking_share=1.0))
