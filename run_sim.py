@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-_CLI_MODULES = ("twin._cli", "scenarios._cli", "analytics._cli")
+_CLI_MODULES = ("twin._cli", "scenarios._cli", "analytics._cli", "scenarios._cli_check")
 
 
 def build_parser() -> argparse.ArgumentParser:
