@@ -133,3 +133,15 @@ def test_bad_input_exits_2_one_line_per_problem(tmp_path, capsys):
     (tmp_path / "broken.yaml").write_text("name: [unclosed\n", encoding="utf-8")
     assert main(["check", str(tmp_path / "broken.yaml")]) == 2
     assert capsys.readouterr().err.startswith(f"error: {tmp_path / 'broken.yaml'}:")
+
+
+def test_run_prints_the_criteria_table_and_still_exits_0(tmp_path, capsys):
+    path = _scenario(tmp_path / "sc", "bf-run", [{"detect": "cyber_bruteforce", "within_s": 0.5}])
+    assert main(["run", str(path), "--out", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    at = out.index("criteria: 0 pass, 0 acceptable, 1 fail, 0 known failure")
+    assert out[at + 1].split() == ["criterion", "actual", "expected", "status"]
+    assert out[at + 2].split()[:4] == ["detect", "cyber_bruteforce", "within_s", "0.5"]
+    assert out[at + 2].split()[-3:] == ["<=", "0.5", "fail"]
+    doc = json.loads((tmp_path / "run" / "criteria.json").read_text())
+    assert doc["passed"] is False and doc["results"][0]["first_violation_t"] > 20.5
