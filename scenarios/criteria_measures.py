@@ -153,9 +153,9 @@ def _injured(c: dict, run: RunData) -> Measurement:
     limit, attack = float(c["injured_max"]), c.get("attack")
     subject = _subject(c, "all attacks")
     times = sorted(float(r["t"]) for r in run.truth if r.get("kind") == "injured")
-    attacks = [str(r["id"]) for r in run.attack_rows()]
+    attacks = [str(r["id"]) for r in (run.incident_figures or {}).get("outcomes") or ()]   # physical ones
     if attack is not None:
-        if str(attack) not in attacks:
+        if str(attack) not in {str(r["id"]) for r in run.attack_rows()}:
             return Measurement(subject, limit, None, why=f"no attack {attack!r} in the run")
         acts = _act_times(run, str(attack))
         times = [t for t in times if round(t, 3) in acts]

@@ -149,6 +149,7 @@ def test_exposed_injured_evacuation_on_scene(run):
     assert _one(run, exposed_max=100, acceptable=120)["status"] == "pass"
     r = _one(run, injured_max=2)                    # 4 injured; the third (t = 58.065) crossed
     assert (r["status"], r["actual"], r["first_violation_t"]) == ("fail", 4.0, 58.065)
+    assert r["evidence"] == ["shooter"]              # the physical attacks, not the brute force
     r = _one(run, injured_max=3, attack="shooter")  # the three at its shot; not the one at 70
     assert (r["status"], r["actual"]) == ("pass", 3.0)
     r = _one(run, evacuation_s_max=30)
