@@ -224,3 +224,14 @@ def test_non_finite_figure_and_missing_metrics(run, tmp_path):
     assert (r["status"], r["actual"]) == ("fail", None)
     with pytest.raises(CriteriaError, match="metrics.json: missing"):
         evaluate(tmp_path / "empty")
+
+
+def test_an_attack_that_never_acted_is_a_missing_measurement(run):
+    m = json.loads((run / "metrics.json").read_text())
+    m["detection"]["attacks"][1].update(act_t=None)
+    m["incidents"]["outcomes"][0].update(act_t=None, people_at_act=None, time_to_clear_s=None)
+    (run / "metrics.json").write_text(json.dumps(m))
+    for c in ({"detect": "active_assailant", "within_s": 20}, {"exposed_max": 10}, {"evacuation_s_max": 60}):
+        r = _one(run, **c)
+        assert (r["status"], r["actual"], r["first_violation_t"]) == ("fail", None, None)
+        assert "attack shooter never acted" in r["message"]
