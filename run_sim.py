@@ -12,7 +12,7 @@ import importlib
 import sys
 
 _CLI_MODULES = ("twin._cli", "scenarios._cli", "analytics._cli", "scenarios._cli_replay",
-                "scenarios._cli_report", "scenarios._cli_sweep")
+                "scenarios._cli_report", "scenarios._cli_sweep", "scenarios._cli_check")
 
 
 def build_parser() -> argparse.ArgumentParser:

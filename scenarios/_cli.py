@@ -109,7 +109,25 @@ def _run(args: argparse.Namespace) -> int:
     print(f"files in {res.out_dir}/:")
     for f in _listing(res.files):
         print(f"  {f}")
+    _print_criteria(res.out_dir)
     return 0
+
+
+def _print_criteria(run_dir) -> None:
+    """The run's criteria table (``criteria.json``), if it has criteria; ``run`` never gates on them."""
+    from scenarios.criteria import CRITERIA_FILE, criteria_table, read_criteria
+
+    if not (run_dir / CRITERIA_FILE).is_file():
+        return
+    doc = read_criteria(run_dir)
+    if not doc["results"]:
+        print("criteria: none declared")
+        return
+    c = doc["counts"]
+    print(f"criteria: {c['pass']} pass, {c['acceptable']} acceptable, {c['fail']} fail, "
+          f"{c['known_failure']} known failure")
+    for line in criteria_table(doc["results"]):
+        print(f"  {line}")
 
 
 def _fuse(args: argparse.Namespace) -> int:

@@ -30,8 +30,8 @@ class CriterionKind:
 
 #: Every criterion kind, by its measure key.
 CRITERIA: dict[str, CriterionKind] = {c.key: c for c in (
-    CriterionKind("detect", "max", "s", "an attack of this kind raises an alert (within_s of its start, "
-                  "when given)", ("within_s",)),
+    CriterionKind("detect", "max", "s", "an attack of this kind raises an alert (within_s of its first "
+                  "observable act, when given)", ("within_s",)),
     CriterionKind("false_alarms_per_hour_max", "max", "alerts/h", "false alarms per hour over the run "
                   "(of one alert_kind, when given)", ("alert_kind",)),
     CriterionKind("exposed_max", "max", "people", "most people exposed to any attack (in its hazard zone "
@@ -48,7 +48,8 @@ CRITERIA: dict[str, CriterionKind] = {c.key: c for c in (
                   "least 100 ground-truth boxes)", ("camera",)),
     CriterionKind("density_mae_max", "max", "people", "mean absolute error of the sensed people per zone"),
     CriterionKind("incident", "max", "s", "an incident of this kind (or `hybrid`: a hybrid-flagged incident) "
-                  "is opened (within_s of the first attack's start, else of the run's start)", ("within_s",)),
+                  "is opened (within_s of the first attack's first act, else of the run's start)",
+                  ("within_s",)),
     CriterionKind("cap_within_s", "max", "s", "every attack (or one attack) gets a CAP alert within this "
                   "many seconds of its first sensor evidence", ("attack",)),
     CriterionKind("resilience_loss_h_max", "max", "h", "resilience loss as equivalent outage hours (worst "

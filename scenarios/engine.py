@@ -24,8 +24,9 @@ detections, ground truth and tracker output as Parquet tables in ``frames/`` and
 camera, as the scenario's ``outputs:`` says; ``conn.log``, ``syslog.log``), ``alerts.jsonl``,
 ``analytics.json`` (the pipeline's errors per detector), ``incidents.jsonl``, ``actions.jsonl``,
 ``alerts/*.xml`` (CAP), ``cop.geojson``, ``cop.jsonl``, ``resilience.csv``, ``incidents_truth.jsonl`` (for
-scoring), ``metrics.json``, ``positions.parquet`` (where everyone is, every ``outputs.positions_every_s``),
-``report.html`` (``scenarios.report``, written last, with the scores).
+scoring), ``metrics.json``, ``criteria.json`` (the scenario's criteria evaluated, ``scenarios.criteria``),
+``positions.parquet`` (where everyone is, every ``outputs.positions_every_s``), ``report.html``
+(``scenarios.report``, written last, with the scores).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from agents.model import CityModel
 from agents.responders import create_responders
 from analytics.params import AnalyticsParams
 from scenarios.alerting import AlertStream
+from scenarios.criteria import evaluate, write_criteria
 from scenarios.detection import RADIUS_M
 from scenarios.evaluation import write_metrics
 from scenarios.incidents import FUSION_FILE, IncidentRun
@@ -366,6 +368,7 @@ def _execute(run: _Run, tmp: Path, metrics: bool) -> dict:
         if metrics:
             t_m = time.perf_counter()
             write_metrics(tmp)
+            write_criteria(tmp, evaluate(tmp))
             stats["metrics_s"] = round(time.perf_counter() - t_m, 3)
             # The report must come last: it shows every file written above (metrics, criteria).
             t_r = time.perf_counter()
