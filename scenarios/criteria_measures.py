@@ -9,10 +9,12 @@ What each measures, and when its limit counts as first crossed (``crossed_t``, s
 - ``false_alarms_per_hour_max``: alerts detecting no attack / the run's duration in hours. Crossed at the
   false alarm that took the count over ``limit * hours``.
 - ``exposed_max``: the most people in the act's crowd zones at the act; crossed at that act.
-- ``injured_max``: the truth's ``injured`` records (of one attack: those at the time of one of its act
-  records); crossed at the injury that took the count over the limit.
+- ``injured_max``: the truth's ``injured`` records (of one attack: those with its ``attack_id``, or in runs
+  written before injuries named their attack, those at the time of one of its act records); crossed at the
+  injury that took the count over the limit.
 - ``evacuation_s_max``, ``on_scene_s_max``: the worst time to clear the zone / for a responder to arrive after
-  the act; crossed at ``act_t + limit``.
+  the act; crossed at ``act_t + limit``. A run with no physical attack but evacuation orders (scenario
+  ``evacuate`` events): from the first order to the last person out.
 - ``mota_min``, ``idf1_min``, ``density_mae_max``: figures over the whole run, known at its end: crossed at
   the run's end.
 - ``incident``: time from the first attack's act (else its start, else t = 0) to the first incident of the
@@ -157,8 +159,12 @@ def _injured(c: dict, run: RunData) -> Measurement:
     if attack is not None:
         if str(attack) not in {str(r["id"]) for r in run.attack_rows()}:
             return Measurement(subject, limit, None, why=f"no attack {attack!r} in the run")
-        acts = _act_times(run, str(attack))
-        times = [t for t in times if round(t, 3) in acts]
+        hurt = [r for r in run.truth if r.get("kind") == "injured"]
+        if any("attack_id" in r for r in hurt):     # the attackers name whom they hurt
+            times = sorted(float(r["t"]) for r in hurt if str(r.get("attack_id")) == str(attack))
+        else:                                        # older runs: by the time of its act records
+            acts = _act_times(run, str(attack))
+            times = [t for t in times if round(t, 3) in acts]
         attacks = [str(attack)]
     allowed = math.floor(limit + 1e-9)
     crossed = times[allowed] if len(times) > allowed else None
@@ -189,8 +195,30 @@ def _after_act(c: dict, run: RunData, measure: str, key: str, never: str) -> Mea
 
 @evaluator("evacuation_s_max")
 def _evacuation(c: dict, run: RunData) -> Measurement:
+    rows, _ = _outcomes(c, run)
+    if not rows and c.get("attack") is None:
+        orders = [r for r in run.truth if r.get("kind") == "evacuate_order"]
+        if orders:
+            return _ordered_evacuation(c, run, orders)
     return _after_act(c, run, "evacuation_s_max", "time_to_clear_s",
                       "the zone never fell to a tenth of the people at the act")
+
+
+def _ordered_evacuation(c: dict, run: RunData, orders: list[dict]) -> Measurement:
+    """No attack, but evacuation orders (scenario events): from the first order to the last person out
+    (the last ``evacuated`` record), or never if someone ordered out was not out by the run's end."""
+    limit = float(c["evacuation_s_max"])
+    t0 = min(float(r["t"]) for r in orders)
+    ordered = sum(int(r.get("people") or 0) for r in orders)
+    out = sorted(float(r["t"]) for r in run.truth if r.get("kind") == "evacuated" and float(r["t"]) >= t0)
+    ids = [str(r["id"]) for r in orders]
+    subject = _subject(c, "evacuation order")
+    if len(out) < ordered or not out:
+        crossed = t0 + limit if t0 + limit <= run.duration_s else None
+        return Measurement(subject, limit, None, crossed, ids,
+                           why=f"{ordered - len(out)} of {ordered} ordered out were still in at the end")
+    took = out[-1] - t0
+    return Measurement(subject, limit, round(took, 3), t0 + limit if took > limit else None, ids)
 
 
 @evaluator("on_scene_s_max")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 from collections import defaultdict
 from pathlib import Path
@@ -248,4 +249,16 @@ def write_metrics(run_dir: str | os.PathLike) -> Path:
         rep = json.loads(pipeline.read_text(encoding="utf-8"))
         data["analytics"] = {k: rep[k] for k in ("messages", "errors", "errors_by_detector", "first_errors")
                              if k in rep}
-    return atomic_write_lines(path, [json.dumps(data, indent=2, sort_keys=True)])
+    return atomic_write_lines(path, [json.dumps(_finite(data), indent=2, sort_keys=True, allow_nan=False)])
+
+
+def _finite(obj: Any) -> Any:
+    """``obj`` with every non-finite number made null: a figure with nothing to compute from (MOTP of a
+    camera with no match, a precision over no hypothesis) is absent, never NaN, in ``metrics.json``."""
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj

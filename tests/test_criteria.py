@@ -235,3 +235,22 @@ def test_an_attack_that_never_acted_is_a_missing_measurement(run):
         r = _one(run, **c)
         assert (r["status"], r["actual"], r["first_violation_t"]) == ("fail", None, None)
         assert "attack shooter never acted" in r["message"]
+
+
+def test_evacuation_ordered_by_the_scenario_without_an_attack(tmp_path):
+    d = tmp_path / "evac"
+    d.mkdir()
+    truth = [{"t": 5.0, "kind": "evacuate_order", "id": "events[0]", "people": 3}]
+    truth += [{"t": t, "kind": "evacuated", "id": i} for i, t in enumerate((40.0, 90.0, 125.0))]
+    (d / "ground_truth.jsonl").write_text("".join(json.dumps(r) + "\n" for r in truth))
+    (d / "metrics.json").write_text(json.dumps({"detection": {"duration_s": 240.0, "attacks": []},
+                                                "incidents": {"outcomes": [], "attacks": []}}))
+    (d / "scenario.yaml").write_text(yaml.safe_dump({"name": "evac", "seed": 0, "duration_s": 240.0}))
+    ok = evaluate(d, [{"evacuation_s_max": 150}])["results"][0]
+    assert ok["status"] == "pass" and ok["actual"] == 120.0 and ok["evidence"] == ["events[0]"]
+    late = evaluate(d, [{"evacuation_s_max": 100}])["results"][0]
+    assert late["status"] == "fail" and late["first_violation_t"] == 105.0
+    truth[0]["people"] = 4          # one ordered out never made it
+    (d / "ground_truth.jsonl").write_text("".join(json.dumps(r) + "\n" for r in truth))
+    miss = evaluate(d, [{"evacuation_s_max": 150}])["results"][0]
+    assert miss["status"] == "fail" and miss["actual"] is None and "1 of 4" in miss["message"]

@@ -214,3 +214,10 @@ def test_online_tracks_are_scored_when_present(run_dir) -> None:
     cam = score_run(run_dir)["tracking"]["cam1"]
     assert cam["tracks"] == "online" and cam["num_switches"] == 2 and cam["num_misses"] == 0
     assert cam["mota"] == pytest.approx(38 / 40) and cam["idf1"] == pytest.approx(0.5)
+
+
+def test_metrics_json_never_holds_nan():
+    from scenarios.evaluation import _finite
+
+    got = _finite({"tracking": {"cam": {"motp": float("nan"), "mota": 0.5, "x": [float("inf"), 1]}}})
+    assert got == {"tracking": {"cam": {"motp": None, "mota": 0.5, "x": [None, 1]}}}
