@@ -60,7 +60,9 @@ class AlertStream:
             # eager: each message's alerts as soon as in process, so they go on the bus in the same places
             self.pipeline: Any = WorkerPipeline(workers=int(workers), cameras=cams, eager=True, **area, **kw)
         else:
-            self.pipeline = AnalyticsPipeline(batch_frames=True, ground_tracks=ground_tracks, **area, **kw)
+            if ground_tracks is not None:
+                kw["ground_tracks"] = ground_tracks
+            self.pipeline = AnalyticsPipeline(batch_frames=True, **area, **kw)
         #: ``defer(fn)`` calls ``fn(now)`` at the end of the current instant (``RunLoop.at_instant_end``):
         #: the instant's camera frames are then tracked as one batch. Without it a batch waits for the next
         #: message.

@@ -189,7 +189,7 @@ def run(kinds, tmp_path_factory):
 def test_the_new_kinds_are_part_of_the_schema_and_the_reference(kinds):
     assert {"night_intruder", "cyber_exfil"} <= set(attack_kinds())
     order = list(attack_kinds())                 # physical kinds, then cyber; each after its built-ins
-    assert order.index("night_intruder") == order.index("crowd_surge") + 1 and order[-1] == "cyber_exfil"
+    assert order.index("night_intruder") == order.index("bomber") + 1 and order[-1] == "cyber_exfil"
     assert "pir" in schema().keys["sensors"].keys and "after_hours" in schema().keys["analytics"].keys
     assert "after_hours_motion" in alert_kinds()
     ref = reference()

@@ -206,8 +206,8 @@ def _partial(run_dir: Path, tmp_path: Path, drop: tuple[str, ...]) -> Path:
 
 
 def test_missing_files_are_named_in_their_sections(run_dir, tmp_path):
-    d = _partial(run_dir, tmp_path, ("metrics.json", "alerts.jsonl", "crowd_density.csv", "resilience.csv",
-                                     "cop.geojson", "incidents.jsonl"))
+    d = _partial(run_dir, tmp_path, ("metrics.json", "criteria.json", "alerts.jsonl", "crowd_density.csv",
+                                     "resilience.csv", "cop.geojson", "incidents.jsonl"))
     (d / "density_estimates.csv").write_text("", encoding="utf-8")
     html = write_report(d, streets=[]).read_text(encoding="utf-8")
     assert FAILED not in html
