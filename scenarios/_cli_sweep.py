@@ -84,7 +84,9 @@ def _sweep(args: argparse.Namespace) -> int:
     for e in errors[:3]:
         print(f"  error: {e}")
     if res.failed:
-        print(f"  {res.failed} failed run(s): see the status and error columns of sweep.csv")
+        raised = sum(r.get("status") == "error" for r in res.records)
+        print(f"  {res.failed} failed run(s): {res.failed - raised} failed a criterion (criteria.* columns), "
+              f"{raised} raised (error column) in sweep.csv")
     print(f"wrote {out}/sweep.csv ({n} rows, {len(res.columns)} columns), {out}/sensitivity.csv, "
           f"{len(res.plots)} plot(s) in {out}/plots/")
     if res.summary:
