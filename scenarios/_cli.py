@@ -7,37 +7,9 @@ import argparse
 import sys
 from collections import defaultdict
 
+from scenarios._cli_types import bbox, seconds, whole
+
 __all__ = ["register"]
-
-
-def _seed(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text!r}")
-    return v
-
-
-def _seconds(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
-    if not v > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
-    return v
-
-
-def _bbox(text: str) -> list[float]:
-    try:
-        v = [float(x) for x in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be W,S,E,N in degrees, got {text!r}") from None
-    if len(v) != 4 or not (v[0] < v[2] and v[1] < v[3]):
-        raise argparse.ArgumentTypeError(f"must be W,S,E,N with W < E and S < N, got {text!r}")
-    return v
 
 
 def register(sub) -> None:
@@ -45,9 +17,9 @@ def register(sub) -> None:
     p = sub.add_parser("run", help="run a scenario and write its run folder",
                        description="Run a scenario: twin, crowd, attackers, responders, sensors, analytics.")
     p.add_argument("scenario", help="scenario YAML file")
-    p.add_argument("--seed", type=_seed, default=None, help="master seed (overrides the scenario's seed)")
+    p.add_argument("--seed", type=whole(0), default=None, help="master seed (overrides the scenario's seed)")
     p.add_argument("--out", default=None, help="output folder (default runs/<name>-<seed>)")
-    p.add_argument("--duration", type=_seconds, default=None, help="simulated seconds (overrides duration_s)")
+    p.add_argument("--duration", type=seconds, default=None, help="simulated seconds (overrides duration_s)")
     p.add_argument("--quiet", action="store_true", help="no progress bar; print only the output folder")
     p.set_defaults(func=_run)
     f = sub.add_parser("fuse", help="fuse an alert feed into incidents, CAP alerts and the picture",
@@ -57,7 +29,7 @@ def register(sub) -> None:
     f.add_argument("--city", required=True, help="the city's twin (a known name or an OSM file)")
     f.add_argument("--out", default="fused", help="output folder (default ./fused)")
     f.add_argument("--density", default=None, help="sensed people per zone, density_estimates.csv")
-    f.add_argument("--bbox", type=_bbox, default=None, metavar="W,S,E,N",
+    f.add_argument("--bbox", type=bbox, default=None, metavar="W,S,E,N",
                    help="cut the city to this lon/lat box, as the run's bbox did")
     f.add_argument("--network", default=None, help="the site's network plan (a run's network.json)")
     f.add_argument("--start-time", default="2026-06-01T14:00:00+00:00",

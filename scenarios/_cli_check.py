@@ -7,17 +7,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from scenarios._cli_types import whole
+
 __all__ = ["register"]
-
-
-def _count(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
-    return v
 
 
 def register(sub) -> None:
@@ -27,8 +19,10 @@ def register(sub) -> None:
                                    "evaluate its criteria, print one table; exit 1 if a criterion fails "
                                    "(known failures do not) or a golden run differs, 2 on bad input.")
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO_OR_DIR", help="scenario files or folders")
-    p.add_argument("--seeds", type=_count, default=1, help="seeds per scenario: seed .. seed+N-1 (default 1)")
-    p.add_argument("--workers", type=_count, default=1, help="worker processes (default 1: in this process)")
+    p.add_argument("--seeds", type=whole(1), default=1,
+                   help="seeds per scenario: seed .. seed+N-1 (default 1)")
+    p.add_argument("--workers", type=whole(1), default=1,
+                   help="worker processes (default 1: in this process)")
     p.add_argument("--junit", default=None, metavar="FILE", help="write JUnit XML here")
     p.add_argument("--json", default=None, metavar="FILE", help="write one JSON record per run here")
     p.add_argument("--golden", default=None, metavar="DIR",

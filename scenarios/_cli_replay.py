@@ -5,17 +5,9 @@ from __future__ import annotations
 
 import argparse
 
+from scenarios._cli_types import finite
+
 __all__ = ["register"]
-
-
-def _number(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
-    if v != v or v in (float("inf"), float("-inf")):
-        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
-    return v
 
 
 def register(sub) -> None:
@@ -27,12 +19,12 @@ def register(sub) -> None:
                                    "ceil((TO - FROM) * FPS / SPEED) + 1 frames, the last at TO.")
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder with positions.parquet")
     p.add_argument("--out", default=None, help="anim.gif or anim.mp4 (default RUN_DIR/replay.gif)")
-    p.add_argument("--from", dest="t_from", type=_number, default=None, metavar="T",
+    p.add_argument("--from", dest="t_from", type=finite, default=None, metavar="T",
                    help="first simulated second shown (default 0; clipped to the run)")
-    p.add_argument("--to", dest="t_to", type=_number, default=None, metavar="T",
+    p.add_argument("--to", dest="t_to", type=finite, default=None, metavar="T",
                    help="last simulated second shown (default the run's end; clipped to the run)")
-    p.add_argument("--fps", type=_number, default=4.0, help="output frames per second (default 4)")
-    p.add_argument("--speed", type=_number, default=10.0,
+    p.add_argument("--fps", type=finite, default=4.0, help="output frames per second (default 4)")
+    p.add_argument("--speed", type=finite, default=10.0,
                    help="simulated seconds per output second (default 10)")
     p.set_defaults(func=_replay)
 

@@ -18,7 +18,7 @@ HEAVY = {"numpy", "pandas", "scipy", "networkx", "shapely", "pyproj", "osmnx", "
          "motmetrics", "tqdm", "psutil"}
 OURS = {"twin", "agents", "sensors", "analytics", "scenarios"}
 #: Our modules that building the parser imports: the packages, their ``_cli`` and the analytics' error types.
-PARSER = {"twin", "scenarios", "analytics", "analytics.base", *_CLI_MODULES}
+PARSER = {"twin", "scenarios", "analytics", "analytics.base", "scenarios._cli_types", *_CLI_MODULES}
 #: Prints every imported module's name as the last stderr line when the process exits.
 _DUMP = ("import atexit, runpy, sys\n"
          "atexit.register(lambda: print('\\nMODULES ' + ' '.join(sorted(sys.modules)), file=sys.stderr))\n"
