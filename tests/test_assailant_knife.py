@@ -5,42 +5,25 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.attackers import make_attacker
-from agents.crowd import Crowd
-from agents.model import CityModel
 from scenarios.detection import score_detection
 from scenarios.evaluation import rules
-from scenarios.schema import ScenarioError, parse_scenario
-from twin import load_twin
-
-DT = 0.5
+from scenarios.schema import ScenarioError
+from tests._attack_play import kouvola_site
+from tests._attack_play import play as _play
+from tests._attack_play import spec as _spec
 
 
 @pytest.fixture(scope="module")
 def kouvola():
-    tw = load_twin("kouvola")
-    at = min(tw.walk.degree, key=lambda kv: (-kv[1], str(kv[0])))[0]
-    return tw, at, np.array([tw.walk.nodes[at]["x"], tw.walk.nodes[at]["y"]])
+    return kouvola_site()
 
 
 def spec(**params):
-    extra = "".join(f", {k}: {v}" for k, v in params.items())
-    (_, kind, p), = parse_scenario(f"city: kouvola\nattacks:\n  - {{kind: active_assailant, at: x{extra}}}\n",
-                                   filename="s.yaml").attacks()
-    return kind, p
+    return _spec("active_assailant", **params)
 
 
-def play(kouvola, entry, *, people=150, until=150.0):
-    tw, at, xy = kouvola
-    crowd = Crowd(tw, rng=np.random.default_rng(1))
-    crowd.add_gathering(at, people, arrive_s=(0, 0))
-    model = CityModel(tw, rng=np.random.default_rng(2), crowd=crowd)
-    atk = make_attacker(model, *entry, at_node=at, at_xy=xy)
-    truth, t = [], 0.0
-    while t < until:
-        model.advance(t, DT)
-        t += DT
-        truth += model.drain_truth()
+def play(site, entry, *, people=150, until=150.0):
+    model, atk, truth, _ = _play(site, entry, people=people, until=until)
     return model, atk, truth
 
 

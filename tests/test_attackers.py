@@ -7,51 +7,15 @@ import numpy as np
 import pytest
 import shapely
 
-from agents.attackers import ATTACKER_KINDS, make_attacker
-from agents.crowd import Crowd
-from agents.model import ID_BASE, CityModel
+from agents.attackers import ATTACKER_KINDS
+from agents.model import ID_BASE
 from agents.world import OBJECT, PERSON, VEHICLE
-from scenarios.schema import parse_scenario
-from twin import load_twin
-
-DT = 0.5
+from tests._attack_play import DT, kouvola_site, phases, play, spec
 
 
 @pytest.fixture(scope="module")
 def kouvola():
-    tw = load_twin("kouvola")
-    # the best-connected walk node is the target: a street crossing in the centre
-    at = min(tw.walk.degree, key=lambda kv: (-kv[1], str(kv[0])))[0]
-    return tw, at, np.array([tw.walk.nodes[at]["x"], tw.walk.nodes[at]["y"]])
-
-
-def spec(kind: str, **params) -> tuple[str, object]:
-    """A scenario attack entry as the engine hands it over: its kind and typed params, defaults filled in."""
-    extra = "".join(f", {k}: {v}" for k, v in params.items())
-    text = f"city: kouvola\nattacks:\n  - {{kind: {kind}, at: x{extra}}}\n"
-    (_, kind, p), = parse_scenario(text, filename="s.yaml").attacks()
-    return kind, p
-
-
-def play(kouvola, entry: tuple[str, object], *, people: int = 0, until: float = 400.0, seed: int = 2):
-    tw, at, xy = kouvola
-    crowd = Crowd(tw, rng=np.random.default_rng(1))
-    if people:
-        crowd.add_gathering(at, people, arrive_s=(0, 0))
-    model = CityModel(tw, rng=np.random.default_rng(seed), crowd=crowd)
-    atk = make_attacker(model, *entry, at_node=at, at_xy=xy)
-    truth, seen = [], []
-    t = 0.0
-    while t < until:
-        model.advance(t, DT)
-        t += DT
-        truth += model.drain_truth()
-        seen.append((t, model.individual_targets()))
-    return model, atk, truth, seen
-
-
-def phases(truth, atk) -> list[tuple[str, float]]:
-    return [(r["phase"], r["t"]) for r in truth if r["kind"] == "attack_phase" and r["id"] == atk.tid]
+    return kouvola_site()
 
 
 def test_every_kind_is_a_short_subclass():

@@ -5,50 +5,27 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.attackers import ATTACKER_KINDS, make_attacker
-from agents.crowd import Crowd
-from agents.model import CityModel
+from agents.attackers import ATTACKER_KINDS
 from agents.world import OBJECT
 from scenarios.detection import attacks_from_truth, score_detection
 from scenarios.evaluation import rules
-from scenarios.schema import ScenarioError, parse_scenario
-from twin import load_twin
-
-DT = 0.5
+from scenarios.schema import ScenarioError
+from tests._attack_play import kouvola_site, phases
+from tests._attack_play import play as _play
+from tests._attack_play import spec as _spec
 
 
 @pytest.fixture(scope="module")
 def kouvola():
-    tw = load_twin("kouvola")
-    at = min(tw.walk.degree, key=lambda kv: (-kv[1], str(kv[0])))[0]
-    return tw, at, np.array([tw.walk.nodes[at]["x"], tw.walk.nodes[at]["y"]])
+    return kouvola_site()
 
 
 def spec(**params):
-    extra = "".join(f", {k}: {v}" for k, v in params.items())
-    (_, kind, p), = parse_scenario(f"city: kouvola\nattacks:\n  - {{kind: bomber, at: x{extra}}}\n",
-                                   filename="s.yaml").attacks()
-    return kind, p
+    return _spec("bomber", **params)
 
 
-def play(kouvola, entry, *, people=0, until=300.0):
-    tw, at, xy = kouvola
-    crowd = Crowd(tw, rng=np.random.default_rng(1))
-    if people:
-        crowd.add_gathering(at, people, arrive_s=(0, 0))
-    model = CityModel(tw, rng=np.random.default_rng(2), crowd=crowd)
-    atk = make_attacker(model, *entry, at_node=at, at_xy=xy)
-    truth, seen, t = [], [], 0.0
-    while t < until:
-        model.advance(t, DT)
-        t += DT
-        truth += model.drain_truth()
-        seen.append((t, model.individual_targets(), model.crowd.targets()))
-    return model, atk, truth, seen
-
-
-def phases(truth, atk):
-    return [(r["phase"], r["t"]) for r in truth if r["kind"] == "attack_phase" and r["id"] == atk.tid]
+def play(site, entry, *, people=0, until=300.0):
+    return _play(site, entry, people=people, until=until, crowd_seen=True)
 
 
 def test_bomber_is_a_registered_kind_scored_by_its_bag_and_its_blast():
