@@ -81,6 +81,14 @@ class Track:
         return (np.column_stack([np.interp(q, s, pts[:, 0]), np.interp(q, s, pts[:, 1])]),
                 np.interp(q, s, tms) if s[-1] > 0 else np.full(n + 1, t_a))
 
+    def split(self, t: float) -> tuple[Track, Track]:
+        """This track cut at time ``t`` (strictly inside it) into the part before and the part after."""
+        p = self.pos(t)
+        before, after = self.times < t, self.times > t
+        head = Track(np.vstack([self.xy[before], p]), np.concatenate([self.times[before], [t]]))
+        tail = Track(np.vstack([p, self.xy[after]]), np.concatenate([[t], self.times[after]]))
+        return head, tail
+
     def then(self, other: Track) -> Track:
         """This track followed by ``other`` (whose times must start where this one ends)."""
         return Track(np.vstack([self.xy, other.xy]), np.concatenate([self.times, other.times]))

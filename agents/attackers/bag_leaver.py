@@ -13,7 +13,19 @@ import numpy as np
 from agents.attackers.base import Attacker, AttackParams, Leg, gone
 from agents.model_tracks import Track
 
-__all__ = ["BagLeaver"]
+__all__ = ["BagLeaver", "drop_tracks"]
+
+
+def drop_tracks(atk: Attacker, t0: float) -> tuple[Track, Track, Track]:
+    """Walking in from ``approach_m`` away, standing ``place_s`` at the place, walking ``leave_m`` away, at
+    ``speed_mps`` (the attacker's params): the tracks of anyone who leaves something at ``at``."""
+    s = atk.params
+    start = atk.start_node(s.approach_m)
+    approach = Track.at_speed(np.vstack([atk.walk_points(start, atk.at_node), atk.at_xy]), s.speed_mps, t0)
+    place = Track.still(atk.at_xy, approach.t1, approach.t1 + s.place_s)
+    away = atk.start_node(s.leave_m)
+    leave = Track.at_speed(np.vstack([atk.at_xy, atk.walk_points(atk.at_node, away)]), s.speed_mps, place.t1)
+    return approach, place, leave
 
 
 class BagLeaver(Attacker):
@@ -39,13 +51,7 @@ class BagLeaver(Attacker):
 
     def plan(self, t0):
         s = self.params
-        start = self.start_node(s.approach_m)
-        approach = Track.at_speed(np.vstack([self.walk_points(start, self.at_node), self.at_xy]),
-                                  s.speed_mps, t0)
-        place = Track.still(self.at_xy, approach.t1, approach.t1 + s.place_s)
-        away = self.start_node(s.leave_m)
-        leave = Track.at_speed(np.vstack([self.at_xy, self.walk_points(self.at_node, away)]), s.speed_mps,
-                               place.t1)
+        approach, place, leave = drop_tracks(self, t0)
         self.object_id: int | None = None
 
         def drop(t: float) -> None:

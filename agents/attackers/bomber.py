@@ -11,22 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-
+from agents.attackers.bag_leaver import drop_tracks
 from agents.attackers.base import Attacker, AttackParams, Leg, gone
-from agents.model_tracks import Track
 
 __all__ = ["Bomber"]
-
-
-def _split(track: Track, t: float) -> tuple[Track, Track]:
-    """``track`` cut at time ``t`` (strictly inside it) into the part before and the part after."""
-    p = track.pos(t)
-    before = track.times < t
-    after = track.times > t
-    head = Track(np.vstack([track.xy[before], p]), np.concatenate([track.times[before], [t]]))
-    tail = Track(np.vstack([p, track.xy[after]]), np.concatenate([[t], track.times[after]]))
-    return head, tail
 
 
 class Bomber(Attacker):
@@ -69,19 +57,13 @@ class Bomber(Attacker):
 
     def plan(self, t0):
         s = self.params
-        start = self.start_node(s.approach_m)
-        approach = Track.at_speed(np.vstack([self.walk_points(start, self.at_node), self.at_xy]),
-                                  s.speed_mps, t0)
-        place = Track.still(self.at_xy, approach.t1, approach.t1 + s.place_s)
-        away = self.start_node(s.leave_m)
-        leave = Track.at_speed(np.vstack([self.at_xy, self.walk_points(self.at_node, away)]), s.speed_mps,
-                               place.t1)
+        approach, place, leave = drop_tracks(self, t0)
         self.object_id: int | None = None
         self.victims: list[int] = []
         t_blast = place.t1 + s.fuse_s
         legs = [Leg("approach", approach), Leg("place", place)]
         if t_blast < leave.t1:          # a short fuse: the blast comes while the bomber walks away
-            head, tail = _split(leave, t_blast)
+            head, tail = leave.split(t_blast)
             return legs + [Leg("leave", head, on_enter=self._drop),
                            Leg("detonation", tail, on_enter=self._blast), gone(leave.t1)]
         return legs + [Leg("leave", leave, on_enter=self._drop), gone(leave.t1),
