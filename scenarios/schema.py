@@ -315,10 +315,8 @@ class Scenario:
 
     def ground_tracks(self) -> GroundTrackParams | None:
         """The cross-camera ground-track stage's parameters, None when it is off (the default)."""
-        g = dict(self.data.get("analytics", {}).get("ground_tracks") or {})
-        if not g.pop("enabled", False):
-            return None
-        return GroundTrackParams(**{k: tuple(v) if isinstance(v, list) else v for k, v in g.items()})
+        g = self.data.get("analytics", {}).get("ground_tracks") or {}
+        return spec_of(GroundTrackParams, g) if g.get("enabled") else None
 
     def analytics_workers(self) -> int:
         """Worker processes for the analytics (``analytics.workers``; 0: in the run's process)."""
