@@ -149,7 +149,6 @@ class IncidentStage:
         #: stage goes on, so one bad alert never ends a run
         self.errors_by_part: dict[str, int] = {}
         self.first_errors: dict[str, str] = {}
-        self.cap_first: dict[str, float] = {}
         #: every CAP message's time per incident (Alert, Updates, Cancel), for scoring
         self.cap_times: dict[str, list[float]] = {}
         self.t = 0.0
@@ -221,7 +220,6 @@ class IncidentStage:
             for name, body in self._guard("cap", self.cap.update, self._named(final), t) or ():
                 atomic_write_lines(self.out / "alerts" / name, [body.decode("utf-8").rstrip("\n")])
                 self.counts["cap"] += 1
-                self.cap_first.setdefault(final["id"], t)
                 self.cap_times.setdefault(final["id"], []).append(t)
             out.append(final)
         self.counts["incidents"] = len(self.fusion.tracks)
@@ -429,8 +427,9 @@ class IncidentStage:
         self.resilience.write_csv(self.out / "resilience.csv", self.resilience.sample(times))
         loss = self.resilience.loss(t_end)
         return {**self.counts, "errors_by_part": dict(sorted(self.errors_by_part.items())),
-                "first_errors": dict(sorted(self.first_errors.items())), "cap_first_t": dict(self.cap_first),
-                "cap_t": {k: v for k, v in sorted(self.cap_times.items())},
+                "first_errors": dict(sorted(self.first_errors.items())),
+                "cap_first_t": {k: v[0] for k, v in self.cap_times.items()},
+                "cap_t": dict(sorted(self.cap_times.items())),
                 "resilience_loss": loss}
 
     def abort(self) -> None:
