@@ -34,13 +34,23 @@ from analytics.incident_stage import IncidentParams, IncidentStage
 from scenarios.site import NETWORK_FILE, site_of, unit_table, write_network
 from sensors.export.bus import Bus, Message, dumps
 
-__all__ = ["FUSION_FILE", "NOT_APPLIED", "IncidentRun"]
+__all__ = ["FUSION_FILE", "IncidentRun"]
 
 #: The run file with the incident stage's own figures (counts, first CAP alert per incident, resilience loss).
 FUSION_FILE = "fusion.json"
 
-#: Action kinds the simulation cannot apply yet, with the reason recorded in ``actions.jsonl``.
-NOT_APPLIED: dict[str, str] = {}
+
+def _once(incident: dict, a: dict) -> tuple | None:
+    """What makes an applied action the same as an earlier one (None: each is applied): an evacuation or a
+    closure once per incident, an isolation once per target, a failover once per set of cameras."""
+    kind = a["kind"]
+    if kind in ("evacuate", "close_inflow"):
+        return incident["id"], kind
+    if kind == "isolate_segment":
+        return incident["id"], kind, a.get("target")
+    if kind == "failover":
+        return incident["id"], kind, *sorted(p["camera"] for p in a.get("paths") or ())
+    return None
 
 
 class IncidentRun:
@@ -109,13 +119,7 @@ class IncidentRun:
         """Schedule the actions ``decision_delay_s`` later; what will be applied (``actions.jsonl``)."""
         out = []
         for a in actions:
-            if a["kind"] in NOT_APPLIED:
-                out.append({"action": a["id"], "applied": False, "reason": NOT_APPLIED[a["kind"]]})
-                continue
-            once = ((incident["id"], a["kind"]) if a["kind"] in ("evacuate", "close_inflow")
-                    else (incident["id"], a["kind"], a.get("target")) if a["kind"] == "isolate_segment"
-                    else (incident["id"], a["kind"], *sorted(p["camera"] for p in a.get("paths") or ()))
-                    if a["kind"] == "failover" else None)
+            once = _once(incident, a)
             if once in self._done or (a["kind"] == "dispatch" and not a.get("unit")):
                 continue
             if once is not None:
