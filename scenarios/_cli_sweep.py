@@ -8,6 +8,8 @@ import argparse
 import time
 from pathlib import Path
 
+from scenarios._cli_types import seconds, whole
+
 __all__ = ["register"]
 
 
@@ -39,31 +41,23 @@ def register(sub) -> None:
 
 
 def _whole(text: str | None, flag: str, *, low: int = 1) -> int | None:
-    from scenarios.sweep_params import SweepError
-
-    if text is None:
-        return None
-    try:
-        v = int(text)
-    except ValueError:
-        raise SweepError(f"{flag}: must be a whole number >= {low}, got {text!r}") from None
-    if v < low:
-        raise SweepError(f"{flag}: must be a whole number >= {low}, got {text!r}")
-    return v
+    return None if text is None else _checked(whole(low), text, flag)
 
 
 def _seconds(text: str | None) -> float | None:
+    return None if text is None else _checked(seconds, text, "--duration")
+
+
+def _checked(parse, text: str, flag: str):
+    """``parse(text)``, its complaint as the sweep's one-line input error naming ``flag``."""
+    import argparse
+
     from scenarios.sweep_params import SweepError
 
-    if text is None:
-        return None
     try:
-        v = float(text)
-    except ValueError:
-        v = float("nan")
-    if not v > 0 or v == float("inf"):
-        raise SweepError(f"--duration: must be a number of seconds > 0, got {text!r}")
-    return v
+        return parse(text)
+    except argparse.ArgumentTypeError as exc:
+        raise SweepError(f"{flag}: {exc}") from None
 
 
 def _sweep(args: argparse.Namespace) -> int:
