@@ -117,16 +117,19 @@ class Trips:
 
     def _to_assembly(self, re: np.ndarray, node: np.ndarray, here: np.ndarray) -> None:
         """Evacuees ``re`` at their safe nodes walk a straight leg to their spot of its assembly area."""
+        self.people.assembling[re] = True
+        self._leg(re, here, self._assemble(node, here))
+
+    def _leg(self, rows: np.ndarray, start: np.ndarray, end: np.ndarray) -> None:
+        """``rows`` walk a straight leg from ``start`` (where they stand at their node) to ``end``."""
         pp = self.people
-        spot = self._assemble(node, here)
-        pp.assembling[re] = True
-        pp.leg_end_x[re], pp.leg_end_y[re] = spot[:, 0], spot[:, 1]
-        pp.spot_x[re], pp.spot_y[re] = here[:, 0], here[:, 1]
-        pp.state[re] = WALKING
-        self.streets.place(pp, re, self.streets.at_node)
-        pp.leg_length[re] = np.hypot(spot[:, 0] - here[:, 0], spot[:, 1] - here[:, 1])
-        pp.desired_speed[re] = pp.free_speed[re]
-        pp.due_t[re] = np.inf
+        pp.spot_x[rows], pp.spot_y[rows] = start[:, 0], start[:, 1]
+        pp.leg_end_x[rows], pp.leg_end_y[rows] = end[:, 0], end[:, 1]
+        pp.state[rows] = WALKING
+        self.streets.place(pp, rows, self.streets.at_node)
+        pp.leg_length[rows] = np.hypot(end[:, 0] - start[:, 0], end[:, 1] - start[:, 1])
+        pp.desired_speed[rows] = pp.free_speed[rows]
+        pp.due_t[rows] = np.inf
 
     def _assemble(self, node: np.ndarray, here: np.ndarray) -> np.ndarray:
         """Where evacuees arriving at safe nodes ``node`` (seen at ``here``) stand: the k-th evacuee of a node
@@ -166,13 +169,7 @@ class Trips:
         if at_event.any():   # walk a straight leg from the node to a spot spread over the area
             rg = rn[at_event]
             pp.gathering_phase[rg] = 1
-            pp.leg_end_x[rg], pp.leg_end_y[rg] = self.places.gathering_spots(pp.gathering_id[rg])
-            pp.spot_x[rg], pp.spot_y[rg] = hn[at_event, 0], hn[at_event, 1]
-            pp.state[rg] = WALKING
-            self.streets.place(pp, rg, self.streets.at_node)
-            pp.leg_length[rg] = np.hypot(pp.leg_end_x[rg] - pp.spot_x[rg], pp.leg_end_y[rg] - pp.spot_y[rg])
-            pp.desired_speed[rg] = pp.free_speed[rg]
-            pp.due_t[rg] = np.inf
+            self._leg(rg, hn[at_event], np.column_stack(self.places.gathering_spots(pp.gathering_id[rg])))
 
     # ------------------------------------------------------------------ scheduled changes
     def due(self, d: np.ndarray, tt: float) -> list[dict]:
