@@ -17,7 +17,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import shapely
 import yaml
 
 from analytics.events import iter_jsonl
@@ -148,10 +147,10 @@ class RunData:
     def matches(self) -> dict[str, list[int]]:
         """Attack id -> indices (0-based lines of ``alerts.jsonl``) of the alerts that detect it."""
         from scenarios.detection import attacks_from_truth, matches
-        from scenarios.evaluation import rules
+        from scenarios.evaluation import read_zones, rules
 
         rule_set = rules()
-        zones = self._zones()
+        zones = read_zones(self.dir)
         out: dict[str, list[int]] = {}
         for atk in attacks_from_truth(self.truth, rule_set, self.duration_s):
             rule = rule_set.get(atk.kind)
@@ -166,13 +165,6 @@ class RunData:
         idx = [i for i in range(len(self.alerts)) if i not in used]
         return sorted(idx, key=lambda i: float(self.alerts[i]["t"]))
 
-    def _zones(self) -> dict[str, Any]:
-        path = self.dir / "crowd_zones.geojson"
-        if not path.is_file():
-            return {}
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return {f["properties"]["zone"]: shapely.Polygon(f["geometry"]["coordinates"][0])
-                for f in data.get("features", []) if f.get("geometry", {}).get("type") == "Polygon"}
 
     def attack_rows(self) -> list[dict]:
         """``metrics.json`` ``detection.attacks``."""

@@ -36,7 +36,7 @@ from scenarios.incident_scoring import score_incidents
 from scenarios.schema import attack_kinds, cyber_kinds
 from scenarios.tracking_tables import tracking_tables
 
-__all__ = ["detects", "explains", "rules", "score_run", "write_metrics"]
+__all__ = ["detects", "explains", "read_zones", "rules", "score_run", "write_metrics"]
 
 
 
@@ -59,7 +59,7 @@ def explains() -> dict[str, frozenset[str]]:
     return {key: frozenset(getattr(cls, "explains", ())) for key, cls in LOOKALIKE_KINDS.items()}
 
 
-def _zones(run: Path) -> dict[str, Any]:
+def read_zones(run: Path) -> dict[str, Any]:
     """Zone name -> lon/lat polygon, from the run's ``crowd_zones.geojson`` (none without it)."""
     path = run / "crowd_zones.geojson"
     if not path.is_file():
@@ -217,9 +217,10 @@ def score_run(run_dir: str | os.PathLike, *, fps: float = 5.0,
     duration = _duration_s(run, times)
     seen = run / "alerts_truth.jsonl"
     witnesses = list(iter_jsonl(seen)) if seen.is_file() and seen.stat().st_size else None
-    out = score_detection(records, alerts, rule_set, zones=_zones(run), duration_s=duration,
+    zones = read_zones(run)
+    out = score_detection(records, alerts, rule_set, zones=zones, duration_s=duration,
                           explains=explains(), witnesses=witnesses)
-    out["incidents"] = score_incidents(run, records, alerts, rule_set, zones=_zones(run), duration_s=duration)
+    out["incidents"] = score_incidents(run, records, alerts, rule_set, zones=zones, duration_s=duration)
     out["tracking"] = {**_tracking(run, fps), **tracking_tables(run, fps)}
     out["density"] = _density(run)
     out["rules"] = {
