@@ -184,30 +184,18 @@ class Backdrop:
     buildings: list[np.ndarray]
 
 
-def _edge_segments(graph) -> list[np.ndarray]:
-    segs = []
-    for u, v, d in graph.edges(data=True):
-        geom = d.get("geometry")
-        if geom is not None:
-            c = np.asarray(geom.coords, float)[:, :2]
-        else:
-            a, b = graph.nodes[u], graph.nodes[v]
-            c = np.array([[a["x"], a["y"]], [b["x"], b["y"]]], float)
-        segs.extend(np.stack([c[:-1], c[1:]], axis=1))
-    return segs
-
-
 def load_backdrop(scenario: dict) -> Backdrop:
     """The twin of the run's ``city`` and ``bbox`` (the project's cached loader) as lines and polygons.
 
     Raises whatever the loader raises (the caller skips the backdrop then)."""
     from twin import load_twin
+    from twin.graphs import edge_polylines
 
     twin = load_twin(scenario["city"], bbox=scenario.get("bbox"))
     segs: list[np.ndarray] = []
     for g in (twin.walk, twin.drive):
         if g is not None:
-            segs.extend(_edge_segments(g))
+            segs.extend(seg for c in edge_polylines(g) for seg in np.stack([c[:-1], c[1:]], axis=1))
     rings = []
     polys = getattr(getattr(twin, "buildings", None), "polygons", None)
     for p in (polys if polys is not None else []):

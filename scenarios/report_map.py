@@ -26,13 +26,12 @@ ToLonLat = Callable[[Any], np.ndarray]
 
 def streets_lonlat(twin) -> list[np.ndarray]:
     """The twin's walk network as one lon/lat polyline per street segment (each undirected edge once)."""
+    from twin.graphs import edge_polylines
+
     g = twin.walk
     seen: set = set()
     coords: list[np.ndarray] = []
-    for u, v, d in g.edges(data=True):
-        geom = d.get("geometry")
-        pts = (np.asarray(geom.coords, dtype=float)[:, :2] if geom is not None
-               else np.array([[g.nodes[u]["x"], g.nodes[u]["y"]], [g.nodes[v]["x"], g.nodes[v]["y"]]], float))
+    for (u, v), pts in zip(g.edges(), edge_polylines(g), strict=True):
         key = (min(u, v, key=str), max(u, v, key=str), len(pts), round(float(pts[:, 0].sum()), 1))
         if key in seen:
             continue

@@ -22,7 +22,7 @@ from collections.abc import Callable
 import networkx as nx
 import numpy as np
 
-__all__ = ["DRIVE_SPEEDS_KPH", "WALK_WIDTH_M", "build_graph", "parse_metres", "way_filter"]
+__all__ = ["DRIVE_SPEEDS_KPH", "WALK_WIDTH_M", "build_graph", "edge_polylines", "parse_metres", "way_filter"]
 
 #: Default walkable width (m) by highway type, used when a way has no ``width``/``est_width``.
 WALK_WIDTH_M = {
@@ -177,3 +177,17 @@ def build_graph(ways: list, xy_of: dict, lonlat_of: dict, network: str, *, crs: 
     cnt = ox.stats.count_streets_per_node(g)
     nx.set_node_attributes(g, cnt, name="street_count")
     return g
+
+
+def edge_polylines(g: nx.MultiDiGraph) -> list[np.ndarray]:
+    """Each edge of ``g`` as an (n, 2) polyline in the graph's metres: its ``geometry``, else the straight
+    line between its nodes (for maps and animations of the twin)."""
+    out = []
+    for u, v, d in g.edges(data=True):
+        geom = d.get("geometry")
+        if geom is not None:
+            out.append(np.asarray(geom.coords, dtype=float)[:, :2])
+        else:
+            a, b = g.nodes[u], g.nodes[v]
+            out.append(np.array([[a["x"], a["y"]], [b["x"], b["y"]]], dtype=float))
+    return out

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from twin.files import write_atomic
+from twin.graphs import edge_polylines
 from twin.model import ASSET_TYPES, Twin, TwinError
 
 __all__ = ["plot_twin"]
@@ -26,18 +27,6 @@ _ASSET_STYLE = {  # type -> (colour, marker)
     "stop": ("#2e8b57", "o"),
 }
 assert set(_ASSET_STYLE) == set(ASSET_TYPES)
-
-
-def _segments(g) -> list[np.ndarray]:
-    segs = []
-    for u, v, d in g.edges(data=True):
-        geom = d.get("geometry")
-        if geom is not None:
-            segs.append(np.asarray(geom.coords)[:, :2])
-        else:
-            a, b = g.nodes[u], g.nodes[v]
-            segs.append(np.array([[a["x"], a["y"]], [b["x"], b["y"]]]))
-    return segs
 
 
 def _nice(length: float) -> float:
@@ -68,13 +57,13 @@ def _draw_networks(ax, twin: Twin, handles: list) -> None:
     from matplotlib.collections import LineCollection
     from matplotlib.lines import Line2D
 
-    ax.add_collection(LineCollection(_segments(twin.walk), colors="#3b6fc0", linewidths=0.5, alpha=0.9,
+    ax.add_collection(LineCollection(edge_polylines(twin.walk), colors="#3b6fc0", linewidths=0.5, alpha=0.9,
                                      zorder=3.5))
     handles.append(Line2D([], [], color="#3b6fc0", lw=1, label=f"walk network ({twin.walk.number_of_nodes()} "
                                                                  "nodes)"))
     if twin.drive.number_of_edges() and twin.drive is not twin.walk:
-        ax.add_collection(LineCollection(_segments(twin.drive), colors="#f0a040", linewidths=2.2, alpha=0.8,
-                                         zorder=3))
+        ax.add_collection(LineCollection(edge_polylines(twin.drive), colors="#f0a040", linewidths=2.2,
+                                         alpha=0.8, zorder=3))
         handles.append(Line2D([], [], color="#f0a040", lw=2.5, label=f"drive network "
                                                                    f"({twin.drive.number_of_nodes()} nodes)"))
     for kind in ASSET_TYPES:
