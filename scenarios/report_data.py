@@ -123,11 +123,8 @@ class RunData:
             with open(path, encoding="utf-8") as fh:
                 for i, line in enumerate(fh):
                     if i < head or any(n in line for n in needles):
-                        try:
-                            rec = json.loads(line)
-                        except ValueError:
-                            continue
-                        if isinstance(rec, dict):
+                        rec = _record(line)
+                        if rec is not None:
                             out.append(rec)
         except (OSError, UnicodeDecodeError) as exc:
             self.missing[name] = f"{name} cannot be read ({type(exc).__name__})"
@@ -160,16 +157,17 @@ def _yaml_mapping(text: str) -> dict:
     return data
 
 
+def _record(line: str) -> dict | None:
+    """One JSON-lines record, None for a line that is not a JSON object (the report skips it)."""
+    try:
+        rec = json.loads(line)
+    except ValueError:
+        return None
+    return rec if isinstance(rec, dict) else None
+
+
 def _jsonl(text: str) -> list[dict]:
-    out = []
-    for line in text.splitlines():
-        try:
-            rec = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(rec, dict):
-            out.append(rec)
-    return out
+    return [r for r in map(_record, text.splitlines()) if r is not None]
 
 
 def _series(text: str, value: str) -> Series | None:

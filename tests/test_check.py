@@ -22,15 +22,8 @@ SCHEMA = {"testsuites": {"name", "tests", "failures", "errors", "skipped", "time
           "testcase": {"classname", "name", "time"}, "failure": {"message", "type"}, "skipped": {"message"}}
 
 
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("check-twin-cache")
-
-
-@pytest.fixture(autouse=True)
-def _shared_cache(_twin_cache, cache, monkeypatch):
-    """One twin cache for this module's runs (they all cut the same bbox), still private to the tests."""
-    monkeypatch.setenv("TWIN_CACHE", str(cache))
+#: one twin cache for this module's runs (they mostly cut the same bbox)
+pytestmark = pytest.mark.usefixtures("shared_twin_cache")
 
 
 def _scenario(folder: Path, name: str, criteria: list[dict]) -> Path:

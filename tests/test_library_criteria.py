@@ -38,15 +38,8 @@ def _cases() -> list:
     return cases
 
 
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("library-twin-cache")
-
-
-@pytest.fixture(autouse=True)
-def _shared_cache(_twin_cache, cache, monkeypatch):
-    """One twin cache for this module (most scenarios cut the same bbox), still private to the tests."""
-    monkeypatch.setenv("TWIN_CACHE", str(cache))
+#: one twin cache for this module's runs (they mostly cut the same bbox)
+pytestmark = pytest.mark.usefixtures("shared_twin_cache")
 
 
 def test_offline_cities_are_the_built_in_ones():
